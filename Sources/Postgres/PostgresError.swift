@@ -1,0 +1,67 @@
+/// An error from PostgreSQL or libpq, carrying what an operator needs to act on it.
+///
+/// `description` is deliberately generic (code, SQLSTATE, primary message): server detail lines
+/// can quote row values (`Key (email)=(...)`), so they only appear in `String(reflecting:)`,
+/// never in a log line built with string interpolation.
+public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// What went wrong, broadly; grows without breaking callers who `switch` with a default.
+    public enum Code: String, Sendable, Equatable {
+        /// The connection string could not be parsed.
+        case configuration
+        /// Could not connect, or the connection broke.
+        case connection
+        /// The server rejected a statement.
+        case server
+        /// A value could not be decoded into the requested Swift type.
+        case decoding
+        /// A COPY stream failed on the client side.
+        case copy
+        /// The statement was cancelled (SIGTERM, `--max-duration`).
+        case cancelled
+    }
+
+    public let code: Code
+    /// The five-character SQLSTATE, when the server sent one.
+    public let sqlState: String?
+    /// The primary message (libpq or server); never contains bound parameter values.
+    public let message: String
+    public let detail: String?
+    public let hint: String?
+    /// Where: a host (never a password), a column, a migration name.
+    public let context: String?
+
+    public init(
+        code: Code, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil,
+        context: String? = nil
+    ) {
+        self.code = code
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.context = context
+    }
+
+    /// True for failures that a retry on a fresh connection may cure: connection exceptions
+    /// (class 08), serialization failures (40001), deadlocks (40P01) and operator intervention
+    /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+    public var isTransient: Bool {
+        if code == .connection { return true }
+        guard let state = sqlState else { return false }
+        return state.hasPrefix("08") || ["40001", "40P01", "57P01", "57P02", "57P03"].contains(state)
+    }
+
+    public var description: String {
+        var text = "PostgreSQL \(code.rawValue) error"
+        if let sqlState { text += " [SQLSTATE \(sqlState)]" }
+        if let context { text += " (\(context))" }
+        return text + ": " + message
+    }
+
+    public var debugDescription: String {
+        var text = description
+        if let detail { text += "\nDETAIL: \(detail)" }
+        if let hint { text += "\nHINT: \(hint)" }
+        return text
+    }
+}
