@@ -13,7 +13,7 @@ extension Connection {
         _ sql: String, chunkSize: Int = 1 << 16, into sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Int {
         try withHandleThrowing { conn in
-            let start = try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.target)
+            let start = try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.displayTarget)
             _ = start
             var chunk = [UInt8]()
             chunk.reserveCapacity(chunkSize + 4096)
@@ -36,12 +36,12 @@ extension Connection {
                 }
                 if length == -1 { break }
                 // -2: the connection failed mid-stream.
-                throw Connection.connectionError(conn, target: configuration.target)
+                throw Connection.connectionError(conn, target: configuration.displayTarget)
             }
             if sinkError == nil, !chunk.isEmpty {
                 do { try chunk.withUnsafeBytes(sink) } catch { sinkError = error }
             }
-            let final = try Connection.drain(conn, target: configuration.target)
+            let final = try Connection.drain(conn, target: configuration.displayTarget)
             if let sinkError { throw sinkError }
             return final
         }
@@ -55,7 +55,7 @@ extension Connection {
     @discardableResult
     public func copyIn(_ sql: String, from source: () throws -> [UInt8]?) throws -> Int {
         try withHandleThrowing { conn in
-            _ = try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.target)
+            _ = try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.displayTarget)
             var sourceError: (any Error)?
             while true {
                 let next: [UInt8]?
@@ -68,17 +68,17 @@ extension Connection {
                 let status = next.withUnsafeBufferPointer { buffer in
                     buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
                 }
-                if status != 1 { throw Connection.connectionError(conn, target: configuration.target) }
+                if status != 1 { throw Connection.connectionError(conn, target: configuration.displayTarget) }
             }
             if let sourceError {
                 _ = PQputCopyEnd(conn, "aborted by samia-batch: input error")
-                _ = try? Connection.drain(conn, target: configuration.target)
+                _ = try? Connection.drain(conn, target: configuration.displayTarget)
                 throw sourceError
             }
             guard PQputCopyEnd(conn, nil) == 1 else {
-                throw Connection.connectionError(conn, target: configuration.target)
+                throw Connection.connectionError(conn, target: configuration.displayTarget)
             }
-            return try Connection.drain(conn, target: configuration.target)
+            return try Connection.drain(conn, target: configuration.displayTarget)
         }
     }
 

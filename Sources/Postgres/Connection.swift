@@ -25,8 +25,13 @@ public final class Connection: @unchecked Sendable {
     ) throws(PostgresError) {
         self.configuration = configuration
         self.logger = logger
-        let keywords = ["connect_timeout", "fallback_application_name", "dbname"]
-        let values = ["10", applicationName, configuration.conninfo]
+        var keywords = ["connect_timeout", "fallback_application_name", "dbname"]
+        var values = ["10", applicationName, configuration.conninfo]
+        if let name = configuration.databaseOverride {
+            // libpq expands only the first dbname; a later one is a plain name that overrides it.
+            keywords.append("dbname")
+            values.append(name)
+        }
         let conn = withCStrings(keywords) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let conn else {
             throw PostgresError(code: .connection, message: "out of memory creating a connection")
@@ -35,7 +40,7 @@ public final class Connection: @unchecked Sendable {
             let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(conn)
             throw PostgresError(
-                code: .connection, sqlState: "08001", message: message, context: configuration.target)
+                code: .connection, sqlState: "08001", message: message, context: configuration.displayTarget)
         }
         self.handle = conn
         self.cancelHandle = PQgetCancel(conn)
@@ -83,14 +88,14 @@ public final class Connection: @unchecked Sendable {
             let result: OpaquePointer? = withOptionalCStrings(texts) { values in
                 PQexecParams(conn, sql, Int32(texts.count), nil, values, nil, nil, 0)
             }
-            return try Connection.check(result, conn: conn, target: configuration.target)
+            return try Connection.check(result, conn: conn, target: configuration.displayTarget)
         }
     }
 
     /// Runs one or more statements without parameters (DDL, migrations, `SET`).
     public func execute(_ sql: String) throws(PostgresError) {
         _ = try withHandle { conn throws(PostgresError) in
-            try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.target)
+            try Connection.check(PQexec(conn, sql), conn: conn, target: configuration.displayTarget)
         }
     }
 
@@ -128,7 +133,7 @@ public final class Connection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let handle else {
-            throw PostgresError(code: .connection, message: "connection is closed", context: configuration.target)
+            throw PostgresError(code: .connection, message: "connection is closed", context: configuration.displayTarget)
         }
         return try body(handle)
     }

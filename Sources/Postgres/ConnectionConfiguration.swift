@@ -11,6 +11,10 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     public let conninfo: String
     /// Host (or socket directory), port, database and user, for messages. Never the password.
     public let target: String
+    /// The database name libpq will use, resolved the same way libpq resolves it.
+    public let database: String
+    /// When set, connect to this database instead (e.g. `postgres`, to create another one).
+    public private(set) var databaseOverride: String?
 
     /// - Parameter conninfo: a `postgresql://` URL, a `key=value` string, or nil to read
     ///   `DATABASE_URL`, then fall back to the `PG*` variables.
@@ -43,5 +47,23 @@ public struct ConnectionConfiguration: Sendable, Equatable {
         let user = pick("user", "PGUSER")
         self.conninfo = raw
         self.target = "\(host):\(port)/\(db)" + (user.map { " as \($0)" } ?? "")
+        self.database = db
+        self.targetPrefix = "\(host):\(port)/"
+        self.userSuffix = user.map { " as \($0)" } ?? ""
     }
+
+    private let targetPrefix: String
+    private let userSuffix: String
+
+    /// The same server and credentials, another database.
+    public func with(database name: String) -> ConnectionConfiguration {
+        var copy = self
+        copy.databaseOverride = name
+        copy.overriddenTarget = targetPrefix + name + userSuffix
+        return copy
+    }
+
+    private var overriddenTarget: String?
+    /// The target to show in messages, taking an override into account.
+    public var displayTarget: String { overriddenTarget ?? target }
 }

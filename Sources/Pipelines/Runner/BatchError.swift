@@ -1,0 +1,68 @@
+import Postgres
+
+/// Errors that end a command, each mapped to its exit status. Messages carry ids, names,
+/// files and lines: never personal data, never a password.
+public enum BatchError: Error, Sendable, CustomStringConvertible {
+    /// Missing or wrong configuration: an env variable, a key file, a policy file.
+    case configuration(String)
+    /// Malformed input: names the file, line and field so the operator can fix it.
+    case badInput(file: String, line: Int?, field: String?, message: String)
+    /// Another process runs this job right now.
+    case lockHeld(job: String, holder: String)
+    /// The database stayed unreachable after every retry.
+    case unreachable(target: String, attempts: Int, message: String)
+    /// The run exceeded `--max-duration` and was cancelled.
+    case deadlineExceeded(job: String, seconds: Double)
+    /// SIGTERM or SIGINT: the run was cancelled and recorded as aborted.
+    case interrupted(job: String, signal: Int32)
+    /// The job's lock was lost (connection dropped, pooler): nothing more is committed.
+    case lockLost(job: String)
+    /// The job ran but failed.
+    case jobFailed(job: String, message: String)
+    /// Some items failed; the others were committed.
+    case partial(job: String, failed: Int, succeeded: Int)
+    /// A database refuses to be used for this (not a dev database; an unsafe target).
+    case refused(String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .configuration, .refused: return .configuration
+        case .badInput: return .dataError
+        case .lockHeld, .unreachable: return .temporaryFailure
+        case .deadlineExceeded, .interrupted, .lockLost, .jobFailed, .partial: return .failure
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .configuration(let m): return "configuration error: \(m)"
+        case .badInput(let file, let line, let field, let message):
+            var place = file
+            if let line { place += ":\(line)" }
+            if let field { place += " (\(field))" }
+            return "bad input in \(place): \(message)"
+        case .lockHeld(let job, let holder): return "job \(job) is already running (\(holder)); this start exits without running"
+        case .unreachable(let target, let attempts, let message):
+            return "database \(target) unreachable after \(attempts) attempts: \(message)"
+        case .deadlineExceeded(let job, let s): return "job \(job) exceeded --max-duration of \(Int(s)) s and was cancelled"
+        case .interrupted(let job, let signal): return "job \(job) interrupted by signal \(signal); recorded as aborted"
+        case .lockLost(let job): return "job \(job) lost its lock; its last work was not committed"
+        case .jobFailed(let job, let message): return "job \(job) failed: \(message)"
+        case .partial(let job, let failed, let ok): return "job \(job) finished partially: \(failed) failed, \(ok) succeeded"
+        case .refused(let m): return m
+        }
+    }
+}
+
+extension BatchError {
+    /// Maps any error to a status: our own errors know theirs; a connection-level
+    /// PostgreSQL error is temporary; anything else is a job failure.
+    public static func exitStatus(for error: any Error) -> ExitStatus {
+        switch error {
+        case let e as BatchError: return e.exitStatus
+        case let e as PostgresError where e.code == .configuration: return .configuration
+        case let e as PostgresError where e.isTransient: return .temporaryFailure
+        default: return .failure
+        }
+    }
+}

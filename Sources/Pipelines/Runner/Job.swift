@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import Postgres
+
+/// What a job's work is keyed by: re-running the same partition must end in the same state.
+public enum PartitionKind: String, Sendable {
+    case none, day, month, request
+}
+
+/// One unit of scheduled work: a day, a month, a request id, or the whole job.
+public struct Partition: Sendable, Hashable, CustomStringConvertible {
+    public let kind: PartitionKind
+    public let key: String
+
+    public static let none = Partition(kind: .none, key: "")
+    public static func day(_ date: LocalDate) -> Partition { Partition(kind: .day, key: date.description) }
+    public static func month(year: Int, month: Int) -> Partition {
+        Partition(kind: .month, key: String(format: "%04d-%02d", year, month))
+    }
+    public static func request(_ id: String) -> Partition { Partition(kind: .request, key: id) }
+
+    public var description: String { kind == .none ? "(none)" : "\(kind.rawValue) \(key)" }
+}
+
+/// A job the runner can run: it declares its name, partitioning and whether it destroys data.
+///
+/// The runner owns locking, the ledger, retries, deadlines and metrics; a job only does its
+/// work through the context and reports what it did.
+public protocol Job: Sendable {
+    var name: String { get }
+    var partitionKind: PartitionKind { get }
+    /// Destructive jobs get `--dry-run` and are expected to honour it.
+    var isDestructive: Bool { get }
+    func run(_ context: JobContext) throws -> JobOutcome
+}
+
+/// What a job reports back: counts for the ledger and metrics, artefacts it wrote, and how
+/// many items failed (more than zero makes the run partial, exit 1).
+public struct JobOutcome: Sendable, Equatable {
+    public var stats: [String: Int64]
+    public var artifacts: [String]
+    public var failedItems: Int
+    /// The count reported as `items processed` in metrics.
+    public var itemsProcessed: Int64
+
+    public init(stats: [String: Int64] = [:], artifacts: [String] = [], failedItems: Int = 0, itemsProcessed: Int64 = 0) {
+        self.stats = stats
+        self.artifacts = artifacts
+        self.failedItems = failedItems
+        self.itemsProcessed = itemsProcessed
+    }
+}
+
+/// Everything a job may use during one attempt.
+public final class JobContext: @unchecked Sendable {
+    /// A connection for this attempt only; a retry gets a fresh one.
+    public let connection: Connection
+    public let configuration: ConnectionConfiguration
+    public let partition: Partition
+    public let dryRun: Bool
+    public let runID: Int64
+    public let attempt: Int
+    public let logger: Logger
+    public let clock: any BatchClock
+    public let progress: ProgressReporter
+    let deadline: Date?
+    let runnerState: RunnerState
+
+    init(
+        connection: Connection, configuration: ConnectionConfiguration, partition: Partition, dryRun: Bool, runID: Int64,
+        attempt: Int, logger: Logger, clock: any BatchClock, progress: ProgressReporter, deadline: Date?,
+        runnerState: RunnerState
+    ) {
+        self.connection = connection
+        self.configuration = configuration
+        self.partition = partition
+        self.dryRun = dryRun
+        self.runID = runID
+        self.attempt = attempt
+        self.logger = logger
+        self.clock = clock
+        self.progress = progress
+        self.deadline = deadline
+        self.runnerState = runnerState
+    }
+
+    /// Throws if the run was interrupted or ran past `--max-duration`; call between items
+    /// so long work stops at a clean boundary.
+    public func checkpoint() throws {
+        if let signal = runnerState.signal { throw BatchError.interrupted(job: runnerState.job, signal: signal) }
+        if let deadline, clock.now() >= deadline {
+            throw BatchError.deadlineExceeded(job: runnerState.job, seconds: runnerState.maxDuration ?? 0)
+        }
+    }
+}

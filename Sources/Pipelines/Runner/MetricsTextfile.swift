@@ -1,0 +1,81 @@
+import Foundation
+
+/// Prometheus metrics for node_exporter's textfile collector, written atomically (temp file,
+/// then rename) so the collector never reads half a file.
+///
+/// One file holds every job's series: a run replaces its own job's samples and keeps the
+/// others, and carries forward what must survive a failure (last success, failure count).
+public struct MetricsTextfile {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    static let help: [(String, String, String)] = [
+        ("samia_batch_last_run_timestamp_seconds", "gauge", "When the job last finished, success or not."),
+        ("samia_batch_last_success_timestamp_seconds", "gauge", "When the job last succeeded."),
+        ("samia_batch_last_run_duration_seconds", "gauge", "Duration of the job's last run."),
+        ("samia_batch_last_run_items", "gauge", "Items the job's last run processed."),
+        ("samia_batch_last_run_success", "gauge", "1 if the job's last run succeeded, 0 if not."),
+        ("samia_batch_failures_total", "counter", "Runs of the job that failed, partially or wholly."),
+    ]
+
+    /// Records one finished run of `job`.
+    public func record(job: String, succeeded: Bool, finishedAt: Date, duration: Double, items: Int64,
+                       extra: [String: Double] = [:]) throws {
+        var samples = read()
+        var mine = samples[job] ?? [:]
+        mine["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
+        mine["samia_batch_last_run_duration_seconds"] = (duration * 1000).rounded() / 1000
+        mine["samia_batch_last_run_items"] = Double(items)
+        mine["samia_batch_last_run_success"] = succeeded ? 1 : 0
+        if succeeded {
+            mine["samia_batch_last_success_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
+        }
+        mine["samia_batch_failures_total"] = (mine["samia_batch_failures_total"] ?? 0) + (succeeded ? 0 : 1)
+        for (k, v) in extra { mine[k] = v }
+        samples[job] = mine
+        try write(samples)
+    }
+
+    /// Parses the samples of the current file: job → metric → value. Unknown lines are dropped.
+    public func read() -> [String: [String: Double]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var out: [String: [String: Double]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let brace = line.firstIndex(of: "{"), let close = line.firstIndex(of: "}"),
+                let value = Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces))
+            else { continue }
+            let name = String(line[..<brace])
+            let labels = line[line.index(after: brace)..<close]
+            guard labels.hasPrefix("job=\""), labels.hasSuffix("\"") else { continue }
+            let job = String(labels.dropFirst(5).dropLast())
+            out[job, default: [:]][name] = value
+        }
+        return out
+    }
+
+    func write(_ samples: [String: [String: Double]]) throws {
+        var text = ""
+        let known = Set(MetricsTextfile.help.map(\.0))
+        let extraNames = Set(samples.values.flatMap(\.keys)).subtracting(known).sorted()
+        for (name, type, help) in MetricsTextfile.help + extraNames.map({ ($0, "gauge", "Job-specific gauge.") }) {
+            let rows = samples.keys.sorted().compactMap { job in samples[job]?[name].map { (job, $0) } }
+            guard !rows.isEmpty else { continue }
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (job, value) in rows {
+                let rendered = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                text += "\(name){job=\"\(job)\"} \(rendered)\n"
+            }
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw BatchError.configuration("cannot write metrics textfile \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Postgres
+
+/// One row of `batch_runs`, for `samia-batch runs` and freshness checks.
+public struct RunRecord: Sendable {
+    public let id: Int64
+    public let job: String
+    public let partitionKey: String
+    public let status: String
+    public let dryRun: Bool
+    public let attempts: Int
+    public let startedAt: Date
+    public let finishedAt: Date?
+    public let host: String
+    public let version: String
+    public let stats: String
+    public let error: String?
+}
+
+/// The run ledger in `batch_runs`: what ran, where, with what parameters and outcome.
+public struct RunLedger {
+    let connection: Connection
+
+    public init(connection: Connection) { self.connection = connection }
+
+    /// The latest real (non-dry-run) success of this partition, if any.
+    public func lastSuccess(job: String, partition: Partition) throws -> Int64? {
+        try connection.scalar(
+            """
+            SELECT id FROM batch_runs WHERE job = $1 AND partition_key = $2 AND status = 'succeeded' AND NOT dry_run
+             ORDER BY id DESC LIMIT 1
+            """, [job, partition.key])
+    }
+
+    /// Marks runs left `running` by a process that vanished as aborted. Only call while
+    /// holding the job's lock: then nobody else can be running them.
+    @discardableResult
+    public func abortStale(job: String) throws -> Int {
+        try connection.query(
+            """
+            UPDATE batch_runs SET status = 'aborted', finished_at = now(),
+                   error = coalesce(error, 'process ended without recording an outcome')
+             WHERE job = $1 AND status = 'running'
+            """, [job]
+        ).affectedRows
+    }
+
+    public func start(
+        job: String, partition: Partition, dryRun: Bool, host: String, pid: Int32, version: String,
+        parameters: [String: String]
+    ) throws -> Int64 {
+        try connection.scalar(
+            """
+            INSERT INTO batch_runs (job, partition_key, status, dry_run, host, pid, version, parameters)
+            VALUES ($1, $2, 'running', $3, $4, $5, $6, $7::jsonb) RETURNING id
+            """, [job, partition.key, dryRun, host, pid, version, try JSONText(encoding: parameters)])!
+    }
+
+    public func attempt(runID: Int64, attempts: Int) throws {
+        try connection.query("UPDATE batch_runs SET attempts = $2 WHERE id = $1", [runID, attempts])
+    }
+
+    public func finish(runID: Int64, status: String, outcome: JobOutcome?, error: String?) throws {
+        try connection.query(
+            """
+            UPDATE batch_runs SET status = $2, finished_at = now(), stats = $3::jsonb, artifacts = $4::jsonb, error = $5
+             WHERE id = $1
+            """,
+            [
+                runID, status, try JSONText(encoding: outcome?.stats ?? [:]),
+                try JSONText(encoding: outcome?.artifacts ?? []), error,
+            ])
+    }
+
+    /// Recent runs, newest first.
+    public func recent(job: String?, limit: Int) throws -> [RunRecord] {
+        let rows = try connection.query(
+            """
+            SELECT id, job, partition_key, status, dry_run, attempts, started_at, finished_at, host, version,
+                   stats::text AS stats, error
+              FROM batch_runs WHERE ($1::text IS NULL OR job = $1) ORDER BY id DESC LIMIT $2
+            """, [job, limit])
+        return try rows.map { r in
+            RunRecord(
+                id: try r.decode("id"), job: try r.decode("job"), partitionKey: try r.decode("partition_key"),
+                status: try r.decode("status"), dryRun: try r.decode("dry_run"), attempts: try r.decode("attempts"),
+                startedAt: try r.decode("started_at"), finishedAt: try r.decodeOptional("finished_at"),
+                host: try r.decode("host"), version: try r.decode("version"), stats: try r.decode("stats"),
+                error: try r.decodeOptional("error"))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import CArchive
+import Foundation
+
+/// Writes a ZIP file with libarchive, atomically: entries go to a temporary file beside the
+/// target, which is renamed over it only by `commit()`. A crash or error leaves no partial ZIP.
+public final class ZipWriter {
+    private var archive: OpaquePointer?
+    private let path: String
+    private let temporaryPath: String
+    private var entryOpen: String?
+    private var committed = false
+    /// Entry names already written, to refuse duplicates.
+    private var names = Set<String>()
+
+    /// - Parameter passphrase: when set, entries are encrypted with AES-256 (WinZip AE-2),
+    ///   readable by 7-Zip and bsdtar.
+    public init(path: String, passphrase: String? = nil) throws {
+        self.path = path
+        self.temporaryPath = path + ".tmp-\(getpid())"
+        guard let a = archive_write_new() else { throw ArchiveError(path: path, entry: nil, message: "out of memory") }
+        archive = a
+        archive_write_set_format_zip(a)
+        if let passphrase {
+            guard archive_write_set_options(a, "zip:encryption=aes256") == ARCHIVE_OK,
+                archive_write_set_passphrase(a, passphrase) == ARCHIVE_OK
+            else { throw failure(nil) }
+        }
+        guard archive_write_open_filename(a, temporaryPath) == ARCHIVE_OK else { throw failure(nil) }
+    }
+
+    deinit {
+        if let archive { archive_write_free(archive) }
+        if !committed { unlink(temporaryPath) }
+    }
+
+    /// Adds a whole entry from memory.
+    public func add(_ name: String, data: [UInt8], modified: Date = Date(timeIntervalSince1970: 0)) throws {
+        try begin(name, size: Int64(data.count), modified: modified)
+        try write(data)
+        try end()
+    }
+
+    /// Adds a file from disk, streaming it in chunks.
+    public func addFile(_ name: String, from source: String, modified: Date = Date(timeIntervalSince1970: 0)) throws {
+        guard let handle = FileHandle(forReadingAtPath: source) else {
+            throw ArchiveError(path: path, entry: name, message: "cannot read \(source)")
+        }
+        defer { try? handle.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int64) ?? nil
+        try begin(name, size: size, modified: modified)
+        while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+            try write([UInt8](chunk))
+        }
+        try end()
+    }
+
+    /// Starts an entry whose bytes follow through `write`; `size` nil streams with a data descriptor.
+    public func begin(_ name: String, size: Int64?, modified: Date = Date(timeIntervalSince1970: 0)) throws {
+        precondition(entryOpen == nil, "previous entry not ended")
+        guard EntryName.isSafe(name) else {
+            throw ArchiveError(path: path, entry: name, message: "unsafe entry name")
+        }
+        guard names.insert(name).inserted else {
+            throw ArchiveError(path: path, entry: name, message: "duplicate entry name")
+        }
+        let entry = archive_entry_new()
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname_utf8(entry, name)
+        archive_entry_set_filetype(entry, samia_ae_ifreg())
+        archive_entry_set_perm(entry, 0o644)
+        archive_entry_set_mtime(entry, time_t(modified.timeIntervalSince1970), 0)
+        if let size { archive_entry_set_size(entry, size) } else { archive_entry_unset_size(entry) }
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw failure(name) }
+        entryOpen = name
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !bytes.isEmpty else { return }
+        let written = archive_write_data(archive, bytes.baseAddress, bytes.count)
+        guard written == bytes.count else { throw failure(entryOpen) }
+    }
+
+    public func end() throws {
+        guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw failure(entryOpen) }
+        entryOpen = nil
+    }
+
+    /// Finishes the archive, flushes it to disk and renames it into place.
+    public func commit() throws {
+        guard archive_write_close(archive) == ARCHIVE_OK else { throw failure(nil) }
+        archive_write_free(archive)
+        archive = nil
+        let fd = open(temporaryPath, O_RDONLY)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+        guard rename(temporaryPath, path) == 0 else {
+            throw ArchiveError(path: path, entry: nil, message: "rename failed: \(String(cString: strerror(errno)))")
+        }
+        committed = true
+    }
+
+    private func failure(_ entry: String?) -> ArchiveError {
+        let text = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "libarchive error"
+        return ArchiveError(path: path, entry: entry, message: text)
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Pipelines
+
+struct SamiaBatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "samia-batch",
+        abstract: "Scheduled back-office work for the Samia service: invoices, reconciliation, DSRs, retention, metrics, parity.",
+        discussion: """
+            Connects with DATABASE_URL, a libpq conninfo (--database-url), or the standard PG* variables.
+            Logs are JSON lines on stderr (readable lines on a terminal); they never carry personal data.
+
+            Exit codes (sysexits):
+            \(ExitStatus.helpText)
+            """,
+        version: SamiaVersion.version,
+        subcommands: [
+            MigrateCommand.self, RunsCommand.self, NightlyCommand.self, KeygenCommand.self, VerifyCommand.self,
+            DevCommand.self,
+        ]
+    )
+}
