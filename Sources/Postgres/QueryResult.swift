@@ -15,7 +15,8 @@ public final class QueryResult: Sequence {
         self.result = result
         self.count = Int(PQntuples(result))
         let columns = Int(PQnfields(result))
-        self.columnNames = (0..<columns).map { String(cString: PQfname(result, Int32($0))) }
+        // COPY results report columns without names.
+        self.columnNames = (0..<columns).map { PQfname(result, Int32($0)).map { String(cString: $0) } ?? "" }
         self.columnTypes = (0..<columns).map { UInt32(PQftype(result, Int32($0))) }
     }
 
