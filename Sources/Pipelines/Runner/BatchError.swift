@@ -28,8 +28,9 @@ public enum BatchError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .configuration, .refused: return .configuration
         case .badInput: return .dataError
-        case .lockHeld, .unreachable: return .temporaryFailure
-        case .deadlineExceeded, .interrupted, .lockLost, .jobFailed, .partial: return .failure
+        // Interrupted runs are aborted cleanly and complete when started again: retry later.
+        case .lockHeld, .unreachable, .interrupted: return .temporaryFailure
+        case .deadlineExceeded, .lockLost, .jobFailed, .partial: return .failure
         }
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// target, which is renamed over it only by `commit()`. A crash or error leaves no partial ZIP.
 public final class ZipWriter {
     private var archive: OpaquePointer?
-    private let path: String
+    public let path: String
     private let temporaryPath: String
     private var entryOpen: String?
     private var committed = false
