@@ -1,0 +1,45 @@
+# samia-batch: two commands on a fresh Debian 12 machine with the Swift 6 toolchain:
+#   make demo   installs packages, builds, starts a throwaway PostgreSQL 15, migrates, seeds, runs the nightly jobs
+#   make test   installs packages, builds, runs every test against a real PostgreSQL 15 the tests start themselves
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+DEMO_DIR ?= $(CURDIR)/out/demo
+PGDIR ?= $(CURDIR)/.pgdata
+SCALE ?= 1
+
+APT_PACKAGES := postgresql-15 postgresql-contrib libpq-dev libarchive-dev libarchive-tools libharfbuzz-dev \
+  libfreetype-dev libfribidi-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
+  unzip p7zip-full python3 python3-venv pkg-config bc
+
+.PHONY: deps build demo test bench format clean demo-stop
+
+deps:
+	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build
+
+demo: build
+	@scripts/demo.sh "$(PGDIR)" "$(DEMO_DIR)" "$(SCALE)"
+
+demo-stop:
+	scripts/pg-stop.sh "$(PGDIR)"
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+bench: deps
+	bench/run.sh
+
+format:
+	swift format -i -r Sources Tests bench
+
+clean:
+	rm -rf .build out
