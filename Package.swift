@@ -27,7 +27,10 @@ let package = Package(
 
         .target(
             name: "Postgres",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         .target(
             name: "Reports",
@@ -58,7 +61,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Postgres", "Reports", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "PipelinesTests", dependencies: ["Pipelines", "Postgres", "Reports", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

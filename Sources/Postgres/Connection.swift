@@ -114,7 +114,8 @@ public final class Connection: @unchecked Sendable {
 
     /// Runs `body` inside a savepoint of the current transaction; an error rolls back only it.
     public func savepoint<T>(_ name: String = "samia_sp", _ body: (Connection) throws -> T) throws -> T {
-        precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "savepoint name must be an identifier")
+        precondition(
+            name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "savepoint name must be an identifier")
         try execute("SAVEPOINT \(name)")
         do {
             let value = try body(self)
@@ -133,7 +134,8 @@ public final class Connection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let handle else {
-            throw PostgresError(code: .connection, message: "connection is closed", context: configuration.displayTarget)
+            throw PostgresError(
+                code: .connection, message: "connection is closed", context: configuration.displayTarget)
         }
         return try body(handle)
     }
@@ -178,7 +180,9 @@ public final class Connection: @unchecked Sendable {
 
 extension Connection {
     /// Shorthand for a query that returns one value in its first row and column.
-    public func scalar<T: PostgresDecodable>(_ sql: String, _ parameters: [any PostgresEncodable] = [], as: T.Type = T.self)
+    public func scalar<T: PostgresDecodable>(
+        _ sql: String, _ parameters: [any PostgresEncodable] = [], as: T.Type = T.self
+    )
         throws(PostgresError) -> T?
     {
         let result = try query(sql, parameters)

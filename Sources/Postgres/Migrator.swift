@@ -91,7 +91,8 @@ public struct Migrator {
         let done = exists ? try applied() : [:]
         return migrations.map { m in
             guard let row = done[m.name] else { return MigrationStatus(name: m.name, state: .pending, appliedAt: nil) }
-            return MigrationStatus(name: m.name, state: row.checksum == m.checksum ? .applied : .changed, appliedAt: row.at)
+            return MigrationStatus(
+                name: m.name, state: row.checksum == m.checksum ? .applied : .changed, appliedAt: row.at)
         }
     }
 

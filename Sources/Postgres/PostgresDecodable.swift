@@ -85,8 +85,11 @@ extension Int16: PostgresDecodable {
 
 extension Double: PostgresDecodable {
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, type: UInt32) -> Double? {
-        guard [PostgresType.float4, PostgresType.float8, PostgresType.numeric, PostgresType.int2, PostgresType.int4,
-               PostgresType.int8].contains(type)
+        guard
+            [
+                PostgresType.float4, PostgresType.float8, PostgresType.numeric, PostgresType.int2, PostgresType.int4,
+                PostgresType.int8,
+            ].contains(type)
         else { return nil }
         return Double(String(decoding: bytes, as: UTF8.self))
     }
@@ -207,7 +210,8 @@ extension Date: PostgresDecodable {
             index += 1
             let rest = Array(bytes[index...]).filter { $0 != UInt8(ascii: ":") }
             var parts = [0, 0, 0]
-            for (i, chunk) in stride(from: 0, to: rest.count, by: 2).enumerated() where i < 3 && chunk + 1 < rest.count {
+            for (i, chunk) in stride(from: 0, to: rest.count, by: 2).enumerated() where i < 3 && chunk + 1 < rest.count
+            {
                 parts[i] = Int(rest[chunk] - 48) * 10 + Int(rest[chunk + 1] - 48)
             }
             offsetSeconds = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2])

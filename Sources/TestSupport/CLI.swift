@@ -5,7 +5,9 @@ import Postgres
 public enum CLI {
     public static var binary: String {
         let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("samia-batch").path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+                "samia-batch"
+            ).path,
             TestCluster.repositoryRoot.appendingPathComponent(".build/debug/samia-batch").path,
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
@@ -30,7 +32,9 @@ public enum CLI {
         return try Shell.run(binary, arguments, environment: environment(extra))
     }
 
-    public static func start(_ arguments: [String], database: ConnectionConfiguration? = nil, env: [String: String] = [:])
+    public static func start(
+        _ arguments: [String], database: ConnectionConfiguration? = nil, env: [String: String] = [:]
+    )
         throws -> RunningProcess
     {
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw TestSupportError.binaryMissing(binary) }

@@ -42,12 +42,15 @@ public enum Shell {
             withCStringArray(env) { e in posix_spawn(&pid, executable, &actions, nil, a, e) }
         }
         guard status == 0 else {
-            throw NSError(domain: "Shell", code: Int(status), userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable)"])
+            throw NSError(
+                domain: "Shell", code: Int(status), userInfo: [NSLocalizedDescriptionKey: "cannot start \(executable)"])
         }
         return RunningProcess(pid: pid, base: base)
     }
 
-    static func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    static func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R)
+        -> R
+    {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)
         defer { pointers.forEach { free($0) } }

@@ -70,7 +70,8 @@ public final class TestCluster: @unchecked Sendable {
         defer { conn.close() }
         try Migrator(connection: conn, migrations: SchemaMigrations.all()).migrate()
         let devInit = try String(
-            contentsOf: TestCluster.repositoryRoot.appendingPathComponent("Sources/Pipelines/Schema/dev/init.sql"), encoding: .utf8)
+            contentsOf: TestCluster.repositoryRoot.appendingPathComponent("Sources/Pipelines/Schema/dev/init.sql"),
+            encoding: .utf8)
         try conn.execute(devInit)
         try conn.query("INSERT INTO samia_dev.marker (created_by) VALUES ('test template')")
     }
@@ -81,7 +82,8 @@ public final class TestCluster: @unchecked Sendable {
         try createLock.withLock {
             let admin = try Connection(try configuration(database: "postgres"))
             defer { admin.close() }
-            try admin.execute(migrated ? "CREATE DATABASE \(name) TEMPLATE \(TestCluster.template)" : "CREATE DATABASE \(name)")
+            try admin.execute(
+                migrated ? "CREATE DATABASE \(name) TEMPLATE \(TestCluster.template)" : "CREATE DATABASE \(name)")
         }
         return try configuration(database: String(name))
     }

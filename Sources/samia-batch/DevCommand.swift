@@ -57,7 +57,9 @@ struct DevSeed: ParsableCommand {
 struct DevExercise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exercise",
-        abstract: "Run a harmless job through the runner (sleep, drop its own connection, fail) to test locks, retries and exit codes.")
+        abstract:
+            "Run a harmless job through the runner (sleep, drop its own connection, fail) to test locks, retries and exit codes."
+    )
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
@@ -70,8 +72,10 @@ struct DevExercise: ParsableCommand {
 
     func run() throws {
         try execute {
-            let job = ExerciseJob(name: name, seconds: seconds, dropConnectionOnFirstAttempt: dropConnection, failWith: fail)
-            let runner = Runner(configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+            let job = ExerciseJob(
+                name: name, seconds: seconds, dropConnectionOnFirstAttempt: dropConnection, failWith: fail)
+            let runner = Runner(
+                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)
             options.retry.baseDelay = 0.2
             let report = runner.run(job, partition: .day(date), options: options)

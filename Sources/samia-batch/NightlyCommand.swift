@@ -7,7 +7,8 @@ struct NightlyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightly",
         abstract: "Run the nightly jobs in order for one business day (default: yesterday).",
-        discussion: "Each job runs under the runner: locked, recorded in batch_runs, skipped if its day already succeeded.")
+        discussion:
+            "Each job runs under the runner: locked, recorded in batch_runs, skipped if its day already succeeded.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
@@ -23,15 +24,20 @@ struct NightlyCommand: ParsableCommand {
                 print("nightly \(day): no nightly jobs are registered in this version; nothing to do")
                 return
             }
-            let runner = Runner(configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+            let runner = Runner(
+                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var worst = ExitStatus.success
             for (job, partition) in plan {
                 var options = flags.options(database)
                 options.parameters["date"] = day.description
                 let report = runner.run(job, partition: partition, options: options)
-                let state = report.skippedBecauseOf != nil ? "skipped (already succeeded)" : (report.error == nil ? "ok" : "\(report.error!)")
+                let state =
+                    report.skippedBecauseOf != nil
+                    ? "skipped (already succeeded)" : (report.error == nil ? "ok" : "\(report.error!)")
                 print("\(job.name) \(partition): \(state)")
-                if report.status != .success && (worst == .success || report.status == .failure) { worst = report.status }
+                if report.status != .success && (worst == .success || report.status == .failure) {
+                    worst = report.status
+                }
             }
             if worst != .success { throw ExitCode(worst.rawValue) }
         }

@@ -6,7 +6,9 @@ import Postgres
 
 /// Where the database is and how hard to try reaching it; shared by every command that connects.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "postgresql:// URL or libpq conninfo (default: DATABASE_URL, then PG* variables).")
+    @Option(
+        name: .customLong("database-url"),
+        help: "postgresql:// URL or libpq conninfo (default: DATABASE_URL, then PG* variables).")
     var databaseURL: String?
 
     @Option(help: "Connection attempts before giving up with exit 75.")
@@ -14,7 +16,8 @@ struct DatabaseOptions: ParsableArguments {
 
     func configuration() throws -> ConnectionConfiguration {
         do { return try ConnectionConfiguration(conninfo: databaseURL) } catch {
-            throw BatchError.configuration("\(error.message) (from \(databaseURL == nil ? "DATABASE_URL / PG* variables" : "--database-url"))")
+            throw BatchError.configuration(
+                "\(error.message) (from \(databaseURL == nil ? "DATABASE_URL / PG* variables" : "--database-url"))")
         }
     }
 

@@ -23,7 +23,8 @@ struct RunsCommand: ParsableCommand {
                     var o: [String: Any] = [
                         "id": r.id, "job": r.job, "partition": r.partitionKey, "status": r.status, "dry_run": r.dryRun,
                         "attempts": r.attempts, "started_at": iso.string(from: r.startedAt), "host": r.host,
-                        "version": r.version, "stats": (try? JSONSerialization.jsonObject(with: Data(r.stats.utf8))) ?? [:],
+                        "version": r.version,
+                        "stats": (try? JSONSerialization.jsonObject(with: Data(r.stats.utf8))) ?? [:],
                     ]
                     if let f = r.finishedAt { o["finished_at"] = iso.string(from: f) }
                     if let e = r.error { o["error"] = e }
@@ -32,14 +33,19 @@ struct RunsCommand: ParsableCommand {
                 }
                 return
             }
-            func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
-            print(pad("ID", 7) + pad("JOB", 22) + pad("PARTITION", 12) + pad("STATUS", 11) + pad("STARTED (UTC)", 22)
-                + pad("SECONDS", 9) + pad("TRIES", 6) + "ERROR")
+            func pad(_ s: String, _ n: Int) -> String {
+                s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0)
+            }
+            print(
+                pad("ID", 7) + pad("JOB", 22) + pad("PARTITION", 12) + pad("STATUS", 11) + pad("STARTED (UTC)", 22)
+                    + pad("SECONDS", 9) + pad("TRIES", 6) + "ERROR")
             for r in runs {
                 let seconds = r.finishedAt.map { String(format: "%.1f", $0.timeIntervalSince(r.startedAt)) } ?? "-"
-                print(pad(String(r.id), 7) + pad(r.job, 22) + pad(r.partitionKey.isEmpty ? "-" : r.partitionKey, 12)
-                    + pad(r.status + (r.dryRun ? "*" : ""), 11) + pad(String(iso.string(from: r.startedAt).prefix(19)), 22)
-                    + pad(seconds, 9) + pad(String(r.attempts), 6) + (r.error ?? ""))
+                print(
+                    pad(String(r.id), 7) + pad(r.job, 22) + pad(r.partitionKey.isEmpty ? "-" : r.partitionKey, 12)
+                        + pad(r.status + (r.dryRun ? "*" : ""), 11)
+                        + pad(String(iso.string(from: r.startedAt).prefix(19)), 22)
+                        + pad(seconds, 9) + pad(String(r.attempts), 6) + (r.error ?? ""))
             }
             if runs.contains(where: \.dryRun) { print("* dry run") }
         }

@@ -4,7 +4,8 @@ import Pipelines
 struct SamiaBatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "samia-batch",
-        abstract: "Scheduled back-office work for the Samia service: invoices, reconciliation, DSRs, retention, metrics, parity.",
+        abstract:
+            "Scheduled back-office work for the Samia service: invoices, reconciliation, DSRs, retention, metrics, parity.",
         discussion: """
             Connects with DATABASE_URL, a libpq conninfo (--database-url), or the standard PG* variables.
             Logs are JSON lines on stderr (readable lines on a terminal); they never carry personal data.

@@ -6,7 +6,8 @@ import Reports
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check a signed artefact (ZIP or directory): every file's SHA-256 and the manifest's Ed25519 signature.",
+        abstract:
+            "Check a signed artefact (ZIP or directory): every file's SHA-256 and the manifest's Ed25519 signature.",
         discussion: "Exit 0 when everything matches; 1 on any missing, changed or unlisted file or a bad signature.")
 
     @Argument(help: "The artefact: a .zip or a directory containing manifest.json and manifest.sig.")

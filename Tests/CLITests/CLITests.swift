@@ -16,7 +16,9 @@ struct CLITests {
     func waitForRunning(_ job: String, timeout: Double = 20) throws {
         let start = Date()
         while Date().timeIntervalSince(start) < timeout {
-            if try db.scalar("SELECT count(*) FROM batch_runs WHERE job = $1 AND status = 'running'", [job], as: Int64.self)! > 0 {
+            if try db.scalar(
+                "SELECT count(*) FROM batch_runs WHERE job = $1 AND status = 'running'", [job], as: Int64.self)! > 0
+            {
                 return
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -61,8 +63,10 @@ struct CLITests {
         #expect(unreachable.stderr.contains("127.0.0.1:1/app"))
         #expect(!unreachable.stderr.contains("hunter2"))
         #expect(try CLI.run(["dev", "exercise", "--fail", "bad-input"], database: config).status == 65)
-        #expect(try CLI.run(["dev", "exercise", "--fail", "partial", "--date", "2026-02-01"], database: config).status == 1)
-        #expect(try CLI.run(["dev", "exercise", "--fail", "error", "--date", "2026-02-02"], database: config).status == 1)
+        #expect(
+            try CLI.run(["dev", "exercise", "--fail", "partial", "--date", "2026-02-01"], database: config).status == 1)
+        #expect(
+            try CLI.run(["dev", "exercise", "--fail", "error", "--date", "2026-02-02"], database: config).status == 1)
         let help = try CLI.run(["--help"])
         #expect(help.stdout.contains("75") && help.stdout.contains("78") && help.stdout.contains("65"))
     }

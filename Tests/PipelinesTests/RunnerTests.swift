@@ -29,7 +29,14 @@ final class FailureCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var left: Int
     init(_ n: Int) { left = n }
-    func takeOne() -> Bool { lock.withLock { left > 0 ? { left -= 1; return true }() : false } }
+    func takeOne() -> Bool {
+        lock.withLock {
+            left > 0
+                ? {
+                    left -= 1; return true
+                }() : false
+        }
+    }
 }
 
 @Suite("Runner", .tags(.database))
@@ -42,10 +49,12 @@ struct RunnerTests {
     init() throws {
         config = try TestCluster.shared().freshDatabase()
         db = try Connection(config)
-        runner = Runner(configuration: config, logger: Logger(label: "test"), clock: clock, version: "test", random: { 1 })
+        runner = Runner(
+            configuration: config, logger: Logger(label: "test"), clock: clock, version: "test", random: { 1 })
     }
 
-    func job(_ name: String = "scripted", transient: Int = 0, error: BatchError? = nil, failed: Int = 0) -> ScriptedJob {
+    func job(_ name: String = "scripted", transient: Int = 0, error: BatchError? = nil, failed: Int = 0) -> ScriptedJob
+    {
         ScriptedJob(
             name: name, failures: FailureCounter(transient),
             outcome: JobOutcome(stats: ["rows": 5], failedItems: failed, itemsProcessed: 5), error: error)
@@ -55,7 +64,8 @@ struct RunnerTests {
         let day = Partition.day(LocalDate(year: 2026, month: 11, day: 20))
         let first = runner.run(job(), partition: day, options: RunOptions())
         #expect(first.status == .success)
-        let row = try db.query("SELECT status, stats->>'rows' AS rows, host, version FROM batch_runs WHERE id = $1", [first.runID!])[0]
+        let row = try db.query(
+            "SELECT status, stats->>'rows' AS rows, host, version FROM batch_runs WHERE id = $1", [first.runID!])[0]
         #expect(try row.decode("status", as: String.self) == "succeeded")
         #expect(try row.decode("rows", as: String.self) == "5")
         let again = runner.run(job(), partition: day, options: RunOptions())
@@ -66,7 +76,9 @@ struct RunnerTests {
         #expect(runner.run(job(), partition: day, options: force).status == .success)
         #expect(try db.scalar("SELECT count(*) FROM batch_runs", as: Int64.self) == 2)
         // Another day is its own partition.
-        #expect(runner.run(job(), partition: .day(LocalDate(year: 2026, month: 11, day: 21)), options: RunOptions()).runID != nil)
+        #expect(
+            runner.run(job(), partition: .day(LocalDate(year: 2026, month: 11, day: 21)), options: RunOptions()).runID
+                != nil)
     }
 
     @Test func dryRunIsPassedAndDoesNotCountAsSuccess() throws {
@@ -90,18 +102,23 @@ struct RunnerTests {
         let exhausted = runner.run(job("other", transient: 5), partition: .none, options: options)
         // Still transient after every attempt: retry later (75), recorded as failed.
         #expect(exhausted.status == .temporaryFailure)
-        #expect(try db.scalar("SELECT status FROM batch_runs WHERE id = $1", [exhausted.runID!], as: String.self) == "failed")
+        #expect(
+            try db.scalar("SELECT status FROM batch_runs WHERE id = $1", [exhausted.runID!], as: String.self)
+                == "failed")
     }
 
     @Test func failuresMapToExitStatusesAndAreRecorded() throws {
-        let bad = runner.run(job(error: .badInput(file: "f.csv", line: 4, field: "gross", message: "not a number")),
-                             partition: .none, options: RunOptions())
+        let bad = runner.run(
+            job(error: .badInput(file: "f.csv", line: 4, field: "gross", message: "not a number")),
+            partition: .none, options: RunOptions())
         #expect(bad.status == .dataError)
         let error: String? = try db.scalar("SELECT error FROM batch_runs WHERE id = $1", [bad.runID!])
         #expect(error?.contains("f.csv:4 (gross)") == true)
         let partial = runner.run(job("p", failed: 2), partition: .none, options: RunOptions())
         #expect(partial.status == .failure)
-        #expect(try db.scalar("SELECT status FROM batch_runs WHERE id = $1", [partial.runID!], as: String.self) == "partial")
+        #expect(
+            try db.scalar("SELECT status FROM batch_runs WHERE id = $1", [partial.runID!], as: String.self) == "partial"
+        )
     }
 
     @Test func aHeldLockExits75AndLeavesTheLedgerUntouched() throws {
@@ -127,7 +144,9 @@ struct RunnerTests {
         _ = runner.run(job("alpha"), partition: .none, options: options)
         _ = runner.run(job("beta", error: .jobFailed(job: "beta", message: "x")), partition: .none, options: options)
         clock.sleep(seconds: 100)
-        _ = runner.run(job("alpha", error: .jobFailed(job: "alpha", message: "x")), partition: .day(LocalDate(year: 2026, month: 1, day: 2)), options: options)
+        _ = runner.run(
+            job("alpha", error: .jobFailed(job: "alpha", message: "x")),
+            partition: .day(LocalDate(year: 2026, month: 1, day: 2)), options: options)
         let samples = MetricsTextfile(path: path).read()
         #expect(samples["alpha"]?["samia_batch_last_success_timestamp_seconds"] == 1_763_683_800)
         #expect(samples["alpha"]?["samia_batch_last_run_success"] == 0)
@@ -136,7 +155,10 @@ struct RunnerTests {
         #expect(samples["beta"]?["samia_batch_last_success_timestamp_seconds"] == nil)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("# TYPE samia_batch_failures_total counter"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent) == ["batch.prom"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent) == [
+                "batch.prom"
+            ])
     }
 
     @Test func retryDelaysStayWithinTheirCeiling() {

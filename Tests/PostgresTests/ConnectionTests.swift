@@ -33,12 +33,14 @@ struct ConnectionTests {
         }
         #expect(error?.code == .configuration)
         #expect(!(error.map { "\($0)" } ?? "").contains("hunter2"))
-        let ok = try? ConnectionConfiguration(conninfo: "postgresql://u:hunter2@db.example:6543/app?sslmode=require", environment: [:])
+        let ok = try? ConnectionConfiguration(
+            conninfo: "postgresql://u:hunter2@db.example:6543/app?sslmode=require", environment: [:])
         #expect(ok?.target == "db.example:6543/app as u")
     }
 
     @Test func unreachableServerIsATransientConnectionError() throws {
-        let bad = try ConnectionConfiguration(conninfo: "host=127.0.0.1 port=1 dbname=x password=hunter2", environment: [:])
+        let bad = try ConnectionConfiguration(
+            conninfo: "host=127.0.0.1 port=1 dbname=x password=hunter2", environment: [:])
         let error = #expect(throws: PostgresError.self) { _ = try Connection(bad) }
         #expect(error?.code == .connection)
         #expect(error?.isTransient == true)
@@ -86,7 +88,8 @@ struct ConnectionTests {
         #expect(rows == 50000)
         #expect(chunks > 10)
         let expected: String? = try connection.scalar(
-            "SELECT md5(string_agg(g || ',row ' || g || ' نص' || E'\\n', '' ORDER BY g)) FROM generate_series(1, 50000) g")
+            "SELECT md5(string_agg(g || ',row ' || g || ' نص' || E'\\n', '' ORDER BY g)) FROM generate_series(1, 50000) g"
+        )
         let text = String(decoding: bytes, as: UTF8.self)
         let actual: String? = try connection.scalar("SELECT md5($1)", [text])
         #expect(actual == expected)
@@ -95,7 +98,9 @@ struct ConnectionTests {
     @Test func copyInLoadsRowsAndAbortsCleanlyOnSourceError() throws {
         try connection.execute("CREATE TABLE s (id int, name text)")
         var parts: [[UInt8]] = [Array("1,أحمد\n2,Emma\n".utf8), Array("3,\"with, comma\"\n".utf8)]
-        let n = try connection.copyIn("COPY s FROM STDIN WITH (FORMAT csv)") { parts.isEmpty ? nil : parts.removeFirst() }
+        let n = try connection.copyIn("COPY s FROM STDIN WITH (FORMAT csv)") {
+            parts.isEmpty ? nil : parts.removeFirst()
+        }
         #expect(n == 3)
         #expect(try connection.scalar("SELECT name FROM s WHERE id = 3", as: String.self) == "with, comma")
         struct BadFile: Error {}

@@ -13,7 +13,8 @@ struct DecodingTests {
 
     @Test func integersBoolTextAndNull() throws {
         let row = try connection.query(
-            "SELECT 7::int2 a, (-2147483648)::int4 b, 9223372036854775807::int8 c, true d, false e, 'سلام'::text f, NULL::text g")[0]
+            "SELECT 7::int2 a, (-2147483648)::int4 b, 9223372036854775807::int8 c, true d, false e, 'سلام'::text f, NULL::text g"
+        )[0]
         #expect(try row.decode("a", as: Int16.self) == 7)
         #expect(try row.decode("b", as: Int32.self) == Int32.min)
         #expect(try row.decode("c", as: Int64.self) == Int64.max)

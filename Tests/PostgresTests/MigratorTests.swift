@@ -20,7 +20,9 @@ struct MigratorTests {
         #expect(try migrator.migrate() == ["x/0001_a", "x/0002_b"])
         #expect(try migrator.migrate() == [])
         #expect(try migrator.status().map(\.state) == [.applied, .applied])
-        #expect(try connection.scalar("SELECT checksum FROM _migrations WHERE name = 'x/0001_a'", as: String.self) == first.checksum)
+        #expect(
+            try connection.scalar("SELECT checksum FROM _migrations WHERE name = 'x/0001_a'", as: String.self)
+                == first.checksum)
     }
 
     @Test func checksumDriftIsAnErrorNamingTheMigration() throws {
@@ -34,7 +36,8 @@ struct MigratorTests {
     }
 
     @Test func aFailingMigrationLeavesNothingBehind() throws {
-        let broken = Migration(name: "x/0003_broken", sql: "CREATE TABLE c (id int); INSERT INTO c VALUES ('not a number')")
+        let broken = Migration(
+            name: "x/0003_broken", sql: "CREATE TABLE c (id int); INSERT INTO c VALUES ('not a number')")
         let migrator = Migrator(connection: connection, migrations: [first, broken])
         do {
             try migrator.migrate()

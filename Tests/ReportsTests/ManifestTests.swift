@@ -13,8 +13,11 @@ struct ManifestTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    func writeZip(_ files: [String: [UInt8]], signer: SigningKey? = nil, extra: (String, [UInt8])? = nil) throws -> String {
-        var manifest = Manifest(artifact: "test/2026-10", createdBy: "samia-batch test", parameters: ["month": "2026-10"])
+    func writeZip(_ files: [String: [UInt8]], signer: SigningKey? = nil, extra: (String, [UInt8])? = nil) throws
+        -> String
+    {
+        var manifest = Manifest(
+            artifact: "test/2026-10", createdBy: "samia-batch test", parameters: ["month": "2026-10"])
         let writer = try ZipWriter(path: dir + "/a\(UUID().uuidString.prefix(6)).zip")
         for (name, data) in files.sorted(by: { $0.key < $1.key }) {
             try writer.add(name, data: data)
@@ -34,7 +37,10 @@ struct ManifestTests {
         #expect(report.checked.count == 3)
         #expect(try Shell.run("/usr/bin/unzip", ["-t", path]).status == 0)
         let listing = try Shell.run("/usr/bin/bsdtar", ["-tf", path])
-        #expect(listing.stdout.split(separator: "\n").sorted() == ["data/rows.csv", "manifest.json", "manifest.sig", "summary.md"])
+        #expect(
+            listing.stdout.split(separator: "\n").sorted() == [
+                "data/rows.csv", "manifest.json", "manifest.sig", "summary.md",
+            ])
         let content = try Shell.run("/usr/bin/bsdtar", ["-xOf", path, "summary.md"])
         #expect(content.stdout == "# ملخص\n")
     }

@@ -18,7 +18,10 @@ case "copy-out":
     var bytes = 0
     let rows = try connection.copyOut("COPY (\(args[2])) TO STDOUT") { chunk in
         bytes += chunk.count
-        sink.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: chunk.baseAddress!), count: chunk.count, deallocator: .none))
+        sink.write(
+            Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: chunk.baseAddress!), count: chunk.count,
+                deallocator: .none))
     }
     let seconds = Date().timeIntervalSince(start)
     print("{\"tool\":\"samia-batch\",\"mode\":\"copy-out\",\"rows\":\(rows),\"bytes\":\(bytes),\"seconds\":\(seconds)}")
@@ -34,7 +37,9 @@ case "decode":
         checksum &+= Int64(try row.decode(5, as: UUID.self).uuid.0)
     }
     let seconds = Date().timeIntervalSince(start)
-    print("{\"tool\":\"samia-batch\",\"mode\":\"decode\",\"rows\":\(result.count),\"checksum\":\(checksum),\"seconds\":\(seconds)}")
+    print(
+        "{\"tool\":\"samia-batch\",\"mode\":\"decode\",\"rows\":\(result.count),\"checksum\":\(checksum),\"seconds\":\(seconds)}"
+    )
 default:
     exit(64)
 }

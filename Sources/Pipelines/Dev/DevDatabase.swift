@@ -36,7 +36,9 @@ public struct DevDatabase {
         }
         let admin = try Connection(configuration.with(database: "postgres"), applicationName: "samia-batch/dev-init")
         defer { admin.close() }
-        let exists = try admin.scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", [name], as: Bool.self) ?? false
+        let exists =
+            try admin.scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", [name], as: Bool.self)
+            ?? false
         if exists {
             let existing = try Connection(configuration, applicationName: "samia-batch/dev-init")
             let marked = try DevDatabase.isDevDatabase(existing)
@@ -70,7 +72,8 @@ public struct DevDatabase {
         defer { connection.close() }
         guard try DevDatabase.isDevDatabase(connection) else {
             throw BatchError.refused(
-                "database \(configuration.displayTarget) was not created by samia-batch dev init; refusing to write demo data into it")
+                "database \(configuration.displayTarget) was not created by samia-batch dev init; refusing to write demo data into it"
+            )
         }
         try connection.execute(SchemaMigrations.devSQL("seed.sql"))
         let counts = try connection.transaction { c in

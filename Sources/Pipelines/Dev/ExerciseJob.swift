@@ -38,10 +38,12 @@ public struct ExerciseJob: Job {
         if let failWith {
             switch failWith {
             case "partial": return JobOutcome(stats: ["ok": 2, "failed": 1], failedItems: 1, itemsProcessed: 2)
-            case "bad-input": throw BatchError.badInput(file: "exercise.csv", line: 3, field: "amount", message: "not a number")
+            case "bad-input":
+                throw BatchError.badInput(file: "exercise.csv", line: 3, field: "amount", message: "not a number")
             default: throw BatchError.jobFailed(job: name, message: "asked to fail")
             }
         }
-        return JobOutcome(stats: ["slept_ms": Int64(seconds * 1000), "attempt": Int64(context.attempt)], itemsProcessed: 1)
+        return JobOutcome(
+            stats: ["slept_ms": Int64(seconds * 1000), "attempt": Int64(context.attempt)], itemsProcessed: 1)
     }
 }

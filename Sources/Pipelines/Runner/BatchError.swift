@@ -42,14 +42,17 @@ public enum BatchError: Error, Sendable, CustomStringConvertible {
             if let line { place += ":\(line)" }
             if let field { place += " (\(field))" }
             return "bad input in \(place): \(message)"
-        case .lockHeld(let job, let holder): return "job \(job) is already running (\(holder)); this start exits without running"
+        case .lockHeld(let job, let holder):
+            return "job \(job) is already running (\(holder)); this start exits without running"
         case .unreachable(let target, let attempts, let message):
             return "database \(target) unreachable after \(attempts) attempts: \(message)"
-        case .deadlineExceeded(let job, let s): return "job \(job) exceeded --max-duration of \(Int(s)) s and was cancelled"
+        case .deadlineExceeded(let job, let s):
+            return "job \(job) exceeded --max-duration of \(Int(s)) s and was cancelled"
         case .interrupted(let job, let signal): return "job \(job) interrupted by signal \(signal); recorded as aborted"
         case .lockLost(let job): return "job \(job) lost its lock; its last work was not committed"
         case .jobFailed(let job, let message): return "job \(job) failed: \(message)"
-        case .partial(let job, let failed, let ok): return "job \(job) finished partially: \(failed) failed, \(ok) succeeded"
+        case .partial(let job, let failed, let ok):
+            return "job \(job) finished partially: \(failed) failed, \(ok) succeeded"
         case .refused(let m): return m
         }
     }

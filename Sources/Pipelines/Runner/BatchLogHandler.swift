@@ -31,10 +31,13 @@ public struct BatchLogHandler: LogHandler {
         let line: String
         if json {
             var object: [String: Any] = [
-                "ts": BatchLogHandler.iso(now), "level": event.level.rawValue, "msg": "\(event.message)", "logger": label,
+                "ts": BatchLogHandler.iso(now), "level": event.level.rawValue, "msg": "\(event.message)",
+                "logger": label,
             ]
             for (k, v) in merged { object[k] = BatchLogHandler.plain(v) }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data()
             line = String(decoding: data, as: UTF8.self) + "\n"
         } else {
             let time = BatchLogHandler.iso(now).dropFirst(11).prefix(8)

@@ -43,7 +43,8 @@ public struct JobOutcome: Sendable, Equatable {
     /// The count reported as `items processed` in metrics.
     public var itemsProcessed: Int64
 
-    public init(stats: [String: Int64] = [:], artifacts: [String] = [], failedItems: Int = 0, itemsProcessed: Int64 = 0) {
+    public init(stats: [String: Int64] = [:], artifacts: [String] = [], failedItems: Int = 0, itemsProcessed: Int64 = 0)
+    {
         self.stats = stats
         self.artifacts = artifacts
         self.failedItems = failedItems
@@ -67,7 +68,8 @@ public final class JobContext: @unchecked Sendable {
     let runnerState: RunnerState
 
     init(
-        connection: Connection, configuration: ConnectionConfiguration, partition: Partition, dryRun: Bool, runID: Int64,
+        connection: Connection, configuration: ConnectionConfiguration, partition: Partition, dryRun: Bool,
+        runID: Int64,
         attempt: Int, logger: Logger, clock: any BatchClock, progress: ProgressReporter, deadline: Date?,
         runnerState: RunnerState
     ) {

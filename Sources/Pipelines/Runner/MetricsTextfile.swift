@@ -20,8 +20,10 @@ public struct MetricsTextfile {
     ]
 
     /// Records one finished run of `job`.
-    public func record(job: String, succeeded: Bool, finishedAt: Date, duration: Double, items: Int64,
-                       extra: [String: Double] = [:]) throws {
+    public func record(
+        job: String, succeeded: Bool, finishedAt: Date, duration: Double, items: Int64,
+        extra: [String: Double] = [:]
+    ) throws {
         var samples = read()
         var mine = samples[job] ?? [:]
         mine["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()

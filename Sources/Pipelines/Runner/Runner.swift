@@ -87,7 +87,9 @@ public final class Runner: @unchecked Sendable {
             lockConnection = try connect(applicationName: "samia-batch/\(job.name)/lock", retry: options.retry)
         } catch {
             log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
-            return RunReport(status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
+            return RunReport(
+                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
+            )
         }
         defer { lockConnection.close() }
         let key = Runner.lockKey(for: job.name)
@@ -98,10 +100,13 @@ public final class Runner: @unchecked Sendable {
                 let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
                 let error = BatchError.lockHeld(job: job.name, holder: who)
                 log.warning("already running", metadata: ["event": "lock_held", "holder_pid": "\(holder?.pid ?? 0)"])
-                return RunReport(status: .temporaryFailure, runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
+                return RunReport(
+                    status: .temporaryFailure, runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
             }
         } catch {
-            return RunReport(status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
+            return RunReport(
+                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
+            )
         }
         defer { _ = try? lockConnection.advisoryUnlock(key) }
 
@@ -109,10 +114,15 @@ public final class Runner: @unchecked Sendable {
         let runID: Int64
         do {
             let stale = try ledger.abortStale(job: job.name)
-            if stale > 0 { log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"]) }
-            if !options.force && !options.dryRun, let previous = try ledger.lastSuccess(job: job.name, partition: partition) {
-                log.info("partition already succeeded; skipping (use --force to run again)",
-                         metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
+            if stale > 0 {
+                log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"])
+            }
+            if !options.force && !options.dryRun,
+                let previous = try ledger.lastSuccess(job: job.name, partition: partition)
+            {
+                log.info(
+                    "partition already succeeded; skipping (use --force to run again)",
+                    metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
                 return RunReport(status: .success, runID: nil, outcome: nil, skippedBecauseOf: previous, error: nil)
             }
             var parameters = options.parameters
@@ -123,7 +133,9 @@ public final class Runner: @unchecked Sendable {
                 version: version, parameters: parameters)
         } catch {
             log.error("cannot record the run", metadata: ["event": "ledger_error", "error": "\(error)"])
-            return RunReport(status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
+            return RunReport(
+                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
+            )
         }
         log[metadataKey: "run_id"] = "\(runID)"
         log.info("run started", metadata: ["event": "run_started", "dry_run": "\(options.dryRun)"])
@@ -170,13 +182,16 @@ public final class Runner: @unchecked Sendable {
                     let wait = options.retry.delay(after: attempt, random: random())
                     log.warning(
                         "transient failure, retrying",
-                        metadata: ["event": "retry", "attempt": "\(attempt)", "sqlstate": "\(pg.sqlState ?? "")",
-                                   "wait_ms": "\(Int(wait * 1000))"])
+                        metadata: [
+                            "event": "retry", "attempt": "\(attempt)", "sqlstate": "\(pg.sqlState ?? "")",
+                            "wait_ms": "\(Int(wait * 1000))",
+                        ])
                     clock.sleep(seconds: wait)
                     continue
                 }
                 if let pg = error as? PostgresError, pg.code == .connection {
-                    failure = BatchError.unreachable(target: configuration.displayTarget, attempts: attempt, message: pg.message)
+                    failure = BatchError.unreachable(
+                        target: configuration.displayTarget, attempts: attempt, message: pg.message)
                 } else {
                     failure = error
                 }
@@ -224,7 +239,11 @@ public final class Runner: @unchecked Sendable {
             "attempts": "\(attempt)", "items": "\(outcome?.itemsProcessed ?? 0)",
         ]
         if let failure { meta["error"] = "\(failure)" }
-        if failure == nil { log.info("run finished", metadata: meta) } else { log.error("run finished", metadata: meta) }
+        if failure == nil {
+            log.info("run finished", metadata: meta)
+        } else {
+            log.error("run finished", metadata: meta)
+        }
         let exit = failure.map { BatchError.exitStatus(for: $0) } ?? .success
         return RunReport(status: exit, runID: runID, outcome: outcome, skippedBecauseOf: nil, error: failure)
     }

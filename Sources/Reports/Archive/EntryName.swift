@@ -14,7 +14,8 @@ public enum EntryName {
     public static func sanitizedComponent(_ text: String) -> String {
         var out = String(
             text.unicodeScalars.map { s -> Character in
-                let ok = (s.properties.isAlphabetic || s.properties.numericType != nil || "-_.".unicodeScalars.contains(s))
+                let ok =
+                    (s.properties.isAlphabetic || s.properties.numericType != nil || "-_.".unicodeScalars.contains(s))
                 return ok && s.value >= 0x20 ? Character(s) : "_"
             })
         while out.hasPrefix(".") { out = "_" + out.dropFirst() }

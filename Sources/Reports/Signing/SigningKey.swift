@@ -32,7 +32,9 @@ public struct SigningKey: Sendable {
             throw SigningError.keyFileExists(path: p)
         }
         let text = SigningKey.privatePrefix + key.rawRepresentation.base64EncodedString() + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw SigningError.keyFileMalformed(path: path, reason: "cannot create the file") }
         try publicKey.encoded.write(toFile: path + ".pub", atomically: true, encoding: .utf8)
     }
