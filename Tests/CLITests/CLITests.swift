@@ -54,14 +54,14 @@ struct CLITests {
     @Test func exitCodes() throws {
         #expect(try CLI.run(["no-such-command"]).status == 64)
         #expect(try CLI.run(["runs", "--no-such-flag"], database: config).status == 64)
-        let malformed = try CLI.run(["runs", "--database-url", "postgresql://u:hunter2@%zz/x"])
+        let malformed = try CLI.run(["runs", "--database-url", "postgresql://u:secret@%zz/x"])
         #expect(malformed.status == 78)
-        #expect(!malformed.stderr.contains("hunter2"))
+        #expect(!malformed.stderr.contains("secret"))
         let unreachable = try CLI.run(
-            ["runs", "--connect-attempts", "2"], env: ["DATABASE_URL": "postgresql://batch:hunter2@127.0.0.1:1/app"])
+            ["runs", "--connect-attempts", "2"], env: ["DATABASE_URL": "postgresql://batch:secret@127.0.0.1:1/app"])
         #expect(unreachable.status == 75)
         #expect(unreachable.stderr.contains("127.0.0.1:1/app"))
-        #expect(!unreachable.stderr.contains("hunter2"))
+        #expect(!unreachable.stderr.contains("secret"))
         #expect(try CLI.run(["dev", "exercise", "--fail", "bad-input"], database: config).status == 65)
         #expect(
             try CLI.run(["dev", "exercise", "--fail", "partial", "--date", "2026-02-01"], database: config).status == 1)

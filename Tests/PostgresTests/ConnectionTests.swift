@@ -29,23 +29,23 @@ struct ConnectionTests {
 
     @Test func malformedURLIsAConfigurationErrorWithoutThePassword() {
         let error = #expect(throws: PostgresError.self) {
-            _ = try ConnectionConfiguration(conninfo: "postgresql://u:hunter2@%zz/db", environment: [:])
+            _ = try ConnectionConfiguration(conninfo: "postgresql://u:secret@%zz/db", environment: [:])
         }
         #expect(error?.code == .configuration)
-        #expect(!(error.map { "\($0)" } ?? "").contains("hunter2"))
+        #expect(!(error.map { "\($0)" } ?? "").contains("secret"))
         let ok = try? ConnectionConfiguration(
-            conninfo: "postgresql://u:hunter2@db.example:6543/app?sslmode=require", environment: [:])
+            conninfo: "postgresql://u:secret@db.example:6543/app?sslmode=require", environment: [:])
         #expect(ok?.target == "db.example:6543/app as u")
     }
 
     @Test func unreachableServerIsATransientConnectionError() throws {
         let bad = try ConnectionConfiguration(
-            conninfo: "host=127.0.0.1 port=1 dbname=x password=hunter2", environment: [:])
+            conninfo: "host=127.0.0.1 port=1 dbname=x password=secret", environment: [:])
         let error = #expect(throws: PostgresError.self) { _ = try Connection(bad) }
         #expect(error?.code == .connection)
         #expect(error?.isTransient == true)
         #expect(error?.context?.contains("127.0.0.1:1") == true)
-        #expect(!(error.map { String(reflecting: $0) } ?? "").contains("hunter2"))
+        #expect(!(error.map { String(reflecting: $0) } ?? "").contains("secret"))
     }
 
     @Test func terminatedBackendIsTransient() throws {
