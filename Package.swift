@@ -34,7 +34,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Reports",
-            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CArchive", "CZlib", "CHarfBuzz", "CFriBidi", "CQREncode",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         .target(
             name: "Pipelines",

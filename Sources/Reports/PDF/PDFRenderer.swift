@@ -1,0 +1,360 @@
+import Crypto
+import Foundation
+
+/// Renders a `Document` to PDF bytes with embedded, subset fonts (CIDFontType2, Identity-H),
+/// ToUnicode maps, XMP metadata and an sRGB output intent (the PDF/A-3b ingredients; see
+/// docs/invoices.md for which parts of PDF/A are met).
+///
+/// The output depends only on the document, the fonts and the ICC profile: no clock, no
+/// random ids, objects in a fixed order.
+public final class PDFRenderer {
+    public let fonts: FontSet
+    private let iccProfile: [UInt8]?
+
+    /// Default location of an sRGB ICC profile on Debian (`libgs-common`).
+    public static let defaultICCProfilePath = "/usr/share/color/icc/ghostscript/srgb.icc"
+
+    /// - Parameter iccProfile: an sRGB ICC profile for the PDF/A output intent; nil leaves the
+    ///   output intent out (and the file is then not PDF/A).
+    public init(fonts: FontSet, iccProfile: [UInt8]?) {
+        self.fonts = fonts
+        self.iccProfile = iccProfile
+    }
+
+    /// Loads the ICC profile from `SAMIA_ICC_PROFILE` or the Debian default; a configured
+    /// path that cannot be read is an error rather than a silently non-PDF/A file.
+    public static func loadICCProfile(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> [UInt8] {
+        let path = env["SAMIA_ICC_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultICCProfilePath
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FontError.unreadable(
+                path: path, reason: "ICC profile missing; install libgs-common or set SAMIA_ICC_PROFILE")
+        }
+        return [UInt8](data)
+    }
+
+    private struct FontUse {
+        var glyphs = Set<UInt32>()
+        var text: [UInt32: String] = [:]
+    }
+
+    public func render(_ document: Document) throws -> [UInt8] {
+        // 1. Which glyphs of which face, and what each stands for.
+        var uses = [FontUse](repeating: FontUse(), count: fonts.faces.count)
+        for page in document.pages {
+            for case .paragraph(let paragraph, _, _) in page.items {
+                for line in paragraph.lines {
+                    for run in line.runs {
+                        for g in run.glyphs {
+                            uses[run.face].glyphs.insert(g.glyph)
+                            if !g.text.isEmpty, uses[run.face].text[g.glyph] == nil {
+                                uses[run.face].text[g.glyph] = g.text
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var writer = PDFWriter()
+        let catalog = writer.reserve()
+        let pagesRef = writer.reserve()
+        let info = writer.reserve()
+
+        // 2. Fonts, in face order.
+        var fontRefs: [Int: PDFRef] = [:]
+        var cidMaps: [Int: [UInt32: UInt32]] = [:]
+        for (index, use) in uses.enumerated() where !use.glyphs.isEmpty {
+            let (ref, map) = try embed(face: fonts.faces[index], use: use, writer: &writer)
+            fontRefs[index] = ref
+            cidMaps[index] = map
+        }
+
+        // 3. Pages.
+        var pageRefs: [PDFRef] = []
+        for page in document.pages {
+            let pageRef = writer.reserve()
+            var images: [PDFRef] = []
+            var content = ""
+            content.reserveCapacity(16_384)
+            for item in page.items {
+                draw(item, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer, into: &content)
+            }
+            let contents = writer.addStream(dictionary: "", data: Array(content.utf8))
+            var resources = "<</ProcSet[/PDF/Text/ImageC]"
+            if !fontRefs.isEmpty {
+                resources += "/Font<<" + fontRefs.keys.sorted().map { "/F\($0) \(fontRefs[$0]!.r)" }.joined() + ">>"
+            }
+            if !images.isEmpty {
+                resources +=
+                    "/XObject<<" + images.enumerated().map { "/Im\($0.offset) \($0.element.r)" }.joined() + ">>"
+            }
+            resources += ">>"
+            writer.set(
+                pageRef,
+                "<</Type/Page/Parent \(pagesRef.r)/MediaBox[0 0 \(PDFSyntax.number(page.width)) \(PDFSyntax.number(page.height))]/Resources \(resources)/Contents \(contents.r)>>"
+            )
+            pageRefs.append(pageRef)
+        }
+        writer.set(
+            pagesRef, "<</Type/Pages/Kids[\(pageRefs.map(\.r).joined(separator: " "))]/Count \(pageRefs.count)>>")
+
+        // 4. Metadata: Info and XMP must agree (PDF/A).
+        let date = Self.pdfDate(document.date)
+        var infoDict = "<</Title \(PDFSyntax.textString(document.title))/Producer (samia-batch)/Creator (samia-batch)"
+        infoDict += "/CreationDate (\(date))/ModDate (\(date))"
+        if let subject = document.subject { infoDict += "/Subject \(PDFSyntax.textString(subject))" }
+        if let author = document.author { infoDict += "/Author \(PDFSyntax.textString(author))" }
+        writer.set(info, infoDict + ">>")
+        let xmp = Self.xmp(document)
+        let metadata = writer.addStream(
+            dictionary: "/Type/Metadata/Subtype/XML", data: Array(xmp.utf8), compress: false)
+        var catalogDict =
+            "<</Type/Catalog/Pages \(pagesRef.r)/Metadata \(metadata.r)/Lang \(PDFSyntax.literal(document.language))"
+        catalogDict += "/ViewerPreferences<</DisplayDocTitle true>>"
+        if let iccProfile {
+            let icc = writer.addStream(dictionary: "/N 3", data: iccProfile)
+            catalogDict +=
+                "/OutputIntents[<</Type/OutputIntent/S/GTS_PDFA1/OutputConditionIdentifier (sRGB IEC61966-2.1)/Info (sRGB IEC61966-2.1)/DestOutputProfile \(icc.r)>>]"
+        }
+        writer.set(catalog, catalogDict + ">>")
+        return writer.finish(root: catalog, info: info)
+    }
+
+    // MARK: - Fonts
+
+    private func embed(face: FontFace, use: FontUse, writer: inout PDFWriter) throws -> (PDFRef, [UInt32: UInt32]) {
+        let (program, map) = try face.subset(glyphs: use.glyphs)
+        let tag = Self.subsetTag(face: face.postScriptName, glyphs: use.glyphs)
+        let name = "\(tag)+\(face.postScriptName)"
+        let scale = 1000.0 / Double(face.unitsPerEm)
+        func u(_ v: Int) -> String { PDFSyntax.number(Double(v) * scale) }
+
+        let file = writer.addStream(dictionary: "/Length1 \(program.count)", data: program)
+        let (x0, y0, x1, y1) = face.bbox
+        let flags = 4  // symbolic: glyphs outside the standard Latin set
+        let descriptor = writer.add(
+            "<</Type/FontDescriptor/FontName/\(name)/Flags \(flags)/FontBBox[\(u(x0)) \(u(y0)) \(u(x1)) \(u(y1))]/ItalicAngle 0/Ascent \(u(face.ascender))/Descent \(u(face.descender))/CapHeight \(u(face.capHeight))/StemV \(face.isBold ? 120 : 80)/FontFile2 \(file.r)>>"
+        )
+        // Widths by CID (= new glyph id), from FreeType's unscaled advances.
+        var byCID: [(UInt32, UInt32)] = use.glyphs.compactMap { old in map[old].map { ($0, old) } }
+        byCID.sort { $0.0 < $1.0 }
+        var widths = "["
+        for (cid, old) in byCID { widths += "\(cid)[\(u(face.advance(glyph: old)))]" }
+        widths += "]"
+        let defaultWidth = u(face.advance(glyph: 0))
+        let cidFont = writer.add(
+            "<</Type/Font/Subtype/CIDFontType2/BaseFont/\(name)/CIDSystemInfo<</Registry (Adobe)/Ordering (Identity)/Supplement 0>>/FontDescriptor \(descriptor.r)/DW \(defaultWidth)/W \(widths)/CIDToGIDMap/Identity>>"
+        )
+        let toUnicode = writer.addStream(
+            dictionary: "", data: Array(Self.toUnicodeCMap(byCID: byCID, text: use.text).utf8))
+        let type0 = writer.add(
+            "<</Type/Font/Subtype/Type0/BaseFont/\(name)/Encoding/Identity-H/DescendantFonts[\(cidFont.r)]/ToUnicode \(toUnicode.r)>>"
+        )
+        return (type0, map)
+    }
+
+    /// Six capital letters derived from the glyph set, as PDF 9.6.4 asks for subset fonts.
+    static func subsetTag(face: String, glyphs: Set<UInt32>) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array(face.utf8))
+        for g in glyphs.sorted() { withUnsafeBytes(of: g.littleEndian) { hasher.update(bufferPointer: $0) } }
+        return String(hasher.finalize().prefix(6).map { Character(Unicode.Scalar(65 + $0 % 26)) })
+    }
+
+    static func toUnicodeCMap(byCID: [(UInt32, UInt32)], text: [UInt32: String]) -> String {
+        var entries: [(UInt32, String)] = []
+        for (cid, old) in byCID {
+            guard let t = text[old], !t.isEmpty else { continue }
+            entries.append((cid, t.utf16.map { PDFSyntax.hex4($0) }.joined()))
+        }
+        var s = """
+            /CIDInit /ProcSet findresource begin
+            12 dict begin
+            begincmap
+            /CIDSystemInfo <</Registry (Adobe) /Ordering (UCS) /Supplement 0>> def
+            /CMapName /Adobe-Identity-UCS def
+            /CMapType 2 def
+            1 begincodespacerange
+            <0000> <FFFF>
+            endcodespacerange
+
+            """
+        var i = 0
+        while i < entries.count {
+            let chunk = entries[i..<min(i + 100, entries.count)]
+            s += "\(chunk.count) beginbfchar\n"
+            for (cid, hex) in chunk { s += "<\(PDFSyntax.hex4(UInt16(cid)))> <\(hex)>\n" }
+            s += "endbfchar\n"
+            i += 100
+        }
+        s += "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+        return s
+    }
+
+    // MARK: - Drawing
+
+    private func color(_ c: RGB, fill: Bool) -> String {
+        "\(PDFSyntax.number(c.r)) \(PDFSyntax.number(c.g)) \(PDFSyntax.number(c.b)) \(fill ? "rg" : "RG")\n"
+    }
+
+    private func draw(
+        _ item: PageItem, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]], images: inout [PDFRef],
+        writer: inout PDFWriter, into out: inout String
+    ) {
+        let n = PDFSyntax.number
+        switch item {
+        case .rule(let x1, let y1, let x2, let y2, let width, let c):
+            out += color(c, fill: false)
+            out += "\(n(width)) w \(n(x1)) \(n(pageHeight - y1)) m \(n(x2)) \(n(pageHeight - y2)) l S\n"
+        case .rectangle(let x, let y, let w, let h, let c):
+            out += color(c, fill: true)
+            out += "\(n(x)) \(n(pageHeight - y - h)) \(n(w)) \(n(h)) re f\n"
+        case .qr(let code, let x, let y, let size):
+            // Quiet zone of four modules on each side, then dark runs merged per row.
+            let module = size / Double(code.size + 8)
+            out += "q\n" + color(.white, fill: true)
+            out += "\(n(x)) \(n(pageHeight - y - size)) \(n(size)) \(n(size)) re f\n"
+            out += color(.black, fill: true)
+            let top = pageHeight - y - 4 * module
+            for row in 0..<code.size {
+                var column = 0
+                while column < code.size {
+                    guard code.isDark(row: row, column: column) else {
+                        column += 1
+                        continue
+                    }
+                    var end = column
+                    while end < code.size, code.isDark(row: row, column: end) { end += 1 }
+                    let px = x + Double(column + 4) * module
+                    let py = top - Double(row + 1) * module
+                    out += "\(n(px)) \(n(py)) \(n(Double(end - column) * module)) \(n(module)) re\n"
+                    column = end
+                }
+            }
+            out += "f\nQ\n"
+        case .image(let image, let x, let y, let w, let h):
+            let ref = writer.addStream(
+                dictionary:
+                    "/Type/XObject/Subtype/Image/Width \(image.width)/Height \(image.height)/ColorSpace/DeviceRGB/BitsPerComponent 8",
+                data: image.rgb)
+            out += "q \(n(w)) 0 0 \(n(h)) \(n(x)) \(n(pageHeight - y - h)) cm /Im\(images.count) Do Q\n"
+            images.append(ref)
+        case .paragraph(let paragraph, let x, let y):
+            drawParagraph(paragraph, x: x, y: y, pageHeight: pageHeight, cidMaps: cidMaps, into: &out)
+        }
+    }
+
+    private func drawParagraph(
+        _ p: Paragraph, x: Double, y: Double, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]],
+        into out: inout String
+    ) {
+        let n = PDFSyntax.number
+        if let language = p.language { out += "/Span<</Lang \(PDFSyntax.literal(language))>>BDC\n" }
+        out += color(p.style.color, fill: true)
+        out += "BT\n"
+        for line in p.lines {
+            let baseline = pageHeight - (y + line.baseline)
+            for run in line.runs where !run.glyphs.isEmpty {
+                guard let map = cidMaps[run.face] else { continue }
+                let face = fonts.faces[run.face]
+                let scale = run.size / Double(face.unitsPerEm)
+                out += "/F\(run.face) \(n(run.size)) Tf\n"
+                var penX = Double.nan
+                var penY = baseline
+                var array = ""
+                func flush() {
+                    if !array.isEmpty { out += "[\(array)]TJ\n" }
+                    array = ""
+                }
+                for (gi, g) in run.glyphs.enumerated() {
+                    if let span = run.actualText.first(where: { $0.first == gi }) {
+                        flush()
+                        out += "/Span<</ActualText \(PDFSyntax.textString(span.text))>>BDC\n"
+                    }
+                    defer {
+                        if run.actualText.contains(where: { $0.last == gi }) {
+                            flush()
+                            out += "EMC\n"
+                        }
+                    }
+                    let gx = x + line.x + g.x
+                    let gy = baseline + g.y
+                    if penX.isNaN {
+                        out += "1 0 0 1 \(n(gx)) \(n(baseline)) Tm\n"
+                        penX = gx
+                    }
+                    if gy != penY {
+                        // Mark positioning above or below the baseline: text rise, so the
+                        // glyph stays on its line for text extraction.
+                        flush()
+                        out += "\(n(gy - baseline)) Ts\n"
+                        penY = gy
+                    }
+                    if abs(gx - penX) > 0.0005 {
+                        // TJ numbers move left by thousandths of the font size.
+                        array += n(-(gx - penX) * 1000 / run.size)
+                        penX = gx
+                    }
+                    array += "<\(PDFSyntax.hex4(UInt16(map[g.glyph] ?? 0)))>"
+                    penX += Double(face.advance(glyph: g.glyph)) * scale
+                }
+                flush()
+                if penY != baseline { out += "0 Ts\n" }
+            }
+        }
+        out += "ET\n"
+        if p.language != nil { out += "EMC\n" }
+    }
+
+    // MARK: - Metadata
+
+    static func pdfDate(_ date: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(
+            format: "D:%04d%02d%02d%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    static func isoDate(_ date: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    static func xmlEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func xmp(_ d: Document) -> String {
+        let date = isoDate(d.date)
+        var description = ""
+        if let subject = d.subject {
+            description =
+                "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">\(xmlEscape(subject))</rdf:li></rdf:Alt></dc:description>"
+        }
+        var creator = ""
+        if let author = d.author {
+            creator = "<dc:creator><rdf:Seq><rdf:li>\(xmlEscape(author))</rdf:li></rdf:Seq></dc:creator>"
+        }
+        return """
+            <?xpacket begin="\u{FEFF}" id="W5M0MpCehiHzreSzNTczkc9d"?>
+            <x:xmpmeta xmlns:x="adobe:ns:meta/">
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+            <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+            <dc:format>application/pdf</dc:format>
+            <dc:title><rdf:Alt><rdf:li xml:lang="x-default">\(xmlEscape(d.title))</rdf:li></rdf:Alt></dc:title>\(description)\(creator)
+            <dc:language><rdf:Bag><rdf:li>\(xmlEscape(d.language))</rdf:li></rdf:Bag></dc:language>
+            <xmp:CreateDate>\(date)</xmp:CreateDate>
+            <xmp:ModifyDate>\(date)</xmp:ModifyDate>
+            <xmp:MetadataDate>\(date)</xmp:MetadataDate>
+            <xmp:CreatorTool>samia-batch</xmp:CreatorTool>
+            <pdf:Producer>samia-batch</pdf:Producer>
+            <pdfaid:part>3</pdfaid:part>
+            <pdfaid:conformance>B</pdfaid:conformance>
+            </rdf:Description>
+            </rdf:RDF>
+            </x:xmpmeta>
+            <?xpacket end="r"?>
+            """
+    }
+}
