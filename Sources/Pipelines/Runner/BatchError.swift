@@ -1,4 +1,5 @@
 import Postgres
+import Reports
 
 /// Errors that end a command, each mapped to its exit status. Messages carry ids, names,
 /// files and lines: never personal data, never a password.
@@ -66,6 +67,11 @@ extension BatchError {
         case let e as BatchError: return e.exitStatus
         case let e as PostgresError where e.code == .configuration: return .configuration
         case let e as PostgresError where e.isTransient: return .temporaryFailure
+        case let e as InvoiceError:
+            if case .labelsNotFound = e { return .configuration }
+            if case .missingLabel = e { return .configuration }
+            return .dataError
+        case is FontError: return .configuration
         default: return .failure
         }
     }

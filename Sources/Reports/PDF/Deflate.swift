@@ -3,7 +3,7 @@ import CZlib
 /// zlib (RFC 1950) compression for PDF `/FlateDecode` streams. One-shot `compress2` is
 /// deterministic for a given input and level, which keeps re-rendered documents byte-identical.
 enum Deflate {
-    static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
+    static func compress(_ input: [UInt8], level: Int32 = 9) -> [UInt8] {
         var bound = compressBound(uLong(input.count))
         var output = [UInt8](repeating: 0, count: Int(bound))
         let status = output.withUnsafeMutableBufferPointer { out in

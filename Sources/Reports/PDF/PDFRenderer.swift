@@ -76,8 +76,9 @@ public final class PDFRenderer {
             var images: [PDFRef] = []
             var content = ""
             content.reserveCapacity(16_384)
+            var state = DrawState()
             for item in page.items {
-                draw(item, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer, into: &content)
+                draw(item, state: &state, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer, into: &content)
             }
             let contents = writer.addStream(dictionary: "", data: Array(content.utf8))
             var resources = "<</ProcSet[/PDF/Text/ImageC]"
@@ -197,8 +198,15 @@ public final class PDFRenderer {
         "\(PDFSyntax.number(c.r)) \(PDFSyntax.number(c.g)) \(PDFSyntax.number(c.b)) \(fill ? "rg" : "RG")\n"
     }
 
+    /// Graphics state already set in the content stream, so it is not repeated.
+    struct DrawState {
+        var fill: RGB?
+        var font = -1
+        var size = 0.0
+    }
+
     private func draw(
-        _ item: PageItem, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]], images: inout [PDFRef],
+        _ item: PageItem, state: inout DrawState, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]], images: inout [PDFRef],
         writer: inout PDFWriter, into out: inout String
     ) {
         let n = PDFSyntax.number
@@ -207,7 +215,8 @@ public final class PDFRenderer {
             out += color(c, fill: false)
             out += "\(n(width)) w \(n(x1)) \(n(pageHeight - y1)) m \(n(x2)) \(n(pageHeight - y2)) l S\n"
         case .rectangle(let x, let y, let w, let h, let c):
-            out += color(c, fill: true)
+            if state.fill != c { out += color(c, fill: true) }
+            state.fill = c
             out += "\(n(x)) \(n(pageHeight - y - h)) \(n(w)) \(n(h)) re f\n"
         case .qr(let code, let x, let y, let size):
             // Quiet zone of four modules on each side, then dark runs merged per row.
@@ -240,17 +249,21 @@ public final class PDFRenderer {
             out += "q \(n(w)) 0 0 \(n(h)) \(n(x)) \(n(pageHeight - y - h)) cm /Im\(images.count) Do Q\n"
             images.append(ref)
         case .paragraph(let paragraph, let x, let y):
-            drawParagraph(paragraph, x: x, y: y, pageHeight: pageHeight, cidMaps: cidMaps, into: &out)
+            drawParagraph(paragraph, x: x, y: y, pageHeight: pageHeight, cidMaps: cidMaps, state: &state, into: &out)
         }
     }
 
     private func drawParagraph(
         _ p: Paragraph, x: Double, y: Double, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]],
-        into out: inout String
+        state: inout DrawState, into out: inout String
     ) {
         let n = PDFSyntax.number
         if let language = p.language { out += "/Span<</Lang \(PDFSyntax.literal(language))>>BDC\n" }
-        out += color(p.style.color, fill: true)
+        if state.fill != p.style.color {
+            out += color(p.style.color, fill: true)
+            state.fill = p.style.color
+        }
+        state.font = -1
         out += "BT\n"
         for line in p.lines {
             let baseline = pageHeight - (y + line.baseline)
@@ -258,12 +271,22 @@ public final class PDFRenderer {
                 guard let map = cidMaps[run.face] else { continue }
                 let face = fonts.faces[run.face]
                 let scale = run.size / Double(face.unitsPerEm)
-                out += "/F\(run.face) \(n(run.size)) Tf\n"
+                if state.font != run.face || state.size != run.size {
+                    out += "/F\(run.face) \(n(run.size)) Tf\n"
+                    state.font = run.face
+                    state.size = run.size
+                }
                 var penX = Double.nan
                 var penY = baseline
                 var array = ""
+                var hex = ""
+                func flushHex() {
+                    if !hex.isEmpty { array += "<\(hex)>" }
+                    hex = ""
+                }
                 func flush() {
-                    if !array.isEmpty { out += "[\(array)]TJ\n" }
+                    flushHex()
+                    if !array.isEmpty { out += array.hasPrefix("<") && !array.dropFirst().contains("<") ? "\(array)Tj\n" : "[\(array)]TJ\n" }
                     array = ""
                 }
                 for (gi, g) in run.glyphs.enumerated() {
@@ -292,10 +315,11 @@ public final class PDFRenderer {
                     }
                     if abs(gx - penX) > 0.0005 {
                         // TJ numbers move left by thousandths of the font size.
+                        flushHex()
                         array += n(-(gx - penX) * 1000 / run.size)
                         penX = gx
                     }
-                    array += "<\(PDFSyntax.hex4(UInt16(map[g.glyph] ?? 0)))>"
+                    hex += PDFSyntax.hex4(UInt16(map[g.glyph] ?? 0))
                     penX += Double(face.advance(glyph: g.glyph)) * scale
                 }
                 flush()

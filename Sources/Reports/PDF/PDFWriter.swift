@@ -33,7 +33,8 @@ struct PDFWriter {
     /// Writes a stream object; `compress` applies Flate unless the data is already compressed.
     mutating func setStream(_ ref: PDFRef, dictionary: String, data: [UInt8], compress: Bool = true) {
         let payload = compress ? Deflate.compress(data) : data
-        var bytes = Array("<<\(dictionary)\(compress ? "/Filter/FlateDecode" : "")/Length \(payload.count)>>\nstream\n".utf8)
+        var bytes = Array(
+            "<<\(dictionary)\(compress ? "/Filter/FlateDecode" : "")/Length \(payload.count)>>\nstream\n".utf8)
         bytes += payload
         bytes += Array("\nendstream".utf8)
         objects[ref.number - 1] = bytes
@@ -99,17 +100,17 @@ enum PDFSyntax {
             ], as: UTF8.self)
     }
 
-    /// A number with at most three decimals and no exponent, as PDF content streams expect.
+    /// A number with at most two decimals (1/7200 inch) and no exponent, as PDF content streams expect.
     static func number(_ value: Double) -> String {
-        let scaled = (value * 1000).rounded()
+        let scaled = (value * 100).rounded()
         if scaled == 0 { return "0" }
         let negative = scaled < 0
         let magnitude = Int(abs(scaled))
-        var text = String(magnitude / 1000)
-        var fraction = magnitude % 1000
+        var text = String(magnitude / 100)
+        var fraction = magnitude % 100
         if fraction != 0 {
             var digits = String(fraction)
-            digits = String(repeating: "0", count: 3 - digits.count) + digits
+            digits = String(repeating: "0", count: 2 - digits.count) + digits
             while digits.hasSuffix("0") { digits.removeLast() }
             text += "." + digits
             fraction = 0

@@ -6,7 +6,8 @@ public enum FontError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unreadable(let path, let reason): "font \(path): cannot read (\(reason)); set the font paths (see docs/invoices.md)"
+        case .unreadable(let path, let reason):
+            "font \(path): cannot read (\(reason)); set the font paths (see docs/invoices.md)"
         case .notAFont(let path): "font \(path): not a TrueType/OpenType font FreeType can open"
         case .subsetFailed(let font): "font \(font): hb-subset failed"
         }

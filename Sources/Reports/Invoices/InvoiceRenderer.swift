@@ -1,0 +1,292 @@
+import Foundation
+
+/// Lays out an invoice, receipt or credit note on one A4 page, every label in English and
+/// Arabic, and renders it to PDF. Holds loaded fonts: create one per worker and reuse it.
+public final class InvoiceRenderer {
+    public let labels: Labels
+    let typesetter: Typesetter
+    let pdf: PDFRenderer
+
+    public init(fonts: FontSet, labels: Labels, iccProfile: [UInt8]?) {
+        self.labels = labels
+        typesetter = Typesetter(fonts: fonts)
+        pdf = PDFRenderer(fonts: fonts, iccProfile: iccProfile)
+    }
+
+    /// Renders to PDF bytes; the same document always gives the same bytes.
+    public func render(_ doc: InvoiceDocument) throws -> [UInt8] {
+        try pdf.render(try compose(doc))
+    }
+
+    // MARK: - Composition
+
+    static let margin = 36.0
+    static let width = Page.a4Width - 2 * margin
+    static let grey = RGB(0.38, 0.38, 0.38)
+    static let band = RGB(0.93, 0.94, 0.96)
+    static let rule = RGB(0.75, 0.75, 0.78)
+
+    /// The page as positioned items, before PDF encoding (exposed for layout tests).
+    public func compose(_ doc: InvoiceDocument) throws -> Document {
+        try validate(doc)
+        let totals = try InvoiceTotals(doc)
+        let e = totals.exponent
+        func money(_ v: Int64) -> String { Currency.display(v, exponent: e) }
+        var page = Page()
+        var y = Self.margin
+        let m = Self.margin
+        let half = Self.width / 2 - 6
+        let rightX = m + Self.width - half
+
+        // Seller header.
+        let titleStyle = TextStyle(size: 15)
+        let small = TextStyle(size: 8.5, color: Self.grey)
+        var left = y
+        var right = y
+        left = place(&page, doc.seller.nameEn, x: m, y: left, w: half, style: titleStyle, dir: .leftToRight, lang: "en")
+        right = place(
+            &page, doc.seller.nameAr, x: rightX, y: right, w: half, style: titleStyle, dir: .rightToLeft, lang: "ar")
+        left = place(
+            &page, doc.seller.addressEn, x: m, y: left + 2, w: half, style: small, dir: .leftToRight, lang: "en")
+        right = place(
+            &page, doc.seller.addressAr, x: rightX, y: right + 2, w: half, style: small, dir: .rightToLeft, lang: "ar")
+        left = place(
+            &page, labels.en("vat_number") + ": " + doc.seller.vatNumber, x: m, y: left, w: half, style: small,
+            dir: .leftToRight, lang: "en")
+        right = place(
+            &page, labels.ar("vat_number") + ": " + doc.seller.vatNumber, x: rightX, y: right, w: half, style: small,
+            dir: .rightToLeft, lang: "ar")
+        y = max(left, right) + 10
+
+        // Title band.
+        let titleKey: String
+        switch doc.kind {
+        case .invoice: titleKey = doc.buyer.country == "SA" ? "title_simplified_invoice" : "title_invoice"
+        case .receipt: titleKey = "title_receipt"
+        case .creditNote: titleKey = "title_credit_note"
+        }
+        page.items.append(.rectangle(x: m, y: y, width: Self.width, height: 28, fill: Self.band))
+        let bandStyle = TextStyle(size: 13, bold: true)
+        _ = place(
+            &page, labels.en(titleKey), x: m + 8, y: y + 5, w: half - 8, style: bandStyle, dir: .leftToRight, lang: "en"
+        )
+        _ = place(
+            &page, labels.ar(titleKey), x: rightX, y: y + 3, w: half - 8, style: bandStyle, dir: .rightToLeft,
+            lang: "ar")
+        y += 38
+
+        // Document facts.
+        var facts: [(String, String)] = []
+        switch doc.kind {
+        case .invoice: facts.append(("invoice_number", doc.number))
+        case .receipt: facts.append(("receipt_number", doc.number))
+        case .creditNote: facts.append(("credit_note_number", doc.number))
+        }
+        facts.append(("issue_date", Self.timestamp(doc.issuedAt)))
+        facts.append(("supply_date", Self.day(doc.suppliedAt)))
+        facts.append(("order_reference", doc.orderReference))
+        if let reference = doc.paymentReference { facts.append(("payment_reference", reference)) }
+        if let original = doc.original {
+            facts.append(("original_invoice", original.number))
+            facts.append(("original_date", Self.day(original.issuedAt)))
+        }
+        for (key, value) in facts { y = row(&page, key: key, value: value, y: y) }
+        y += 8
+
+        // Buyer.
+        y = heading(&page, key: "buyer", y: y)
+        y = row(&page, key: "name", value: doc.buyer.name, y: y, valueDirection: .auto)
+        y = row(&page, key: "email", value: doc.buyer.email, y: y)
+        y = row(&page, key: "country", value: doc.buyer.country, y: y)
+        y += 10
+
+        // Line items.
+        let columns: [(key: String, width: Double)] = [
+            ("description", 200), ("quantity", 40), ("unit_price", 75), ("vat_rate", 48), ("vat_amount", 70),
+            ("line_total", Self.width - 200 - 40 - 75 - 48 - 70),
+        ]
+        let headStyle = TextStyle(size: 8, color: Self.grey)
+        var x = m
+        var headBottom = y
+        page.items.append(.rectangle(x: m, y: y, width: Self.width, height: 30, fill: Self.band))
+        for (i, col) in columns.enumerated() {
+            let align: TextAlignment = i == 0 ? .left : .center
+            var cy = place(
+                &page, labels.en(col.key), x: x + 4, y: y + 3, w: col.width - 8, style: headStyle, dir: .leftToRight,
+                align: align, lang: "en")
+            cy = place(
+                &page, labels.ar(col.key), x: x + 4, y: cy, w: col.width - 8, style: headStyle, dir: .rightToLeft,
+                align: i == 0 ? .right : .center, lang: "ar")
+            headBottom = max(headBottom, cy)
+            x += col.width
+        }
+        y = max(headBottom, y + 30) + 4
+        let cell = TextStyle(size: 9)
+        for (i, item) in doc.lines.enumerated() {
+            let line = totals.lines[i]
+            let unitShown = doc.pricesIncludeVat ? line.unitPrice : line.unitPrice
+            x = m
+            var bottom = y
+            var cy = place(
+                &page, item.descriptionEn, x: x + 4, y: y, w: columns[0].width - 8, style: cell, dir: .leftToRight,
+                lang: "en")
+            cy = place(
+                &page, item.descriptionAr, x: x + 4, y: cy, w: columns[0].width - 8, style: cell, dir: .rightToLeft,
+                lang: "ar")
+            bottom = max(bottom, cy)
+            x += columns[0].width
+            let values = [
+                String(item.quantity), money(unitShown), item.vatRate.description + "%", money(line.vat),
+                money(line.gross),
+            ]
+            for (k, value) in values.enumerated() {
+                let w = columns[k + 1].width
+                bottom = max(
+                    bottom, place(&page, value, x: x + 4, y: y, w: w - 8, style: cell, dir: .leftToRight, align: .right)
+                )
+                x += w
+            }
+            y = bottom + 3
+            page.items.append(.rule(x1: m, y1: y, x2: m + Self.width, y2: y, width: 0.5, color: Self.rule))
+            y += 4
+        }
+        y += 6
+
+        // Totals.
+        let c = " " + doc.currency
+        y = row(&page, key: "subtotal", value: money(totals.subtotal) + c, y: y)
+        for group in totals.vatByRate {
+            let rate = group.rate.description
+            y = row(
+                &page, en: labels.en("vat_at_rate", ["rate": rate]), ar: labels.ar("vat_at_rate", ["rate": rate]),
+                value: money(group.vat) + c, y: y)
+        }
+        y = row(&page, key: "total", value: money(totals.total) + c, y: y, bold: true)
+        switch doc.kind {
+        case .invoice, .receipt:
+            y = row(&page, key: "amount_paid", value: money(totals.amountPaid) + c, y: y, bold: doc.kind == .receipt)
+        case .creditNote:
+            guard let original = doc.original else { break }
+            let originalTotal = try InvoiceTotals.parse(original.total, exponent: e, field: "original.total")
+            y += 4
+            y = row(&page, key: "original_value", value: money(originalTotal) + c, y: y)
+            y = row(&page, key: "corrected_value", value: money(originalTotal - totals.total) + c, y: y)
+            y = row(&page, key: "difference", value: money(totals.total) + c, y: y, bold: true)
+            y = row(&page, key: "vat_on_difference", value: money(totals.vat) + c, y: y)
+            y = row(&page, key: "amount_refunded", value: money(totals.amountPaid) + c, y: y)
+            if let reason = doc.reason, !reason.isEmpty {
+                y = row(&page, key: "reason", value: reason, y: y, valueDirection: .auto)
+            }
+        }
+        y += 10
+
+        // Statements.
+        var statements = [doc.pricesIncludeVat ? "includes_vat" : "excludes_vat"]
+        if doc.kind == .receipt { statements.append("receipt_statement") }
+        if doc.kind == .creditNote { statements.append("credit_statement") }
+        for key in statements {
+            let l = place(&page, labels.en(key), x: m, y: y, w: half, style: small, dir: .leftToRight, lang: "en")
+            let r = place(&page, labels.ar(key), x: rightX, y: y, w: half, style: small, dir: .rightToLeft, lang: "ar")
+            y = max(l, r) + 2
+        }
+
+        // ZATCA QR on tax documents.
+        if doc.kind != .receipt {
+            let payload = try ZATCAQRCode.payload(
+                sellerName: doc.seller.nameAr.isEmpty ? doc.seller.nameEn : doc.seller.nameAr,
+                vatNumber: doc.seller.vatNumber, timestamp: Self.timestamp(doc.issuedAt, iso: true),
+                total: Currency.decimal(totals.total, exponent: e), vatTotal: Currency.decimal(totals.vat, exponent: e))
+            let qr = try QRCode(text: payload)
+            let size = 118.0
+            let qy = max(y + 6, Page.a4Height - Self.margin - 30 - size)
+            page.items.append(.qr(qr, x: m, y: qy, size: size))
+        }
+
+        // Footer.
+        let footerY = Page.a4Height - Self.margin - 14
+        page.items.append(
+            .rule(x1: m, y1: footerY - 4, x2: m + Self.width, y2: footerY - 4, width: 0.5, color: Self.rule))
+        _ = place(
+            &page, labels.en("footer", ["email": doc.seller.email]), x: m, y: footerY, w: half, style: small,
+            dir: .leftToRight, lang: "en")
+        _ = place(
+            &page, labels.ar("footer", ["email": doc.seller.email]), x: rightX, y: footerY, w: half, style: small,
+            dir: .rightToLeft, lang: "ar")
+
+        let title = "\(labels.en(titleKey)) \(doc.number)"
+        return Document(
+            title: title, language: "ar", subject: "\(labels.ar(titleKey)) \(doc.number)", author: doc.seller.nameEn,
+            date: doc.issuedAt, pages: [page])
+    }
+
+    private func validate(_ doc: InvoiceDocument) throws {
+        let required: [(String, String)] = [
+            ("number", doc.number), ("order_reference", doc.orderReference), ("seller.name_en", doc.seller.nameEn),
+            ("seller.name_ar", doc.seller.nameAr), ("seller.vat_number", doc.seller.vatNumber),
+            ("buyer.country", doc.buyer.country),
+        ]
+        for (field, value) in required where value.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw InvoiceError.invalidField(field: field, reason: "must not be empty")
+        }
+        if doc.kind == .creditNote, doc.original == nil {
+            throw InvoiceError.invalidField(
+                field: "original", reason: "a credit note must reference the original invoice")
+        }
+    }
+
+    /// Places a paragraph and returns the y just below it.
+    @discardableResult
+    private func place(
+        _ page: inout Page, _ text: String, x: Double, y: Double, w: Double, style: TextStyle, dir: BaseDirection,
+        align: TextAlignment = .start, lang: String? = nil
+    ) -> Double {
+        guard !text.isEmpty else { return y }
+        let p = typesetter.layout(text, width: w, style: style, direction: dir, alignment: align, language: lang)
+        page.items.append(.paragraph(p, x: x, y: y))
+        return y + p.height
+    }
+
+    private func row(
+        _ page: inout Page, key: String, value: String, y: Double, bold: Bool = false,
+        valueDirection: BaseDirection = .leftToRight
+    ) -> Double {
+        row(
+            &page, en: labels.en(key), ar: labels.ar(key), value: value, y: y, bold: bold,
+            valueDirection: valueDirection)
+    }
+
+    /// A fact row: English label on the left, the value in the middle, Arabic label on the right.
+    private func row(
+        _ page: inout Page, en: String, ar: String, value: String, y: Double, bold: Bool = false,
+        valueDirection: BaseDirection = .leftToRight
+    ) -> Double {
+        let m = Self.margin
+        let labelStyle = TextStyle(size: 9, bold: bold, color: bold ? .black : Self.grey)
+        let valueStyle = TextStyle(size: 9.5, bold: bold)
+        let a = place(&page, en, x: m, y: y, w: 170, style: labelStyle, dir: .leftToRight, lang: "en")
+        let b = place(&page, value, x: m + 175, y: y, w: 170, style: valueStyle, dir: valueDirection, align: .center)
+        let c = place(
+            &page, ar, x: m + Self.width - 170, y: y, w: 170, style: labelStyle, dir: .rightToLeft, lang: "ar")
+        return max(a, b, c) + 2
+    }
+
+    private func heading(_ page: inout Page, key: String, y: Double) -> Double {
+        let style = TextStyle(size: 10.5)
+        let a = place(&page, labels.en(key), x: Self.margin, y: y, w: 200, style: style, dir: .leftToRight, lang: "en")
+        let b = place(
+            &page, labels.ar(key), x: Self.margin + Self.width - 200, y: y, w: 200, style: style, dir: .rightToLeft,
+            lang: "ar")
+        let bottom = max(a, b) + 1
+        page.items.append(
+            .rule(x1: Self.margin, y1: bottom, x2: Self.margin + Self.width, y2: bottom, width: 0.5, color: Self.rule))
+        return bottom + 4
+    }
+
+    static func timestamp(_ date: Date, iso: Bool = false) -> String {
+        let iso8601 = PDFRenderer.isoDate(date)
+        return iso
+            ? iso8601 : iso8601.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    }
+
+    static func day(_ date: Date) -> String { String(PDFRenderer.isoDate(date).prefix(10)) }
+}

@@ -1,0 +1,92 @@
+/// Exact totals of a document in minor units. Rounding: half up (away from zero), once per
+/// line, to the currency's minor unit; totals are sums of rounded lines, so subtotal + VAT =
+/// total always holds to the last minor unit.
+public struct InvoiceTotals: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var unitPrice: Int64
+        public var net: Int64
+        public var vat: Int64
+        public var gross: Int64
+        public var rate: VATRate
+    }
+
+    public var exponent: Int
+    public var lines: [Line]
+    public var subtotal: Int64
+    /// VAT per rate, ascending by rate.
+    public var vatByRate: [(rate: VATRate, net: Int64, vat: Int64)]
+    public var vat: Int64
+    public var total: Int64
+    public var amountPaid: Int64
+
+    public static func == (a: InvoiceTotals, b: InvoiceTotals) -> Bool {
+        a.lines == b.lines && a.subtotal == b.subtotal && a.vat == b.vat && a.total == b.total
+            && a.amountPaid == b.amountPaid && a.vatByRate.map(\.rate) == b.vatByRate.map(\.rate)
+            && a.vatByRate.map(\.vat) == b.vatByRate.map(\.vat)
+    }
+
+    public init(_ doc: InvoiceDocument) throws {
+        guard let exponent = Currency.exponent(doc.currency) else {
+            throw InvoiceError.invalidField(field: "currency", reason: "unknown ISO 4217 currency \"\(doc.currency)\"")
+        }
+        self.exponent = exponent
+        guard !doc.lines.isEmpty else { throw InvoiceError.invalidField(field: "lines", reason: "no line items") }
+        var lines: [Line] = []
+        for (i, item) in doc.lines.enumerated() {
+            guard item.quantity > 0, item.quantity <= 1_000_000 else {
+                throw InvoiceError.invalidField(field: "lines[\(i)].quantity", reason: "must be between 1 and 1000000")
+            }
+            let unit = try Self.parse(item.unitPrice, exponent: exponent, field: "lines[\(i)].unit_price")
+            let (amount, overflow) = unit.multipliedReportingOverflow(by: Int64(item.quantity))
+            guard !overflow, amount.magnitude < 1 << 50 else {
+                throw InvoiceError.invalidField(field: "lines[\(i)].unit_price", reason: "amount too large")
+            }
+            if doc.pricesIncludeVat {
+                let net = item.vatRate.net(ofGross: amount)
+                lines.append(Line(unitPrice: unit, net: net, vat: amount - net, gross: amount, rate: item.vatRate))
+            } else {
+                let vat = item.vatRate.vat(onNet: amount)
+                lines.append(Line(unitPrice: unit, net: amount, vat: vat, gross: amount + vat, rate: item.vatRate))
+            }
+        }
+        self.lines = lines
+        subtotal = lines.reduce(0) { $0 + $1.net }
+        vat = lines.reduce(0) { $0 + $1.vat }
+        total = lines.reduce(0) { $0 + $1.gross }
+        var byRate: [VATRate: (Int64, Int64)] = [:]
+        for l in lines { byRate[l.rate, default: (0, 0)].0 += l.net; byRate[l.rate, default: (0, 0)].1 += l.vat }
+        vatByRate = byRate.keys.sorted().map { ($0, byRate[$0]!.0, byRate[$0]!.1) }
+        amountPaid =
+            try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
+    }
+
+    /// Parses a major-unit decimal string exactly; more decimals than the currency has is an
+    /// error, never a rounding.
+    public static func parse(_ text: String, exponent: Int, field: String) throws -> Int64 {
+        var s = Substring(text.trimmingCharacters(in: .whitespaces))
+        let negative = s.hasPrefix("-")
+        if negative { s = s.dropFirst() }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+            parts[0].count <= 15
+        else { throw InvoiceError.invalidField(field: field, reason: "\"\(text)\" is not a decimal amount") }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard fraction.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !fraction.isEmpty else {
+            throw InvoiceError.invalidField(field: field, reason: "\"\(text)\" is not a decimal amount")
+        }
+        guard fraction.count <= exponent else {
+            throw InvoiceError.invalidField(
+                field: field, reason: "\"\(text)\" has more decimals than the currency's \(exponent)")
+        }
+        var value = Int64(parts[0])!
+        for _ in 0..<exponent { value *= 10 }
+        if !fraction.isEmpty {
+            var f = Int64(fraction)!
+            for _ in 0..<(exponent - fraction.count) { f *= 10 }
+            value += f
+        }
+        return negative ? -value : value
+    }
+}
+
+import Foundation

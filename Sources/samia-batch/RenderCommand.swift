@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Reports
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render one invoice, receipt or credit note from a JSON description, without a database.",
+        discussion: """
+            For previews, template work and tests. The JSON schema is in docs/invoices.md; examples are in
+            templates/examples/. The same input always gives the same bytes.
+            With --input-dir, renders every *.json in a directory into --out (a directory), reusing the
+            loaded fonts: this is what the benchmark measures.
+            """)
+
+    enum DocumentKind: String, ExpressibleByArgument, CaseIterable {
+        case invoice, receipt, creditNote = "credit-note"
+        var kind: InvoiceDocument.Kind {
+            switch self {
+            case .invoice: .invoice
+            case .receipt: .receipt
+            case .creditNote: .creditNote
+            }
+        }
+    }
+
+    @Argument(help: "invoice, receipt or credit-note")
+    var kind: DocumentKind
+
+    @Option(help: "The document as JSON.")
+    var input: String?
+
+    @Option(help: "A directory of JSON documents to render in one process.")
+    var inputDir: String?
+
+    @Option(help: "Output PDF file (or directory with --input-dir).")
+    var out: String
+
+    func run() throws {
+        try execute {
+            let renderer = try InvoiceRenderer(
+                fonts: FontSet(), labels: Labels.locate(), iccProfile: PDFRenderer.loadICCProfile())
+            if let inputDir {
+                let names = try FileManager.default.contentsOfDirectory(atPath: inputDir).filter { $0.hasSuffix(".json") }
+                    .sorted()
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                for name in names {
+                    let bytes = try render(renderer, path: inputDir + "/" + name)
+                    try write(bytes, to: out + "/" + name.dropLast(5) + ".pdf")
+                }
+                print("rendered \(names.count) document(s) into \(out)")
+            } else {
+                guard let input else { throw ValidationError("pass --input FILE (or --input-dir DIR)") }
+                let bytes = try render(renderer, path: input)
+                try write(bytes, to: out)
+                print("\(out): \(bytes.count) bytes")
+            }
+        }
+    }
+
+    private func render(_ renderer: InvoiceRenderer, path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchError.badInput(file: path, line: nil, field: nil, message: "cannot read the file")
+        }
+        let doc = try InvoiceDocument.parse(data, source: path)
+        guard doc.kind == kind.kind else {
+            throw BatchError.badInput(
+                file: path, line: nil, field: "kind",
+                message: "the document is a \(doc.kind.rawValue), not a \(kind.kind.rawValue)")
+        }
+        do {
+            return try renderer.render(doc)
+        } catch let error as InvoiceError {
+            throw BatchError.badInput(file: path, line: nil, field: nil, message: "\(error)")
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
+            throw BatchError.configuration("cannot write \(path)")
+        }
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw BatchError.configuration("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
