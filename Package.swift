@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"4.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C shims: a module map and one header each; pointers never leave the Swift module that wraps them.
@@ -41,7 +42,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Pipelines",
-            dependencies: ["Postgres", "Reports", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Postgres", "Reports", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             resources: [.copy("Schema/migrations"), .copy("Schema/dev")],
             swiftSettings: strict),
         .executableTarget(

@@ -1,9 +1,15 @@
+import Foundation
 import Postgres
 
 /// The nightly jobs in dependency order, each with its partition for the business day.
 /// Each pipeline adds its job here as it lands.
 public enum NightlyPlan {
-    public static func jobs(for day: LocalDate) -> [(any Job, Partition)] {
-        []
+    public static func jobs(for day: LocalDate, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> [(any Job, Partition)]
+    {
+        var jobs: [(any Job, Partition)] = []
+        // Invoicing needs seller settings; without them nightly says so instead of skipping silently.
+        jobs.append((try InvoicingJob.fromEnvironment(), .none))
+        return jobs
     }
 }

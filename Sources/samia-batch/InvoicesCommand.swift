@@ -7,17 +7,31 @@ import Reports
 struct InvoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "invoices",
-        abstract: "Issue tax invoices, receipts and credit notes for succeeded payments and refunds.")
+        abstract: "Issue tax invoices, receipts and credit notes for succeeded payments and refunds.",
+        discussion: """
+            Numbers are SAMIA-YYYY-NNNNNN (invoices) and SAMIA-CN-YYYY-NNNNNN (credit notes), sequential per year
+            with no gaps, even with several workers at once. PDFs go to object storage (SAMIA_STORAGE_DIR) at
+            invoices/YYYY/MM/NUMBER.pdf. Re-running is a no-op; a lost PDF is rendered again to the same bytes.
+            Exit 1 when some documents failed (they are listed in document_failures); the others are committed.
+            See docs/invoices.md for the settings.
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
 
-    @Option(help: "Issue at most this many documents in this run.")
+    @Option(help: "Number at most this many new documents in this run.")
     var limit: Int?
 
     func run() throws {
         try execute {
-            throw BatchError.configuration("not yet wired")
+            let job = try InvoicingJob.fromEnvironment(limit: limit)
+            let runner = Runner(
+                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+            let report = runner.run(job, partition: .none, options: flags.options(database))
+            if let outcome = report.outcome {
+                print(outcome.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
+            try finish(report)
         }
     }
 }

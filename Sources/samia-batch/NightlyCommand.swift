@@ -19,7 +19,7 @@ struct NightlyCommand: ParsableCommand {
         try execute {
             let timeZone = try businessTimeZone()
             let day = date ?? LocalDate(Date(), in: timeZone).adding(days: -1)
-            let plan = NightlyPlan.jobs(for: day)
+            let plan = try NightlyPlan.jobs(for: day)
             guard !plan.isEmpty else {
                 print("nightly \(day): no nightly jobs are registered in this version; nothing to do")
                 return

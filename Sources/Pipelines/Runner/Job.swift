@@ -31,7 +31,14 @@ public protocol Job: Sendable {
     var partitionKind: PartitionKind { get }
     /// Destructive jobs get `--dry-run` and are expected to honour it.
     var isDestructive: Bool { get }
+    /// Jobs whose items are claimed with `FOR UPDATE SKIP LOCKED` may run as several workers
+    /// at once; the runner then takes no job-wide lock.
+    var allowsConcurrentRuns: Bool { get }
     func run(_ context: JobContext) throws -> JobOutcome
+}
+
+extension Job {
+    public var allowsConcurrentRuns: Bool { false }
 }
 
 /// What a job reports back: counts for the ledger and metrics, artefacts it wrote, and how

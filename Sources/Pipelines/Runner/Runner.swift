@@ -95,7 +95,7 @@ public final class Runner: @unchecked Sendable {
         let key = Runner.lockKey(for: job.name)
         let ledger = RunLedger(connection: lockConnection)
         do {
-            guard try lockConnection.tryAdvisoryLock(key) else {
+            guard try job.allowsConcurrentRuns || lockConnection.tryAdvisoryLock(key) else {
                 let holder = (try? lockConnection.advisoryLockHolder(key)).flatMap { $0 }
                 let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
                 let error = BatchError.lockHeld(job: job.name, holder: who)
@@ -108,16 +108,17 @@ public final class Runner: @unchecked Sendable {
                 status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
             )
         }
-        defer { _ = try? lockConnection.advisoryUnlock(key) }
+        defer { if !job.allowsConcurrentRuns { _ = try? lockConnection.advisoryUnlock(key) } }
 
         let started = clock.now()
         let runID: Int64
         do {
-            let stale = try ledger.abortStale(job: job.name)
+            // Concurrent workers share the job: another worker's running row is not stale.
+            let stale = job.allowsConcurrentRuns ? 0 : try ledger.abortStale(job: job.name)
             if stale > 0 {
                 log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"])
             }
-            if !options.force && !options.dryRun,
+            if !options.force && !options.dryRun, partition.kind != .none,
                 let previous = try ledger.lastSuccess(job: job.name, partition: partition)
             {
                 log.info(
@@ -200,7 +201,7 @@ public final class Runner: @unchecked Sendable {
         }
         progress.finish()
 
-        if failure == nil, !((try? lockConnection.holdsAdvisoryLock(key)) ?? false) {
+        if failure == nil, !job.allowsConcurrentRuns, !((try? lockConnection.holdsAdvisoryLock(key)) ?? false) {
             failure = BatchError.lockLost(job: job.name)
         }
         if failure == nil, let outcome, outcome.failedItems > 0 {

@@ -1,0 +1,456 @@
+import Foundation
+import Postgres
+import Reports
+
+/// Issues tax invoices (with a payment receipt) for succeeded payments and credit notes for
+/// succeeded refunds.
+///
+/// Numbering is gapless and unique with any number of workers: a document's number is taken
+/// from `document_sequences` by `UPDATE ... RETURNING` in the same transaction that inserts
+/// the document, so a rollback or a crash gives the number back. Sources are claimed with
+/// `FOR UPDATE SKIP LOCKED`. PDFs are rendered from the snapshot stored with the number, in a
+/// second short transaction, so a crash after numbering leaves a document that the next run
+/// renders; a lost object is rendered again to the same bytes.
+public struct InvoicingJob: Job {
+    public let name = "invoices"
+    public let partitionKind = PartitionKind.none
+    public var isDestructive: Bool { false }
+    public var allowsConcurrentRuns: Bool { true }
+
+    let settings: InvoiceSettings
+    let rates: VATRateTable
+    let store: any ObjectStore
+    let limit: Int?
+    let fonts: FontSet.Paths
+    let labels: Labels
+    let icc: [UInt8]
+
+    public init(
+        settings: InvoiceSettings, rates: VATRateTable, store: any ObjectStore, labels: Labels, icc: [UInt8],
+        fonts: FontSet.Paths = .fromEnvironment(), limit: Int? = nil
+    ) {
+        self.settings = settings
+        self.rates = rates
+        self.store = store
+        self.labels = labels
+        self.icc = icc
+        self.fonts = fonts
+        self.limit = limit
+    }
+
+    /// Test-only crash points (`SAMIA_FAULT_INJECTION=after-number:K` or `after-store:K`): the
+    /// process exits on the K-th document, exactly as a kill would.
+    private static let fault: (String, Int)? = {
+        guard let spec = ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] else { return nil }
+        let parts = spec.split(separator: ":")
+        guard parts.count == 2, let k = Int(parts[1]) else { return nil }
+        return (String(parts[0]), k)
+    }()
+
+    public func run(_ context: JobContext) throws -> JobOutcome {
+        let db = context.connection
+        if context.dryRun {
+            let pendingInvoices: Int64 = try db.scalar(
+                "SELECT count(*) FROM public.payment_intents pi WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)"
+            ) ?? 0
+            let pendingCredits: Int64 = try db.scalar(
+                "SELECT count(*) FROM public.refunds r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)"
+            ) ?? 0
+            let pendingPDFs: Int64 = try db.scalar(
+                "SELECT (SELECT count(*) FROM public.invoices WHERE pdf_media_id IS NULL) + (SELECT count(*) FROM public.credit_notes WHERE pdf_media_id IS NULL)"
+            ) ?? 0
+            print("would issue \(pendingInvoices) invoice(s) and \(pendingCredits) credit note(s); \(pendingPDFs) numbered document(s) await their PDF")
+            return JobOutcome(
+                stats: ["pending_invoices": pendingInvoices, "pending_credit_notes": pendingCredits, "pending_pdfs": pendingPDFs])
+        }
+        let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
+        var stats: [String: Int64] = [:]
+        var failed: [String: [Int64]] = ["payment_intent": [], "refund": [], "invoice": [], "credit_note": []]
+        var issued = 0
+
+        func record(_ source: String, _ id: Int64, _ error: any Error) {
+            failed[source, default: []].append(id)
+            let message = String(describing: error).prefix(500)
+            context.logger.error(
+                "document failed", metadata: ["event": "document_failed", "source": "\(source)", "id": "\(id)", "error": "\(message)"])
+            _ = try? db.query(
+                """
+                INSERT INTO public.document_failures (source, source_id, error) VALUES ($1, $2, $3)
+                ON CONFLICT (source, source_id) DO UPDATE
+                  SET error = EXCLUDED.error, attempts = document_failures.attempts + 1, last_failed_at = now()
+                """, [source, id, String(message)])
+        }
+        func excluded(_ source: String) -> String { (failed[source] ?? []).map(String.init).joined(separator: ",") }
+
+        // 1. Number invoices, one short transaction each.
+        while limit.map({ issued < $0 }) ?? true {
+            try context.checkpoint()
+            var claimed: Int64?
+            do {
+                claimed = try db.transaction { tx -> Int64? in
+                    try issueInvoice(tx, context: context, exclude: excluded("payment_intent"), ordinal: issued + 1)
+                }
+            } catch let error as FailedSource {
+                record("payment_intent", error.id, error.underlying)
+                continue
+            }
+            guard claimed != nil else { break }
+            issued += 1
+            stats["invoices_issued", default: 0] += 1
+        }
+        // 2. Number credit notes.
+        while limit.map({ issued < $0 }) ?? true {
+            try context.checkpoint()
+            var claimed: Int64?
+            do {
+                claimed = try db.transaction { tx -> Int64? in
+                    try issueCreditNote(tx, context: context, exclude: excluded("refund"))
+                }
+            } catch let error as FailedSource {
+                record("refund", error.id, error.underlying)
+                continue
+            }
+            guard claimed != nil else { break }
+            issued += 1
+            stats["credit_notes_issued", default: 0] += 1
+        }
+        // 3. Render and store every numbered document without a PDF.
+        var stored = 0
+        for table in ["invoices", "credit_notes"] {
+            let source = table == "invoices" ? "invoice" : "credit_note"
+            while true {
+                try context.checkpoint()
+                do {
+                    let done = try db.transaction { tx in
+                        try storePDF(tx, table: table, renderer: renderer, exclude: excluded(source), ordinal: stored + 1)
+                    }
+                    guard done else { break }
+                    stored += 1
+                    stats["pdfs_stored", default: 0] += 1
+                } catch let error as FailedSource {
+                    record(source, error.id, error.underlying)
+                }
+            }
+        }
+        // 4. Objects lost from storage: render again from the snapshot, which gives the same bytes.
+        let restored = try restoreLost(db, renderer: renderer, context: context)
+        stats["pdfs_restored"] = Int64(restored.restored)
+        stats["restored_with_different_bytes"] = Int64(restored.changed)
+        let failures = failed.values.reduce(0) { $0 + $1.count }
+        stats["failed"] = Int64(failures)
+        return JobOutcome(stats: stats, failedItems: failures, itemsProcessed: Int64(issued + stored))
+    }
+
+    /// The stored snapshot: the document JSON in the same schema `render` reads.
+    static func snapshot(_ doc: InvoiceDocument) throws -> JSONText {
+        JSONText(String(decoding: try InvoiceDocument.encoder().encode(["document": doc]), as: UTF8.self))
+    }
+
+    struct FailedSource: Error {
+        let id: Int64
+        let underlying: any Error
+    }
+
+    // MARK: - Numbering
+
+    private func nextNumber(_ tx: Connection, series: String, year: Int) throws -> Int64 {
+        try tx.scalar(
+            """
+            INSERT INTO public.document_sequences (series, year, last_value) VALUES ($1, $2, 1)
+            ON CONFLICT (series, year) DO UPDATE SET last_value = public.document_sequences.last_value + 1
+            RETURNING last_value
+            """, [series, Int32(year)])!
+    }
+
+    static func format(prefix: String, year: Int, value: Int64) -> String {
+        let digits = String(value)
+        return "\(prefix)\(year)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: String, ordinal: Int) throws -> Int64? {
+        let rows = try tx.query(
+            """
+            SELECT pi.id, pi.order_id, pi.amount_cents, pi.currency::text AS currency, pi.provider_intent_id,
+                   pi.updated_at, o.user_id, s.name AS service_en, coalesce(s.meta->>'name_ar', s.name) AS service_ar,
+                   coalesce(nullif(btrim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')), ''), '') AS buyer_name,
+                   coalesce(p.email, '') AS buyer_email, coalesce(p.country, '') AS buyer_country
+              FROM public.payment_intents pi
+              JOIN public.orders o ON o.id = pi.order_id
+              JOIN public.services s ON s.id = o.service_id
+              JOIN public.profiles p ON p.id = o.user_id
+             WHERE pi.status = 'succeeded'
+               AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
+               AND pi.id <> ALL (string_to_array($1, ',')::bigint[])
+             ORDER BY pi.id
+             LIMIT 1
+               FOR UPDATE OF pi SKIP LOCKED
+            """, [exclude])
+        guard rows.count == 1 else { return nil }
+        let row = rows[0]
+        let id: Int64 = try row.decode("id")
+        do {
+            try tx.savepoint { sp in
+                let now = context.clock.now()
+                let year = Calendar.utc.component(.year, from: now)
+                let currency: String = try row.decode("currency")
+                guard let exponent = Currency.exponent(currency) else {
+                    throw InvoiceError.invalidField(field: "payment_intents.currency", reason: "unknown currency \(currency)")
+                }
+                let paidAt: Date = try row.decode("updated_at")
+                let country: String = try row.decode("buyer_country")
+                let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
+                let amount: Int64 = try row.decode("amount_cents")
+                let amountText = Currency.decimal(amount, exponent: exponent)
+                let number = Self.format(prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
+                let orderID: Int64 = try row.decode("order_id")
+                // The amount charged always includes VAT: it is what the customer paid.
+                let doc = InvoiceDocument(
+                    kind: .invoice, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: paidAt.truncatedToSeconds,
+                    orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true, seller: settings.seller,
+                    buyer: .init(name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
+                    lines: [
+                        .init(
+                            descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
+                            quantity: 1, unitPrice: amountText, vatRate: rate)
+                    ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"))
+                let totals = try InvoiceTotals(doc)
+                let snapshot = try Self.snapshot(doc)
+                let invoiceID: Int64 = try sp.scalar(
+                    """
+                    INSERT INTO public.invoices (order_id, payment_intent_id, number, subtotal_cents, vat_cents, total_cents,
+                                                 currency, billing_name, billing_email, billing_country, meta, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id
+                    """,
+                    [
+                        orderID, id, number, totals.subtotal, totals.vat, totals.total, currency, doc.buyer.name,
+                        doc.buyer.email, country, snapshot, now,
+                    ])!
+                try sp.query(
+                    """
+                    INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                    VALUES ('system', 'invoice_issued', 'invoices', $1, jsonb_build_object('number', $2::text, 'payment_intent_id', $3::bigint, 'run_id', $4::bigint))
+                    """, [String(invoiceID), number, id, context.runID])
+                try sp.query("DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
+                if let (point, k) = Self.fault, point == "after-number", k == ordinal { _exit(70) }
+            }
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            // Another worker numbered this payment between our snapshot and our lock: nothing to do.
+            return id
+        } catch {
+            throw FailedSource(id: id, underlying: error)
+        }
+        return id
+    }
+
+    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: String) throws -> Int64? {
+        let rows = try tx.query(
+            """
+            SELECT r.id, r.order_id, r.amount_cents, r.currency::text AS currency, coalesce(r.reason, '') AS reason,
+                   r.created_at, i.id AS invoice_id, i.number, i.total_cents, i.currency::text AS invoice_currency,
+                   i.created_at AS invoice_created, (i.meta->'document')::text AS document,
+                   coalesce((SELECT sum(c.amount_cents) FROM public.credit_notes c WHERE c.invoice_id = i.id), 0)::bigint AS credited
+              FROM public.refunds r
+              JOIN public.invoices i ON i.payment_intent_id = r.payment_intent_id
+             WHERE r.status = 'succeeded'
+               AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
+               AND r.id <> ALL (string_to_array($1, ',')::bigint[])
+             ORDER BY r.id
+             LIMIT 1
+               FOR UPDATE OF r, i SKIP LOCKED
+            """, [exclude])
+        guard rows.count == 1 else { return nil }
+        let row = rows[0]
+        let id: Int64 = try row.decode("id")
+        do {
+            try tx.savepoint { sp in
+                let currency: String = try row.decode("currency")
+                let invoiceCurrency: String = try row.decode("invoice_currency")
+                guard currency == invoiceCurrency else {
+                    throw InvoiceError.invalidField(
+                        field: "refunds.currency", reason: "\(currency) differs from the invoice's \(invoiceCurrency)")
+                }
+                guard let exponent = Currency.exponent(currency) else {
+                    throw InvoiceError.invalidField(field: "refunds.currency", reason: "unknown currency \(currency)")
+                }
+                let amount: Int64 = try row.decode("amount_cents")
+                let remaining: Int64 = try row.decode("total_cents") - (try row.decode("credited") as Int64)
+                guard amount <= remaining else {
+                    throw InvoiceError.invalidField(
+                        field: "refunds.amount_cents", reason: "refund exceeds what remains of the invoice (\(remaining))")
+                }
+                let original = try InvoiceDocument.decoder().decode(
+                    InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
+                let now = context.clock.now()
+                let year = Calendar.utc.component(.year, from: now)
+                let number = Self.format(
+                    prefix: "SAMIA-CN-", year: year, value: try nextNumber(sp, series: "credit_note", year: year))
+                let line = original.lines[0]
+                let doc = InvoiceDocument(
+                    kind: .creditNote, number: number, issuedAt: now.truncatedToSeconds,
+                    suppliedAt: original.suppliedAt, orderReference: original.orderReference, currency: currency,
+                    pricesIncludeVat: true, seller: original.seller, buyer: original.buyer,
+                    lines: [
+                        .init(
+                            descriptionEn: line.descriptionEn, descriptionAr: line.descriptionAr, quantity: 1,
+                            unitPrice: Currency.decimal(amount, exponent: exponent), vatRate: line.vatRate)
+                    ], amountPaid: Currency.decimal(amount, exponent: exponent),
+                    original: .init(
+                        number: original.number, issuedAt: original.issuedAt,
+                        total: Currency.decimal(remaining, exponent: exponent)),
+                    reason: try row.decode("reason"))
+                let totals = try InvoiceTotals(doc)
+                let creditID: Int64 = try sp.scalar(
+                    """
+                    INSERT INTO public.credit_notes (refund_id, invoice_id, order_id, number, amount_cents, vat_cents, currency, meta, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING id
+                    """,
+                    [
+                        id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number, totals.total,
+                        totals.vat, currency, try Self.snapshot(doc), now,
+                    ])!
+                try sp.query(
+                    """
+                    INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                    VALUES ('system', 'credit_note_issued', 'credit_notes', $1, jsonb_build_object('number', $2::text, 'refund_id', $3::bigint, 'invoice', $4::text, 'run_id', $5::bigint))
+                    """, [String(creditID), number, id, original.number, context.runID])
+                try sp.query("DELETE FROM public.document_failures WHERE source = 'refund' AND source_id = $1", [id])
+            }
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            return id
+        } catch {
+            throw FailedSource(id: id, underlying: error)
+        }
+        return id
+    }
+
+    // MARK: - PDFs
+
+    static func key(number: String, issuedAt: Date, suffix: String = "") -> String {
+        let c = Calendar.utc.dateComponents([.year, .month], from: issuedAt)
+        return String(format: "invoices/%04d/%02d/", c.year!, c.month!) + number + suffix + ".pdf"
+    }
+
+    private func storePDF(_ tx: Connection, table: String, renderer: InvoiceRenderer, exclude: String, ordinal: Int)
+        throws -> Bool
+    {
+        let rows = try tx.query(
+            """
+            SELECT d.id, d.number, (d.meta->'document')::text AS document, o.user_id
+              FROM public.\(table) d JOIN public.orders o ON o.id = d.order_id
+             WHERE d.pdf_media_id IS NULL AND d.id <> ALL (string_to_array($1, ',')::bigint[])
+             ORDER BY d.id LIMIT 1
+               FOR UPDATE OF d SKIP LOCKED
+            """, [exclude])
+        guard rows.count == 1 else { return false }
+        let row = rows[0]
+        let id: Int64 = try row.decode("id")
+        do {
+            try tx.savepoint { sp in
+                let doc = try InvoiceDocument.decoder().decode(
+                    InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
+                let owner: UUID = try row.decode("user_id")
+                var documents: [(kind: String, key: String, bytes: [UInt8])] = []
+                documents.append((doc.kind.rawValue, Self.key(number: doc.number, issuedAt: doc.issuedAt), try renderer.render(doc)))
+                if doc.kind == .invoice {
+                    var receipt = doc
+                    receipt.kind = .receipt
+                    documents.append(
+                        ("receipt", Self.key(number: doc.number, issuedAt: doc.issuedAt, suffix: "-receipt"), try renderer.render(receipt)))
+                }
+                var mediaIDs: [String: Int64] = [:]
+                for d in documents {
+                    try store.put(d.key, data: d.bytes, contentType: "application/pdf")
+                    if let (point, k) = Self.fault, point == "after-store", k == ordinal { _exit(71) }
+                    let sha = SHA256Hex.of(d.bytes)
+                    mediaIDs[d.kind] = try sp.scalar(
+                        """
+                        INSERT INTO public.media_assets (owner_id, kind, url, bytes, sha256, meta)
+                        VALUES ($1, 'pdf', $2, $3, $4, jsonb_build_object('document', $5::text, 'number', $6::text)) RETURNING id
+                        """, [owner, d.key, Int64(d.bytes.count), sha, d.kind, doc.number])!
+                }
+                try sp.query(
+                    "UPDATE public.\(table) SET pdf_media_id = $1, meta = meta || jsonb_build_object('receipt_media_id', $2::bigint) WHERE id = $3",
+                    [mediaIDs[doc.kind.rawValue]!, mediaIDs["receipt"].map { $0 as any PostgresEncodable } ?? PostgresNull(), id])
+                try sp.query(
+                    """
+                    INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                    VALUES ('system', 'document_pdf_stored', $1, $2, jsonb_build_object('number', $3::text, 'media_id', $4::bigint))
+                    """, [table, String(id), doc.number, mediaIDs[doc.kind.rawValue]!])
+                try sp.query(
+                    "DELETE FROM public.document_failures WHERE source = $1 AND source_id = $2",
+                    [table == "invoices" ? "invoice" : "credit_note", id])
+            }
+        } catch {
+            throw FailedSource(id: id, underlying: error)
+        }
+        return true
+    }
+
+    private func restoreLost(_ db: Connection, renderer: InvoiceRenderer, context: JobContext) throws -> (restored: Int, changed: Int) {
+        let rows = try db.query(
+            """
+            SELECT m.id AS media_id, m.url, m.sha256, m.meta->>'document' AS kind, (d.meta->'document')::text AS document
+              FROM (SELECT pdf_media_id, meta FROM public.invoices WHERE pdf_media_id IS NOT NULL
+                    UNION ALL SELECT (meta->>'receipt_media_id')::bigint, meta FROM public.invoices WHERE meta ? 'receipt_media_id'
+                    UNION ALL SELECT pdf_media_id, meta FROM public.credit_notes WHERE pdf_media_id IS NOT NULL) d
+              JOIN public.media_assets m ON m.id = d.pdf_media_id
+             ORDER BY m.id
+            """)
+        var restored = 0
+        var changed = 0
+        for row in rows {
+            let key: String = try row.decode("url")
+            guard try !store.exists(key) else { continue }
+            try context.checkpoint()
+            var doc = try InvoiceDocument.decoder().decode(
+                InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
+            if (try row.decode("kind") as String) == "receipt" { doc.kind = .receipt }
+            let bytes = try renderer.render(doc)
+            let sha = SHA256Hex.of(bytes)
+            let identical = sha == (try row.decodeOptional("sha256", as: String.self))
+            try store.put(key, data: bytes, contentType: "application/pdf")
+            if !identical {
+                changed += 1
+                try db.query("UPDATE public.media_assets SET sha256 = $1, bytes = $2 WHERE id = $3", [sha, Int64(bytes.count), try row.decode("media_id") as Int64])
+            }
+            try db.query(
+                """
+                INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                VALUES ('system', 'document_pdf_restored', 'media_assets', $1, jsonb_build_object('identical', $2::boolean))
+                """, [String(try row.decode("media_id") as Int64), identical])
+            restored += 1
+        }
+        return (restored, changed)
+    }
+}
+
+extension Calendar {
+    static let utc: Calendar = {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "UTC")!
+        return c
+    }()
+}
+
+extension Date {
+    /// Whole seconds, so the snapshot's JSON and the database agree on the instant.
+    var truncatedToSeconds: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+}
+
+extension InvoicingJob {
+    /// The job as configured by the environment: seller settings, VAT rates, storage, fonts,
+    /// labels and the ICC profile. Any missing piece is a configuration error before any work.
+    public static func fromEnvironment(limit: Int? = nil) throws -> InvoicingJob {
+        let settings = try InvoiceSettings.fromEnvironment()
+        let rates = try VATRateTable.load()
+        let store: any ObjectStore
+        do { store = try ObjectStores.fromEnvironment() } catch let error as StorageError {
+            throw BatchError.configuration(error.description)
+        }
+        let fonts = FontSet.Paths.fromEnvironment()
+        _ = try FontSet(paths: fonts)  // fail now, not after numbering, if a font is missing
+        return InvoicingJob(
+            settings: settings, rates: rates, store: store, labels: try Labels.locate(),
+            icc: try PDFRenderer.loadICCProfile(), fonts: fonts, limit: limit)
+    }
+}

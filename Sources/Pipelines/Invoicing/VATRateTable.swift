@@ -1,0 +1,112 @@
+import Foundation
+import Postgres
+import Reports
+import Yams
+
+/// Effective-dated VAT rates per country from `policy/vat-rates.yaml`, with `INVOICE_VAT_RATE`
+/// as the fallback for countries the file does not list.
+public struct VATRateTable: Sendable {
+    struct Entry: Sendable {
+        let from: LocalDate
+        let rate: VATRate
+    }
+
+    let countries: [String: [Entry]]
+    let fallback: VATRate?
+
+    public init(yaml: String, source: String, fallback: VATRate?) throws {
+        self.fallback = fallback
+        let root: Any?
+        do { root = try Yams.load(yaml: yaml) } catch let error as YamlError {
+            throw BatchError.badInput(file: source, line: Self.line(of: error), field: nil, message: "not valid YAML")
+        }
+        guard let top = root as? [String: Any], let list = top["countries"] as? [String: Any] else {
+            throw BatchError.badInput(file: source, line: nil, field: "countries", message: "expected a map of countries")
+        }
+        var countries: [String: [Entry]] = [:]
+        for (country, value) in list {
+            guard country.count == 2, country == country.uppercased() else {
+                throw BatchError.badInput(
+                    file: source, line: nil, field: "countries.\(country)", message: "not an ISO 3166-1 alpha-2 code")
+            }
+            guard let items = value as? [[String: Any]], !items.isEmpty else {
+                throw BatchError.badInput(
+                    file: source, line: nil, field: "countries.\(country)", message: "expected a list of {from, rate}")
+            }
+            var entries: [Entry] = []
+            for (i, item) in items.enumerated() {
+                let field = "countries.\(country)[\(i)]"
+                let fromText = (item["from"] as? Date).map { LocalDate($0, in: TimeZone(identifier: "UTC")!).description }
+                    ?? (item["from"].map { "\($0)" } ?? "")
+                guard let from = LocalDate(fromText) else {
+                    throw BatchError.badInput(file: source, line: nil, field: field + ".from", message: "not a date YYYY-MM-DD")
+                }
+                guard let rateText = item["rate"].map({ "\($0)" }), let rate = VATRate(percent: rateText) else {
+                    throw BatchError.badInput(
+                        file: source, line: nil, field: field + ".rate", message: "not a percentage 0-100 with at most two decimals")
+                }
+                entries.append(Entry(from: from, rate: rate))
+            }
+            entries.sort { $0.from < $1.from }
+            countries[country] = entries
+        }
+        self.countries = countries
+    }
+
+    static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    /// Loads `SAMIA_VAT_RATES` (default `policy/vat-rates.yaml` found like the templates).
+    public static func load(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> VATRateTable {
+        var fallback: VATRate?
+        if let text = env["INVOICE_VAT_RATE"], !text.isEmpty {
+            guard let rate = VATRate(percent: text) else {
+                throw BatchError.configuration("INVOICE_VAT_RATE=\(text) is not a percentage between 0 and 100")
+            }
+            fallback = rate
+        }
+        let path = try env["SAMIA_VAT_RATES"].flatMap { $0.isEmpty ? nil : $0 } ?? PolicyFiles.locate("vat-rates.yaml")
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw BatchError.configuration("VAT rates file \(path) cannot be read")
+        }
+        return try VATRateTable(yaml: text, source: path, fallback: fallback)
+    }
+
+    /// The rate for a buyer country on the supply date.
+    public func rate(country: String, on day: LocalDate) throws -> VATRate {
+        if let entries = countries[country.uppercased()], let entry = entries.last(where: { $0.from <= day }) {
+            return entry.rate
+        }
+        if let fallback { return fallback }
+        throw BatchError.configuration(
+            "no VAT rate for country \(country.isEmpty ? "(none)" : country) on \(day): add it to policy/vat-rates.yaml or set INVOICE_VAT_RATE"
+        )
+    }
+}
+
+/// Finds files in `policy/` the way templates are found: `SAMIA_POLICY_DIR`, the install
+/// prefix, then the working directory and the executable's parents.
+public enum PolicyFiles {
+    public static func locate(_ name: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> String
+    {
+        var candidates: [String] = []
+        if let dir = env["SAMIA_POLICY_DIR"], !dir.isEmpty { candidates.append(dir) }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        candidates.append(exe.deletingLastPathComponent().path + "/share/samia-batch/policy")
+        for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), exe] {
+            var dir = start
+            for _ in 0..<6 {
+                candidates.append(dir.path + "/policy")
+                dir.deleteLastPathComponent()
+            }
+        }
+        for c in candidates where FileManager.default.fileExists(atPath: c + "/" + name) { return c + "/" + name }
+        throw BatchError.configuration("policy file \(name) not found; set SAMIA_POLICY_DIR. Looked in: \(candidates.joined(separator: ", "))")
+    }
+}

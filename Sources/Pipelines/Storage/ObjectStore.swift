@@ -1,0 +1,41 @@
+import Foundation
+
+/// Object storage as the pipelines need it: whole-object put/get/delete by key. The local
+/// filesystem is the default; an S3-compatible store (Supabase Storage, MinIO) plugs in here.
+public protocol ObjectStore: Sendable {
+    /// Writes the object atomically: readers see the old object or the new one, never half.
+    func put(_ key: String, data: [UInt8], contentType: String) throws
+    /// The object's bytes, or nil if there is none.
+    func get(_ key: String) throws -> [UInt8]?
+    func exists(_ key: String) throws -> Bool
+    /// Removes the object; a missing object counts as deleted.
+    func delete(_ key: String) throws
+    /// Where the store is, for logs (no credentials).
+    var displayName: String { get }
+}
+
+public enum StorageError: Error, CustomStringConvertible, Equatable {
+    case unsafeKey(String)
+    case io(key: String, message: String)
+    case notConfigured(String)
+
+    public var description: String {
+        switch self {
+        case .unsafeKey(let key): "storage key \"\(key)\" is not a safe relative path"
+        case .io(let key, let message): "storage \(key): \(message)"
+        case .notConfigured(let m): m
+        }
+    }
+}
+
+/// Builds the configured store: `SAMIA_STORAGE_DIR` for the local filesystem. Missing
+/// configuration is an error: documents are never "stored" nowhere.
+public enum ObjectStores {
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> any ObjectStore
+    {
+        if let dir = env["SAMIA_STORAGE_DIR"], !dir.isEmpty { return try FileSystemObjectStore(root: dir) }
+        throw StorageError.notConfigured(
+            "no object storage configured: set SAMIA_STORAGE_DIR to a directory (see docs/operations.md)")
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// The invoicing pipeline as finance runs it: the real binary, a real PostgreSQL, files on disk,
+/// and the PDFs read back by poppler, qpdf and zbar.
+@Suite("Invoicing pipeline", .serialized)
+struct InvoicingTests {
+    let storage: String
+    let config: ConnectionConfiguration
+
+    init() throws {
+        storage = NSTemporaryDirectory() + "samia-storage-\(UUID().uuidString)"
+        config = try TestCluster.shared().freshDatabase()
+    }
+
+    var env: [String: String] {
+        [
+            "SAMIA_STORAGE_DIR": storage, "INVOICE_FROM_NAME": "Samia Readings LLC",
+            "INVOICE_FROM_NAME_AR": "شركة سامية للقراءات", "INVOICE_FROM_EMAIL": "billing@samia.example",
+            "INVOICE_VAT_NUMBER": "310122393500003", "INVOICE_FROM_ADDRESS": "Riyadh, Saudi Arabia",
+            "INVOICE_FROM_ADDRESS_AR": "الرياض، المملكة العربية السعودية",
+        ]
+    }
+
+    func load(orders: Int) throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/invoicing.sql"
+        ).path
+        let r = try Shell.run(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "orders=\(orders)", "-d", config.conninfo, "-f", fixture])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func psql(_ sql: String) throws -> String {
+        let r = try Shell.run("/usr/bin/psql", ["-X", "-At", "-d", config.conninfo, "-c", sql])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func extract(_ pdf: String) throws -> String {
+        let r = try Shell.run("/usr/bin/pdftotext", [pdf, "-"])
+        #expect(r.status == 0)
+        let cleaned = r.stdout.unicodeScalars.filter {
+            !(0x202A...0x202E).contains($0.value) && !(0x2066...0x2069).contains($0.value) && $0.value != 0x200E
+                && $0.value != 0x200F
+        }
+        return String(String.UnicodeScalarView(cleaned)).precomposedStringWithCompatibilityMapping
+    }
+
+    @Test func issuesGaplessInvoicesAndCreditNotesWithRealPDFs() throws {
+        try load(orders: 6)
+        let run = try CLI.run(["invoices"], database: config, env: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year!
+        let numbers = try psql("SELECT string_agg(number, ',' ORDER BY number) FROM invoices")
+        #expect(numbers == (1...6).map { String(format: "SAMIA-\(year)-%06d", $0) }.joined(separator: ","))
+        #expect(try psql("SELECT count(*) FROM invoices WHERE payment_intent_id IN (SELECT id FROM payment_intents WHERE status <> 'succeeded')") == "0")
+        #expect(try psql("SELECT number FROM credit_notes") == "SAMIA-CN-\(year)-000001")
+        // Totals add up exactly and the VAT follows the buyer's country (SA 15 %, KW 0 %, DE 19 %).
+        #expect(try psql("SELECT count(*) FROM invoices WHERE subtotal_cents + vat_cents <> total_cents") == "0")
+        #expect(try psql("SELECT DISTINCT vat_cents FROM invoices WHERE currency = 'SAR'") == "1500")
+        #expect(try psql("SELECT DISTINCT vat_cents FROM invoices WHERE currency = 'KWD'") == "0")
+        #expect(try psql("SELECT DISTINCT subtotal_cents || '/' || vat_cents FROM invoices WHERE currency = 'EUR'") == "2520/479")
+        #expect(try psql("SELECT amount_cents || '/' || vat_cents FROM credit_notes") == "1250/0")
+
+        // Every document has its PDF where the platform expects it, with the recorded hash.
+        let media = try psql(
+            "SELECT string_agg(url || ' ' || sha256 || ' ' || bytes, E'\\n' ORDER BY url) FROM media_assets WHERE kind = 'pdf'")
+        let lines = media.split(separator: "\n")
+        #expect(lines.count == 6 * 2 + 1)
+        for line in lines {
+            let parts = line.split(separator: " ")
+            let path = storage + "/" + parts[0]
+            #expect(parts[0].hasPrefix("invoices/\(year)/"))
+            let data = try #require(FileManager.default.contents(atPath: path))
+            #expect(String(data.count) == parts[2])
+            let check = try Shell.run("/usr/bin/qpdf", ["--check", path])
+            #expect(check.status == 0, "\(path): \(check.stdout)")
+        }
+        #expect(try psql("SELECT count(*) FROM audit_log WHERE event IN ('invoice_issued', 'credit_note_issued')") == "7")
+
+        // The Saudi invoice: Arabic text, the Allah ligature, and the ZATCA QR with the exact TLV.
+        let saKey = try psql(
+            "SELECT m.url FROM invoices i JOIN media_assets m ON m.id = i.pdf_media_id WHERE i.currency = 'SAR' ORDER BY i.id LIMIT 1")
+        let saPDF = storage + "/" + saKey
+        let text = try Self.extract(saPDF)
+        for expected in [
+            "عبد الله الحربي", "فاتورة ضريبية مبسطة", "رقم الفاتورة", "شركة سامية للقراءات", "Simplified Tax Invoice",
+            "Invoice number", "115.00 SAR", "15.00 SAR", "abdullah@example.com",
+        ] {
+            #expect(text.contains(expected), "missing \(expected)")
+        }
+        let png = storage + "/qr"
+        #expect(try Shell.run("/usr/bin/pdftoppm", ["-r", "150", "-png", "-singlefile", saPDF, png]).status == 0)
+        let qr = try Shell.run("/usr/bin/zbarimg", ["-q", "--raw", png + ".png"])
+        let payload = qr.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tlv = try #require(Data(base64Encoded: payload))
+        var fields: [UInt8: String] = [:]
+        var i = 0
+        let bytes = [UInt8](tlv)
+        while i + 2 <= bytes.count {
+            let tag = bytes[i]
+            let length = Int(bytes[i + 1])
+            fields[tag] = String(decoding: bytes[(i + 2)..<(i + 2 + length)], as: UTF8.self)
+            i += 2 + length
+        }
+        #expect(fields[1] == "شركة سامية للقراءات")
+        #expect(fields[2] == "310122393500003")
+        #expect(fields[4] == "115.00")
+        #expect(fields[5] == "15.00")
+        #expect(fields[3]?.hasSuffix("Z") == true)
+
+        // The KWD credit note keeps three decimals and references the original invoice.
+        let cnKey = try psql("SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id")
+        let cnText = try Self.extract(storage + "/" + cnKey)
+        let original = try psql(
+            "SELECT i.number FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id")
+        for expected in [original, "1.250 KWD", "3.750 KWD", "2.500 KWD", "Credit Note", "إشعار دائن"] {
+            #expect(cnText.contains(expected), "credit note is missing \(expected)")
+        }
+
+        // Re-running is a no-op.
+        let again = try CLI.run(["invoices"], database: config, env: env)
+        #expect(again.status == 0)
+        #expect(try psql("SELECT count(*) FROM invoices") == "6")
+        #expect(try psql("SELECT count(*) FROM media_assets WHERE kind = 'pdf'") == "13")
+
+        // A lost object is rendered again to the identical bytes.
+        let before = try #require(FileManager.default.contents(atPath: saPDF))
+        try FileManager.default.removeItem(atPath: saPDF)
+        let restore = try CLI.run(["invoices"], database: config, env: env)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(FileManager.default.contents(atPath: saPDF) == before)
+        #expect(try psql("SELECT meta->>'identical' FROM audit_log WHERE event = 'document_pdf_restored'") == "true")
+    }
+
+    @Test func twoWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {
+        try load(orders: 40)
+        // Worker A crashes (the process exits) after taking its 5th number, before committing.
+        let crashing = try CLI.start(
+            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-number:5"]) { $1 })
+        let steady = try CLI.start(["invoices"], database: config, env: env)
+        let a = crashing.wait()
+        let b = steady.wait()
+        #expect(a.status == 70, "the injected crash did not happen: \(a.stderr)")
+        #expect(b.status == 0, "\(b.stderr)")
+        // A run after the crash finishes the work.
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year!
+        #expect(try psql("SELECT count(*) FROM invoices") == "40")
+        #expect(
+            try psql("SELECT string_agg(number, ',' ORDER BY number) FROM invoices")
+                == (1...40).map { String(format: "SAMIA-\(year)-%06d", $0) }.joined(separator: ","))
+        #expect(try psql("SELECT count(DISTINCT payment_intent_id) FROM invoices") == "40")
+        #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "40")
+        #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")
+    }
+
+    @Test func aCrashAfterStoringBeforeRecordingIsRepaired() throws {
+        try load(orders: 3)
+        let crashed = try CLI.run(
+            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-store:2"]) { $1 })
+        #expect(crashed.status == 71)
+        #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "2")
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")
+        #expect(try psql("SELECT count(*) FROM media_assets WHERE kind = 'pdf'") == "7")  // 3 invoices + 3 receipts + 1 credit note
+    }
+
+    @Test func missingSettingsAndBadDataAreReported() throws {
+        try load(orders: 3)
+        var partial = env
+        partial["INVOICE_VAT_NUMBER"] = nil
+        let r = try CLI.run(["invoices"], database: config, env: partial)
+        #expect(r.status == 78)
+        #expect(r.stderr.contains("INVOICE_VAT_NUMBER"))
+        #expect(try psql("SELECT count(*) FROM invoices") == "0")
+
+        // A payment in a currency we do not know fails alone; the others are issued; exit 1.
+        _ = try psql("UPDATE payment_intents SET currency = 'XYZ' WHERE id = (SELECT min(id) FROM payment_intents WHERE status = 'succeeded')")
+        let run = try CLI.run(["invoices"], database: config, env: env)
+        #expect(run.status == 1)
+        #expect(try psql("SELECT count(*) FROM invoices") == "2")
+        #expect(try psql("SELECT source || ':' || (error LIKE '%XYZ%') FROM document_failures") == "payment_intent:true")
+        #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "2")
+
+        // Dry run counts and changes nothing.
+        let dry = try CLI.run(["invoices", "--dry-run"], database: config, env: env)
+        #expect(dry.status == 0)
+        #expect(dry.stdout.contains("would issue 1 invoice(s)"))
+        #expect(try psql("SELECT count(*) FROM invoices") == "2")
+    }
+}
