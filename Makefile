@@ -7,7 +7,7 @@ DEMO_DIR ?= $(CURDIR)/out/demo
 PGDIR ?= $(CURDIR)/.pgdata
 SCALE ?= 1
 
-APT_PACKAGES := postgresql-15 postgresql-contrib libpq-dev libarchive-dev libarchive-tools libharfbuzz-dev \
+APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchive-dev libarchive-tools libharfbuzz-dev \
   libfreetype-dev libfribidi-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 

@@ -21,6 +21,8 @@ if [ ! -f "$out/keys/signing.key" ]; then
   "$bin" keygen --out "$out/keys/signing.key"
 fi
 export SAMIA_SIGNING_KEY_FILE="$out/keys/signing.key"
+# The demo numbers the first 200 documents per nightly run (a debug build renders slowly).
+export SAMIA_INVOICE_LIMIT=${SAMIA_INVOICE_LIMIT:-200}
 echo "== nightly jobs"
 "$bin" nightly
 "$bin" dev exercise --seconds 0.5

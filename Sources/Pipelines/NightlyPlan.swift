@@ -9,7 +9,9 @@ public enum NightlyPlan {
     {
         var jobs: [(any Job, Partition)] = []
         // Invoicing needs seller settings; without them nightly says so instead of skipping silently.
-        jobs.append((try InvoicingJob.fromEnvironment(), .none))
+        // SAMIA_INVOICE_LIMIT caps how many documents one nightly run numbers (the demo uses it).
+        let limit = environment["SAMIA_INVOICE_LIMIT"].flatMap { Int($0) }
+        jobs.append((try InvoicingJob.fromEnvironment(limit: limit), .none))
         return jobs
     }
 }

@@ -42,8 +42,10 @@ struct RenderCommand: ParsableCommand {
             let renderer = try InvoiceRenderer(
                 fonts: FontSet(), labels: Labels.locate(), iccProfile: PDFRenderer.loadICCProfile())
             if let inputDir {
-                let names = try FileManager.default.contentsOfDirectory(atPath: inputDir).filter { $0.hasSuffix(".json") }
-                    .sorted()
+                let names = try FileManager.default.contentsOfDirectory(atPath: inputDir).filter {
+                    $0.hasSuffix(".json")
+                }
+                .sorted()
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                 for name in names {
                     let bytes = try render(renderer, path: inputDir + "/" + name)

@@ -29,7 +29,8 @@ struct InvoicingTests {
             "Fixtures/invoicing.sql"
         ).path
         let r = try Shell.run(
-            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "orders=\(orders)", "-d", config.conninfo, "-f", fixture])
+            "/usr/bin/psql",
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "orders=\(orders)", "-d", config.conninfo, "-f", fixture])
         #expect(r.status == 0, "\(r.stderr)")
     }
 
@@ -56,18 +57,24 @@ struct InvoicingTests {
         let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year!
         let numbers = try psql("SELECT string_agg(number, ',' ORDER BY number) FROM invoices")
         #expect(numbers == (1...6).map { String(format: "SAMIA-\(year)-%06d", $0) }.joined(separator: ","))
-        #expect(try psql("SELECT count(*) FROM invoices WHERE payment_intent_id IN (SELECT id FROM payment_intents WHERE status <> 'succeeded')") == "0")
+        #expect(
+            try psql(
+                "SELECT count(*) FROM invoices WHERE payment_intent_id IN (SELECT id FROM payment_intents WHERE status <> 'succeeded')"
+            ) == "0")
         #expect(try psql("SELECT number FROM credit_notes") == "SAMIA-CN-\(year)-000001")
         // Totals add up exactly and the VAT follows the buyer's country (SA 15 %, KW 0 %, DE 19 %).
         #expect(try psql("SELECT count(*) FROM invoices WHERE subtotal_cents + vat_cents <> total_cents") == "0")
         #expect(try psql("SELECT DISTINCT vat_cents FROM invoices WHERE currency = 'SAR'") == "1500")
         #expect(try psql("SELECT DISTINCT vat_cents FROM invoices WHERE currency = 'KWD'") == "0")
-        #expect(try psql("SELECT DISTINCT subtotal_cents || '/' || vat_cents FROM invoices WHERE currency = 'EUR'") == "2520/479")
+        #expect(
+            try psql("SELECT DISTINCT subtotal_cents || '/' || vat_cents FROM invoices WHERE currency = 'EUR'")
+                == "2520/479")
         #expect(try psql("SELECT amount_cents || '/' || vat_cents FROM credit_notes") == "1250/0")
 
         // Every document has its PDF where the platform expects it, with the recorded hash.
         let media = try psql(
-            "SELECT string_agg(url || ' ' || sha256 || ' ' || bytes, E'\\n' ORDER BY url) FROM media_assets WHERE kind = 'pdf'")
+            "SELECT string_agg(url || ' ' || sha256 || ' ' || bytes, E'\\n' ORDER BY url) FROM media_assets WHERE kind = 'pdf'"
+        )
         let lines = media.split(separator: "\n")
         #expect(lines.count == 6 * 2 + 1)
         for line in lines {
@@ -79,11 +86,13 @@ struct InvoicingTests {
             let check = try Shell.run("/usr/bin/qpdf", ["--check", path])
             #expect(check.status == 0, "\(path): \(check.stdout)")
         }
-        #expect(try psql("SELECT count(*) FROM audit_log WHERE event IN ('invoice_issued', 'credit_note_issued')") == "7")
+        #expect(
+            try psql("SELECT count(*) FROM audit_log WHERE event IN ('invoice_issued', 'credit_note_issued')") == "7")
 
         // The Saudi invoice: Arabic text, the Allah ligature, and the ZATCA QR with the exact TLV.
         let saKey = try psql(
-            "SELECT m.url FROM invoices i JOIN media_assets m ON m.id = i.pdf_media_id WHERE i.currency = 'SAR' ORDER BY i.id LIMIT 1")
+            "SELECT m.url FROM invoices i JOIN media_assets m ON m.id = i.pdf_media_id WHERE i.currency = 'SAR' ORDER BY i.id LIMIT 1"
+        )
         let saPDF = storage + "/" + saKey
         let text = try Self.extract(saPDF)
         for expected in [
@@ -138,13 +147,17 @@ struct InvoicingTests {
 
     @Test func twoWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {
         try load(orders: 40)
-        // Worker A crashes (the process exits) after taking its 5th number, before committing.
-        let crashing = try CLI.start(
-            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-number:5"]) { $1 })
-        let steady = try CLI.start(["invoices"], database: config, env: env)
-        let a = crashing.wait()
-        let b = steady.wait()
-        #expect(a.status == 70, "the injected crash did not happen: \(a.stderr)")
+        // A worker crashes (the process exits) after taking its 3rd number, before committing.
+        let crashed = try CLI.run(
+            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-number:3"]) { $1 })
+        #expect(crashed.status == 70, "the injected crash did not happen: \(crashed.stderr)")
+        #expect(try psql("SELECT count(*) FROM invoices") == "2")
+        // Then two workers at once share the rest.
+        let first = try CLI.start(["invoices"], database: config, env: env)
+        let second = try CLI.start(["invoices"], database: config, env: env)
+        let a = first.wait()
+        let b = second.wait()
+        #expect(a.status == 0, "\(a.stderr)")
         #expect(b.status == 0, "\(b.stderr)")
         // A run after the crash finishes the work.
         #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
@@ -179,11 +192,14 @@ struct InvoicingTests {
         #expect(try psql("SELECT count(*) FROM invoices") == "0")
 
         // A payment in a currency we do not know fails alone; the others are issued; exit 1.
-        _ = try psql("UPDATE payment_intents SET currency = 'XYZ' WHERE id = (SELECT min(id) FROM payment_intents WHERE status = 'succeeded')")
+        _ = try psql(
+            "UPDATE payment_intents SET currency = 'XYZ' WHERE id = (SELECT min(id) FROM payment_intents WHERE status = 'succeeded')"
+        )
         let run = try CLI.run(["invoices"], database: config, env: env)
         #expect(run.status == 1)
         #expect(try psql("SELECT count(*) FROM invoices") == "2")
-        #expect(try psql("SELECT source || ':' || (error LIKE '%XYZ%') FROM document_failures") == "payment_intent:true")
+        #expect(
+            try psql("SELECT source || ':' || (error LIKE '%XYZ%') FROM document_failures") == "payment_intent:true")
         #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "2")
 
         // Dry run counts and changes nothing.

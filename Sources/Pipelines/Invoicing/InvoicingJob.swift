@@ -50,18 +50,26 @@ public struct InvoicingJob: Job {
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         if context.dryRun {
-            let pendingInvoices: Int64 = try db.scalar(
-                "SELECT count(*) FROM public.payment_intents pi WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)"
-            ) ?? 0
-            let pendingCredits: Int64 = try db.scalar(
-                "SELECT count(*) FROM public.refunds r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)"
-            ) ?? 0
-            let pendingPDFs: Int64 = try db.scalar(
-                "SELECT (SELECT count(*) FROM public.invoices WHERE pdf_media_id IS NULL) + (SELECT count(*) FROM public.credit_notes WHERE pdf_media_id IS NULL)"
-            ) ?? 0
-            print("would issue \(pendingInvoices) invoice(s) and \(pendingCredits) credit note(s); \(pendingPDFs) numbered document(s) await their PDF")
+            let pendingInvoices: Int64 =
+                try db.scalar(
+                    "SELECT count(*) FROM public.payment_intents pi WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)"
+                ) ?? 0
+            let pendingCredits: Int64 =
+                try db.scalar(
+                    "SELECT count(*) FROM public.refunds r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)"
+                ) ?? 0
+            let pendingPDFs: Int64 =
+                try db.scalar(
+                    "SELECT (SELECT count(*) FROM public.invoices WHERE pdf_media_id IS NULL) + (SELECT count(*) FROM public.credit_notes WHERE pdf_media_id IS NULL)"
+                ) ?? 0
+            print(
+                "would issue \(pendingInvoices) invoice(s) and \(pendingCredits) credit note(s); \(pendingPDFs) numbered document(s) await their PDF"
+            )
             return JobOutcome(
-                stats: ["pending_invoices": pendingInvoices, "pending_credit_notes": pendingCredits, "pending_pdfs": pendingPDFs])
+                stats: [
+                    "pending_invoices": pendingInvoices, "pending_credit_notes": pendingCredits,
+                    "pending_pdfs": pendingPDFs,
+                ])
         }
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
@@ -72,7 +80,8 @@ public struct InvoicingJob: Job {
             failed[source, default: []].append(id)
             let message = String(describing: error).prefix(500)
             context.logger.error(
-                "document failed", metadata: ["event": "document_failed", "source": "\(source)", "id": "\(id)", "error": "\(message)"])
+                "document failed",
+                metadata: ["event": "document_failed", "source": "\(source)", "id": "\(id)", "error": "\(message)"])
             _ = try? db.query(
                 """
                 INSERT INTO public.document_failures (source, source_id, error) VALUES ($1, $2, $3)
@@ -122,7 +131,8 @@ public struct InvoicingJob: Job {
                 try context.checkpoint()
                 do {
                     let done = try db.transaction { tx in
-                        try storePDF(tx, table: table, renderer: renderer, exclude: excluded(source), ordinal: stored + 1)
+                        try storePDF(
+                            tx, table: table, renderer: renderer, exclude: excluded(source), ordinal: stored + 1)
                     }
                     guard done else { break }
                     stored += 1
@@ -194,20 +204,25 @@ public struct InvoicingJob: Job {
                 let year = Calendar.utc.component(.year, from: now)
                 let currency: String = try row.decode("currency")
                 guard let exponent = Currency.exponent(currency) else {
-                    throw InvoiceError.invalidField(field: "payment_intents.currency", reason: "unknown currency \(currency)")
+                    throw InvoiceError.invalidField(
+                        field: "payment_intents.currency", reason: "unknown currency \(currency)")
                 }
                 let paidAt: Date = try row.decode("updated_at")
                 let country: String = try row.decode("buyer_country")
                 let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
                 let amount: Int64 = try row.decode("amount_cents")
                 let amountText = Currency.decimal(amount, exponent: exponent)
-                let number = Self.format(prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
+                let number = Self.format(
+                    prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
                 let orderID: Int64 = try row.decode("order_id")
                 // The amount charged always includes VAT: it is what the customer paid.
                 let doc = InvoiceDocument(
-                    kind: .invoice, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: paidAt.truncatedToSeconds,
-                    orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true, seller: settings.seller,
-                    buyer: .init(name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
+                    kind: .invoice, number: number, issuedAt: now.truncatedToSeconds,
+                    suppliedAt: paidAt.truncatedToSeconds,
+                    orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true,
+                    seller: settings.seller,
+                    buyer: .init(
+                        name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
                     lines: [
                         .init(
                             descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
@@ -230,7 +245,8 @@ public struct InvoicingJob: Job {
                     INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
                     VALUES ('system', 'invoice_issued', 'invoices', $1, jsonb_build_object('number', $2::text, 'payment_intent_id', $3::bigint, 'run_id', $4::bigint))
                     """, [String(invoiceID), number, id, context.runID])
-                try sp.query("DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
+                try sp.query(
+                    "DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
                 if let (point, k) = Self.fault, point == "after-number", k == ordinal { _exit(70) }
             }
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -276,7 +292,8 @@ public struct InvoicingJob: Job {
                 let remaining: Int64 = try row.decode("total_cents") - (try row.decode("credited") as Int64)
                 guard amount <= remaining else {
                     throw InvoiceError.invalidField(
-                        field: "refunds.amount_cents", reason: "refund exceeds what remains of the invoice (\(remaining))")
+                        field: "refunds.amount_cents",
+                        reason: "refund exceeds what remains of the invoice (\(remaining))")
                 }
                 let original = try InvoiceDocument.decoder().decode(
                     InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
@@ -305,7 +322,8 @@ public struct InvoicingJob: Job {
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING id
                     """,
                     [
-                        id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number, totals.total,
+                        id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number,
+                        totals.total,
                         totals.vat, currency, try Self.snapshot(doc), now,
                     ])!
                 try sp.query(
@@ -350,12 +368,16 @@ public struct InvoicingJob: Job {
                     InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
                 let owner: UUID = try row.decode("user_id")
                 var documents: [(kind: String, key: String, bytes: [UInt8])] = []
-                documents.append((doc.kind.rawValue, Self.key(number: doc.number, issuedAt: doc.issuedAt), try renderer.render(doc)))
+                documents.append(
+                    (doc.kind.rawValue, Self.key(number: doc.number, issuedAt: doc.issuedAt), try renderer.render(doc)))
                 if doc.kind == .invoice {
                     var receipt = doc
                     receipt.kind = .receipt
                     documents.append(
-                        ("receipt", Self.key(number: doc.number, issuedAt: doc.issuedAt, suffix: "-receipt"), try renderer.render(receipt)))
+                        (
+                            "receipt", Self.key(number: doc.number, issuedAt: doc.issuedAt, suffix: "-receipt"),
+                            try renderer.render(receipt)
+                        ))
                 }
                 var mediaIDs: [String: Int64] = [:]
                 for d in documents {
@@ -370,7 +392,10 @@ public struct InvoicingJob: Job {
                 }
                 try sp.query(
                     "UPDATE public.\(table) SET pdf_media_id = $1, meta = meta || jsonb_build_object('receipt_media_id', $2::bigint) WHERE id = $3",
-                    [mediaIDs[doc.kind.rawValue]!, mediaIDs["receipt"].map { $0 as any PostgresEncodable } ?? PostgresNull(), id])
+                    [
+                        mediaIDs[doc.kind.rawValue]!,
+                        mediaIDs["receipt"].map { $0 as any PostgresEncodable } ?? PostgresNull(), id,
+                    ])
                 try sp.query(
                     """
                     INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
@@ -386,7 +411,9 @@ public struct InvoicingJob: Job {
         return true
     }
 
-    private func restoreLost(_ db: Connection, renderer: InvoiceRenderer, context: JobContext) throws -> (restored: Int, changed: Int) {
+    private func restoreLost(_ db: Connection, renderer: InvoiceRenderer, context: JobContext) throws -> (
+        restored: Int, changed: Int
+    ) {
         let rows = try db.query(
             """
             SELECT m.id AS media_id, m.url, m.sha256, m.meta->>'document' AS kind, (d.meta->'document')::text AS document
@@ -411,7 +438,9 @@ public struct InvoicingJob: Job {
             try store.put(key, data: bytes, contentType: "application/pdf")
             if !identical {
                 changed += 1
-                try db.query("UPDATE public.media_assets SET sha256 = $1, bytes = $2 WHERE id = $3", [sha, Int64(bytes.count), try row.decode("media_id") as Int64])
+                try db.query(
+                    "UPDATE public.media_assets SET sha256 = $1, bytes = $2 WHERE id = $3",
+                    [sha, Int64(bytes.count), try row.decode("media_id") as Int64])
             }
             try db.query(
                 """

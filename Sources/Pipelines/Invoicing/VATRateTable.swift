@@ -21,7 +21,8 @@ public struct VATRateTable: Sendable {
             throw BatchError.badInput(file: source, line: Self.line(of: error), field: nil, message: "not valid YAML")
         }
         guard let top = root as? [String: Any], let list = top["countries"] as? [String: Any] else {
-            throw BatchError.badInput(file: source, line: nil, field: "countries", message: "expected a map of countries")
+            throw BatchError.badInput(
+                file: source, line: nil, field: "countries", message: "expected a map of countries")
         }
         var countries: [String: [Entry]] = [:]
         for (country, value) in list {
@@ -36,14 +37,17 @@ public struct VATRateTable: Sendable {
             var entries: [Entry] = []
             for (i, item) in items.enumerated() {
                 let field = "countries.\(country)[\(i)]"
-                let fromText = (item["from"] as? Date).map { LocalDate($0, in: TimeZone(identifier: "UTC")!).description }
+                let fromText =
+                    (item["from"] as? Date).map { LocalDate($0, in: TimeZone(identifier: "UTC")!).description }
                     ?? (item["from"].map { "\($0)" } ?? "")
                 guard let from = LocalDate(fromText) else {
-                    throw BatchError.badInput(file: source, line: nil, field: field + ".from", message: "not a date YYYY-MM-DD")
+                    throw BatchError.badInput(
+                        file: source, line: nil, field: field + ".from", message: "not a date YYYY-MM-DD")
                 }
                 guard let rateText = item["rate"].map({ "\($0)" }), let rate = VATRate(percent: rateText) else {
                     throw BatchError.badInput(
-                        file: source, line: nil, field: field + ".rate", message: "not a percentage 0-100 with at most two decimals")
+                        file: source, line: nil, field: field + ".rate",
+                        message: "not a percentage 0-100 with at most two decimals")
                 }
                 entries.append(Entry(from: from, rate: rate))
             }
@@ -70,7 +74,8 @@ public struct VATRateTable: Sendable {
             fallback = rate
         }
         let path = try env["SAMIA_VAT_RATES"].flatMap { $0.isEmpty ? nil : $0 } ?? PolicyFiles.locate("vat-rates.yaml")
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw BatchError.configuration("VAT rates file \(path) cannot be read")
         }
         return try VATRateTable(yaml: text, source: path, fallback: fallback)
@@ -107,6 +112,7 @@ public enum PolicyFiles {
             }
         }
         for c in candidates where FileManager.default.fileExists(atPath: c + "/" + name) { return c + "/" + name }
-        throw BatchError.configuration("policy file \(name) not found; set SAMIA_POLICY_DIR. Looked in: \(candidates.joined(separator: ", "))")
+        throw BatchError.configuration(
+            "policy file \(name) not found; set SAMIA_POLICY_DIR. Looked in: \(candidates.joined(separator: ", "))")
     }
 }

@@ -11,7 +11,8 @@ public struct FileSystemObjectStore: ObjectStore {
         do {
             try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
         } catch {
-            throw StorageError.notConfigured("storage directory \(root) cannot be created: \(error.localizedDescription)")
+            throw StorageError.notConfigured(
+                "storage directory \(root) cannot be created: \(error.localizedDescription)")
         }
     }
 
@@ -64,6 +65,8 @@ public struct FileSystemObjectStore: ObjectStore {
 
     public func delete(_ key: String) throws {
         let p = try path(key)
-        if unlink(p) != 0 && errno != ENOENT { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        if unlink(p) != 0 && errno != ENOENT {
+            throw StorageError.io(key: key, message: String(cString: strerror(errno)))
+        }
     }
 }

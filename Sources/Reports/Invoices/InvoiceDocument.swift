@@ -128,9 +128,22 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         }
     }
 
+    /// JSON field names as the user wrote them (`issued_at`, not `issuedAt`).
+    static func snake(_ key: String) -> String {
+        var out = ""
+        for ch in key {
+            if ch.isUppercase {
+                out += "_" + ch.lowercased()
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\(snake($0.stringValue))" }.joined().trimmingCharacters(
                 in: CharacterSet(charactersIn: "."))
         }
         switch error {

@@ -78,7 +78,9 @@ public final class PDFRenderer {
             content.reserveCapacity(16_384)
             var state = DrawState()
             for item in page.items {
-                draw(item, state: &state, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer, into: &content)
+                draw(
+                    item, state: &state, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer,
+                    into: &content)
             }
             let contents = writer.addStream(dictionary: "", data: Array(content.utf8))
             var resources = "<</ProcSet[/PDF/Text/ImageC]"
@@ -206,7 +208,8 @@ public final class PDFRenderer {
     }
 
     private func draw(
-        _ item: PageItem, state: inout DrawState, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]], images: inout [PDFRef],
+        _ item: PageItem, state: inout DrawState, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]],
+        images: inout [PDFRef],
         writer: inout PDFWriter, into out: inout String
     ) {
         let n = PDFSyntax.number
@@ -286,7 +289,10 @@ public final class PDFRenderer {
                 }
                 func flush() {
                     flushHex()
-                    if !array.isEmpty { out += array.hasPrefix("<") && !array.dropFirst().contains("<") ? "\(array)Tj\n" : "[\(array)]TJ\n" }
+                    if !array.isEmpty {
+                        out +=
+                            array.hasPrefix("<") && !array.dropFirst().contains("<") ? "\(array)Tj\n" : "[\(array)]TJ\n"
+                    }
                     array = ""
                 }
                 for (gi, g) in run.glyphs.enumerated() {

@@ -114,7 +114,10 @@ public final class FontFace {
         for glyph in glyphs.sorted() { hb_set_add(glyphSet, glyph) }
         hb_set_clear(hb_subset_input_unicode_set(input))
         let drop = hb_subset_input_set(input, HB_SUBSET_SETS_DROP_TABLE_TAG)
-        for tag in ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "DSIG", "kern", "morx", "feat", "meta", "name", "post", "gasp", "cmap"] {
+        for tag in [
+            "GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "DSIG", "kern", "morx", "feat", "meta", "name", "post",
+            "gasp", "cmap",
+        ] {
             hb_set_add(drop, Self.tag(tag))
         }
         hb_subset_input_set_flags(
