@@ -99,10 +99,12 @@ final class StopList: @unchecked Sendable {
 public enum TestSupportError: Error, CustomStringConvertible {
     case clusterFailed(String)
     case binaryMissing(String)
+    case toolFailed(String)
     public var description: String {
         switch self {
         case .clusterFailed(let m): return "test cluster: \(m)"
         case .binaryMissing(let m): return "samia-batch binary not found at \(m); run `swift build` first"
+        case .toolFailed(let m): return m
         }
     }
 }

@@ -40,16 +40,6 @@ struct InvoicingTests {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func extract(_ pdf: String) throws -> String {
-        let r = try Shell.run("/usr/bin/pdftotext", [pdf, "-"])
-        #expect(r.status == 0)
-        let cleaned = r.stdout.unicodeScalars.filter {
-            !(0x202A...0x202E).contains($0.value) && !(0x2066...0x2069).contains($0.value) && $0.value != 0x200E
-                && $0.value != 0x200F
-        }
-        return String(String.UnicodeScalarView(cleaned)).precomposedStringWithCompatibilityMapping
-    }
-
     @Test func issuesGaplessInvoicesAndCreditNotesWithRealPDFs() throws {
         try load(orders: 6)
         let run = try CLI.run(["invoices"], database: config, env: env)
@@ -94,7 +84,7 @@ struct InvoicingTests {
             "SELECT m.url FROM invoices i JOIN media_assets m ON m.id = i.pdf_media_id WHERE i.currency = 'SAR' ORDER BY i.id LIMIT 1"
         )
         let saPDF = storage + "/" + saKey
-        let text = try Self.extract(saPDF)
+        let text = try PDFText.extract(saPDF)
         for expected in [
             "عبد الله الحربي", "فاتورة ضريبية مبسطة", "رقم الفاتورة", "شركة سامية للقراءات", "Simplified Tax Invoice",
             "Invoice number", "115.00 SAR", "15.00 SAR", "abdullah@example.com",
@@ -123,7 +113,7 @@ struct InvoicingTests {
 
         // The KWD credit note keeps three decimals and references the original invoice.
         let cnKey = try psql("SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id")
-        let cnText = try Self.extract(storage + "/" + cnKey)
+        let cnText = try PDFText.extract(storage + "/" + cnKey)
         let original = try psql(
             "SELECT i.number FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id")
         for expected in [original, "1.250 KWD", "3.750 KWD", "2.500 KWD", "Credit Note", "إشعار دائن"] {
@@ -179,7 +169,8 @@ struct InvoicingTests {
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "2")
         #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")
-        #expect(try psql("SELECT count(*) FROM media_assets WHERE kind = 'pdf'") == "7")  // 3 invoices + 3 receipts + 1 credit note
+        // 3 invoices + 3 receipts + 1 credit note.
+        #expect(try psql("SELECT count(*) FROM media_assets WHERE kind = 'pdf'") == "7")
     }
 
     @Test func missingSettingsAndBadDataAreReported() throws {

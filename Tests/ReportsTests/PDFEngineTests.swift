@@ -33,16 +33,6 @@ struct PDFEngineTests {
         return path
     }
 
-    static func extract(_ path: String, _ args: [String] = []) throws -> String {
-        let r = try Shell.run("/usr/bin/pdftotext", args + [path, "-"])
-        #expect(r.status == 0)
-        let kept = r.stdout.unicodeScalars.filter {
-            !(0x202A...0x202E).contains($0.value) && !(0x2066...0x2069).contains($0.value) && $0.value != 0x200E
-                && $0.value != 0x200F
-        }
-        return String(String.UnicodeScalarView(kept)).precomposedStringWithCompatibilityMapping
-    }
-
     @Test func zatcaPublicTestVector() throws {
         let payload = try ZATCAQRCode.payload(
             sellerName: "Bobs Records", vatNumber: "310122393500003", timestamp: "2022-04-25T15:30:00Z",
@@ -101,7 +91,7 @@ struct PDFEngineTests {
             #expect(columns.suffix(5).prefix(3) == ["yes", "yes", "yes"], "not embedded/subset/unicode: \(row)")
         }
 
-        let text = try Self.extract(path)
+        let text = try PDFText.extract(path)
         let labels = try Labels(directory: Self.examples() + "/locales")
         // Every pure-Arabic and every English label printed must come back from the PDF.
         var keys = [
@@ -196,7 +186,7 @@ struct PDFEngineTests {
         let bytes = try renderer.render(
             Document(title: "t", language: "ar", date: Date(timeIntervalSince1970: 0), pages: [page]))
         let path = try Self.write(bytes, "allah.pdf")
-        let text = try Self.extract(path)
+        let text = try PDFText.extract(path)
         for s in strings { #expect(text.contains(s), "\(s) not extracted: \(text)") }
     }
 

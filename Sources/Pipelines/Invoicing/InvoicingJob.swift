@@ -91,37 +91,28 @@ public struct InvoicingJob: Job {
         }
         func excluded(_ source: String) -> String { (failed[source] ?? []).map(String.init).joined(separator: ",") }
 
-        // 1. Number invoices, one short transaction each.
-        while limit.map({ issued < $0 }) ?? true {
-            try context.checkpoint()
-            var claimed: Int64?
-            do {
-                claimed = try db.transaction { tx -> Int64? in
-                    try issueInvoice(tx, context: context, exclude: excluded("payment_intent"), ordinal: issued + 1)
+        // 1. Number invoices, then 2. credit notes: one short transaction per document.
+        let series: [(source: String, stat: String, issue: (Connection, String, Int) throws -> Int64?)] = [
+            ("payment_intent", "invoices_issued", { try issueInvoice($0, context: context, exclude: $1, ordinal: $2) }),
+            (
+                "refund", "credit_notes_issued",
+                { tx, exclude, _ in try issueCreditNote(tx, context: context, exclude: exclude) }
+            ),
+        ]
+        for (source, stat, issue) in series {
+            while limit.map({ issued < $0 }) ?? true {
+                try context.checkpoint()
+                var claimed: Int64?
+                do {
+                    claimed = try db.transaction { tx in try issue(tx, excluded(source), issued + 1) }
+                } catch let error as FailedSource {
+                    record(source, error.id, error.underlying)
+                    continue
                 }
-            } catch let error as FailedSource {
-                record("payment_intent", error.id, error.underlying)
-                continue
+                guard claimed != nil else { break }
+                issued += 1
+                stats[stat, default: 0] += 1
             }
-            guard claimed != nil else { break }
-            issued += 1
-            stats["invoices_issued", default: 0] += 1
-        }
-        // 2. Number credit notes.
-        while limit.map({ issued < $0 }) ?? true {
-            try context.checkpoint()
-            var claimed: Int64?
-            do {
-                claimed = try db.transaction { tx -> Int64? in
-                    try issueCreditNote(tx, context: context, exclude: excluded("refund"))
-                }
-            } catch let error as FailedSource {
-                record("refund", error.id, error.underlying)
-                continue
-            }
-            guard claimed != nil else { break }
-            issued += 1
-            stats["credit_notes_issued", default: 0] += 1
         }
         // 3. Render and store every numbered document without a PDF.
         var stored = 0
