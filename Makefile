@@ -8,10 +8,10 @@ PGDIR ?= $(CURDIR)/.pgdata
 SCALE ?= 1
 
 APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchive-dev libarchive-tools libharfbuzz-dev \
-  libfreetype-dev libfribidi-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
+  libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 
-.PHONY: deps build demo test bench format clean demo-stop
+.PHONY: deps build demo test bench bench-invoices format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -37,6 +37,10 @@ test: deps
 
 bench: deps
 	bench/run.sh
+	bench/invoices.sh
+
+bench-invoices: deps
+	bench/invoices.sh
 
 format:
 	swift format -i -r Sources Tests bench

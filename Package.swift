@@ -24,7 +24,7 @@ let package = Package(
             name: "CHarfBuzz", pkgConfig: "harfbuzz-subset", providers: [.apt(["libharfbuzz-dev", "libfreetype-dev"])]),
         .systemLibrary(name: "CFriBidi", pkgConfig: "fribidi", providers: [.apt(["libfribidi-dev"])]),
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(
             name: "Postgres",
@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "Reports",
             dependencies: [
-                "CArchive", "CZlib", "CHarfBuzz", "CFriBidi", "CQREncode",
+                "CArchive", "CDeflate", "CHarfBuzz", "CFriBidi", "CQREncode",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),

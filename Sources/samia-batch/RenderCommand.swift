@@ -1,7 +1,9 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Pipelines
 import Reports
+import Synchronization
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,28 +39,56 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Output PDF file (or directory with --input-dir).")
     var out: String
 
+    @Option(help: "Worker threads for --input-dir (default: one per CPU core).")
+    var jobs: Int?
+
     func run() throws {
         try execute {
-            let renderer = try InvoiceRenderer(
-                fonts: FontSet(), labels: Labels.locate(), iccProfile: PDFRenderer.loadICCProfile())
+            let labels = try Labels.locate()
+            let icc = try PDFRenderer.loadICCProfile()
             if let inputDir {
                 let names = try FileManager.default.contentsOfDirectory(atPath: inputDir).filter {
                     $0.hasSuffix(".json")
                 }
                 .sorted()
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                for name in names {
-                    let bytes = try render(renderer, path: inputDir + "/" + name)
-                    try write(bytes, to: out + "/" + name.dropLast(5) + ".pdf")
-                }
+                try renderAll(names, from: inputDir, labels: labels, icc: icc)
                 print("rendered \(names.count) document(s) into \(out)")
             } else {
                 guard let input else { throw ValidationError("pass --input FILE (or --input-dir DIR)") }
+                let renderer = try InvoiceRenderer(fonts: FontSet(), labels: labels, iccProfile: icc)
                 let bytes = try render(renderer, path: input)
                 try write(bytes, to: out)
                 print("\(out): \(bytes.count) bytes")
             }
         }
+    }
+
+    /// Renders a directory on several threads. Fonts and shaping state are not shareable, so each
+    /// worker loads its own renderer; documents are independent, so the output does not depend on
+    /// the number of workers. The first failure in file order is reported.
+    private func renderAll(_ names: [String], from dir: String, labels: Labels, icc: [UInt8]?) throws {
+        let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, names.count, 64))
+        let failures = Mutex<[(index: Int, error: any Error)]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let renderer: InvoiceRenderer
+            do {
+                renderer = try InvoiceRenderer(fonts: FontSet(), labels: labels, iccProfile: icc)
+            } catch {
+                failures.withLock { $0.append((-1, error)) }
+                return
+            }
+            for i in stride(from: worker, to: names.count, by: workers) {
+                do {
+                    let bytes = try render(renderer, path: dir + "/" + names[i])
+                    try write(bytes, to: out + "/" + names[i].dropLast(5) + ".pdf")
+                } catch {
+                    failures.withLock { $0.append((i, error)) }
+                    return
+                }
+            }
+        }
+        if let first = failures.withLock({ $0.min { $0.index < $1.index } }) { throw first.error }
     }
 
     private func render(_ renderer: InvoiceRenderer, path: String) throws -> [UInt8] {

@@ -148,6 +148,26 @@ struct PDFEngineTests {
                     total: "115.00", vatTotal: "15.00")))
     }
 
+    /// Renderers keep laid-out labels and encoded font subsets between documents; the bytes must
+    /// not depend on what was rendered before.
+    @Test func cachedRenderingEqualsAFreshRenderer() throws {
+        let invoice = try Self.example("invoice")
+        let fresh = try Self.renderer().render(invoice)
+        let warm = try Self.renderer()
+        var other = invoice
+        other.buyer.name = "Layla Haddad"
+        other.lines[0].unitPrice = "987.65"
+        for doc in [try Self.example("credit-note"), try Self.example("receipt"), other] { _ = try warm.render(doc) }
+        #expect(try warm.render(invoice) == fresh)
+        #expect(try warm.render(other) == (try Self.renderer().render(other)))
+        #expect(try warm.render(other) != fresh)
+
+        // Dictionaries travel in a compressed object stream with a cross-reference stream.
+        let path = try Self.write(fresh, "cached.pdf")
+        let xref = try Shell.run("/usr/bin/qpdf", ["--show-xref", path]).stdout
+        #expect(xref.contains("compressed"), "no object stream: \(xref)")
+    }
+
     @Test func shapingUsesHarfBuzzGlyphsAndLigatures() throws {
         let fonts = try FontSet()
         let typesetter = Typesetter(fonts: fonts)

@@ -1,19 +1,34 @@
-import CZlib
+import CDeflate
 
-/// zlib (RFC 1950) compression for PDF `/FlateDecode` streams. One-shot `compress2` is
-/// deterministic for a given input and level, which keeps re-rendered documents byte-identical.
-enum Deflate {
-    static func compress(_ input: [UInt8], level: Int32 = 9) -> [UInt8] {
-        var bound = compressBound(uLong(input.count))
-        var output = [UInt8](repeating: 0, count: Int(bound))
-        let status = output.withUnsafeMutableBufferPointer { out in
-            input.withUnsafeBufferPointer { inp in
-                compress2(out.baseAddress, &bound, inp.baseAddress, uLong(inp.count), level)
+/// zlib-format (RFC 1950) compression for PDF `/FlateDecode` streams, through libdeflate.
+///
+/// libdeflate compresses PDF content and font programs two to three times faster than zlib at a
+/// slightly better ratio, and its output is a pure function of input and level, which keeps
+/// re-rendered documents byte-identical. A compressor holds about a megabyte of tables, so one is
+/// kept per renderer (not thread-safe; each worker owns its own).
+final class Deflate {
+    private let compressor: OpaquePointer
+
+    init(level: Int32 = 6) {
+        guard let compressor = libdeflate_alloc_compressor(level) else {
+            preconditionFailure("libdeflate could not allocate a level \(level) compressor")
+        }
+        self.compressor = compressor
+    }
+
+    deinit { libdeflate_free_compressor(compressor) }
+
+    func compress(_ input: [UInt8]) -> [UInt8] {
+        let bound = libdeflate_zlib_compress_bound(compressor, input.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = output.withUnsafeMutableBytes { out in
+            input.withUnsafeBytes { inp in
+                libdeflate_zlib_compress(compressor, inp.baseAddress, inp.count, out.baseAddress, out.count)
             }
         }
-        // Z_MEM_ERROR is the only failure possible with a correct bound; treat it as fatal.
-        precondition(status == Z_OK, "zlib compress2 failed with \(status)")
-        output.removeSubrange(Int(bound)...)
+        // With a buffer of the library's own bound, 0 (no room) cannot happen.
+        precondition(written > 0, "libdeflate_zlib_compress failed")
+        output.removeSubrange(written...)
         return output
     }
 }

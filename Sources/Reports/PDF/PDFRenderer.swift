@@ -9,7 +9,9 @@ import Foundation
 /// random ids, objects in a fixed order.
 public final class PDFRenderer {
     public let fonts: FontSet
-    private let iccProfile: [UInt8]?
+    /// The profile, compressed once: it is the same in every document.
+    private let iccStream: [UInt8]?
+    private let deflate: Deflate
 
     /// Default location of an sRGB ICC profile on Debian (`libgs-common`).
     public static let defaultICCProfilePath = "/usr/share/color/icc/ghostscript/srgb.icc"
@@ -18,7 +20,9 @@ public final class PDFRenderer {
     ///   output intent out (and the file is then not PDF/A).
     public init(fonts: FontSet, iccProfile: [UInt8]?) {
         self.fonts = fonts
-        self.iccProfile = iccProfile
+        let deflate = Deflate()
+        self.deflate = deflate
+        iccStream = iccProfile.map { deflate.compress($0) }
     }
 
     /// Loads the ICC profile from `SAMIA_ICC_PROFILE` or the Debian default; a configured
@@ -32,10 +36,31 @@ public final class PDFRenderer {
         return [UInt8](data)
     }
 
-    private struct FontUse {
+    private struct FontUse: Hashable {
         var glyphs = Set<UInt32>()
         var text: [UInt32: String] = [:]
     }
+
+    /// One face's subset, encoded and ready to write: everything `embed` derives from the use.
+    private struct EmbeddedFont {
+        var program: [UInt8]
+        var programLength: Int
+        var map: [UInt32: UInt32]
+        var name: String
+        var widths: String
+        var toUnicode: [UInt8]
+    }
+
+    private struct EmbedKey: Hashable {
+        var face: Int
+        var use: FontUse
+    }
+
+    /// Subsets by face and use. Pages of one kind of document repeat their labels, so most
+    /// documents need a glyph set some earlier one already had; subsetting and compressing it
+    /// again would give the same bytes.
+    private var embedded: [EmbedKey: EmbeddedFont] = [:]
+    private static let embeddedLimit = 512
 
     public func render(_ document: Document) throws -> [UInt8] {
         // 1. Which glyphs of which face, and what each stands for.
@@ -55,7 +80,7 @@ public final class PDFRenderer {
             }
         }
 
-        var writer = PDFWriter()
+        var writer = PDFWriter(deflate: deflate)
         let catalog = writer.reserve()
         let pagesRef = writer.reserve()
         let info = writer.reserve()
@@ -64,7 +89,7 @@ public final class PDFRenderer {
         var fontRefs: [Int: PDFRef] = [:]
         var cidMaps: [Int: [UInt32: UInt32]] = [:]
         for (index, use) in uses.enumerated() where !use.glyphs.isEmpty {
-            let (ref, map) = try embed(face: fonts.faces[index], use: use, writer: &writer)
+            let (ref, map) = try embed(face: fonts.faces[index], index: index, use: use, writer: &writer)
             fontRefs[index] = ref
             cidMaps[index] = map
         }
@@ -74,15 +99,14 @@ public final class PDFRenderer {
         for page in document.pages {
             let pageRef = writer.reserve()
             var images: [PDFRef] = []
-            var content = ""
-            content.reserveCapacity(16_384)
+            var content = ContentStream()
             var state = DrawState()
             for item in page.items {
                 draw(
                     item, state: &state, pageHeight: page.height, cidMaps: cidMaps, images: &images, writer: &writer,
                     into: &content)
             }
-            let contents = writer.addStream(dictionary: "", data: Array(content.utf8))
+            let contents = writer.addStream(dictionary: "", data: content.bytes)
             var resources = "<</ProcSet[/PDF/Text/ImageC]"
             if !fontRefs.isEmpty {
                 resources += "/Font<<" + fontRefs.keys.sorted().map { "/F\($0) \(fontRefs[$0]!.r)" }.joined() + ">>"
@@ -114,8 +138,8 @@ public final class PDFRenderer {
         var catalogDict =
             "<</Type/Catalog/Pages \(pagesRef.r)/Metadata \(metadata.r)/Lang \(PDFSyntax.literal(document.language))"
         catalogDict += "/ViewerPreferences<</DisplayDocTitle true>>"
-        if let iccProfile {
-            let icc = writer.addStream(dictionary: "/N 3", data: iccProfile)
+        if let iccStream {
+            let icc = writer.addStream(dictionary: "/N 3/Filter/FlateDecode", encoded: iccStream)
             catalogDict +=
                 "/OutputIntents[<</Type/OutputIntent/S/GTS_PDFA1/OutputConditionIdentifier (sRGB IEC61966-2.1)/Info (sRGB IEC61966-2.1)/DestOutputProfile \(icc.r)>>]"
         }
@@ -125,35 +149,59 @@ public final class PDFRenderer {
 
     // MARK: - Fonts
 
-    private func embed(face: FontFace, use: FontUse, writer: inout PDFWriter) throws -> (PDFRef, [UInt32: UInt32]) {
-        let (program, map) = try face.subset(glyphs: use.glyphs)
-        let tag = Self.subsetTag(face: face.postScriptName, glyphs: use.glyphs)
-        let name = "\(tag)+\(face.postScriptName)"
+    private func embed(face: FontFace, index: Int, use: FontUse, writer: inout PDFWriter) throws -> (
+        PDFRef, [UInt32: UInt32]
+    ) {
+        let key = EmbedKey(face: index, use: use)
+        let font: EmbeddedFont
+        if let hit = embedded[key] {
+            font = hit
+        } else {
+            font = try encode(face: face, use: use)
+            if embedded.count >= Self.embeddedLimit { embedded.removeAll(keepingCapacity: true) }
+            embedded[key] = font
+        }
+        let name = font.name
         let scale = 1000.0 / Double(face.unitsPerEm)
         func u(_ v: Int) -> String { PDFSyntax.number(Double(v) * scale) }
-
-        let file = writer.addStream(dictionary: "/Length1 \(program.count)", data: program)
+        let file = writer.addStream(
+            dictionary: "/Length1 \(font.programLength)/Filter/FlateDecode", encoded: font.program)
         let (x0, y0, x1, y1) = face.bbox
         let flags = 4  // symbolic: glyphs outside the standard Latin set
         let descriptor = writer.add(
             "<</Type/FontDescriptor/FontName/\(name)/Flags \(flags)/FontBBox[\(u(x0)) \(u(y0)) \(u(x1)) \(u(y1))]/ItalicAngle 0/Ascent \(u(face.ascender))/Descent \(u(face.descender))/CapHeight \(u(face.capHeight))/StemV \(face.isBold ? 120 : 80)/FontFile2 \(file.r)>>"
         )
-        // Widths by CID (= new glyph id), from FreeType's unscaled advances.
-        var byCID: [(UInt32, UInt32)] = use.glyphs.compactMap { old in map[old].map { ($0, old) } }
-        byCID.sort { $0.0 < $1.0 }
-        var widths = "["
-        for (cid, old) in byCID { widths += "\(cid)[\(u(face.advance(glyph: old)))]" }
-        widths += "]"
         let defaultWidth = u(face.advance(glyph: 0))
         let cidFont = writer.add(
-            "<</Type/Font/Subtype/CIDFontType2/BaseFont/\(name)/CIDSystemInfo<</Registry (Adobe)/Ordering (Identity)/Supplement 0>>/FontDescriptor \(descriptor.r)/DW \(defaultWidth)/W \(widths)/CIDToGIDMap/Identity>>"
+            "<</Type/Font/Subtype/CIDFontType2/BaseFont/\(name)/CIDSystemInfo<</Registry (Adobe)/Ordering (Identity)/Supplement 0>>/FontDescriptor \(descriptor.r)/DW \(defaultWidth)/W \(font.widths)/CIDToGIDMap/Identity>>"
         )
-        let toUnicode = writer.addStream(
-            dictionary: "", data: Array(Self.toUnicodeCMap(byCID: byCID, text: use.text).utf8))
+        let toUnicode = writer.addStream(dictionary: "/Filter/FlateDecode", encoded: font.toUnicode)
         let type0 = writer.add(
             "<</Type/Font/Subtype/Type0/BaseFont/\(name)/Encoding/Identity-H/DescendantFonts[\(cidFont.r)]/ToUnicode \(toUnicode.r)>>"
         )
-        return (type0, map)
+        return (type0, font.map)
+    }
+
+    private func encode(face: FontFace, use: FontUse) throws -> EmbeddedFont {
+        let (program, map) = try face.subset(glyphs: use.glyphs)
+        let tag = Self.subsetTag(face: face.postScriptName, glyphs: use.glyphs)
+        let scale = 1000.0 / Double(face.unitsPerEm)
+        // Widths by CID (= new glyph id), from FreeType's unscaled advances.
+        var byCID: [(UInt32, UInt32)] = use.glyphs.compactMap { old in map[old].map { ($0, old) } }
+        byCID.sort { $0.0 < $1.0 }
+        // Consecutive CIDs share one array (PDF 9.7.4.3: `c [w1 w2 ...]`); subsets number them densely.
+        var widths = "["
+        var next: UInt32? = nil
+        for (cid, old) in byCID {
+            if cid != next { widths += (next == nil ? "" : "]") + "\(cid)[" } else { widths += " " }
+            widths += PDFSyntax.number(Double(face.advance(glyph: old)) * scale)
+            next = cid + 1
+        }
+        widths += next == nil ? "]" : "]]"
+        return EmbeddedFont(
+            program: deflate.compress(program), programLength: program.count, map: map,
+            name: "\(tag)+\(face.postScriptName)", widths: widths,
+            toUnicode: deflate.compress(Array(Self.toUnicodeCMap(byCID: byCID, text: use.text).utf8)))
     }
 
     /// Six capital letters derived from the glyph set, as PDF 9.6.4 asks for subset fonts.
@@ -196,10 +244,6 @@ public final class PDFRenderer {
 
     // MARK: - Drawing
 
-    private func color(_ c: RGB, fill: Bool) -> String {
-        "\(PDFSyntax.number(c.r)) \(PDFSyntax.number(c.g)) \(PDFSyntax.number(c.b)) \(fill ? "rg" : "RG")\n"
-    }
-
     /// Graphics state already set in the content stream, so it is not repeated.
     struct DrawState {
         var fill: RGB?
@@ -210,23 +254,38 @@ public final class PDFRenderer {
     private func draw(
         _ item: PageItem, state: inout DrawState, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]],
         images: inout [PDFRef],
-        writer: inout PDFWriter, into out: inout String
+        writer: inout PDFWriter, into out: inout ContentStream
     ) {
-        let n = PDFSyntax.number
         switch item {
         case .rule(let x1, let y1, let x2, let y2, let width, let c):
-            out += color(c, fill: false)
-            out += "\(n(width)) w \(n(x1)) \(n(pageHeight - y1)) m \(n(x2)) \(n(pageHeight - y2)) l S\n"
+            out.color(c, fill: false)
+            out.number(width)
+            out.raw("w ")
+            out.number(x1)
+            out.number(pageHeight - y1)
+            out.raw("m ")
+            out.number(x2)
+            out.number(pageHeight - y2)
+            out.raw("l S\n")
         case .rectangle(let x, let y, let w, let h, let c):
-            if state.fill != c { out += color(c, fill: true) }
+            if state.fill != c { out.color(c, fill: true) }
             state.fill = c
-            out += "\(n(x)) \(n(pageHeight - y - h)) \(n(w)) \(n(h)) re f\n"
+            out.number(x)
+            out.number(pageHeight - y - h)
+            out.number(w)
+            out.number(h)
+            out.raw("re f\n")
         case .qr(let code, let x, let y, let size):
             // Quiet zone of four modules on each side, then dark runs merged per row.
             let module = size / Double(code.size + 8)
-            out += "q\n" + color(.white, fill: true)
-            out += "\(n(x)) \(n(pageHeight - y - size)) \(n(size)) \(n(size)) re f\n"
-            out += color(.black, fill: true)
+            out.raw("q\n")
+            out.color(.white, fill: true)
+            out.number(x)
+            out.number(pageHeight - y - size)
+            out.number(size)
+            out.number(size)
+            out.raw("re f\n")
+            out.color(.black, fill: true)
             let top = pageHeight - y - 4 * module
             for row in 0..<code.size {
                 var column = 0
@@ -237,19 +296,27 @@ public final class PDFRenderer {
                     }
                     var end = column
                     while end < code.size, code.isDark(row: row, column: end) { end += 1 }
-                    let px = x + Double(column + 4) * module
-                    let py = top - Double(row + 1) * module
-                    out += "\(n(px)) \(n(py)) \(n(Double(end - column) * module)) \(n(module)) re\n"
+                    out.number(x + Double(column + 4) * module)
+                    out.number(top - Double(row + 1) * module)
+                    out.number(Double(end - column) * module)
+                    out.number(module)
+                    out.raw("re\n")
                     column = end
                 }
             }
-            out += "f\nQ\n"
+            out.raw("f\nQ\n")
         case .image(let image, let x, let y, let w, let h):
             let ref = writer.addStream(
                 dictionary:
                     "/Type/XObject/Subtype/Image/Width \(image.width)/Height \(image.height)/ColorSpace/DeviceRGB/BitsPerComponent 8",
                 data: image.rgb)
-            out += "q \(n(w)) 0 0 \(n(h)) \(n(x)) \(n(pageHeight - y - h)) cm /Im\(images.count) Do Q\n"
+            out.raw("q ")
+            out.number(w)
+            out.raw("0 0 ")
+            out.number(h)
+            out.number(x)
+            out.number(pageHeight - y - h)
+            out.text("cm /Im\(images.count) Do Q\n")
             images.append(ref)
         case .paragraph(let paragraph, let x, let y):
             drawParagraph(paragraph, x: x, y: y, pageHeight: pageHeight, cidMaps: cidMaps, state: &state, into: &out)
@@ -258,16 +325,15 @@ public final class PDFRenderer {
 
     private func drawParagraph(
         _ p: Paragraph, x: Double, y: Double, pageHeight: Double, cidMaps: [Int: [UInt32: UInt32]],
-        state: inout DrawState, into out: inout String
+        state: inout DrawState, into out: inout ContentStream
     ) {
-        let n = PDFSyntax.number
-        if let language = p.language { out += "/Span<</Lang \(PDFSyntax.literal(language))>>BDC\n" }
+        if let language = p.language { out.text("/Span<</Lang \(PDFSyntax.literal(language))>>BDC\n") }
         if state.fill != p.style.color {
-            out += color(p.style.color, fill: true)
+            out.color(p.style.color, fill: true)
             state.fill = p.style.color
         }
         state.font = -1
-        out += "BT\n"
+        out.raw("BT\n")
         for line in p.lines {
             let baseline = pageHeight - (y + line.baseline)
             for run in line.runs where !run.glyphs.isEmpty {
@@ -275,65 +341,82 @@ public final class PDFRenderer {
                 let face = fonts.faces[run.face]
                 let scale = run.size / Double(face.unitsPerEm)
                 if state.font != run.face || state.size != run.size {
-                    out += "/F\(run.face) \(n(run.size)) Tf\n"
+                    out.text("/F\(run.face) ")
+                    out.number(run.size)
+                    out.raw("Tf\n")
                     state.font = run.face
                     state.size = run.size
                 }
                 var penX = Double.nan
                 var penY = baseline
-                var array = ""
-                var hex = ""
-                func flushHex() {
-                    if !hex.isEmpty { array += "<\(hex)>" }
-                    hex = ""
+                // A show operation in progress: `[` written, and whether a string is open.
+                var inArray = false
+                var inString = false
+                func open() {
+                    if !inArray {
+                        out.raw("[")
+                        inArray = true
+                    }
+                    if !inString {
+                        out.raw("(")
+                        inString = true
+                    }
+                }
+                func closeString() {
+                    if inString { out.raw(")") }
+                    inString = false
                 }
                 func flush() {
-                    flushHex()
-                    if !array.isEmpty {
-                        out +=
-                            array.hasPrefix("<") && !array.dropFirst().contains("<") ? "\(array)Tj\n" : "[\(array)]TJ\n"
-                    }
-                    array = ""
+                    closeString()
+                    if inArray { out.raw("]TJ\n") }
+                    inArray = false
                 }
                 for (gi, g) in run.glyphs.enumerated() {
                     if let span = run.actualText.first(where: { $0.first == gi }) {
                         flush()
-                        out += "/Span<</ActualText \(PDFSyntax.textString(span.text))>>BDC\n"
-                    }
-                    defer {
-                        if run.actualText.contains(where: { $0.last == gi }) {
-                            flush()
-                            out += "EMC\n"
-                        }
+                        out.text("/Span<</ActualText \(PDFSyntax.textString(span.text))>>BDC\n")
                     }
                     let gx = x + line.x + g.x
                     let gy = baseline + g.y
                     if penX.isNaN {
-                        out += "1 0 0 1 \(n(gx)) \(n(baseline)) Tm\n"
+                        out.raw("1 0 0 1 ")
+                        out.number(gx)
+                        out.number(baseline)
+                        out.raw("Tm\n")
                         penX = gx
                     }
                     if gy != penY {
                         // Mark positioning above or below the baseline: text rise, so the
                         // glyph stays on its line for text extraction.
                         flush()
-                        out += "\(n(gy - baseline)) Ts\n"
+                        out.number(gy - baseline)
+                        out.raw("Ts\n")
                         penY = gy
                     }
                     if abs(gx - penX) > 0.0005 {
                         // TJ numbers move left by thousandths of the font size.
-                        flushHex()
-                        array += n(-(gx - penX) * 1000 / run.size)
+                        closeString()
+                        if !inArray {
+                            out.raw("[")
+                            inArray = true
+                        }
+                        out.number(-(gx - penX) * 1000 / run.size)
                         penX = gx
                     }
-                    hex += PDFSyntax.hex4(UInt16(map[g.glyph] ?? 0))
+                    open()
+                    out.code(UInt16(map[g.glyph] ?? 0))
                     penX += Double(face.advance(glyph: g.glyph)) * scale
+                    if run.actualText.contains(where: { $0.last == gi }) {
+                        flush()
+                        out.raw("EMC\n")
+                    }
                 }
                 flush()
-                if penY != baseline { out += "0 Ts\n" }
+                if penY != baseline { out.raw("0 Ts\n") }
             }
         }
-        out += "ET\n"
-        if p.language != nil { out += "EMC\n" }
+        out.raw("ET\n")
+        if p.language != nil { out.raw("EMC\n") }
     }
 
     // MARK: - Metadata

@@ -55,7 +55,7 @@ public enum BaseDirection: Sendable {
     case auto
 }
 
-public struct RGB: Sendable, Equatable {
+public struct RGB: Sendable, Hashable {
     public var r: Double
     public var g: Double
     public var b: Double
@@ -71,7 +71,7 @@ public struct RGB: Sendable, Equatable {
     }
 }
 
-public struct TextStyle: Sendable, Equatable {
+public struct TextStyle: Sendable, Hashable {
     public var size: Double
     public var bold: Bool
     public var color: RGB

@@ -7,6 +7,19 @@ import CHarfBuzz
 public final class Typesetter {
     public let fonts: FontSet
     private let buffer: OpaquePointer
+    /// Laid-out paragraphs by their inputs. Invoices repeat the same labels on every page, and
+    /// layout is a pure function of these inputs, so reuse cannot change the output.
+    private var cache: [LayoutKey: Paragraph] = [:]
+    private static let cacheLimit = 4096
+
+    private struct LayoutKey: Hashable {
+        var text: String
+        var width: Double
+        var style: TextStyle
+        var direction: BaseDirection
+        var alignment: TextAlignment
+        var language: String?
+    }
 
     public init(fonts: FontSet) {
         self.fonts = fonts
@@ -19,6 +32,20 @@ public final class Typesetter {
     public func layout(
         _ text: String, width: Double, style: TextStyle, direction: BaseDirection = .auto,
         alignment: TextAlignment = .start, language: String? = nil
+    ) -> Paragraph {
+        let key = LayoutKey(
+            text: text, width: width, style: style, direction: direction, alignment: alignment, language: language)
+        if let hit = cache[key] { return hit }
+        let paragraph = layoutUncached(
+            text, width: width, style: style, direction: direction, alignment: alignment, language: language)
+        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+        cache[key] = paragraph
+        return paragraph
+    }
+
+    private func layoutUncached(
+        _ text: String, width: Double, style: TextStyle, direction: BaseDirection, alignment: TextAlignment,
+        language: String?
     ) -> Paragraph {
         var lines: [Line] = []
         var rtlParagraph = direction == .rightToLeft
