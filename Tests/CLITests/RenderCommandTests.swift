@@ -6,7 +6,9 @@ import Testing
 @Suite("Render command")
 struct RenderCommandTests {
     let dir = NSTemporaryDirectory() + "samia-render-\(UUID().uuidString)"
-    var env: [String: String] { ["SAMIA_TEMPLATES": TestCluster.repositoryRoot.appendingPathComponent("templates").path] }
+    var env: [String: String] {
+        ["SAMIA_TEMPLATES": TestCluster.repositoryRoot.appendingPathComponent("templates").path]
+    }
 
     func example(_ name: String) throws -> [String: Any] {
         let url = TestCluster.repositoryRoot.appendingPathComponent("templates/examples/\(name).json")
