@@ -12,6 +12,8 @@ public enum NightlyPlan {
         // SAMIA_INVOICE_LIMIT caps how many documents one nightly run numbers (the demo uses it).
         let limit = environment["SAMIA_INVOICE_LIMIT"].flatMap { Int($0) }
         jobs.append((try InvoicingJob.fromEnvironment(limit: limit), .none))
+        // Daily KPIs for the business day, recomputing the last few days for late events.
+        jobs.append((MetricsJob(settings: try MetricsSettings.fromEnvironment(environment)), .day(day)))
         return jobs
     }
 }

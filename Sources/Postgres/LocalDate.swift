@@ -50,6 +50,12 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return LocalDate(start(in: utc).addingTimeInterval(Double(days) * 86_400), in: utc)
     }
 
+    /// Whole days from `other` to this date (negative when this date is earlier).
+    public func daysSince(_ other: LocalDate) -> Int {
+        let utc = TimeZone(identifier: "UTC")!
+        return Int((start(in: utc).timeIntervalSince(other.start(in: utc)) / 86_400).rounded())
+    }
+
     public var description: String {
         String(format: "%04d-%02d-%02d", year, month, day)
     }

@@ -1,0 +1,195 @@
+/// The statements of the metrics job. Every statement takes the same three parameters:
+/// `$1` first day, `$2` last day (dates in the business time zone), `$3` the time zone name.
+///
+/// A day is `(ts AT TIME ZONE tz)::date`; sources are filtered by the window's local midnights
+/// as timestamptz (`day::timestamp AT TIME ZONE tz`), which are constants for the planner, so
+/// the timestamp indexes are range-scanned and 23- and 25-hour days are cut where they fall.
+/// Each source is read once per window; `days` supplies explicit zero rows for empty days.
+enum MetricsSQL {
+    static let days = "SELECT d::date AS day FROM generate_series($1::date, $2::date, interval '1 day') d"
+    static let windowStart = "($1::date::timestamp AT TIME ZONE $3)"
+    static let windowEnd = "(($2::date + 1)::timestamp AT TIME ZONE $3)"
+
+    static func inWindow(_ column: String) -> String {
+        "\(column) >= \(windowStart) AND \(column) < \(windowEnd)"
+    }
+
+    static let tables = [
+        "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
+        "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
+    ]
+
+    static let orderEvents =
+        "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
+
+    /// One pass over `events_raw`: orders per service, and calls and platform figures per day
+    /// (the `(day)` grouping set), into three tables.
+    static let events = """
+        WITH days AS (\(days)),
+        ev AS MATERIALIZED (
+          SELECT (e.occurred_at AT TIME ZONE $3)::date AS day,
+                 coalesce(e.service_code, 'unknown') AS service_code,
+                 GROUPING(coalesce(e.service_code, 'unknown')) AS whole_day,
+                 count(*) FILTER (WHERE e.event IN \(orderEvents)) AS order_events,
+                 count(*) FILTER (WHERE e.event = 'order_created') AS orders_created,
+                 count(*) FILTER (WHERE e.event = 'order_assigned') AS orders_assigned,
+                 count(*) FILTER (WHERE e.event = 'order_delivered') AS orders_delivered,
+                 count(*) FILTER (WHERE e.event = 'order_rejected') AS orders_rejected,
+                 count(*) FILTER (WHERE e.event = 'order_cancelled') AS orders_cancelled,
+                 count(*) FILTER (WHERE e.event = 'order_regenerated') AS regenerations,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
+                   FILTER (WHERE e.event = 'order_delivered') AS delivery_p50_s,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
+                   FILTER (WHERE e.event = 'order_delivered') AS delivery_p95_s,
+                 count(*) FILTER (WHERE e.event = 'call_started') AS calls_started,
+                 count(*) FILTER (WHERE e.event = 'call_ended') AS calls_ended,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'completed') AS ended_completed,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_monitor') AS dropped_by_monitor,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_reader') AS dropped_by_reader,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_client') AS dropped_by_client,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'failed') AS ended_failed,
+                 count(*) FILTER (WHERE e.event = 'call_ended' AND coalesce(e.props->>'end_reason', 'other') NOT IN
+                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')) AS ended_other,
+                 avg((e.props->>'duration_s')::double precision) FILTER (WHERE e.event = 'call_ended') AS duration_avg_s,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'duration_s')::double precision)
+                   FILTER (WHERE e.event = 'call_ended') AS duration_p95_s,
+                 count(*) FILTER (WHERE e.event = 'rate_limit_hit') AS rate_limit_hits,
+                 count(*) FILTER (WHERE e.event = 'sql_latency') AS sql_latency_samples,
+                 avg((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS avg_sql_latency_ms,
+                 count(DISTINCT e.actor_hash) FILTER (WHERE e.actor_role = 'client') AS daily_active_clients
+            FROM public.events_raw e
+           WHERE \(inWindow("e.occurred_at"))
+           GROUP BY GROUPING SETS (((e.occurred_at AT TIME ZONE $3)::date, coalesce(e.service_code, 'unknown')),
+                                   ((e.occurred_at AT TIME ZONE $3)::date))
+        ),
+        services AS (
+          SELECT code AS service_code FROM public.services
+          UNION SELECT service_code FROM ev WHERE whole_day = 0 AND order_events > 0
+        ),
+        ins_orders AS (
+          INSERT INTO public.metrics_daily_orders (day, service_code, orders_created, orders_assigned, orders_delivered,
+                 orders_rejected, orders_cancelled, regenerations, delivery_p50_s, delivery_p95_s)
+          SELECT d.day, s.service_code, coalesce(v.orders_created, 0), coalesce(v.orders_assigned, 0),
+                 coalesce(v.orders_delivered, 0), coalesce(v.orders_rejected, 0), coalesce(v.orders_cancelled, 0),
+                 coalesce(v.regenerations, 0), v.delivery_p50_s, v.delivery_p95_s
+            FROM days d CROSS JOIN services s
+            LEFT JOIN ev v ON v.day = d.day AND v.service_code = s.service_code AND v.whole_day = 0
+          RETURNING 1
+        ),
+        ins_calls AS (
+          INSERT INTO public.metrics_daily_calls (day, calls_started, calls_ended, ended_completed, dropped_by_monitor,
+                 dropped_by_reader, dropped_by_client, ended_failed, ended_other, duration_avg_s, duration_p95_s)
+          SELECT d.day, coalesce(v.calls_started, 0), coalesce(v.calls_ended, 0), coalesce(v.ended_completed, 0),
+                 coalesce(v.dropped_by_monitor, 0), coalesce(v.dropped_by_reader, 0), coalesce(v.dropped_by_client, 0),
+                 coalesce(v.ended_failed, 0), coalesce(v.ended_other, 0), v.duration_avg_s, v.duration_p95_s
+            FROM days d LEFT JOIN ev v ON v.day = d.day AND v.whole_day = 1
+          RETURNING 1
+        ),
+        ins_platform AS (
+          INSERT INTO public.metrics_daily_platform (day, rate_limit_hits, sql_latency_samples, avg_sql_latency_ms,
+                 daily_active_clients)
+          SELECT d.day, coalesce(v.rate_limit_hits, 0), coalesce(v.sql_latency_samples, 0), v.avg_sql_latency_ms,
+                 coalesce(v.daily_active_clients, 0)
+            FROM days d LEFT JOIN ev v ON v.day = d.day AND v.whole_day = 1
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM ins_orders) AS orders, (SELECT count(*) FROM ins_calls) AS calls,
+               (SELECT count(*) FROM ins_platform) AS platform
+        """
+
+    /// One pass over `payment_intents` and one over `refunds` (succeeded ones), by creation day.
+    /// A payment is a first attempt when its order has no earlier intent.
+    static let payments = """
+        WITH days AS (\(days)),
+        pi AS MATERIALIZED (
+          SELECT (p.created_at AT TIME ZONE $3)::date AS day, p.currency::text AS currency, p.status, p.amount_cents,
+                 NOT EXISTS (SELECT 1 FROM public.payment_intents x
+                              WHERE x.order_id = p.order_id AND (x.created_at, x.id) < (p.created_at, p.id)) AS first_attempt
+            FROM public.payment_intents p
+           WHERE \(inWindow("p.created_at"))
+        ),
+        rf AS MATERIALIZED (
+          SELECT (r.created_at AT TIME ZONE $3)::date AS day, r.currency::text AS currency, count(*) AS n,
+                 sum(r.amount_cents) AS amount
+            FROM public.refunds r
+           WHERE r.status = 'succeeded' AND \(inWindow("r.created_at"))
+           GROUP BY 1, 2
+        ),
+        pay AS (
+          SELECT day, count(*) AS attempted, count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+                 count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE first_attempt) AS first_attempts,
+                 count(*) FILTER (WHERE first_attempt AND status = 'succeeded') AS first_ok
+            FROM pi GROUP BY day
+        ),
+        rev AS (
+          SELECT day, currency, count(*) FILTER (WHERE status = 'succeeded') AS n,
+                 coalesce(sum(amount_cents) FILTER (WHERE status = 'succeeded'), 0) AS gross
+            FROM pi GROUP BY day, currency
+        ),
+        rf_day AS (SELECT day, sum(n) AS n FROM rf GROUP BY day),
+        currencies AS (SELECT currency FROM pi UNION SELECT currency FROM rf),
+        ins_payments AS (
+          INSERT INTO public.metrics_daily_payments (day, payments_attempted, payments_succeeded, payments_failed,
+                 first_attempts, first_attempts_succeeded, first_pass_success_rate, refunds_succeeded, refund_rate)
+          SELECT d.day, coalesce(p.attempted, 0), coalesce(p.succeeded, 0), coalesce(p.failed, 0),
+                 coalesce(p.first_attempts, 0), coalesce(p.first_ok, 0),
+                 CASE WHEN p.first_attempts > 0 THEN p.first_ok::double precision / p.first_attempts END,
+                 coalesce(r.n, 0),
+                 CASE WHEN p.succeeded > 0 THEN coalesce(r.n, 0)::double precision / p.succeeded END
+            FROM days d LEFT JOIN pay p ON p.day = d.day LEFT JOIN rf_day r ON r.day = d.day
+          RETURNING 1
+        ),
+        ins_revenue AS (
+          INSERT INTO public.metrics_daily_revenue (day, currency, payments_succeeded, gross_minor, refunds_succeeded,
+                 refunded_minor)
+          SELECT d.day, c.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0)
+            FROM days d CROSS JOIN currencies c
+            LEFT JOIN rev v ON v.day = d.day AND v.currency = c.currency
+            LEFT JOIN rf r ON r.day = d.day AND r.currency = c.currency
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue
+        """
+
+    /// One pass over `moderation_actions` and one over `notif_log`.
+    static let contentAndNotifications = """
+        WITH days AS (\(days)),
+        mod AS (
+          SELECT (m.created_at AT TIME ZONE $3)::date AS day,
+                 count(*) FILTER (WHERE m.action = 'approve') AS approvals,
+                 count(*) FILTER (WHERE m.action = 'reject') AS rejections,
+                 avg(extract(epoch FROM m.created_at - o.created_at)::double precision)
+                   FILTER (WHERE m.action = 'approve' AND o.id IS NOT NULL) AS latency_avg,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM m.created_at - o.created_at)::double precision)
+                   FILTER (WHERE m.action = 'approve' AND o.id IS NOT NULL) AS latency_p95
+            FROM public.moderation_actions m
+            LEFT JOIN public.orders o
+              ON m.target_kind = 'order' AND m.target_id ~ '^[0-9]{1,18}$' AND o.id = m.target_id::bigint
+           WHERE m.action IN ('approve', 'reject') AND \(inWindow("m.created_at"))
+           GROUP BY 1
+        ),
+        nl AS (
+          SELECT (n.created_at AT TIME ZONE $3)::date AS day, n.channel,
+                 count(*) FILTER (WHERE n.status = 'queued') AS queued,
+                 count(*) FILTER (WHERE n.status = 'sent') AS sent,
+                 count(*) FILTER (WHERE n.status = 'failed') AS failed
+            FROM public.notif_log n
+           WHERE \(inWindow("n.created_at"))
+           GROUP BY 1, 2
+        ),
+        channels AS (SELECT unnest(ARRAY['email', 'sms', 'whatsapp']) AS channel UNION SELECT channel FROM nl),
+        ins_content AS (
+          INSERT INTO public.metrics_daily_content (day, approvals, rejections, approval_latency_avg_s, approval_latency_p95_s)
+          SELECT d.day, coalesce(m.approvals, 0), coalesce(m.rejections, 0), m.latency_avg, m.latency_p95
+            FROM days d LEFT JOIN mod m ON m.day = d.day
+          RETURNING 1
+        ),
+        ins_notifications AS (
+          INSERT INTO public.metrics_daily_notifications (day, channel, queued, sent, failed)
+          SELECT d.day, c.channel, coalesce(n.queued, 0), coalesce(n.sent, 0), coalesce(n.failed, 0)
+            FROM days d CROSS JOIN channels c LEFT JOIN nl n ON n.day = d.day AND n.channel = c.channel
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM ins_content) AS content, (SELECT count(*) FROM ins_notifications) AS notifications
+        """
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Recompute the daily KPI tables (metrics_daily_*) from events_raw and the operational tables.",
+        discussion: """
+            Without --backfill: recomputes the METRICS_LOOKBACK_DAYS (default 3) days ending at --date (default:
+            yesterday in the time zone), so late events are counted. With --backfill FROM TO: each day is its own
+            run, committed on its own; days that already succeeded are skipped, so an interrupted backfill resumes
+            where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
+            default 90) are refused. KPI definitions: docs/metrics.md.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var flags: RunFlags
+
+    @Option(help: "The last business day to compute, YYYY-MM-DD (default: yesterday).")
+    var date: LocalDate?
+
+    @Option(parsing: .upToNextOption, help: "Recompute every day from FROM to TO (YYYY-MM-DD YYYY-MM-DD).")
+    var backfill: [LocalDate] = []
+
+    @Option(help: "Business time zone for cutting days (default: SAMIA_TIMEZONE, else UTC).")
+    var timezone: String?
+
+    func validate() throws {
+        if !backfill.isEmpty {
+            guard backfill.count == 2 else { throw ValidationError("--backfill takes two dates: FROM TO") }
+            guard backfill[0] <= backfill[1] else { throw ValidationError("--backfill FROM must not be after TO") }
+            guard date == nil else { throw ValidationError("use either --date or --backfill") }
+        }
+    }
+
+    func run() throws {
+        try execute {
+            let settings = try MetricsSettings.fromEnvironment(timeZone: timezone)
+            let runner = Runner(
+                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+            var options = flags.options(database)
+            options.parameters["time_zone"] = settings.timeZone
+            if backfill.isEmpty {
+                let day = date ?? LocalDate(Date(), in: TimeZone(identifier: settings.timeZone)!).adding(days: -1)
+                let report = runner.run(MetricsJob(settings: settings), partition: .day(day), options: options)
+                print(summary(day, report))
+                try finish(report)
+                return
+            }
+            let job = MetricsJob(settings: settings, windowDays: 1)
+            let (from, to) = (backfill[0], backfill[1])
+            let total = to.daysSince(from) + 1
+            var day = from
+            var done = 0
+            while day <= to {
+                let report = runner.run(job, partition: .day(day), options: options)
+                done += 1
+                print("[\(done)/\(total)] " + summary(day, report))
+                guard report.status == .success else {
+                    print("backfill stopped at \(day); run the same command again to resume from there")
+                    try finish(report)
+                    return
+                }
+                day = day.adding(days: 1)
+            }
+        }
+    }
+
+    private func summary(_ day: LocalDate, _ report: RunReport) -> String {
+        if report.skippedBecauseOf != nil { return "metrics \(day): skipped (already succeeded)" }
+        if let error = report.error { return "metrics \(day): \(error)" }
+        let stats = report.outcome?.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
+        return "metrics \(day): ok " + stats.joined(separator: " ")
+    }
+}
