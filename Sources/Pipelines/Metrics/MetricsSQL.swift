@@ -4,7 +4,11 @@
 /// A day is `(ts AT TIME ZONE tz)::date`; sources are filtered by the window's local midnights
 /// as timestamptz (`day::timestamp AT TIME ZONE tz`), which are constants for the planner, so
 /// the timestamp indexes are range-scanned and 23- and 25-hour days are cut where they fall.
-/// Each source is read once per window; `days` supplies explicit zero rows for empty days.
+/// Each source is read once per window. Every day gets its rows even when nothing happened:
+/// one row per day, per service in `services`, per notification channel; revenue rows exist per
+/// day and currency with any payment attempt or refund (a currency has no fixed domain). The
+/// keys of a day never depend on the rest of the window, so a nightly window and a one-day
+/// backfill write the same rows.
 enum MetricsSQL {
     static let days = "SELECT d::date AS day FROM generate_series($1::date, $2::date, interval '1 day') d"
     static let windowStart = "($1::date::timestamp AT TIME ZONE $3)"
@@ -62,18 +66,18 @@ enum MetricsSQL {
            GROUP BY GROUPING SETS (((e.occurred_at AT TIME ZONE $3)::date, coalesce(e.service_code, 'unknown')),
                                    ((e.occurred_at AT TIME ZONE $3)::date))
         ),
-        services AS (
-          SELECT code AS service_code FROM public.services
-          UNION SELECT service_code FROM ev WHERE whole_day = 0 AND order_events > 0
+        keys AS (
+          SELECT d.day, s.code AS service_code FROM days d CROSS JOIN public.services s
+          UNION SELECT day, service_code FROM ev WHERE whole_day = 0 AND order_events > 0
         ),
         ins_orders AS (
           INSERT INTO public.metrics_daily_orders (day, service_code, orders_created, orders_assigned, orders_delivered,
                  orders_rejected, orders_cancelled, regenerations, delivery_p50_s, delivery_p95_s)
-          SELECT d.day, s.service_code, coalesce(v.orders_created, 0), coalesce(v.orders_assigned, 0),
+          SELECT s.day, s.service_code, coalesce(v.orders_created, 0), coalesce(v.orders_assigned, 0),
                  coalesce(v.orders_delivered, 0), coalesce(v.orders_rejected, 0), coalesce(v.orders_cancelled, 0),
                  coalesce(v.regenerations, 0), v.delivery_p50_s, v.delivery_p95_s
-            FROM days d CROSS JOIN services s
-            LEFT JOIN ev v ON v.day = d.day AND v.service_code = s.service_code AND v.whole_day = 0
+            FROM keys s
+            LEFT JOIN ev v ON v.day = s.day AND v.service_code = s.service_code AND v.whole_day = 0
           RETURNING 1
         ),
         ins_calls AS (
@@ -127,7 +131,7 @@ enum MetricsSQL {
             FROM pi GROUP BY day, currency
         ),
         rf_day AS (SELECT day, sum(n) AS n FROM rf GROUP BY day),
-        currencies AS (SELECT currency FROM pi UNION SELECT currency FROM rf),
+        keys AS (SELECT day, currency FROM pi UNION SELECT day, currency FROM rf),
         ins_payments AS (
           INSERT INTO public.metrics_daily_payments (day, payments_attempted, payments_succeeded, payments_failed,
                  first_attempts, first_attempts_succeeded, first_pass_success_rate, refunds_succeeded, refund_rate)
@@ -142,10 +146,10 @@ enum MetricsSQL {
         ins_revenue AS (
           INSERT INTO public.metrics_daily_revenue (day, currency, payments_succeeded, gross_minor, refunds_succeeded,
                  refunded_minor)
-          SELECT d.day, c.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0)
-            FROM days d CROSS JOIN currencies c
-            LEFT JOIN rev v ON v.day = d.day AND v.currency = c.currency
-            LEFT JOIN rf r ON r.day = d.day AND r.currency = c.currency
+          SELECT k.day, k.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0)
+            FROM keys k
+            LEFT JOIN rev v ON v.day = k.day AND v.currency = k.currency
+            LEFT JOIN rf r ON r.day = k.day AND r.currency = k.currency
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue
@@ -177,7 +181,10 @@ enum MetricsSQL {
            WHERE \(inWindow("n.created_at"))
            GROUP BY 1, 2
         ),
-        channels AS (SELECT unnest(ARRAY['email', 'sms', 'whatsapp']) AS channel UNION SELECT channel FROM nl),
+        keys AS (
+          SELECT d.day, c.channel FROM days d CROSS JOIN unnest(ARRAY['email', 'sms', 'whatsapp']) AS c(channel)
+          UNION SELECT day, channel FROM nl
+        ),
         ins_content AS (
           INSERT INTO public.metrics_daily_content (day, approvals, rejections, approval_latency_avg_s, approval_latency_p95_s)
           SELECT d.day, coalesce(m.approvals, 0), coalesce(m.rejections, 0), m.latency_avg, m.latency_p95
@@ -186,8 +193,8 @@ enum MetricsSQL {
         ),
         ins_notifications AS (
           INSERT INTO public.metrics_daily_notifications (day, channel, queued, sent, failed)
-          SELECT d.day, c.channel, coalesce(n.queued, 0), coalesce(n.sent, 0), coalesce(n.failed, 0)
-            FROM days d CROSS JOIN channels c LEFT JOIN nl n ON n.day = d.day AND n.channel = c.channel
+          SELECT k.day, k.channel, coalesce(n.queued, 0), coalesce(n.sent, 0), coalesce(n.failed, 0)
+            FROM keys k LEFT JOIN nl n ON n.day = k.day AND n.channel = k.channel
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_content) AS content, (SELECT count(*) FROM ins_notifications) AS notifications

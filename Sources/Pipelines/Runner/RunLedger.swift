@@ -23,12 +23,17 @@ public struct RunLedger {
 
     public init(connection: Connection) { self.connection = connection }
 
-    /// The latest real (non-dry-run) success of this partition, if any.
+    /// The partition's latest real (non-dry-run) finished run, when that run succeeded. A later
+    /// failed or aborted run (a forced re-run that broke, say) makes the partition due again, so
+    /// an interrupted backfill resumes at the first day whose last attempt did not succeed.
     public func lastSuccess(job: String, partition: Partition) throws -> Int64? {
         try connection.scalar(
             """
-            SELECT id FROM batch_runs WHERE job = $1 AND partition_key = $2 AND status = 'succeeded' AND NOT dry_run
-             ORDER BY id DESC LIMIT 1
+            SELECT id FROM (
+              SELECT id, status FROM batch_runs
+               WHERE job = $1 AND partition_key = $2 AND NOT dry_run AND status <> 'running'
+               ORDER BY id DESC LIMIT 1) latest
+             WHERE status = 'succeeded'
             """, [job, partition.key])
     }
 

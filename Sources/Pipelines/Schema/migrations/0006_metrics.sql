@@ -1,6 +1,7 @@
 -- Daily KPI tables (docs/metrics.md defines every column once). Keyed by the business day
 -- (a date in the configured time zone) and, where it matters, service, currency or channel.
--- The metrics job replaces whole days, so these tables hold no state of their own.
+-- The metrics job replaces whole days, so these tables hold no state of their own; when a day
+-- was computed is in the run ledger (batch_runs), so a re-run leaves identical rows.
 
 CREATE TABLE IF NOT EXISTS public.metrics_daily_orders (
   day date NOT NULL,
@@ -13,7 +14,6 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_orders (
   regenerations integer NOT NULL,
   delivery_p50_s double precision,
   delivery_p95_s double precision,
-  computed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (day, service_code)
 );
 
@@ -26,8 +26,7 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_payments (
   first_attempts_succeeded integer NOT NULL,
   first_pass_success_rate double precision,
   refunds_succeeded integer NOT NULL,
-  refund_rate double precision,
-  computed_at timestamptz NOT NULL DEFAULT now()
+  refund_rate double precision
 );
 
 CREATE TABLE IF NOT EXISTS public.metrics_daily_revenue (
@@ -37,7 +36,6 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_revenue (
   gross_minor bigint NOT NULL,
   refunds_succeeded integer NOT NULL,
   refunded_minor bigint NOT NULL,
-  computed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (day, currency)
 );
 
@@ -52,8 +50,7 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_calls (
   ended_failed integer NOT NULL,
   ended_other integer NOT NULL,
   duration_avg_s double precision,
-  duration_p95_s double precision,
-  computed_at timestamptz NOT NULL DEFAULT now()
+  duration_p95_s double precision
 );
 
 CREATE TABLE IF NOT EXISTS public.metrics_daily_content (
@@ -61,8 +58,7 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_content (
   approvals integer NOT NULL,
   rejections integer NOT NULL,
   approval_latency_avg_s double precision,
-  approval_latency_p95_s double precision,
-  computed_at timestamptz NOT NULL DEFAULT now()
+  approval_latency_p95_s double precision
 );
 
 CREATE TABLE IF NOT EXISTS public.metrics_daily_notifications (
@@ -71,7 +67,6 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_notifications (
   queued integer NOT NULL,
   sent integer NOT NULL,
   failed integer NOT NULL,
-  computed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (day, channel)
 );
 
@@ -80,8 +75,7 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_platform (
   rate_limit_hits integer NOT NULL,
   sql_latency_samples integer NOT NULL,
   avg_sql_latency_ms double precision,
-  daily_active_clients integer NOT NULL,
-  computed_at timestamptz NOT NULL DEFAULT now()
+  daily_active_clients integer NOT NULL
 );
 
 -- Day windows filter the sources by timestamp ranges; these make them index range scans.

@@ -1,0 +1,182 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// The metrics job as on-call runs it: the real binary against a real PostgreSQL, with a small
+/// fixture whose every KPI is worked out by hand in the comments below.
+@Suite("Metrics ETL", .serialized)
+struct MetricsTests {
+    let config: ConnectionConfiguration
+    /// The fixture is dated November 2026; a long horizon keeps the tests independent of today.
+    let env = ["METRICS_RAW_RETENTION_DAYS": "36500", "SAMIA_LOG_FORMAT": "json"]
+
+    init() throws {
+        config = try TestCluster.shared().freshDatabase()
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/metrics.sql"
+        ).path
+        let r = try Shell.run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", fixture])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func psql(_ sql: String) throws -> String {
+        let r = try Shell.run("/usr/bin/psql", ["-X", "-At", "-F", "|", "-d", config.conninfo, "-c", sql])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func metrics(_ arguments: [String], extra: [String: String] = [:]) throws -> Shell.Result {
+        try CLI.run(["metrics"] + arguments, database: config, env: env.merging(extra) { $1 })
+    }
+
+    /// A digest of every KPI table, to show that a run changed nothing.
+    func digest() throws -> String {
+        try [
+            "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
+            "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
+        ].map { try psql("SELECT md5(coalesce(string_agg(t::text, ';' ORDER BY t::text), '')) FROM public.\($0) t") }
+        .joined(separator: ",")
+    }
+
+    @Test func beirutDayKPIsMatchTheHandComputedValues() throws {
+        let r = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Window 19–21 Nov. The 00:30-local order counts on the 20th; the 00:00-local one on the 21st.
+        #expect(
+            try psql(
+                "SELECT day, service_code, orders_created, orders_delivered, regenerations, delivery_p50_s, delivery_p95_s FROM metrics_daily_orders ORDER BY 1, 2"
+            )
+                == """
+                2026-11-19|coffee|0|0|0||
+                2026-11-19|tarot|0|0|0||
+                2026-11-20|coffee|0|0|1||
+                2026-11-20|tarot|2|3|0|200|290
+                2026-11-21|coffee|1|0|0||
+                2026-11-21|tarot|0|0|0||
+                """)
+        // 20th: 4 attempts, 3 succeeded, 1 failed; first attempts are pi_m1 (failed), pi_m3 and pi_m4
+        // (00:10 local) → 2/3; one refund against 3 successes → 1/3.
+        #expect(
+            try psql(
+                "SELECT day, payments_attempted, payments_succeeded, payments_failed, first_attempts, first_attempts_succeeded, round(first_pass_success_rate::numeric, 4), refunds_succeeded, round(refund_rate::numeric, 4) FROM metrics_daily_payments ORDER BY 1"
+            )
+                == """
+                2026-11-19|0|0|0|0|0||0|
+                2026-11-20|4|3|1|3|2|0.6667|1|0.3333
+                2026-11-21|0|0|0|0|0||0|
+                """)
+        // Minor units: SAR 11500 + 2000 (halalas), KWD 3750 fils with a 1250 fils refund.
+        #expect(
+            try psql("SELECT day, currency, payments_succeeded, gross_minor, refunds_succeeded, refunded_minor FROM metrics_daily_revenue ORDER BY 1, 2")
+                == "2026-11-20|KWD|1|3750|1|1250\n2026-11-20|SAR|2|13500|0|0")
+        // Calls: durations 60 and 30 → average 45, p95 = 30 + 0.95 × 30 = 58.5.
+        #expect(
+            try psql(
+                "SELECT calls_started, calls_ended, ended_completed, dropped_by_monitor, duration_avg_s, duration_p95_s FROM metrics_daily_calls WHERE day = '2026-11-20'"
+            ) == "2|2|1|1|45|58.5")
+        // Platform: 2 rate-limit hits, SQL latency (10 + 20) / 2, clients h-c1 and h-c2.
+        #expect(
+            try psql(
+                "SELECT rate_limit_hits, sql_latency_samples, avg_sql_latency_ms, daily_active_clients FROM metrics_daily_platform WHERE day = '2026-11-20'"
+            ) == "2|2|15|2")
+        #expect(
+            try psql(
+                "SELECT approvals, rejections, approval_latency_avg_s, approval_latency_p95_s FROM metrics_daily_content WHERE day = '2026-11-20'"
+            ) == "1|1|21600|21600")
+        #expect(
+            try psql("SELECT channel, queued, sent, failed FROM metrics_daily_notifications WHERE day = '2026-11-20' ORDER BY 1")
+                == "email|0|2|0\nsms|0|0|1\nwhatsapp|1|0|0")
+        // The empty 19th has explicit zero rows in every day table.
+        #expect(
+            try psql(
+                "SELECT (SELECT count(*) FROM metrics_daily_calls WHERE day = '2026-11-19' AND calls_started = 0), (SELECT count(*) FROM metrics_daily_platform WHERE day = '2026-11-19' AND rate_limit_hits = 0 AND daily_active_clients = 0), (SELECT count(*) FROM metrics_daily_content WHERE day = '2026-11-19'), (SELECT count(*) FROM metrics_daily_notifications WHERE day = '2026-11-19' AND queued + sent + failed = 0)"
+            ) == "1|1|1|3")
+
+        // A re-run (forced) leaves every table byte-identical.
+        let before = try digest()
+        let again = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try digest() == before)
+        // Without --force the day is already done and nothing runs.
+        let skipped = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(skipped.status == 0 && skipped.stdout.contains("skipped"), "\(skipped.stdout)")
+    }
+
+    @Test func utcCutsTheSameEventsDifferently() throws {
+        let r = try metrics(["--date", "2026-11-20", "--timezone", "UTC"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // In UTC the 22:30Z order and the 22:10Z payment fall on the 19th, the 22:00Z order on the 20th.
+        #expect(
+            try psql("SELECT day, service_code, orders_created FROM metrics_daily_orders WHERE orders_created > 0 ORDER BY 1, 2")
+                == "2026-11-19|tarot|1\n2026-11-20|coffee|1\n2026-11-20|tarot|1")
+        #expect(
+            try psql("SELECT day, payments_attempted, first_attempts FROM metrics_daily_payments WHERE payments_attempted > 0 ORDER BY 1")
+                == "2026-11-19|1|1\n2026-11-20|3|2")
+    }
+
+    @Test func theFallBackDayHas25HoursOfEvents() throws {
+        let r = try metrics(["--backfill", "2026-10-24", "2026-10-25", "--timezone", "Asia/Beirut"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("[2/2]"), "\(r.stdout)")
+        // 21:30Z on the 23rd (00:30, UTC+3) and 21:30Z on the 24th (23:30 after clocks went back)
+        // are both the 24th; 22:30Z on the 24th is 00:30 on the 25th.
+        #expect(
+            try psql("SELECT day, orders_created FROM metrics_daily_orders WHERE service_code = 'tarot' ORDER BY 1")
+                == "2026-10-24|2\n2026-10-25|1")
+    }
+
+    @Test func aLateEventIsCountedByTheNextNight() throws {
+        #expect(try metrics(["--date", "2026-11-20", "--timezone", "Asia/Beirut"]).status == 0)
+        let day = "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-20' AND service_code = 'tarot'"
+        #expect(try psql(day) == "2")
+        // An event of the 20th arrives after the 20th was computed.
+        _ = try psql(
+            "INSERT INTO events_raw (occurred_at, received_at, event, actor_hash, actor_role, service_code) VALUES ('2026-11-20 08:00Z', '2026-11-21 23:00Z', 'order_created', 'h-c2', 'client', 'tarot')"
+        )
+        let next = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try psql(day) == "3")
+    }
+
+    @Test func aFailedQualityCheckLeavesThePreviousDaysAndABackfillResumes() throws {
+        let first = try metrics(["--backfill", "2026-11-19", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try digest()
+        // A negative latency sample makes the 20th's average negative: the check must refuse it.
+        _ = try psql(
+            "INSERT INTO events_raw (occurred_at, event, actor_role, props) VALUES ('2026-11-20 17:00Z', 'sql_latency', 'system', '{\"ms\": -90}')"
+        )
+        let bad = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"])
+        #expect(bad.status == 1, "\(bad.status) \(bad.stderr)")
+        #expect(
+            bad.stderr.contains("metrics_daily_platform") && bad.stderr.contains("2026-11-20")
+                && bad.stderr.contains("avg_sql_latency_ms"), "\(bad.stderr)")
+        #expect(try digest() == before, "a failed check changed the tables")
+
+        // A backfill stops at the bad day with the earlier days committed, and resumes after the fix.
+        let backfill = try metrics(["--backfill", "2026-11-17", "2026-11-21", "--timezone", "Asia/Beirut", "--force"])
+        #expect(backfill.status == 1)
+        #expect(backfill.stdout.contains("backfill stopped at 2026-11-20"), "\(backfill.stdout)")
+        _ = try psql("DELETE FROM events_raw WHERE (props->>'ms')::numeric < 0")
+        let resumed = try metrics(["--backfill", "2026-11-17", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("2026-11-17: skipped") && resumed.stdout.contains("2026-11-19: skipped"))
+        #expect(resumed.stdout.contains("2026-11-20: ok") && resumed.stdout.contains("2026-11-21: ok"))
+        #expect(try psql("SELECT count(*) FROM metrics_daily_platform WHERE day BETWEEN '2026-11-17' AND '2026-11-21'") == "5")
+    }
+
+    @Test func daysPastTheRawHorizonAndBadSettingsAreRefused() throws {
+        let old = try CLI.run(["metrics", "--date", "2020-01-10"], database: config)
+        #expect(old.status == 78, "\(old.status) \(old.stderr)")
+        #expect(old.stderr.contains("horizon"), "\(old.stderr)")
+        let zone = try metrics(["--date", "2026-11-20", "--timezone", "Mars/Olympus"])
+        #expect(zone.status == 78 && zone.stderr.contains("Mars/Olympus"), "\(zone.stderr)")
+        let lookback = try metrics(["--date", "2026-11-20"], extra: ["METRICS_LOOKBACK_DAYS": "zero"])
+        #expect(lookback.status == 78 && lookback.stderr.contains("METRICS_LOOKBACK_DAYS"), "\(lookback.stderr)")
+        #expect(try psql("SELECT count(*) FROM metrics_daily_orders") == "0")
+        let dry = try metrics(["--date", "2026-11-20", "--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("would recompute 3 day(s)"), "\(dry.stdout)")
+        #expect(try psql("SELECT count(*) FROM metrics_daily_orders") == "0")
+    }
+}
