@@ -71,7 +71,8 @@ let package = Package(
         .testTarget(
             name: "PipelinesTests", dependencies: ["Pipelines", "Postgres", "Reports", "TestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["Postgres", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

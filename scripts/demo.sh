@@ -23,8 +23,33 @@ fi
 export SAMIA_SIGNING_KEY_FILE="$out/keys/signing.key"
 # The demo numbers the first 200 documents per nightly run (a debug build renders slowly).
 export SAMIA_INVOICE_LIMIT=${SAMIA_INVOICE_LIMIT:-200}
+# A fictional seller for the demo; production sets these in its environment file.
+export INVOICE_FROM_NAME=${INVOICE_FROM_NAME:-Samia Readings LLC (demo)}
+export INVOICE_FROM_NAME_AR=${INVOICE_FROM_NAME_AR:-شركة سامية للقراءات (تجريبي)}
+export INVOICE_FROM_ADDRESS=${INVOICE_FROM_ADDRESS:-King Fahd Road, Riyadh 12271, Saudi Arabia}
+export INVOICE_FROM_ADDRESS_AR=${INVOICE_FROM_ADDRESS_AR:-طريق الملك فهد، الرياض 12271، المملكة العربية السعودية}
+export INVOICE_FROM_EMAIL=${INVOICE_FROM_EMAIL:-billing@samia.example}
+export INVOICE_VAT_NUMBER=${INVOICE_VAT_NUMBER:-310122393500003}
+export SAMIA_STORAGE_DIR=${SAMIA_STORAGE_DIR:-$out/storage}
+echo "== example documents rendered from templates/examples/"
+mkdir -p "$out/examples"
+for kind in invoice receipt credit-note; do
+  "$bin" render "$kind" --input "$root/templates/examples/$kind.json" --out "$out/examples/$kind.pdf"
+done
+# The platform cuts its days at midnight in Beirut; nightly and metrics use the same zone.
+export SAMIA_TIMEZONE=${SAMIA_TIMEZONE:-Asia/Beirut}
 echo "== nightly jobs"
 "$bin" nightly
+echo "== daily metrics: backfill of the previous 30 days ($SAMIA_TIMEZONE)"
+today=$(TZ="$SAMIA_TIMEZONE" date +%F)
+"$bin" metrics --backfill "$(date -d "$today -31 days" +%F)" "$(date -d "$today -2 days" +%F)" | tail -n 2
+psql "$DATABASE_URL" -X -q -c "SELECT o.day, sum(o.orders_created) AS orders, sum(o.orders_delivered) AS delivered,
+    p.payments_succeeded AS paid, round(p.first_pass_success_rate::numeric, 3) AS first_pass, c.calls_started AS calls,
+    pl.daily_active_clients AS active_clients
+  FROM metrics_daily_orders o JOIN metrics_daily_payments p USING (day) JOIN metrics_daily_calls c USING (day)
+  JOIN metrics_daily_platform pl USING (day)
+ GROUP BY o.day, p.payments_succeeded, p.first_pass_success_rate, c.calls_started, pl.daily_active_clients
+ ORDER BY o.day DESC LIMIT 7"
 "$bin" dev exercise --seconds 0.5
 echo "== run ledger"
 "$bin" runs --limit 10
@@ -34,6 +59,8 @@ Outputs:
   database      $DATABASE_URL  (psql "\$DATABASE_URL")
   run ledger    samia-batch runs
   metrics       $SAMIA_METRICS_TEXTFILE
+  daily KPIs    metrics_daily_* tables (docs/metrics.md)
+  invoice PDFs  $SAMIA_STORAGE_DIR/invoices/  (examples: $out/examples/)
   signing key   $out/keys/signing.key (+ .pub)
 Stop the database with: make demo-stop
 TXT

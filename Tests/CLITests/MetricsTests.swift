@@ -16,7 +16,8 @@ struct MetricsTests {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "Fixtures/metrics.sql"
         ).path
-        let r = try Shell.run("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", fixture])
+        let r = try Shell.run(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", fixture])
         #expect(r.status == 0, "\(r.stderr)")
     }
 
@@ -36,7 +37,7 @@ struct MetricsTests {
             "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
             "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
         ].map { try psql("SELECT md5(coalesce(string_agg(t::text, ';' ORDER BY t::text), '')) FROM public.\($0) t") }
-        .joined(separator: ",")
+            .joined(separator: ",")
     }
 
     @Test func beirutDayKPIsMatchTheHandComputedValues() throws {
@@ -68,7 +69,9 @@ struct MetricsTests {
                 """)
         // Minor units: SAR 11500 + 2000 (halalas), KWD 3750 fils with a 1250 fils refund.
         #expect(
-            try psql("SELECT day, currency, payments_succeeded, gross_minor, refunds_succeeded, refunded_minor FROM metrics_daily_revenue ORDER BY 1, 2")
+            try psql(
+                "SELECT day, currency, payments_succeeded, gross_minor, refunds_succeeded, refunded_minor FROM metrics_daily_revenue ORDER BY 1, 2"
+            )
                 == "2026-11-20|KWD|1|3750|1|1250\n2026-11-20|SAR|2|13500|0|0")
         // Calls: durations 60 and 30 → average 45, p95 = 30 + 0.95 × 30 = 58.5.
         #expect(
@@ -85,7 +88,9 @@ struct MetricsTests {
                 "SELECT approvals, rejections, approval_latency_avg_s, approval_latency_p95_s FROM metrics_daily_content WHERE day = '2026-11-20'"
             ) == "1|1|21600|21600")
         #expect(
-            try psql("SELECT channel, queued, sent, failed FROM metrics_daily_notifications WHERE day = '2026-11-20' ORDER BY 1")
+            try psql(
+                "SELECT channel, queued, sent, failed FROM metrics_daily_notifications WHERE day = '2026-11-20' ORDER BY 1"
+            )
                 == "email|0|2|0\nsms|0|0|1\nwhatsapp|1|0|0")
         // The empty 19th has explicit zero rows in every day table.
         #expect(
@@ -108,10 +113,14 @@ struct MetricsTests {
         #expect(r.status == 0, "\(r.stderr)")
         // In UTC the 22:30Z order and the 22:10Z payment fall on the 19th, the 22:00Z order on the 20th.
         #expect(
-            try psql("SELECT day, service_code, orders_created FROM metrics_daily_orders WHERE orders_created > 0 ORDER BY 1, 2")
+            try psql(
+                "SELECT day, service_code, orders_created FROM metrics_daily_orders WHERE orders_created > 0 ORDER BY 1, 2"
+            )
                 == "2026-11-19|tarot|1\n2026-11-20|coffee|1\n2026-11-20|tarot|1")
         #expect(
-            try psql("SELECT day, payments_attempted, first_attempts FROM metrics_daily_payments WHERE payments_attempted > 0 ORDER BY 1")
+            try psql(
+                "SELECT day, payments_attempted, first_attempts FROM metrics_daily_payments WHERE payments_attempted > 0 ORDER BY 1"
+            )
                 == "2026-11-19|1|1\n2026-11-20|3|2")
     }
 
@@ -163,7 +172,9 @@ struct MetricsTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("2026-11-17: skipped") && resumed.stdout.contains("2026-11-19: skipped"))
         #expect(resumed.stdout.contains("2026-11-20: ok") && resumed.stdout.contains("2026-11-21: ok"))
-        #expect(try psql("SELECT count(*) FROM metrics_daily_platform WHERE day BETWEEN '2026-11-17' AND '2026-11-21'") == "5")
+        #expect(
+            try psql("SELECT count(*) FROM metrics_daily_platform WHERE day BETWEEN '2026-11-17' AND '2026-11-21'")
+                == "5")
     }
 
     @Test func daysPastTheRawHorizonAndBadSettingsAreRefused() throws {

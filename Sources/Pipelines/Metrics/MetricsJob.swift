@@ -40,7 +40,9 @@ public struct MetricsJob: Job {
         }
         let parameters: [any PostgresEncodable] = [window.lowerBound, window.upperBound, settings.timeZone]
         let db = context.connection
-        let known: Bool = try db.scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", [settings.timeZone]) ?? false
+        let known: Bool =
+            try db.scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", [settings.timeZone])
+            ?? false
         guard known else {
             throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
         }
@@ -59,9 +61,11 @@ public struct MetricsJob: Job {
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             for table in MetricsSQL.tables {
-                _ = try db.query("DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date", [
-                    window.lowerBound, window.upperBound,
-                ])
+                _ = try db.query(
+                    "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
+                    [
+                        window.lowerBound, window.upperBound,
+                    ])
             }
             let steps = [MetricsSQL.events, MetricsSQL.payments, MetricsSQL.contentAndNotifications]
             for (index, sql) in steps.enumerated() {

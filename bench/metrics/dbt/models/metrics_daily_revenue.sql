@@ -1,0 +1,16 @@
+with pi as (
+  select {{ local_day('created_at') }} as day, currency::text as currency,
+         count(*) filter (where status = 'succeeded') as n,
+         coalesce(sum(amount_cents) filter (where status = 'succeeded'), 0) as gross
+    from public.payment_intents where {{ in_window('created_at') }} group by 1, 2
+),
+rf as (
+  select {{ local_day('created_at') }} as day, currency::text as currency, count(*) as n, sum(amount_cents) as amount
+    from public.refunds where status = 'succeeded' and {{ in_window('created_at') }} group by 1, 2
+),
+keys as (select day, currency from pi union select day, currency from rf)
+select k.day, k.currency::char(3) as currency, coalesce(v.n, 0)::int as payments_succeeded,
+       coalesce(v.gross, 0)::bigint as gross_minor, coalesce(r.n, 0)::int as refunds_succeeded,
+       coalesce(r.amount, 0)::bigint as refunded_minor
+  from keys k left join pi v on v.day = k.day and v.currency = k.currency
+  left join rf r on r.day = k.day and r.currency = k.currency
