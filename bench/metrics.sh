@@ -27,6 +27,7 @@ bench/.venv/bin/pip install -q -r bench/metrics/requirements.txt
 swift build -c release --product samia-batch >/dev/null
 bin="$root/.build/release/samia-batch"
 work=$(mktemp -d /tmp/samia-metrics-bench-XXXX)
+chmod 755 "$work"  # the postgres user must reach the data directory inside it
 trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 eval "$(scripts/pg-start.sh "$work/pg")"
 export PGDATABASE=samia_bench

@@ -9,9 +9,9 @@ struct MetricsCommand: ParsableCommand {
         abstract: "Recompute the daily KPI tables (metrics_daily_*) from events_raw and the operational tables.",
         discussion: """
             Without --backfill: recomputes the METRICS_LOOKBACK_DAYS (default 3) days ending at --date (default:
-            yesterday in the time zone), so late events are counted. With --backfill FROM TO: each day is its own
-            run, committed on its own; days that already succeeded are skipped, so an interrupted backfill resumes
-            where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
+            yesterday in the time zone), so late events are counted. With --backfill FROM TO: chunks of --chunk-days
+            days (default 10), each its own run committed on its own; chunks that already succeeded are skipped, so
+            running the same command again after an interruption resumes where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
             default 90) are refused. KPI definitions: docs/metrics.md.
             """)
 
@@ -24,6 +24,9 @@ struct MetricsCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Recompute every day from FROM to TO (YYYY-MM-DD YYYY-MM-DD).")
     var backfill: [LocalDate] = []
 
+    @Option(help: "Days per committed run of a backfill; a rerun resumes at the first chunk not done.")
+    var chunkDays = 10
+
     @Option(help: "Business time zone for cutting days (default: SAMIA_TIMEZONE, else UTC).")
     var timezone: String?
 
@@ -32,6 +35,7 @@ struct MetricsCommand: ParsableCommand {
             guard backfill.count == 2 else { throw ValidationError("--backfill takes two dates: FROM TO") }
             guard backfill[0] <= backfill[1] else { throw ValidationError("--backfill FROM must not be after TO") }
             guard date == nil else { throw ValidationError("use either --date or --backfill") }
+            guard (1...366).contains(chunkDays) else { throw ValidationError("--chunk-days must be 1 to 366") }
         }
     }
 
@@ -45,30 +49,32 @@ struct MetricsCommand: ParsableCommand {
             if backfill.isEmpty {
                 let day = date ?? LocalDate(Date(), in: TimeZone(identifier: settings.timeZone)!).adding(days: -1)
                 let report = runner.run(MetricsJob(settings: settings), partition: .day(day), options: options)
-                print(summary(day, report))
+                print(summary(day.description, report))
                 try finish(report)
                 return
             }
-            let job = MetricsJob(settings: settings, windowDays: 1)
+            let job = MetricsJob(settings: settings)
             let (from, to) = (backfill[0], backfill[1])
-            let total = to.daysSince(from) + 1
-            var day = from
-            var done = 0
-            while day <= to {
-                let report = runner.run(job, partition: .day(day), options: options)
-                done += 1
-                print("[\(done)/\(total)] " + summary(day, report))
+            var chunks: [ClosedRange<LocalDate>] = []
+            var first = from
+            while first <= to {
+                let last = min(first.adding(days: chunkDays - 1), to)
+                chunks.append(first...last)
+                first = last.adding(days: 1)
+            }
+            for (index, chunk) in chunks.enumerated() {
+                let report = runner.run(job, partition: .range(chunk), options: options)
+                print("[\(index + 1)/\(chunks.count)] " + summary("\(chunk.lowerBound)..\(chunk.upperBound)", report))
                 guard report.status == .success else {
-                    print("backfill stopped at \(day); run the same command again to resume from there")
+                    print("backfill stopped at \(chunk.lowerBound); run the same command again to resume from there")
                     try finish(report)
                     return
                 }
-                day = day.adding(days: 1)
             }
         }
     }
 
-    private func summary(_ day: LocalDate, _ report: RunReport) -> String {
+    private func summary(_ day: String, _ report: RunReport) -> String {
         if report.skippedBecauseOf != nil { return "metrics \(day): skipped (already succeeded)" }
         if let error = report.error { return "metrics \(day): \(error)" }
         let stats = report.outcome?.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []

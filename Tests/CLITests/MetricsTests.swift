@@ -127,7 +127,7 @@ struct MetricsTests {
     @Test func theFallBackDayHas25HoursOfEvents() throws {
         let r = try metrics(["--backfill", "2026-10-24", "2026-10-25", "--timezone", "Asia/Beirut"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("[2/2]"), "\(r.stdout)")
+        #expect(r.stdout.contains("[1/1] metrics 2026-10-24..2026-10-25: ok"), "\(r.stdout)")
         // 21:30Z on the 23rd (00:30, UTC+3) and 21:30Z on the 24th (23:30 after clocks went back)
         // are both the 24th; 22:30Z on the 24th is 00:30 on the 25th.
         #expect(
@@ -163,15 +163,19 @@ struct MetricsTests {
                 && bad.stderr.contains("avg_sql_latency_ms"), "\(bad.stderr)")
         #expect(try digest() == before, "a failed check changed the tables")
 
-        // A backfill stops at the bad day with the earlier days committed, and resumes after the fix.
-        let backfill = try metrics(["--backfill", "2026-11-17", "2026-11-21", "--timezone", "Asia/Beirut", "--force"])
+        // A backfill in two-day chunks stops at the chunk with the bad day, the earlier chunk
+        // committed, and a rerun after the fix resumes there.
+        let args = ["--backfill", "2026-11-17", "2026-11-21", "--chunk-days", "2", "--timezone", "Asia/Beirut"]
+        let backfill = try metrics(args + ["--force"])
         #expect(backfill.status == 1)
-        #expect(backfill.stdout.contains("backfill stopped at 2026-11-20"), "\(backfill.stdout)")
+        #expect(backfill.stdout.contains("[1/3] metrics 2026-11-17..2026-11-18: ok"), "\(backfill.stdout)")
+        #expect(backfill.stdout.contains("backfill stopped at 2026-11-19"), "\(backfill.stdout)")
         _ = try psql("DELETE FROM events_raw WHERE (props->>'ms')::numeric < 0")
-        let resumed = try metrics(["--backfill", "2026-11-17", "2026-11-21", "--timezone", "Asia/Beirut"])
+        let resumed = try metrics(args)
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stdout.contains("2026-11-17: skipped") && resumed.stdout.contains("2026-11-19: skipped"))
-        #expect(resumed.stdout.contains("2026-11-20: ok") && resumed.stdout.contains("2026-11-21: ok"))
+        #expect(resumed.stdout.contains("[1/3] metrics 2026-11-17..2026-11-18: skipped"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("[2/3] metrics 2026-11-19..2026-11-20: ok"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("[3/3] metrics 2026-11-21..2026-11-21: ok"), "\(resumed.stdout)")
         #expect(
             try psql("SELECT count(*) FROM metrics_daily_platform WHERE day BETWEEN '2026-11-17' AND '2026-11-21'")
                 == "5")

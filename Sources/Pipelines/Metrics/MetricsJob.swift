@@ -28,22 +28,36 @@ public struct MetricsJob: Job {
         return max(day.adding(days: -(windowDays - 1)), horizon)...day
     }
 
+    private func refusal(_ day: LocalDate, now: Date) -> BatchError {
+        .refused(
+            "metrics for \(day) refused: it is before the raw-data horizon \(settings.horizon(now: now)) "
+                + "(METRICS_RAW_RETENTION_DAYS=\(settings.rawRetentionDays)); its raw events are purged, so "
+                + "recomputing would overwrite history with zeros")
+    }
+
     public func run(_ context: JobContext) throws -> JobOutcome {
-        guard context.partition.kind == .day, let day = LocalDate(context.partition.key) else {
-            throw BatchError.configuration("the metrics job runs for a day partition, not \(context.partition)")
-        }
-        guard let window = window(endingAt: day, now: context.clock.now()) else {
-            throw BatchError.refused(
-                "metrics for \(day) refused: it is before the raw-data horizon \(settings.horizon(now: context.clock.now())) "
-                    + "(METRICS_RAW_RETENTION_DAYS=\(settings.rawRetentionDays)); its raw events are purged, so "
-                    + "recomputing would overwrite history with zeros")
+        let now = context.clock.now()
+        let window: ClosedRange<LocalDate>
+        switch (context.partition.kind, context.partition.dayRange) {
+        case (.day, let range?):
+            guard let clipped = self.window(endingAt: range.upperBound, now: now) else {
+                throw refusal(range.upperBound, now: now)
+            }
+            window = clipped
+        case (.range, let range?):
+            // A backfill chunk is recomputed exactly as asked, never partly.
+            guard range.lowerBound >= settings.horizon(now: now) else { throw refusal(range.lowerBound, now: now) }
+            window = range
+        default:
+            throw BatchError.configuration("the metrics job runs for a day or a day range, not \(context.partition)")
         }
         let parameters: [any PostgresEncodable] = [window.lowerBound, window.upperBound, settings.timeZone]
         let db = context.connection
-        let known: Bool =
-            try db.scalar("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", [settings.timeZone])
-            ?? false
-        guard known else {
+        // Ask PostgreSQL itself (cheaper than scanning pg_timezone_names): an unknown zone is 22023.
+        do {
+            _ = try db.query("SELECT now() AT TIME ZONE $1", [settings.timeZone])
+        } catch let error as PostgresError {
+            guard error.sqlState == "22023" else { throw error }
             throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
         }
         let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1)

@@ -4,7 +4,8 @@ import Postgres
 
 /// What a job's work is keyed by: re-running the same partition must end in the same state.
 public enum PartitionKind: String, Sendable {
-    case none, day, month, request
+    /// `range` is an inclusive span of days (`FROM..TO`), for backfills done in chunks.
+    case none, day, month, request, range
 }
 
 /// One unit of scheduled work: a day, a month, a request id, or the whole job.
@@ -18,6 +19,21 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
         Partition(kind: .month, key: String(format: "%04d-%02d", year, month))
     }
     public static func request(_ id: String) -> Partition { Partition(kind: .request, key: id) }
+    public static func range(_ days: ClosedRange<LocalDate>) -> Partition {
+        Partition(kind: .range, key: "\(days.lowerBound)..\(days.upperBound)")
+    }
+
+    /// The days a `day` or `range` partition covers.
+    public var dayRange: ClosedRange<LocalDate>? {
+        switch kind {
+        case .day: return LocalDate(key).map { $0...$0 }
+        case .range:
+            let parts = key.components(separatedBy: "..")
+            guard parts.count == 2, let a = LocalDate(parts[0]), let b = LocalDate(parts[1]), a <= b else { return nil }
+            return a...b
+        default: return nil
+        }
+    }
 
     public var description: String { kind == .none ? "(none)" : "\(kind.rawValue) \(key)" }
 }
