@@ -1,7 +1,7 @@
 -- Tops events_raw up to :target rows with synthetic analytics events over the 60 days before
 -- :'as_of', in the proportions of a busy day (no personal data: actors are hashes).
 INSERT INTO public.events_raw (occurred_at, received_at, event, actor_hash, actor_role, service_code, props)
-SELECT ts, ts + interval '3 seconds', ev, actor, role, svc, props
+SELECT ts, ts + interval '3 seconds', e.ev, a.actor, a.role, g.svc, a.props
   FROM (
     SELECT timestamptz :'as_of' - make_interval(secs => 86400 * 60 * random()) AS ts, r, k,
            (ARRAY['tarot', 'coffee', 'astro', 'healing', 'direct_call'])[1 + k % 5] AS svc
@@ -23,5 +23,6 @@ SELECT ts, ts + interval '3 seconds', ev, actor, role, svc, props
                 (ARRAY['completed', 'completed', 'completed', 'dropped_by_monitor', 'dropped_by_client', 'failed'])[1 + k % 6],
                 'duration_s', 30 + k % 3600)
               WHEN 'sql_latency' THEN jsonb_build_object('ms', round((2 + (k % 4000) / 100.0)::numeric, 2))
-              ELSE '{}'::jsonb END AS props) a;
+              ELSE '{}'::jsonb END AS props) a
+ ORDER BY ts;  -- events arrive roughly in time order, so the heap is laid out by time as in production
 ANALYZE public.events_raw;

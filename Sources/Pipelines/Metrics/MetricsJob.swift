@@ -56,7 +56,7 @@ public struct MetricsJob: Job {
         // Ask PostgreSQL itself (cheaper than scanning pg_timezone_names): an unknown zone is 22023.
         do {
             _ = try db.query("SELECT now() AT TIME ZONE $1", [settings.timeZone])
-        } catch let error as PostgresError {
+        } catch {
             guard error.sqlState == "22023" else { throw error }
             throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
         }
@@ -74,6 +74,9 @@ public struct MetricsJob: Job {
         var stats: [String: Int64] = ["days": days]
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
+            // Percentiles and distinct counts sort a window's events; keep those sorts in memory
+            // for this transaction only (PostgreSQL's default 4 MB spills a 10-day window to disk).
+            _ = try db.query("SELECT set_config('work_mem', $1, true)", [settings.workMem])
             for table in MetricsSQL.tables {
                 _ = try db.query(
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",

@@ -10,6 +10,31 @@ struct MetricsQualityCheck: Sendable {
 
     static let all: [MetricsQualityCheck] = shape + nonNegative + totals
 
+    /// The three tables fed by `events_raw` against one fresh scan of it.
+    private static let eventTotals = MetricsQualityCheck(
+        name: "totals equal events_raw", table: "metrics_daily_orders, _calls, _platform",
+        sql: """
+            WITH src AS (
+              SELECT count(*) FILTER (WHERE e.event IN \(MetricsSQL.orderEvents)) AS orders,
+                     count(*) FILTER (WHERE e.event IN ('call_started', 'call_ended')) AS calls,
+                     count(*) FILTER (WHERE e.event IN ('rate_limit_hit', 'sql_latency')) AS platform
+                FROM public.events_raw e WHERE \(MetricsSQL.inWindow("e.occurred_at"))
+            ),
+            dst AS (
+              SELECT (SELECT coalesce(sum(orders_created + orders_assigned + orders_delivered + orders_rejected
+                                          + orders_cancelled + regenerations), 0)
+                        FROM public.metrics_daily_orders WHERE day BETWEEN $1::date AND $2::date) AS orders,
+                     (SELECT coalesce(sum(calls_started + calls_ended), 0)
+                        FROM public.metrics_daily_calls WHERE day BETWEEN $1::date AND $2::date) AS calls,
+                     (SELECT coalesce(sum(rate_limit_hits + sql_latency_samples), 0)
+                        FROM public.metrics_daily_platform WHERE day BETWEEN $1::date AND $2::date) AS platform
+            )
+            SELECT kpi || ': window total ' || got || ' but events_raw has ' || want
+              FROM src, dst, LATERAL (VALUES ('orders', dst.orders, src.orders), ('calls', dst.calls, src.calls),
+                                             ('rate limits and latency samples', dst.platform, src.platform)) v(kpi, got, want)
+             WHERE got <> want
+            """)
+
     /// Every day has its rows, and a key appears once per day.
     private static let shape: [MetricsQualityCheck] = [
         ("metrics_daily_orders", "service_code", 1), ("metrics_daily_payments", "day", 1),
@@ -71,20 +96,7 @@ struct MetricsQualityCheck: Sendable {
     }
 
     /// The window's totals equal a fresh count of the source (catches lost or doubled rows).
-    private static let totals: [MetricsQualityCheck] = [
-        (
-            "metrics_daily_orders",
-            "orders_created + orders_assigned + orders_delivered + orders_rejected + orders_cancelled + regenerations",
-            "SELECT count(*) FROM public.events_raw e WHERE \(MetricsSQL.inWindow("e.occurred_at")) AND e.event IN \(MetricsSQL.orderEvents)"
-        ),
-        (
-            "metrics_daily_calls", "calls_started + calls_ended",
-            "SELECT count(*) FROM public.events_raw e WHERE \(MetricsSQL.inWindow("e.occurred_at")) AND e.event IN ('call_started', 'call_ended')"
-        ),
-        (
-            "metrics_daily_platform", "rate_limit_hits + sql_latency_samples",
-            "SELECT count(*) FROM public.events_raw e WHERE \(MetricsSQL.inWindow("e.occurred_at")) AND e.event IN ('rate_limit_hit', 'sql_latency')"
-        ),
+    private static let totals: [MetricsQualityCheck] = [eventTotals] + [
         (
             "metrics_daily_payments", "payments_attempted",
             "SELECT count(*) FROM public.payment_intents p WHERE \(MetricsSQL.inWindow("p.created_at"))"

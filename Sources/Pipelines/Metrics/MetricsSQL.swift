@@ -26,45 +26,79 @@ enum MetricsSQL {
     static let orderEvents =
         "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
 
-    /// One pass over `events_raw`: orders per service, and calls and platform figures per day
-    /// (the `(day)` grouping set), into three tables.
+    /// One pass over `events_raw`: orders per service, and calls and platform figures per day,
+    /// into three tables. The window's rows are read once into `base` (with the few JSON fields
+    /// needed already extracted); counts are hash-aggregated, and only the small subsets that
+    /// need ordering (delivered orders, ended calls, client actors) are sorted.
     static let events = """
         WITH days AS (\(days)),
-        ev AS MATERIALIZED (
-          SELECT (e.occurred_at AT TIME ZONE $3)::date AS day,
-                 coalesce(e.service_code, 'unknown') AS service_code,
-                 GROUPING(coalesce(e.service_code, 'unknown')) AS whole_day,
-                 count(*) FILTER (WHERE e.event IN \(orderEvents)) AS order_events,
-                 count(*) FILTER (WHERE e.event = 'order_created') AS orders_created,
-                 count(*) FILTER (WHERE e.event = 'order_assigned') AS orders_assigned,
-                 count(*) FILTER (WHERE e.event = 'order_delivered') AS orders_delivered,
-                 count(*) FILTER (WHERE e.event = 'order_rejected') AS orders_rejected,
-                 count(*) FILTER (WHERE e.event = 'order_cancelled') AS orders_cancelled,
-                 count(*) FILTER (WHERE e.event = 'order_regenerated') AS regenerations,
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
-                   FILTER (WHERE e.event = 'order_delivered') AS delivery_p50_s,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
-                   FILTER (WHERE e.event = 'order_delivered') AS delivery_p95_s,
-                 count(*) FILTER (WHERE e.event = 'call_started') AS calls_started,
-                 count(*) FILTER (WHERE e.event = 'call_ended') AS calls_ended,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'completed') AS ended_completed,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_monitor') AS dropped_by_monitor,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_reader') AS dropped_by_reader,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'dropped_by_client') AS dropped_by_client,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = 'failed') AS ended_failed,
-                 count(*) FILTER (WHERE e.event = 'call_ended' AND coalesce(e.props->>'end_reason', 'other') NOT IN
-                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')) AS ended_other,
-                 avg((e.props->>'duration_s')::double precision) FILTER (WHERE e.event = 'call_ended') AS duration_avg_s,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'duration_s')::double precision)
-                   FILTER (WHERE e.event = 'call_ended') AS duration_p95_s,
-                 count(*) FILTER (WHERE e.event = 'rate_limit_hit') AS rate_limit_hits,
-                 count(*) FILTER (WHERE e.event = 'sql_latency') AS sql_latency_samples,
-                 avg((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS avg_sql_latency_ms,
-                 count(DISTINCT e.actor_hash) FILTER (WHERE e.actor_role = 'client') AS daily_active_clients
+        base AS MATERIALIZED (
+          SELECT (e.occurred_at AT TIME ZONE $3)::date AS day, coalesce(e.service_code, 'unknown') AS service_code,
+                 e.event,
+                 CASE WHEN e.actor_role = 'client' THEN e.actor_hash END AS client,
+                 CASE WHEN e.event = 'order_delivered' THEN (e.props->>'order_age_s')::double precision END AS order_age_s,
+                 CASE WHEN e.event = 'call_ended' THEN coalesce(e.props->>'end_reason', 'other') END AS end_reason,
+                 CASE WHEN e.event = 'call_ended' THEN (e.props->>'duration_s')::double precision END AS duration_s,
+                 CASE WHEN e.event = 'sql_latency' THEN (e.props->>'ms')::double precision END AS ms
             FROM public.events_raw e
            WHERE \(inWindow("e.occurred_at"))
-           GROUP BY GROUPING SETS (((e.occurred_at AT TIME ZONE $3)::date, coalesce(e.service_code, 'unknown')),
-                                   ((e.occurred_at AT TIME ZONE $3)::date))
+        ),
+        counts AS (
+          SELECT day, service_code,
+                 count(*) FILTER (WHERE event IN \(orderEvents)) AS order_events,
+                 count(*) FILTER (WHERE event = 'order_created') AS orders_created,
+                 count(*) FILTER (WHERE event = 'order_assigned') AS orders_assigned,
+                 count(*) FILTER (WHERE event = 'order_delivered') AS orders_delivered,
+                 count(*) FILTER (WHERE event = 'order_rejected') AS orders_rejected,
+                 count(*) FILTER (WHERE event = 'order_cancelled') AS orders_cancelled,
+                 count(*) FILTER (WHERE event = 'order_regenerated') AS regenerations,
+                 count(*) FILTER (WHERE event = 'call_started') AS calls_started,
+                 count(*) FILTER (WHERE event = 'call_ended') AS calls_ended,
+                 count(*) FILTER (WHERE end_reason = 'completed') AS ended_completed,
+                 count(*) FILTER (WHERE end_reason = 'dropped_by_monitor') AS dropped_by_monitor,
+                 count(*) FILTER (WHERE end_reason = 'dropped_by_reader') AS dropped_by_reader,
+                 count(*) FILTER (WHERE end_reason = 'dropped_by_client') AS dropped_by_client,
+                 count(*) FILTER (WHERE end_reason = 'failed') AS ended_failed,
+                 count(*) FILTER (WHERE end_reason NOT IN
+                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')) AS ended_other,
+                 count(*) FILTER (WHERE event = 'rate_limit_hit') AS rate_limit_hits,
+                 count(*) FILTER (WHERE event = 'sql_latency') AS sql_latency_samples,
+                 sum(ms) AS ms_sum, count(ms) AS ms_count
+            FROM base GROUP BY day, service_code
+        ),
+        delivery AS (
+          SELECT day, service_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY order_age_s) AS p50,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY order_age_s) AS p95
+            FROM base WHERE event = 'order_delivered' GROUP BY day, service_code
+        ),
+        durations AS (
+          SELECT day, avg(duration_s) AS avg_s, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_s) AS p95_s
+            FROM base WHERE event = 'call_ended' GROUP BY day
+        ),
+        active AS (
+          SELECT day, count(*) AS clients FROM (SELECT DISTINCT day, client FROM base WHERE client IS NOT NULL) c GROUP BY day
+        ),
+        per_day AS (
+          SELECT day, sum(calls_started) AS calls_started, sum(calls_ended) AS calls_ended,
+                 sum(ended_completed) AS ended_completed, sum(dropped_by_monitor) AS dropped_by_monitor,
+                 sum(dropped_by_reader) AS dropped_by_reader, sum(dropped_by_client) AS dropped_by_client,
+                 sum(ended_failed) AS ended_failed, sum(ended_other) AS ended_other,
+                 sum(rate_limit_hits) AS rate_limit_hits, sum(sql_latency_samples) AS sql_latency_samples,
+                 sum(ms_sum) / nullif(sum(ms_count), 0) AS avg_sql_latency_ms
+            FROM counts GROUP BY day
+        ),
+        ev AS (
+          SELECT c.day, c.service_code, 0 AS whole_day, c.order_events, c.orders_created, c.orders_assigned,
+                 c.orders_delivered, c.orders_rejected, c.orders_cancelled, c.regenerations,
+                 d.p50 AS delivery_p50_s, d.p95 AS delivery_p95_s
+            FROM counts c LEFT JOIN delivery d ON d.day = c.day AND d.service_code = c.service_code
+        ),
+        whole AS (
+          SELECT p.day, p.calls_started, p.calls_ended, p.ended_completed, p.dropped_by_monitor, p.dropped_by_reader,
+                 p.dropped_by_client, p.ended_failed, p.ended_other, u.avg_s AS duration_avg_s,
+                 u.p95_s AS duration_p95_s, p.rate_limit_hits, p.sql_latency_samples, p.avg_sql_latency_ms,
+                 coalesce(a.clients, 0) AS daily_active_clients
+            FROM per_day p LEFT JOIN durations u ON u.day = p.day LEFT JOIN active a ON a.day = p.day
         ),
         keys AS (
           SELECT d.day, s.code AS service_code FROM days d CROSS JOIN public.services s
@@ -86,7 +120,7 @@ enum MetricsSQL {
           SELECT d.day, coalesce(v.calls_started, 0), coalesce(v.calls_ended, 0), coalesce(v.ended_completed, 0),
                  coalesce(v.dropped_by_monitor, 0), coalesce(v.dropped_by_reader, 0), coalesce(v.dropped_by_client, 0),
                  coalesce(v.ended_failed, 0), coalesce(v.ended_other, 0), v.duration_avg_s, v.duration_p95_s
-            FROM days d LEFT JOIN ev v ON v.day = d.day AND v.whole_day = 1
+            FROM days d LEFT JOIN whole v ON v.day = d.day
           RETURNING 1
         ),
         ins_platform AS (
@@ -94,7 +128,7 @@ enum MetricsSQL {
                  daily_active_clients)
           SELECT d.day, coalesce(v.rate_limit_hits, 0), coalesce(v.sql_latency_samples, 0), v.avg_sql_latency_ms,
                  coalesce(v.daily_active_clients, 0)
-            FROM days d LEFT JOIN ev v ON v.day = d.day AND v.whole_day = 1
+            FROM days d LEFT JOIN whole v ON v.day = d.day
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_orders) AS orders, (SELECT count(*) FROM ins_calls) AS calls,

@@ -10,14 +10,18 @@ public struct MetricsSettings: Sendable, Equatable {
     /// Raw events older than this many days are purged by retention; days before that horizon
     /// are never recomputed (their raw data is gone, their history is not).
     public var rawRetentionDays: Int
+    /// `work_mem` for the job's transaction (PostgreSQL units, e.g. `64MB`).
+    public var workMem: String
 
-    public init(timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90) {
+    public init(timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB") {
         self.timeZone = timeZone
         self.lookbackDays = lookbackDays
         self.rawRetentionDays = rawRetentionDays
+        self.workMem = workMem
     }
 
-    /// From `SAMIA_TIMEZONE`, `METRICS_LOOKBACK_DAYS` and `METRICS_RAW_RETENTION_DAYS`; a value
+    /// From `SAMIA_TIMEZONE`, `METRICS_LOOKBACK_DAYS`, `METRICS_RAW_RETENTION_DAYS` and
+    /// `METRICS_WORK_MEM`; a value
     /// that is set but unusable is a configuration error, never a silent default.
     public static func fromEnvironment(
         _ env: [String: String] = ProcessInfo.processInfo.environment, timeZone override: String? = nil
@@ -36,6 +40,12 @@ public struct MetricsSettings: Sendable, Equatable {
         }
         settings.lookbackDays = try positive("METRICS_LOOKBACK_DAYS", 3, max: 60)
         settings.rawRetentionDays = try positive("METRICS_RAW_RETENTION_DAYS", 90, max: 36_500)
+        if let workMem = env["METRICS_WORK_MEM"] {
+            guard workMem.range(of: #"^[0-9]{1,7}(kB|MB|GB)$"#, options: .regularExpression) != nil else {
+                throw BatchError.configuration("METRICS_WORK_MEM=\(workMem) must look like 64MB (kB, MB or GB)")
+            }
+            settings.workMem = workMem
+        }
         return settings
     }
 
