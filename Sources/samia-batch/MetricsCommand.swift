@@ -10,7 +10,7 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
             Without --backfill: recomputes the METRICS_LOOKBACK_DAYS (default 3) days ending at --date (default:
             yesterday in the time zone), so late events are counted. With --backfill FROM TO: chunks of --chunk-days
-            days (default 10), each its own run committed on its own; chunks that already succeeded are skipped, so
+            days (default 31), each its own run committed on its own; chunks that already succeeded are skipped, so
             running the same command again after an interruption resumes where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
             default 90) are refused. KPI definitions: docs/metrics.md.
             """)
@@ -25,7 +25,7 @@ struct MetricsCommand: ParsableCommand {
     var backfill: [LocalDate] = []
 
     @Option(help: "Days per committed run of a backfill; a rerun resumes at the first chunk not done.")
-    var chunkDays = 10
+    var chunkDays = 31
 
     @Option(help: "Business time zone for cutting days (default: SAMIA_TIMEZONE, else UTC).")
     var timezone: String?

@@ -85,17 +85,26 @@ public struct MetricsJob: Job {
                     ])
             }
             let steps = [MetricsSQL.events, MetricsSQL.payments, MetricsSQL.contentAndNotifications]
+            var read: [String: Int64] = [:]
             for (index, sql) in steps.enumerated() {
                 try context.checkpoint()
                 let result = try db.query(sql, parameters)
                 for (column, name) in result.columnNames.enumerated() {
-                    stats["rows_" + name] = try result[0].decode(column, as: Int64.self)
+                    let value = try result[0].decode(column, as: Int64.self)
+                    if name.hasPrefix("source_") { read[name] = value } else { stats["rows_" + name] = value }
                 }
                 context.progress.update("sources", done: Int64(index + 1), total: Int64(steps.count))
             }
             var violations: [String] = []
-            for check in MetricsQualityCheck.all {
-                let result = try db.query(check.sql, parameters)
+            let eventCounts: [any PostgresEncodable] = ["source_orders", "source_calls", "source_platform"].map {
+                read[$0] ?? -1
+            }
+            let checks =
+                MetricsQualityCheck.all.map { ($0, parameters) } + [
+                    (MetricsQualityCheck.eventTotals, parameters + eventCounts)
+                ]
+            for (check, values) in checks {
+                let result = try db.query(check.sql, values)
                 for row in result.prefix(5) {
                     violations.append("\(check.table): \(check.name): \(try row.decode(0, as: String.self))")
                 }

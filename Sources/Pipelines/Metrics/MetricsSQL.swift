@@ -132,7 +132,11 @@ enum MetricsSQL {
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_orders) AS orders, (SELECT count(*) FROM ins_calls) AS calls,
-               (SELECT count(*) FROM ins_platform) AS platform
+               (SELECT count(*) FROM ins_platform) AS platform,
+               -- What was read, counted straight from the scan, for the totals check.
+               (SELECT count(*) FROM base WHERE event IN \(orderEvents)) AS source_orders,
+               (SELECT count(*) FROM base WHERE event IN ('call_started', 'call_ended')) AS source_calls,
+               (SELECT count(*) FROM base WHERE event IN ('rate_limit_hit', 'sql_latency')) AS source_platform
         """
 
     /// One pass over `payment_intents` and one over `refunds` (succeeded ones), by creation day.
