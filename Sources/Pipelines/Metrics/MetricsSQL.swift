@@ -43,28 +43,33 @@ enum MetricsSQL {
             FROM public.events_raw e
            WHERE \(inWindow("e.occurred_at"))
         ),
+        -- One hash lookup per event (day, service, event, end reason); the pivot runs on the groups.
+        grouped AS (
+          SELECT day, service_code, event, end_reason, count(*) AS n, sum(ms) AS ms_sum, count(ms) AS ms_count
+            FROM base GROUP BY day, service_code, event, end_reason
+        ),
         counts AS (
           SELECT day, service_code,
-                 count(*) FILTER (WHERE event IN \(orderEvents)) AS order_events,
-                 count(*) FILTER (WHERE event = 'order_created') AS orders_created,
-                 count(*) FILTER (WHERE event = 'order_assigned') AS orders_assigned,
-                 count(*) FILTER (WHERE event = 'order_delivered') AS orders_delivered,
-                 count(*) FILTER (WHERE event = 'order_rejected') AS orders_rejected,
-                 count(*) FILTER (WHERE event = 'order_cancelled') AS orders_cancelled,
-                 count(*) FILTER (WHERE event = 'order_regenerated') AS regenerations,
-                 count(*) FILTER (WHERE event = 'call_started') AS calls_started,
-                 count(*) FILTER (WHERE event = 'call_ended') AS calls_ended,
-                 count(*) FILTER (WHERE end_reason = 'completed') AS ended_completed,
-                 count(*) FILTER (WHERE end_reason = 'dropped_by_monitor') AS dropped_by_monitor,
-                 count(*) FILTER (WHERE end_reason = 'dropped_by_reader') AS dropped_by_reader,
-                 count(*) FILTER (WHERE end_reason = 'dropped_by_client') AS dropped_by_client,
-                 count(*) FILTER (WHERE end_reason = 'failed') AS ended_failed,
-                 count(*) FILTER (WHERE end_reason NOT IN
-                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')) AS ended_other,
-                 count(*) FILTER (WHERE event = 'rate_limit_hit') AS rate_limit_hits,
-                 count(*) FILTER (WHERE event = 'sql_latency') AS sql_latency_samples,
-                 sum(ms) AS ms_sum, count(ms) AS ms_count
-            FROM base GROUP BY day, service_code
+                 coalesce(sum(n) FILTER (WHERE event IN \(orderEvents)), 0) AS order_events,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_created'), 0) AS orders_created,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_assigned'), 0) AS orders_assigned,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_delivered'), 0) AS orders_delivered,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_rejected'), 0) AS orders_rejected,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_cancelled'), 0) AS orders_cancelled,
+                 coalesce(sum(n) FILTER (WHERE event = 'order_regenerated'), 0) AS regenerations,
+                 coalesce(sum(n) FILTER (WHERE event = 'call_started'), 0) AS calls_started,
+                 coalesce(sum(n) FILTER (WHERE event = 'call_ended'), 0) AS calls_ended,
+                 coalesce(sum(n) FILTER (WHERE end_reason = 'completed'), 0) AS ended_completed,
+                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_monitor'), 0) AS dropped_by_monitor,
+                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_reader'), 0) AS dropped_by_reader,
+                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_client'), 0) AS dropped_by_client,
+                 coalesce(sum(n) FILTER (WHERE end_reason = 'failed'), 0) AS ended_failed,
+                 coalesce(sum(n) FILTER (WHERE end_reason NOT IN
+                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')), 0) AS ended_other,
+                 coalesce(sum(n) FILTER (WHERE event = 'rate_limit_hit'), 0) AS rate_limit_hits,
+                 coalesce(sum(n) FILTER (WHERE event = 'sql_latency'), 0) AS sql_latency_samples,
+                 sum(ms_sum) AS ms_sum, sum(ms_count) AS ms_count
+            FROM grouped GROUP BY day, service_code
         ),
         delivery AS (
           SELECT day, service_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY order_age_s) AS p50,
@@ -133,10 +138,10 @@ enum MetricsSQL {
         )
         SELECT (SELECT count(*) FROM ins_orders) AS orders, (SELECT count(*) FROM ins_calls) AS calls,
                (SELECT count(*) FROM ins_platform) AS platform,
-               -- What was read, counted straight from the scan, for the totals check.
-               (SELECT count(*) FROM base WHERE event IN \(orderEvents)) AS source_orders,
-               (SELECT count(*) FROM base WHERE event IN ('call_started', 'call_ended')) AS source_calls,
-               (SELECT count(*) FROM base WHERE event IN ('rate_limit_hit', 'sql_latency')) AS source_platform
+               -- What the scan read, before any join to days or keys, for the totals check.
+               (SELECT coalesce(sum(order_events), 0)::bigint FROM counts) AS source_orders,
+               (SELECT coalesce(sum(calls_started + calls_ended), 0)::bigint FROM counts) AS source_calls,
+               (SELECT coalesce(sum(rate_limit_hits + sql_latency_samples), 0)::bigint FROM counts) AS source_platform
         """
 
     /// One pass over `payment_intents` and one over `refunds` (succeeded ones), by creation day.
