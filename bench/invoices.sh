@@ -10,14 +10,7 @@ n=${1:-200}
 rounds=${2:-3}
 cd "$root"
 # WeasyPrint needs Pango at run time; the rest comes with `make deps`.
-need=""
-for p in libpango-1.0-0 libpangoft2-1.0-0 python3-venv; do
-  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
-done
-if [ -n "$need" ]; then
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
-fi
+scripts/ensure-packages.sh libpango-1.0-0 libpangoft2-1.0-0 python3-venv
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/pip install -q -r bench/invoices/requirements.txt
 swift build -c release --product samia-batch >/dev/null

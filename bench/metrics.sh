@@ -14,14 +14,7 @@ tz=Asia/Beirut
 as_of=2026-11-21T00:10:00Z
 end=2026-11-20
 cd "$root"
-need=""
-for p in python3-venv time; do
-  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
-done
-if [ -n "$need" ]; then
-  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
-fi
+scripts/ensure-packages.sh python3-venv time
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/pip install -q -r bench/metrics/requirements.txt
 swift build -c release --product samia-batch >/dev/null
