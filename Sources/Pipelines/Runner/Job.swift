@@ -13,6 +13,11 @@ public struct Partition: Sendable, Hashable, CustomStringConvertible {
     public let kind: PartitionKind
     public let key: String
 
+    public init(kind: PartitionKind, key: String) {
+        self.kind = kind
+        self.key = key
+    }
+
     public static let none = Partition(kind: .none, key: "")
     public static func day(_ date: LocalDate) -> Partition { Partition(kind: .day, key: date.description) }
     public static func month(year: Int, month: Int) -> Partition {
