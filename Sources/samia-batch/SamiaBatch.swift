@@ -16,7 +16,7 @@ struct SamiaBatch: ParsableCommand {
         version: SamiaVersion.version,
         subcommands: [
             MigrateCommand.self, RunsCommand.self, NightlyCommand.self, KeygenCommand.self, VerifyCommand.self,
-            RenderCommand.self, InvoicesCommand.self, MetricsCommand.self,
+            RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
             DevCommand.self,
         ]
     )

@@ -37,6 +37,30 @@ public struct RunLedger {
             """, [job, partition.key])
     }
 
+    /// Per job: when it last succeeded (a real run), and when it last ran at all.
+    public struct Freshness: Sendable, Equatable {
+        public let job: String
+        public let lastSuccess: Date?
+        public let lastRun: Date?
+    }
+
+    /// Freshness of every job in the ledger plus `expected` ones that may never have run.
+    public func freshness(expected: [String]) throws -> [Freshness] {
+        let result = try connection.query(
+            """
+            SELECT j.job, max(r.finished_at) FILTER (WHERE r.status = 'succeeded' AND NOT r.dry_run) AS last_success,
+                   max(r.started_at) AS last_run
+              FROM (SELECT DISTINCT job FROM public.batch_runs UNION SELECT unnest($1::text[])) j
+              LEFT JOIN public.batch_runs r ON r.job = j.job
+             GROUP BY j.job ORDER BY j.job
+            """, ["{" + expected.map { "\"\($0)\"" }.joined(separator: ",") + "}"])
+        return try result.map { row in
+            Freshness(
+                job: try row.decode("job"), lastSuccess: try row.decodeOptional("last_success"),
+                lastRun: try row.decodeOptional("last_run"))
+        }
+    }
+
     /// Marks runs left `running` by a process that vanished as aborted. Only call while
     /// holding the job's lock: then nobody else can be running them.
     @discardableResult
