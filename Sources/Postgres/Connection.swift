@@ -169,7 +169,15 @@ public final class Connection: @unchecked Sendable {
         let code: PostgresError.Code = state == "57014" ? .cancelled : .server
         return PostgresError(
             code: code, sqlState: state, message: primary, detail: field(samia_pg_diag_message_detail()),
-            hint: field(samia_pg_diag_message_hint()))
+            hint: field(samia_pg_diag_message_hint()), context: field(samia_pg_diag_context()).flatMap(copyPosition))
+    }
+
+    /// From a COPY error's context ("COPY t, line 7, column c3: <data>"), only "COPY t, line 7":
+    /// the position is what an operator needs, and the data may be personal.
+    static func copyPosition(_ context: String) -> String? {
+        guard context.hasPrefix("COPY "), let line = context.range(of: ", line ") else { return nil }
+        let digits = context[line.upperBound...].prefix { $0.isNumber }
+        return digits.isEmpty ? nil : String(context[..<line.upperBound]) + digits
     }
 
     static func connectionError(_ conn: OpaquePointer, target: String) -> PostgresError {

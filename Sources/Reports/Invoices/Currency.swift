@@ -16,6 +16,15 @@ public enum Currency {
         "UAH", "USD", "YER", "ZAR",
     ]
 
+    /// Every code this service knows, with its exponent (for checks done inside PostgreSQL).
+    public static var exponents: [String: Int] {
+        var all: [String: Int] = [:]
+        for code in three { all[code] = 3 }
+        for code in zero { all[code] = 0 }
+        for code in two { all[code] = 2 }
+        return all
+    }
+
     /// The exponent, or nil for a code this service does not know.
     public static func exponent(_ code: String) -> Int? {
         if three.contains(code) { return 3 }

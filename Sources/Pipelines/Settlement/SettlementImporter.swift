@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import Postgres
+import Reports
+
+/// Loads one provider settlement file into `settlement_lines`, all or nothing.
+///
+/// PostgreSQL parses the CSV (`COPY ... FROM STDIN` into a temporary table of text columns) and
+/// checks every row before anything is kept: numbers, currencies, amounts that fit the
+/// currency's minor unit, dates, categories. The first problem is reported with the file, line
+/// and column, and the transaction is rolled back. Amounts are converted from major units to
+/// minor units with `numeric` arithmetic, never floating point. A file already imported (same
+/// SHA-256) is a no-op; a line already known (same provider key) is counted and skipped.
+public struct SettlementImporter {
+    public struct Outcome: Sendable, Equatable {
+        public var report: SettlementReport?
+        public var rowsRead: Int
+        public var imported: Int
+        public var alreadyKnown: Int
+        /// True when the same bytes were imported before; nothing was read.
+        public var fileAlreadyImported: Bool
+    }
+
+    let db: Connection
+
+    public init(connection: Connection) { db = connection }
+
+    public func importFile(_ path: String, provider: SettlementReport.Provider?) throws -> Outcome {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchError.badInput(file: path, line: nil, field: nil, message: "cannot read the file")
+        }
+        let bytes = [UInt8](data)
+        guard let header = CSVHeader.fields(bytes) else {
+            throw BatchError.badInput(file: path, line: nil, field: nil, message: "the file is empty")
+        }
+        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let known: Int64? = try db.scalar("SELECT id FROM public.settlement_files WHERE sha256 = $1", [sha])
+        if known != nil {
+            return Outcome(report: nil, rowsRead: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
+        }
+        guard let report = SettlementReport.detect(header: header, provider: provider) else {
+            let shown = header.prefix(4).joined(separator: ", ")
+            throw BatchError.badInput(
+                file: path, line: 1, field: nil,
+                message: "not a report the importer knows (\(provider.map { "for \($0.rawValue): " } ?? "")header "
+                    + "starts \(shown)); expected Stripe's itemized balance-change or payout-reconciliation report "
+                    + "or Checkout.com's financial actions by payout ID (docs/reconciliation.md)")
+        }
+        var column: [String: String] = [:]
+        for (index, name) in header.enumerated() where column[name] == nil { column[name] = "c\(index + 1)" }
+        for name in report.requiredColumns where column[name] == nil {
+            throw BatchError.badInput(file: path, line: 1, field: name, message: "missing column \"\(name)\"")
+        }
+        return try db.transaction { db in
+            let columns = (1...header.count).map { "c\($0) text" }.joined(separator: ", ")
+            try db.execute(
+                "CREATE TEMP TABLE settlement_stage (\(columns), row_no bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+            )
+            var offset = 0
+            do {
+                try db.copyIn(
+                    "COPY settlement_stage (\((1...header.count).map { "c\($0)" }.joined(separator: ", "))) FROM STDIN WITH (FORMAT csv, HEADER true)"
+                ) {
+                    guard offset < bytes.count else { return nil }
+                    let end = min(offset + 1 << 20, bytes.count)
+                    defer { offset = end }
+                    return Array(bytes[offset..<end])
+                }
+            } catch let error as PostgresError where error.code == .server {
+                let line = error.context.flatMap { $0.components(separatedBy: ", line ").last.flatMap { Int($0) } }
+                throw BatchError.badInput(file: path, line: line, field: nil, message: error.message)
+            }
+            let rows: Int64 = try db.scalar("SELECT count(*) FROM settlement_stage") ?? 0
+            guard rows > 0 else {
+                throw BatchError.badInput(
+                    file: path, line: nil, field: nil, message: "the file has a header but no rows")
+            }
+            let sql = SettlementSQL(report: report, column: column, header: header)
+            let exponents = Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")
+            let problem = try db.query(sql.firstProblem, [exponents])
+            if problem.count > 0 {
+                let row = problem[0]
+                throw BatchError.badInput(
+                    file: path, line: Int(try row.decode("row_no", as: Int64.self)) + 1,
+                    field: try row.decode("col", as: String.self), message: try row.decode("problem", as: String.self))
+            }
+            let fileID: Int64 =
+                try db.scalar(
+                    """
+                    INSERT INTO public.settlement_files (provider, report_type, file_name, sha256, rows_read, rows_imported,
+                                                         rows_already_known)
+                    VALUES ($1, $2, $3, $4, $5, 0, 0) RETURNING id
+                    """,
+                    [report.provider.rawValue, report.rawValue, (path as NSString).lastPathComponent, sha, rows]) ?? 0
+            let imported = try db.query(sql.insert, [exponents, fileID]).count
+            _ = try db.query(
+                "UPDATE public.settlement_files SET rows_imported = $2, rows_already_known = $3 WHERE id = $1",
+                [fileID, imported, Int(rows) - imported])
+            return Outcome(
+                report: report, rowsRead: Int(rows), imported: imported, alreadyKnown: Int(rows) - imported,
+                fileAlreadyImported: false)
+        }
+    }
+}

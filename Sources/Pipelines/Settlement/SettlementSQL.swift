@@ -1,0 +1,148 @@
+/// The validation and insert statements for one settlement layout, over the staging table's
+/// positional text columns (`c1`, `c2`, ... in header order).
+///
+/// `$1` is the known currencies as `CODE:EXPONENT,...` (from `Currency`), so the checks and the
+/// conversion to minor units use the same table as invoicing.
+struct SettlementSQL {
+    let report: SettlementReport
+    let column: [String: String]
+    let header: [String]
+
+    static let number = #"'^-?[0-9]+(\.[0-9]+)?$'"#
+    static let timestamp =
+        #"'^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-]00(:?00)?)?$'"#
+    static let known = """
+        known AS (SELECT split_part(x, ':', 1) AS code, split_part(x, ':', 2)::int AS exp
+                    FROM unnest(string_to_array($1, ',')) x)
+        """
+
+    private func c(_ name: String) -> String { "s." + column[name]! }
+    private func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// (columns checked in this order, with each check's SQL returning row_no, col, problem, ord)
+    var firstProblem: String {
+        var checks: [String] = []
+        func add(_ name: String, _ condition: String, _ problem: String, join: String = "") {
+            checks.append(
+                "SELECT s.row_no, \(literal(name)) AS col, \(problem) AS problem, \(checks.count) AS ord FROM settlement_stage s \(join) WHERE \(condition)"
+            )
+        }
+        func required(_ name: String) { add(name, "coalesce(\(c(name)), '') = ''", "'is empty'") }
+        func number(_ name: String, optional: Bool = false) {
+            let guardEmpty = optional ? "coalesce(\(c(name)), '') <> '' AND " : ""
+            add(
+                name, guardEmpty + "coalesce(\(c(name)), '') !~ \(Self.number)",
+                "'is not a number: ' || left(coalesce(\(c(name)), ''), 40)")
+        }
+        func currency(_ name: String, optional: Bool = false) {
+            let guardEmpty = optional ? "coalesce(\(c(name)), '') <> '' AND " : ""
+            add(
+                name, guardEmpty + "upper(coalesce(\(c(name)), '')) NOT IN (SELECT code FROM known)",
+                "'is not a currency this service knows: ' || left(coalesce(\(c(name)), ''), 10)")
+        }
+        func fits(_ amount: String, _ currency: String) {
+            let value = "\(c(amount))::numeric * power(10::numeric, k.exp)"
+            add(
+                amount, "\(c(amount)) ~ \(Self.number) AND \(value) <> trunc(\(value))",
+                "\(c(amount)) || ' has more decimals than ' || k.code || ' has (' || k.exp || '); its minor units do not fit'",
+                join: "JOIN known k ON k.code = upper(\(c(currency)))")
+            add(
+                amount, "\(c(amount)) ~ \(Self.number) AND abs(\(value)) >= 1e15",
+                "\(c(amount)) || ' ' || k.code || ' is too large'",
+                join: "JOIN known k ON k.code = upper(\(c(currency)))")
+        }
+        func timestamp(_ name: String, optional: Bool = false) {
+            let guardEmpty = optional ? "coalesce(\(c(name)), '') <> '' AND " : ""
+            add(
+                name, guardEmpty + "coalesce(\(c(name)), '') !~ \(Self.timestamp)",
+                "'is not a date and time (YYYY-MM-DD HH:MM:SS, UTC): ' || left(coalesce(\(c(name)), ''), 30)")
+        }
+        switch report {
+        case .stripeBalanceChange, .stripePayoutReconciliation:
+            required("balance_transaction_id")
+            timestamp("created_utc")
+            timestamp("available_on_utc", optional: true)
+            currency("currency")
+            for name in ["gross", "fee", "net"] { number(name) }
+            number("customer_facing_amount", optional: true)
+            currency("customer_facing_currency", optional: true)
+            for name in ["gross", "fee", "net"] { fits(name, "currency") }
+            fits("customer_facing_amount", "customer_facing_currency")
+            add(
+                "reporting_category",
+                "lower(coalesce(\(c("reporting_category")), '')) NOT IN (\(SettlementReport.stripeCategories.map(literal).joined(separator: ", ")))",
+                "'is not a Stripe reporting category: ' || left(coalesce(\(c("reporting_category")), ''), 40)")
+        case .checkoutFinancialActions:
+            for name in ["Action ID", "Action Type", "Breakdown Type"] { required(name) }
+            timestamp("Processed On")
+            currency("Holding Currency")
+            number("Holding Currency Amount")
+            currency("Processing Currency", optional: true)
+            number("Processing Currency Amount", optional: true)
+            fits("Holding Currency Amount", "Holding Currency")
+            fits("Processing Currency Amount", "Processing Currency")
+        }
+        return "WITH \(Self.known)\nSELECT row_no, col, problem FROM (\n"
+            + checks.joined(separator: "\nUNION ALL\n") + "\n) v ORDER BY row_no, ord LIMIT 1"
+    }
+
+    /// Inserts the staged rows (`$2` is the file id); returns one row per line actually inserted.
+    var insert: String {
+        func minor(_ amount: String, _ exp: String) -> String {
+            "(\(c(amount))::numeric * power(10::numeric, \(exp)))::bigint"
+        }
+        func optional(_ name: String) -> String { "nullif(\(c(name)), '')" }
+        let raw =
+            "jsonb_object(ARRAY[\(header.map(literal).joined(separator: ", "))]::text[], ARRAY[\((1...header.count).map { "s.c\($0)" }.joined(separator: ", "))]::text[])"
+        let values: String
+        let joins: String
+        switch report {
+        case .stripeBalanceChange, .stripePayoutReconciliation:
+            let payout = report == .stripePayoutReconciliation ? optional("automatic_payout_id") : "NULL"
+            values = """
+                'stripe', s.row_no + 1, \(c("balance_transaction_id")), (\(c("created_utc")))::timestamp AT TIME ZONE 'UTC',
+                \(optional("available_on_utc"))::timestamp::date, lower(\(c("reporting_category"))), upper(\(c("currency"))),
+                \(minor("gross", "k.exp")), \(minor("fee", "k.exp")), \(minor("net", "k.exp")),
+                upper(\(optional("customer_facing_currency"))),
+                CASE WHEN \(optional("customer_facing_amount")) IS NOT NULL AND kp.exp IS NOT NULL
+                     THEN \(minor("customer_facing_amount", "kp.exp")) END,
+                \(optional("source_id")), \(optional("charge_id")), \(optional("payment_intent_id")), \(payout),
+                \(optional("description"))
+                """
+            joins = """
+                JOIN known k ON k.code = upper(\(c("currency")))
+                LEFT JOIN known kp ON kp.code = upper(\(optional("customer_facing_currency")))
+                """
+        case .checkoutFinancialActions:
+            let holding = minor("Holding Currency Amount", "k.exp")
+            let breakdown = "lower(\(c("Breakdown Type")))"
+            values = """
+                'checkout', s.row_no + 1, \(c("Action ID")) || ':' || \(c("Breakdown Type")),
+                (\(c("Processed On")))::timestamp AT TIME ZONE 'UTC', NULL, lower(\(c("Action Type"))),
+                upper(\(c("Holding Currency"))),
+                CASE WHEN \(breakdown) = 'gross' THEN \(holding) ELSE 0 END,
+                CASE WHEN \(breakdown) LIKE '%fee%' THEN \(holding) ELSE 0 END, \(holding),
+                upper(\(optional("Processing Currency"))),
+                CASE WHEN \(optional("Processing Currency Amount")) IS NOT NULL AND kp.exp IS NOT NULL
+                     THEN \(minor("Processing Currency Amount", "kp.exp")) END,
+                \(optional("Payment ID")), NULL, NULL, \(optional("Payout ID")), NULL
+                """
+            joins = """
+                JOIN known k ON k.code = upper(\(c("Holding Currency")))
+                LEFT JOIN known kp ON kp.code = upper(\(optional("Processing Currency")))
+                """
+        }
+        return """
+            WITH \(Self.known)
+            INSERT INTO public.settlement_lines (file_id, provider, line_no, line_key, created_at, available_on, category,
+                   currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
+                   charge_id, payment_intent_id, payout_id, description, raw)
+            SELECT $2, \(values), \(raw)
+              FROM settlement_stage s
+              \(joins)
+             ORDER BY s.row_no
+            ON CONFLICT (provider, line_key) DO NOTHING
+            RETURNING 1
+            """
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct SettlementCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settlement", abstract: "Provider settlement reports.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Load Stripe or Checkout.com settlement CSVs into settlement_lines (all or nothing per file).",
+            discussion: """
+                Stripe: the itemized balance-change-from-activity and payout-reconciliation reports. Checkout.com: financial
+                actions by payout ID. The layout is recognised from the header; --provider makes a file of the other
+                provider an error. Amounts become integer minor units exactly. A file imported before (same SHA-256) is a
+                no-op, and a line already known is skipped. A bad file is refused with its file, line and column, and
+                nothing of it is written (exit 65). See docs/reconciliation.md.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var flags: RunFlags
+
+        @Argument(help: "Settlement CSV files.") var files: [String]
+
+        @Option(help: "stripe or checkout (default: recognised from the header).")
+        var provider: SettlementReport.Provider?
+
+        func run() throws {
+            try execute {
+                let runner = Runner(
+                    configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+                var options = flags.options(database)
+                options.force = true  // an import is keyed by its files, not by a partition
+                options.parameters["files"] = files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")
+                let report = runner.run(
+                    SettlementImportJob(files: files, provider: provider), partition: .none, options: options)
+                try finish(report)
+            }
+        }
+    }
+}
+
+extension SettlementReport.Provider: ExpressibleByArgument {}
