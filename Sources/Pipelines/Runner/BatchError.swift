@@ -67,6 +67,7 @@ extension BatchError {
         case let e as BatchError: return e.exitStatus
         case let e as PostgresError where e.code == .configuration: return .configuration
         case let e as PostgresError where e.isTransient: return .temporaryFailure
+        case is DataMapError: return .configuration
         case let e as InvoiceError:
             if case .labelsNotFound = e { return .configuration }
             if case .missingLabel = e { return .configuration }

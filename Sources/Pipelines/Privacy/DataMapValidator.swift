@@ -1,0 +1,122 @@
+import Postgres
+
+/// Checks a data map against the live schema before any privacy job runs: every table and
+/// column it names exists, every reach path follows real foreign keys to the subject, and
+/// every table whose foreign keys reach the subject is mapped or excluded with a reason.
+public struct DataMapValidator {
+    let db: Connection
+
+    public init(connection: Connection) { db = connection }
+
+    public struct Report: Sendable, Equatable {
+        public var mapped: Int
+        public var excluded: Int
+        /// Tables that reach the subject through foreign keys, each with the path found.
+        public var reaching: [String: String]
+    }
+
+    public func validate(_ map: DataMap, file: String) throws -> Report {
+        var columns: [String: Set<String>] = [:]
+        for row in try db.query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'")
+        {
+            columns[try row.decode(0, as: String.self), default: []].insert(try row.decode(1, as: String.self))
+        }
+        // Single-column foreign keys: child.column → parent.
+        var references: [String: [String: String]] = [:]
+        for row in try db.query(
+            """
+            SELECT child.relname::text, a.attname::text, parent.relname::text
+              FROM pg_constraint c
+              JOIN pg_class child ON child.oid = c.conrelid
+              JOIN pg_class parent ON parent.oid = c.confrelid
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+             WHERE c.contype = 'f' AND array_length(c.conkey, 1) = 1
+               AND child.relnamespace = 'public'::regnamespace AND parent.relnamespace = 'public'::regnamespace
+            """)
+        {
+            references[try row.decode(0, as: String.self), default: [:]][try row.decode(1, as: String.self)] =
+                try row.decode(2, as: String.self)
+        }
+
+        func requireColumn(_ table: String, _ column: String) throws {
+            guard columns[table]?.contains(column) == true else {
+                throw DataMapError.missingColumn(file: file, table: table, column: column)
+            }
+        }
+        guard columns[map.subjectTable] != nil else {
+            throw DataMapError.missingTable(file: file, table: map.subjectTable)
+        }
+        try requireColumn(map.subjectTable, map.subjectColumn)
+
+        for name in map.tables.keys.sorted() {
+            let table = map.tables[name]!
+            guard columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
+            for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys) {
+                try requireColumn(name, column)
+            }
+            for column in table.idsWithoutForeignKey { try requireColumn(name, column) }
+            for path in table.reach {
+                try checkPath(
+                    path, from: name, map: map, file: file, references: references,
+                    unenforced: table.idsWithoutForeignKey,
+                    require: requireColumn)
+            }
+        }
+        for name in map.excluded.keys.sorted() where columns[name] == nil {
+            throw DataMapError.missingTable(file: file, table: name)
+        }
+
+        // Every table whose foreign keys lead to the subject table, with one path each.
+        var reaching: [String: String] = [:]
+        var frontier = [map.subjectTable]
+        while let target = frontier.popLast() {
+            for (child, keys) in references where child != map.subjectTable && reaching[child] == nil {
+                if let column = keys.first(where: { $0.value == target })?.key {
+                    reaching[child] =
+                        target == map.subjectTable ? "\(child).\(column)" : "\(child).\(column) → \(reaching[target]!)"
+                    frontier.append(child)
+                }
+            }
+        }
+        let missing = reaching.filter { map.tables[$0.key] == nil && map.excluded[$0.key] == nil }
+        guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
+        return Report(mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching)
+    }
+
+    /// `user_id` (a column holding the subject id) or `order_id -> orders.user_id` (foreign keys).
+    private func checkPath(
+        _ path: String, from table: String, map: DataMap, file: String, references: [String: [String: String]],
+        unenforced: [String], require: (String, String) throws -> Void
+    ) throws {
+        let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
+        var current = table
+        for (index, hop) in hops.enumerated() {
+            let parts = hop.split(separator: ".").map(String.init)
+            let (hopTable, column) = parts.count == 2 ? (parts[0], parts[1]) : (current, hop)
+            guard hopTable == current else {
+                throw DataMapError.badPath(
+                    file: file, table: table, path: path, reason: "\(hop) is not a column of \(current)")
+            }
+            try require(current, column)
+            if index == hops.count - 1 {
+                // The last column must hold the subject id: be it, or reference it.
+                let isSubject = current == map.subjectTable && column == map.subjectColumn
+                let declared = current == table && unenforced.contains(column)
+                guard isSubject || declared || references[current]?[column] == map.subjectTable else {
+                    throw DataMapError.badPath(
+                        file: file, table: table, path: path,
+                        reason: "\(current).\(column) does not reference \(map.subjectTable).\(map.subjectColumn)")
+                }
+            } else {
+                let nextTable = hops[index + 1].split(separator: ".").first.map(String.init) ?? ""
+                guard let parent = references[current]?[column], parent == nextTable else {
+                    throw DataMapError.badPath(
+                        file: file, table: table, path: path,
+                        reason: "\(current).\(column) has no foreign key to \(nextTable)")
+                }
+                current = parent
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct DataMapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datamap", abstract: "The personal-data map (policy/data-map.yaml).", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Validate the data map against the database; exit 78 naming the table or column to fix.",
+            discussion: """
+                Every table and column named must exist, every reach path must follow real foreign keys to the subject,
+                and every table whose foreign keys reach a person must be mapped or excluded with a reason. Privacy jobs
+                run the same check before they start. The map is SAMIA_DATA_MAP, else data-map.yaml in the policy
+                directory.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The map to check (default: SAMIA_DATA_MAP or policy/data-map.yaml).") var map: String?
+
+        func run() throws {
+            try execute {
+                var env = ProcessInfo.processInfo.environment
+                if let map { env["SAMIA_DATA_MAP"] = map }
+                let (dataMap, path) = try DataMap.load(environment: env)
+                let connection = try database.connect(cliLogger(), applicationName: "samia-batch/datamap")
+                defer { connection.close() }
+                let report = try DataMapValidator(connection: connection).validate(dataMap, file: path)
+                print(
+                    "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded; "
+                        + "\(report.reaching.count) table(s) reference \(dataMap.subjectTable) through foreign keys, all covered"
+                )
+            }
+        }
+    }
+}

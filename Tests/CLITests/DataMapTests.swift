@@ -1,0 +1,79 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// `samia-batch datamap check` against the migrated schema: the shipped map passes, and every
+/// kind of mistake is refused with the table or column to fix.
+@Suite("Data map")
+struct DataMapTests {
+    let config: ConnectionConfiguration
+    let dir = NSTemporaryDirectory() + "samia-datamap-\(UUID().uuidString)"
+    static let shipped = TestCluster.repositoryRoot.appendingPathComponent("policy/data-map.yaml").path
+
+    init() throws {
+        config = try TestCluster.shared().freshDatabase()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    func check(_ map: String = DataMapTests.shipped) throws -> Shell.Result {
+        try CLI.run(["datamap", "check", "--map", map], database: config)
+    }
+
+    /// The shipped map with `old` replaced by `new`.
+    func variant(_ old: String, _ new: String) throws -> String {
+        let text = try String(contentsOfFile: Self.shipped, encoding: .utf8)
+        #expect(text.contains(old), "fixture text not found: \(old)")
+        let path = dir + "/map-\(UUID().uuidString).yaml"
+        try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theShippedMapCoversTheSchema() throws {
+        let r = try check()
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("all covered"), "\(r.stdout)")
+    }
+
+    @Test func aNewTableThatReferencesAPersonStopsTheCheck() throws {
+        let sql =
+            "CREATE TABLE public.loyalty_points (id bigserial PRIMARY KEY, order_id bigint REFERENCES public.orders(id))"
+        #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", sql]).status == 0)
+        let r = try check()
+        #expect(r.status == 78, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("loyalty_points (via loyalty_points.order_id → orders."), "\(r.stderr)")
+        // Excluding it with a reason settles it; excluding without one does not.
+        let excluded = try variant(
+            "excluded:\n",
+            "excluded:\n  loyalty_points: \"points balance only; no personal data beyond the order link\"\n")
+        #expect(try check(excluded).status == 0)
+        let noReason = try variant("excluded:\n", "excluded:\n  loyalty_points: \"\"\n")
+        let bad = try check(noReason)
+        #expect(bad.status == 78 && bad.stderr.contains("loyalty_points: excluded without a reason"), "\(bad.stderr)")
+    }
+
+    @Test func mistakesInTheMapNameWhatToFix() throws {
+        let cases: [(String, String, String)] = [
+            ("question_text: free_text", "question_txt: free_text", "column orders.question_txt does not exist"),
+            ("question_text: free_text", "question_text: gossip", "question_text: unknown category \"gossip\""),
+            ("reach: [owner_id]", "reach: [kind]", "reach \"kind\": media_assets.kind does not reference profiles.id"),
+            (
+                "reach: [\"order_id -> orders.user_id\", \"order_id -> orders.assigned_reader\"]",
+                "reach: [\"order_id -> refunds.order_id\"]", "calls.order_id has no foreign key to refunds"
+            ),
+            (
+                "erasure: { action: delete }\n    facts: { purpose: \"call",
+                "erasure: { action: shred }\n    facts: { purpose: \"call", "\"shred\" is not delete"
+            ),
+            ("  horoscopes: \"editorial", "  horoscope: \"editorial", "table horoscope does not exist"),
+        ]
+        for (old, new, message) in cases {
+            let r = try check(try variant(old, new))
+            #expect(r.status == 78, "\(new): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(new): \(r.stderr)")
+        }
+        let removed = try variant("  horoscopes: \"editorial", "  # horoscopes: \"editorial")
+        let r = try check(removed)
+        #expect(r.status == 78 && r.stderr.contains("horoscopes (via horoscopes."), "\(r.stderr)")
+    }
+}
