@@ -34,11 +34,7 @@ struct InvoicingTests {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
-    func psql(_ sql: String) throws -> String {
-        let r = try Shell.run("/usr/bin/psql", ["-X", "-At", "-d", config.conninfo, "-c", sql])
-        #expect(r.status == 0, "\(r.stderr)")
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
 
     @Test func issuesGaplessInvoicesAndCreditNotesWithRealPDFs() throws {
         try load(orders: 6)

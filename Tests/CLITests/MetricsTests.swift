@@ -21,11 +21,7 @@ struct MetricsTests {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
-    func psql(_ sql: String) throws -> String {
-        let r = try Shell.run("/usr/bin/psql", ["-X", "-At", "-F", "|", "-d", config.conninfo, "-c", sql])
-        #expect(r.status == 0, "\(r.stderr)")
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
 
     func metrics(_ arguments: [String], extra: [String: String] = [:]) throws -> Shell.Result {
         try CLI.run(["metrics"] + arguments, database: config, env: env.merging(extra) { $1 })

@@ -21,11 +21,7 @@ struct SettlementImportTests {
         return path
     }
 
-    func psql(_ sql: String) throws -> String {
-        let r = try Shell.run("/usr/bin/psql", ["-X", "-At", "-F", "|", "-d", config.conninfo, "-c", sql])
-        #expect(r.status == 0, "\(r.stderr)")
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
 
     func importing(_ paths: [String], _ extra: [String] = []) throws -> Shell.Result {
         try CLI.run(["settlement", "import"] + paths + extra, database: config)

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Postgres
 import Reports
@@ -33,7 +32,7 @@ public struct SettlementImporter {
         guard let header = CSVHeader.fields(bytes) else {
             throw BatchError.badInput(file: path, line: nil, field: nil, message: "the file is empty")
         }
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha = SHA256Hex.of(bytes)
         let known: Int64? = try db.scalar("SELECT id FROM public.settlement_files WHERE sha256 = $1", [sha])
         if known != nil {
             return Outcome(report: nil, rowsRead: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)

@@ -160,20 +160,9 @@ enum PDFSyntax {
 
     /// A number with at most two decimals (1/7200 inch) and no exponent, as PDF content streams expect.
     static func number(_ value: Double) -> String {
-        let scaled = (value * 100).rounded()
-        if scaled == 0 { return "0" }
-        let negative = scaled < 0
-        let magnitude = Int(abs(scaled))
-        var text = String(magnitude / 100)
-        var fraction = magnitude % 100
-        if fraction != 0 {
-            var digits = String(fraction)
-            digits = String(repeating: "0", count: 2 - digits.count) + digits
-            while digits.hasSuffix("0") { digits.removeLast() }
-            text += "." + digits
-            fraction = 0
-        }
-        return negative ? "-" + text : text
+        var out = ContentStream(capacity: 16)
+        out.number(value)
+        return String(decoding: out.bytes.dropLast(), as: UTF8.self)  // without the separating space
     }
 
     /// Escapes a literal string's delimiters; used only for ASCII metadata.
