@@ -24,32 +24,20 @@ public struct FileSystemObjectStore: ObjectStore {
     }
 
     public func put(_ key: String, data: [UInt8], contentType: String) throws {
-        let target = try path(key)
-        let dir = (target as NSString).deletingLastPathComponent
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw StorageError.io(key: key, message: "cannot create directory: \(error.localizedDescription)")
+        try LocalFile.writeAtomically(try path(key), key: key) { write in try data.withUnsafeBytes(write) }
+    }
+
+    public func putFile(_ key: String, from source: String, contentType: String) throws {
+        try LocalFile.writeAtomically(try path(key), key: key) { write in
+            try LocalFile.stream(source, key: key, write)
         }
-        let tmp = target + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
-        guard fd >= 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
-        var offset = 0
-        while offset < data.count {
-            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, data.count - offset) }
-            if n < 0 {
-                let message = String(cString: strerror(errno))
-                close(fd)
-                unlink(tmp)
-                throw StorageError.io(key: key, message: message)
-            }
-            offset += n
-        }
-        fsync(fd)
-        close(fd)
-        guard rename(tmp, target) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(tmp)
-            throw StorageError.io(key: key, message: message)
-        }
+    }
+
+    public func getFile(_ key: String, to target: String) throws -> Bool {
+        let p = try path(key)
+        guard FileManager.default.fileExists(atPath: p) else { return false }
+        try LocalFile.writeAtomically(target, key: key) { write in try LocalFile.stream(p, key: key, write) }
+        return true
     }
 
     public func get(_ key: String) throws -> [UInt8]? {

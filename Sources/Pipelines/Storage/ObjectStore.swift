@@ -12,6 +12,26 @@ public protocol ObjectStore: Sendable {
     func delete(_ key: String) throws
     /// Where the store is, for logs (no credentials).
     var displayName: String { get }
+    /// Stores a local file as the object, atomically, without holding it all in memory where
+    /// the store can stream (large artefacts: finance ZIPs, DSR exports).
+    func putFile(_ key: String, from path: String, contentType: String) throws
+    /// Writes the object to a local file atomically; false if there is no such object.
+    func getFile(_ key: String, to path: String) throws -> Bool
+}
+
+extension ObjectStore {
+    public func putFile(_ key: String, from path: String, contentType: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StorageError.io(key: key, message: "cannot read \(path)")
+        }
+        try put(key, data: [UInt8](data), contentType: contentType)
+    }
+
+    public func getFile(_ key: String, to path: String) throws -> Bool {
+        guard let bytes = try get(key) else { return false }
+        try LocalFile.writeAtomically(path, key: key) { write in try bytes.withUnsafeBytes(write) }
+        return true
+    }
 }
 
 public enum StorageError: Error, CustomStringConvertible, Equatable {

@@ -1,0 +1,559 @@
+/// The month's matching, in PostgreSQL, as temporary tables of one transaction: the ledger
+/// and the settlement lines never travel to the batch; only the finished CSVs do (docs/reconciliation.md).
+///
+/// Statements run in order after `setup`; every later one reads `rec_params`.
+enum ReconciliationSQL {
+    /// $1 month's first day, $2 time zone, $3 amount tolerance, $4 fee tolerance, $5 in-transit
+    /// days, $6 "CODE:EXP,...", $7 "CC:YYYY-MM-DD:BP,..." VAT entries, $8 fallback VAT bp or
+    /// NULL, $9 "provider:CUR:BP:FIXED,..." fees.
+    static let setup = [
+        """
+        CREATE TEMP TABLE rec_params ON COMMIT DROP AS
+        SELECT $1::date AS month_first,
+               ($1::date)::timestamp AT TIME ZONE $2 AS start_at,
+               ($1::date + interval '1 month') AT TIME ZONE $2 AS end_at,
+               ($1::date - interval '1 month') AT TIME ZONE $2 AS prev_start_at,
+               $2::text AS tz, $3::bigint AS amount_tol, $4::bigint AS fee_tol, $5::integer AS transit_days,
+               $8::integer AS vat_fallback_bp,
+               (($1::date + interval '1 month') AT TIME ZONE $2) - make_interval(days => $5::integer) AS transit_from;
+        CREATE TEMP TABLE rec_currency ON COMMIT DROP AS
+        SELECT split_part(x, ':', 1) AS code, split_part(x, ':', 2)::integer AS exp
+          FROM unnest(string_to_array($6, ',')) x;
+        CREATE TEMP TABLE rec_vat_rates ON COMMIT DROP AS
+        SELECT country, valid_from, lead(valid_from) OVER (PARTITION BY country ORDER BY valid_from) AS valid_to, bp
+          FROM (SELECT split_part(x, ':', 1) AS country, split_part(x, ':', 2)::date AS valid_from,
+                       split_part(x, ':', 3)::integer AS bp
+                  FROM unnest(string_to_array($7, ',')) x) v;
+        CREATE TEMP TABLE rec_fees ON COMMIT DROP AS
+        SELECT split_part(x, ':', 1) AS provider, split_part(x, ':', 2) AS currency,
+               split_part(x, ':', 3)::integer AS bp, split_part(x, ':', 4)::bigint AS fixed_minor
+          FROM unnest(string_to_array($9, ',')) x;
+        """
+    ]
+
+    /// Ledger and settlement items of the window (the month and the month before, for items
+    /// carried in transit), then every classification.
+    static let statements = [
+        // Succeeded payments, the month's and the previous month's (carried in-transit items).
+        """
+        CREATE TEMP TABLE rec_payments ON COMMIT DROP AS
+        SELECT pi.id, pi.order_id, pi.provider, pi.provider_intent_id AS ref, pi.amount_cents AS amount,
+               pi.currency::text AS currency, pi.updated_at AS paid_at, pi.updated_at >= p.start_at AS in_month,
+               i.number AS invoice_number
+          FROM public.payment_intents pi
+          CROSS JOIN rec_params p
+          LEFT JOIN public.invoices i ON i.payment_intent_id = pi.id
+         WHERE pi.status = 'succeeded' AND pi.updated_at >= p.prev_start_at AND pi.updated_at < p.end_at;
+        CREATE INDEX ON rec_payments (ref);
+        ANALYZE rec_payments
+        """,
+        // Settlement events: Stripe's balance transactions as they are; Checkout.com's breakdown
+        // rows summed per action. `ref` is the payment, `item` the refund or dispute.
+        """
+        CREATE TEMP TABLE rec_events ON COMMIT DROP AS
+        SELECT l.provider,
+               CASE WHEN l.provider = 'checkout' THEN split_part(l.line_key, ':', 1) ELSE l.line_key END AS txn,
+               min(l.created_at) AS created_at,
+               min(CASE WHEN l.category IN ('charge', 'capture') THEN 'charge'
+                        WHEN l.category IN ('refund', 'refund_failure', 'dispute', 'dispute_reversal', 'payout') THEN l.category
+                        WHEN l.category = 'payout_reversal' THEN 'payout'
+                        WHEN l.category = 'chargeback' THEN 'dispute'
+                        WHEN l.category IN ('chargeback reversal', 'chargeback_reversal') THEN 'dispute_reversal'
+                        ELSE 'adjustment' END) AS kind,
+               min(l.currency) AS currency,
+               sum(l.gross_minor)::bigint AS gross, sum(abs(l.fee_minor))::bigint AS fee, sum(l.net_minor)::bigint AS net,
+               min(l.presentment_currency) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross') AS p_currency,
+               sum(l.presentment_minor) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross')::bigint AS p_amount,
+               CASE WHEN l.provider = 'checkout' THEN min(l.source_id) ELSE min(l.payment_intent_id) END AS ref,
+               CASE WHEN l.provider = 'checkout' THEN CASE WHEN l.provider = 'checkout' THEN split_part(min(l.line_key), ':', 1) END
+                    ELSE min(l.source_id) END AS item,
+               min(l.source_id) AS source_id, min(l.payout_id) AS payout_id, count(*) AS lines
+          FROM public.settlement_lines l
+          CROSS JOIN rec_params p
+         WHERE l.created_at >= p.prev_start_at
+         GROUP BY l.provider, 2;
+        CREATE INDEX ON rec_events (ref);
+        CREATE INDEX ON rec_events (item);
+        ANALYZE rec_events
+        """,
+        """
+        CREATE TEMP TABLE rec_breaks (
+          break_type text NOT NULL, provider text, order_id bigint, payment_intent text, refund text, invoice_number text,
+          credit_note_number text, balance_transaction text, payout_id text, dispute_id text,
+          ledger_currency text, ledger_minor bigint, settlement_currency text, settlement_minor bigint,
+          difference_minor bigint, ledger_at timestamptz, settled_at timestamptz, detail text
+        ) ON COMMIT DROP;
+        CREATE TEMP TABLE rec_matched (
+          item text NOT NULL, provider text, order_id bigint, payment_intent text, refund text, invoice_number text,
+          credit_note_number text, balance_transaction text, payout_id text, currency text, ledger_minor bigint,
+          settlement_currency text, settled_minor bigint, fee_minor bigint, net_minor bigint, difference_minor bigint,
+          within_tolerance boolean, ledger_at timestamptz, settled_at timestamptz, note text
+        ) ON COMMIT DROP;
+        CREATE TEMP TABLE rec_in_transit (
+          item text NOT NULL, provider text, order_id bigint, payment_intent text, refund text, invoice_number text,
+          currency text, amount_minor bigint, ledger_at timestamptz, settled_at timestamptz, reason text
+        ) ON COMMIT DROP
+        """,
+        // Each payment with its charge events, the first one the match, later ones duplicates.
+        """
+        CREATE TEMP TABLE rec_charges ON COMMIT DROP AS
+        SELECT pm.*, e.txn, e.created_at AS settled_at, e.currency AS s_currency, e.gross, e.fee, e.net,
+               coalesce(e.p_currency, e.currency) AS m_currency, coalesce(e.p_amount, e.gross) AS m_amount, e.payout_id,
+               row_number() OVER (PARTITION BY pm.id ORDER BY e.created_at, e.txn) AS k
+          FROM rec_payments pm
+          LEFT JOIN rec_events e ON e.kind = 'charge' AND e.provider = pm.provider AND e.ref = pm.ref
+        """,
+        // Payments of the month with no settlement line: in transit near the end, else missing.
+        """
+        INSERT INTO rec_in_transit
+        SELECT 'payment', c.provider, c.order_id, c.ref, NULL, c.invoice_number, c.currency, c.amount, c.paid_at, c.settled_at,
+               CASE WHEN c.txn IS NULL THEN 'no settlement line yet' ELSE 'settled after the month end' END
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.in_month AND c.k = 1
+           AND ((c.txn IS NULL AND c.paid_at >= p.transit_from) OR c.settled_at >= p.end_at);
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
+                                ledger_at, detail)
+        SELECT 'missing_in_provider', c.provider, c.order_id, c.ref, c.invoice_number, c.currency, c.amount, c.paid_at,
+               'succeeded payment with no charge in the settlement reports'
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.in_month AND c.txn IS NULL AND c.paid_at < p.transit_from;
+        -- Carried from the previous month: in transit then, still open at this month's end.
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
+                                ledger_at, settled_at, detail)
+        SELECT 'timing', c.provider, c.order_id, c.ref, c.invoice_number, c.currency, c.amount, c.paid_at, c.settled_at,
+               'paid in the previous month, still not settled at this month''s end'
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE NOT c.in_month AND c.k = 1 AND c.paid_at >= p.start_at - make_interval(days => p.transit_days)
+           AND (c.txn IS NULL OR c.settled_at >= p.end_at)
+        """,
+        // Matched payments: currency, then amount within the tolerance, then fees.
+        """
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction, payout_id,
+                                ledger_currency, ledger_minor, settlement_currency, settlement_minor, ledger_at, settled_at, detail)
+        SELECT 'currency_mismatch', c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.payout_id, c.currency, c.amount,
+               c.m_currency, c.m_amount, c.paid_at, c.settled_at, 'charged in ' || c.m_currency || ', ledger says ' || c.currency
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.k = 1 AND c.txn IS NOT NULL AND c.m_currency <> c.currency
+           AND (c.in_month OR c.settled_at >= p.start_at) AND c.settled_at < p.end_at;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction, payout_id,
+                                ledger_currency, ledger_minor, settlement_currency, settlement_minor, difference_minor,
+                                ledger_at, settled_at, detail)
+        SELECT 'amount_mismatch', c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.payout_id, c.currency, c.amount,
+               c.m_currency, c.m_amount, c.m_amount - c.amount, c.paid_at, c.settled_at,
+               'settled amount differs from the ledger by more than the tolerance'
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.k = 1 AND c.txn IS NOT NULL AND c.m_currency = c.currency AND abs(c.m_amount - c.amount) > p.amount_tol
+           AND (c.in_month OR c.settled_at >= p.start_at) AND c.settled_at < p.end_at;
+        INSERT INTO rec_matched
+        SELECT 'payment', c.provider, c.order_id, c.ref, NULL, c.invoice_number, NULL, c.txn, c.payout_id, c.currency, c.amount,
+               c.s_currency, c.gross, c.fee, c.net, c.m_amount - c.amount, c.m_amount <> c.amount, c.paid_at, c.settled_at,
+               CASE WHEN NOT c.in_month THEN 'in transit at the previous month''s end, settled this month'
+                    WHEN c.s_currency <> c.currency THEN 'settled in ' || c.s_currency END
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.k = 1 AND c.txn IS NOT NULL AND c.m_currency = c.currency AND abs(c.m_amount - c.amount) <= p.amount_tol
+           AND (c.in_month OR c.settled_at >= p.start_at) AND c.settled_at < p.end_at;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction, payout_id,
+                                ledger_currency, ledger_minor, settlement_currency, settlement_minor, difference_minor,
+                                ledger_at, settled_at, detail)
+        SELECT 'fee_variance', c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.payout_id, c.currency, c.amount,
+               c.s_currency, c.fee, c.fee - x.expected, c.paid_at, c.settled_at,
+               'fee ' || c.fee || ' minor units, schedule says ' || x.expected
+          FROM rec_charges c
+          CROSS JOIN rec_params p
+          JOIN rec_fees f ON f.provider = c.provider AND f.currency = c.s_currency
+          CROSS JOIN LATERAL (SELECT (round(c.gross::numeric * f.bp / 10000) + f.fixed_minor)::bigint AS expected) x
+         WHERE c.k = 1 AND c.txn IS NOT NULL AND c.settled_at >= p.start_at AND c.settled_at < p.end_at
+           AND abs(c.fee - x.expected) > p.fee_tol
+        """,
+        // A second charge for one payment, and two succeeded payments for one order.
+        """
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction, payout_id,
+                                ledger_currency, ledger_minor, settlement_currency, settlement_minor, ledger_at, settled_at, detail)
+        SELECT 'duplicate', c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.payout_id, c.currency, c.amount,
+               c.m_currency, c.m_amount, c.paid_at, c.settled_at, 'settlement charge number ' || c.k || ' for one payment'
+          FROM rec_charges c CROSS JOIN rec_params p
+         WHERE c.k > 1 AND (c.in_month OR c.settled_at >= p.start_at) AND c.settled_at < p.end_at;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
+                                ledger_at, detail)
+        SELECT 'duplicate', pm.provider, pm.order_id, pm.ref, pm.invoice_number, pm.currency, pm.amount, pm.paid_at,
+               'order has ' || n || ' succeeded payments'
+          FROM (SELECT *, count(*) OVER (PARTITION BY order_id) AS n FROM rec_payments WHERE in_month) pm
+         WHERE pm.n > 1
+        """,
+        // Charges of the month that match no succeeded payment of the window.
+        """
+        INSERT INTO rec_matched
+        SELECT 'payment', e.provider, pi.order_id, e.ref, NULL, i.number, NULL, e.txn, e.payout_id, pi.currency, pi.amount_cents,
+               e.currency, e.gross, e.fee, e.net, coalesce(e.p_amount, e.gross) - pi.amount_cents, false, pi.updated_at,
+               e.created_at, 'ledger payment outside the window (' || to_char(pi.updated_at, 'YYYY-MM-DD') || ')'
+          FROM rec_events e
+          CROSS JOIN rec_params p
+          JOIN public.payment_intents pi ON pi.provider_intent_id = e.ref AND pi.provider = e.provider AND pi.status = 'succeeded'
+          LEFT JOIN public.invoices i ON i.payment_intent_id = pi.id
+         WHERE e.kind = 'charge' AND e.created_at >= p.start_at AND e.created_at < p.end_at
+           AND NOT EXISTS (SELECT 1 FROM rec_payments pm WHERE pm.ref = e.ref AND pm.provider = e.provider);
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, balance_transaction, payout_id,
+                                settlement_currency, settlement_minor, settled_at, detail)
+        SELECT 'missing_in_ledger', e.provider, pi.order_id, e.ref, e.txn, e.payout_id, coalesce(e.p_currency, e.currency),
+               coalesce(e.p_amount, e.gross), e.created_at,
+               CASE WHEN pi.id IS NULL THEN 'charge for a payment the ledger does not know'
+                    ELSE 'charge for a payment the ledger has as ' || pi.status END
+          FROM rec_events e
+          CROSS JOIN rec_params p
+          LEFT JOIN public.payment_intents pi ON pi.provider_intent_id = e.ref AND pi.provider = e.provider
+         WHERE e.kind = 'charge' AND e.created_at >= p.start_at AND e.created_at < p.end_at
+           AND NOT EXISTS (SELECT 1 FROM rec_payments pm WHERE pm.ref = e.ref AND pm.provider = e.provider)
+           AND (pi.id IS NULL OR pi.status <> 'succeeded')
+        """,
+        // Refunds: matched by the provider's refund id (Stripe re_…, Checkout.com action id).
+        """
+        CREATE TEMP TABLE rec_refunds ON COMMIT DROP AS
+        SELECT r.id, r.order_id, r.provider_refund_id AS ref, r.amount_cents AS amount, r.currency::text AS currency,
+               r.created_at, r.status, pi.provider, pi.provider_intent_id AS payment_ref, cn.number AS credit_note,
+               cn.created_at AS credit_note_at, i.number AS invoice_number, r.created_at >= p.start_at AS in_month,
+               e.txn, e.created_at AS settled_at, e.currency AS s_currency, e.gross, e.fee, e.net, e.payout_id,
+               coalesce(e.p_currency, e.currency) AS m_currency, abs(coalesce(e.p_amount, e.gross)) AS m_amount,
+               row_number() OVER (PARTITION BY r.id ORDER BY e.created_at, e.txn) AS k
+          FROM public.refunds r
+          CROSS JOIN rec_params p
+          LEFT JOIN public.payment_intents pi ON pi.id = r.payment_intent_id
+          LEFT JOIN public.credit_notes cn ON cn.refund_id = r.id
+          LEFT JOIN public.invoices i ON i.payment_intent_id = r.payment_intent_id
+          LEFT JOIN rec_events e ON e.kind = 'refund' AND e.item = r.provider_refund_id AND e.provider = pi.provider
+         WHERE r.created_at >= p.prev_start_at AND r.created_at < p.end_at
+        """,
+        """
+        INSERT INTO rec_in_transit
+        SELECT 'refund', r.provider, r.order_id, r.payment_ref, r.ref, r.invoice_number, r.currency, r.amount, r.created_at,
+               r.settled_at, CASE WHEN r.txn IS NULL THEN 'no settlement line yet' ELSE 'settled after the month end' END
+          FROM rec_refunds r CROSS JOIN rec_params p
+         WHERE r.in_month AND r.status = 'succeeded' AND r.k = 1
+           AND ((r.txn IS NULL AND r.created_at >= p.transit_from) OR r.settled_at >= p.end_at);
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, invoice_number, credit_note_number,
+                                ledger_currency, ledger_minor, ledger_at, detail)
+        SELECT 'missing_in_provider', r.provider, r.order_id, r.payment_ref, r.ref, r.invoice_number, r.credit_note, r.currency,
+               r.amount, r.created_at, 'succeeded refund with no refund in the settlement reports'
+          FROM rec_refunds r CROSS JOIN rec_params p
+         WHERE r.in_month AND r.status = 'succeeded' AND r.txn IS NULL AND r.created_at < p.transit_from;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, invoice_number, credit_note_number,
+                                balance_transaction, payout_id, ledger_currency, ledger_minor, settlement_currency,
+                                settlement_minor, difference_minor, ledger_at, settled_at, detail)
+        SELECT CASE WHEN r.m_currency <> r.currency THEN 'currency_mismatch' ELSE 'amount_mismatch' END, r.provider,
+               r.order_id, r.payment_ref, r.ref, r.invoice_number, r.credit_note, r.txn, r.payout_id, r.currency, r.amount,
+               r.m_currency, r.m_amount, CASE WHEN r.m_currency = r.currency THEN r.m_amount - r.amount END, r.created_at,
+               r.settled_at, 'refund settled differently from the ledger'
+          FROM rec_refunds r CROSS JOIN rec_params p
+         WHERE r.k = 1 AND r.txn IS NOT NULL AND r.settled_at < p.end_at AND (r.in_month OR r.settled_at >= p.start_at)
+           AND (r.m_currency <> r.currency OR abs(r.m_amount - r.amount) > p.amount_tol);
+        INSERT INTO rec_matched
+        SELECT 'refund', r.provider, r.order_id, r.payment_ref, r.ref, r.invoice_number, r.credit_note, r.txn, r.payout_id,
+               r.currency, r.amount, r.s_currency, r.gross, r.fee, r.net, r.m_amount - r.amount, r.m_amount <> r.amount,
+               r.created_at, r.settled_at,
+               CASE WHEN NOT r.in_month THEN 'in transit at the previous month''s end, settled this month' END
+          FROM rec_refunds r CROSS JOIN rec_params p
+         WHERE r.k = 1 AND r.txn IS NOT NULL AND r.settled_at < p.end_at AND (r.in_month OR r.settled_at >= p.start_at)
+           AND r.m_currency = r.currency AND abs(r.m_amount - r.amount) <= p.amount_tol;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, balance_transaction, payout_id,
+                                settlement_currency, settlement_minor, settled_at, detail)
+        SELECT 'duplicate', r.provider, r.order_id, r.payment_ref, r.ref, r.txn, r.payout_id, r.m_currency, r.m_amount,
+               r.settled_at, 'settlement refund number ' || r.k || ' for one refund'
+          FROM rec_refunds r CROSS JOIN rec_params p
+         WHERE r.k > 1 AND r.settled_at >= p.start_at AND r.settled_at < p.end_at;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, balance_transaction, payout_id,
+                                settlement_currency, settlement_minor, settled_at, detail)
+        SELECT 'missing_in_ledger', e.provider, pi.order_id, e.ref, e.item, e.txn, e.payout_id,
+               coalesce(e.p_currency, e.currency), abs(coalesce(e.p_amount, e.gross)), e.created_at,
+               CASE WHEN r.id IS NULL THEN 'refund the ledger does not know' ELSE 'refund the ledger has as ' || r.status END
+          FROM rec_events e
+          CROSS JOIN rec_params p
+          LEFT JOIN public.refunds r ON r.provider_refund_id = e.item
+          LEFT JOIN public.payment_intents pi ON pi.provider_intent_id = e.ref AND pi.provider = e.provider
+         WHERE e.kind = 'refund' AND e.created_at >= p.start_at AND e.created_at < p.end_at
+           AND (r.id IS NULL OR r.status <> 'succeeded')
+        """,
+        // Refunds and credit notes must come in pairs.
+        """
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, invoice_number, ledger_currency,
+                                ledger_minor, ledger_at, detail)
+        SELECT 'refund_without_credit_note', r.provider, r.order_id, r.payment_ref, r.ref, r.invoice_number, r.currency,
+               r.amount, r.created_at, 'succeeded refund with no credit note'
+          FROM rec_refunds r
+         WHERE r.in_month AND r.k = 1 AND r.status = 'succeeded' AND r.credit_note IS NULL;
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, invoice_number, credit_note_number,
+                                ledger_currency, ledger_minor, ledger_at, detail)
+        SELECT 'credit_note_without_refund', pi.provider, cn.order_id, pi.provider_intent_id, r.provider_refund_id, i.number,
+               cn.number, cn.currency, cn.amount_cents, cn.created_at,
+               CASE WHEN r.status <> 'succeeded' THEN 'credit note for a refund the ledger has as ' || r.status
+                    ELSE 'credit note for a refund the provider reports as failed' END
+          FROM public.credit_notes cn
+          CROSS JOIN rec_params p
+          JOIN public.refunds r ON r.id = cn.refund_id
+          JOIN public.invoices i ON i.id = cn.invoice_id
+          LEFT JOIN public.payment_intents pi ON pi.id = r.payment_intent_id
+         WHERE cn.created_at >= p.start_at AND cn.created_at < p.end_at
+           AND (r.status <> 'succeeded'
+                OR EXISTS (SELECT 1 FROM rec_events e WHERE e.kind = 'refund_failure' AND e.item = r.provider_refund_id))
+        """,
+        // Disputes touched this month: status from the provider's webhook events when known,
+        // else won when funds were reinstated, else open. A won dispute whose two legs do not
+        // cancel in the settlement currency carries an FX difference.
+        """
+        WITH touched AS (
+          SELECT DISTINCT e.provider, CASE WHEN e.provider = 'stripe' THEN e.source_id ELSE e.ref END AS dispute_id
+            FROM rec_events e CROSS JOIN rec_params p
+           WHERE e.kind IN ('dispute', 'dispute_reversal') AND e.created_at >= p.start_at AND e.created_at < p.end_at
+        ), legs AS (
+          SELECT t.provider, t.dispute_id, min(e.ref) AS ref, min(e.currency) AS currency,
+                 coalesce(sum(e.gross) FILTER (WHERE e.kind = 'dispute'), 0)::bigint AS withdrawn,
+                 coalesce(sum(e.gross) FILTER (WHERE e.kind = 'dispute_reversal'), 0)::bigint AS reinstated,
+                 coalesce(sum(e.p_amount), 0)::bigint AS presentment_net, bool_and(e.p_amount IS NOT NULL) AS has_presentment,
+                 min(e.txn) AS txn, max(e.created_at) AS last_at, count(*) FILTER (WHERE e.kind = 'dispute_reversal') AS reversals
+            FROM touched t
+            JOIN rec_events e ON e.provider = t.provider AND e.kind IN ('dispute', 'dispute_reversal')
+                             AND t.dispute_id = CASE WHEN e.provider = 'stripe' THEN e.source_id ELSE e.ref END
+           GROUP BY t.provider, t.dispute_id
+        ), classified AS (
+          SELECT l.*, pi.order_id, pi.amount_cents, pi.currency::text AS ledger_currency, i.number AS invoice_number,
+                 CASE WHEN s.status = 'lost' THEN 'dispute_lost'
+                      WHEN s.status = 'won' OR l.reversals > 0 THEN 'dispute_won'
+                      ELSE 'dispute_open' END AS break_type,
+                 s.status
+            FROM legs l
+            LEFT JOIN public.payment_intents pi ON pi.provider_intent_id = l.ref AND pi.provider = l.provider
+            LEFT JOIN public.invoices i ON i.payment_intent_id = pi.id
+            LEFT JOIN LATERAL (
+              SELECT ev.payload->>'status' AS status FROM public.payment_events ev
+               WHERE ev.provider = l.provider AND ev.event_type LIKE '%dispute%' AND ev.payload->>'id' = l.dispute_id
+               ORDER BY ev.received_at DESC, ev.id DESC LIMIT 1) s ON true
+        ), ins AS (
+          INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction,
+                                  dispute_id, ledger_currency, ledger_minor, settlement_currency, settlement_minor, settled_at, detail)
+          SELECT c.break_type, c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.dispute_id, c.ledger_currency,
+                 c.amount_cents, c.currency, c.withdrawn + c.reinstated, c.last_at,
+                 'withdrawn ' || c.withdrawn || ', reinstated ' || c.reinstated || ' minor units'
+                   || coalesce('; provider status ' || c.status, '')
+            FROM classified c
+        )
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, balance_transaction, dispute_id,
+                                ledger_currency, ledger_minor, settlement_currency, settlement_minor, difference_minor,
+                                settled_at, detail)
+        SELECT 'fx_difference', c.provider, c.order_id, c.ref, c.invoice_number, c.txn, c.dispute_id, c.ledger_currency,
+               c.amount_cents, c.currency, c.withdrawn + c.reinstated, c.withdrawn + c.reinstated, c.last_at,
+               'dispute legs do not cancel in the settlement currency'
+          FROM classified c
+         WHERE c.break_type = 'dispute_won' AND c.reversals > 0 AND c.withdrawn + c.reinstated <> 0
+           AND (NOT c.has_presentment OR c.presentment_net = 0)
+        """,
+        // Payouts: the payout's amount against the sum of the lines it paid out.
+        """
+        CREATE TEMP TABLE rec_payouts ON COMMIT DROP AS
+        WITH lines AS (
+          SELECT l.provider, l.payout_id, min(l.currency) AS currency, count(*) AS lines, sum(l.net_minor)::bigint AS lines_net,
+                 max(l.created_at) AS last_line_at
+            FROM public.settlement_lines l
+           WHERE l.payout_id IS NOT NULL AND l.category NOT IN ('payout', 'payout_reversal')
+           GROUP BY l.provider, l.payout_id
+        ), payouts AS (
+          SELECT e.provider, e.source_id AS payout_id, e.currency, -e.gross AS amount, e.created_at
+            FROM rec_events e WHERE e.kind = 'payout' AND e.source_id IS NOT NULL
+        )
+        SELECT coalesce(po.provider, li.provider) AS provider, coalesce(po.payout_id, li.payout_id) AS payout_id,
+               coalesce(po.currency, li.currency) AS currency, po.created_at AS paid_out_at, li.lines,
+               li.lines_net, po.amount,
+               CASE WHEN po.amount IS NULL THEN 'no payout amount in the reports'
+                    WHEN li.lines IS NULL THEN 'no itemized lines imported'
+                    WHEN po.amount = li.lines_net THEN 'ties' ELSE 'does not tie' END AS status
+          FROM payouts po
+          FULL JOIN lines li ON li.provider = po.provider AND li.payout_id = po.payout_id
+          CROSS JOIN rec_params p
+         WHERE coalesce(po.created_at, li.last_line_at) >= p.start_at AND coalesce(po.created_at, li.last_line_at) < p.end_at;
+        INSERT INTO rec_breaks (break_type, provider, payout_id, settlement_currency, settlement_minor, difference_minor,
+                                settled_at, detail)
+        SELECT 'payout_mismatch', provider, payout_id, currency, amount, amount - lines_net, paid_out_at,
+               'payout ' || amount || ' minor units, its ' || lines || ' lines sum to ' || lines_net
+          FROM rec_payouts WHERE status = 'does not tie'
+        """,
+        // Invoice checks: every payment invoiced, arithmetic, the rate in force, the number series.
+        """
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, ledger_currency, ledger_minor, ledger_at, detail)
+        SELECT 'payment_without_invoice', provider, order_id, ref, currency, amount, paid_at, 'succeeded payment with no invoice'
+          FROM rec_payments WHERE in_month AND invoice_number IS NULL;
+        CREATE TEMP TABLE rec_invoices ON COMMIT DROP AS
+        SELECT i.id, i.order_id, i.number, i.currency::text AS currency, i.subtotal_cents, i.vat_cents, i.total_cents,
+               upper(coalesce(i.billing_country, '')) AS country, i.created_at, pi.provider_intent_id AS payment_ref,
+               coalesce((i.meta#>>'{document,supplied_at}')::timestamptz, i.created_at) AS supplied_at,
+               i.meta->'document' AS doc, c.exp
+          FROM public.invoices i
+          CROSS JOIN rec_params p
+          LEFT JOIN public.payment_intents pi ON pi.id = i.payment_intent_id
+          LEFT JOIN rec_currency c ON c.code = i.currency
+         WHERE i.created_at >= p.start_at AND i.created_at < p.end_at;
+        WITH expected AS (
+          SELECT v.id, sum(x.net)::bigint AS net, sum(x.gross - x.net)::bigint AS vat, count(*) AS lines
+            FROM rec_invoices v
+            CROSS JOIN LATERAL jsonb_array_elements(v.doc->'lines') li
+            CROSS JOIN LATERAL (SELECT (li->>'unit_price')::numeric * power(10::numeric, v.exp) * (li->>'quantity')::integer AS amount,
+                                       round((li->>'vat_rate')::numeric * 100) AS bp) a
+            CROSS JOIN LATERAL (SELECT CASE WHEN (v.doc->>'prices_include_vat')::boolean
+                                            THEN round(a.amount * 10000 / (10000 + a.bp)) ELSE a.amount END AS net,
+                                       CASE WHEN (v.doc->>'prices_include_vat')::boolean
+                                            THEN a.amount ELSE a.amount + round(a.amount * a.bp / 10000) END AS gross) x
+           WHERE v.doc IS NOT NULL AND v.exp IS NOT NULL
+           GROUP BY v.id
+        )
+        INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
+                                difference_minor, ledger_at, detail)
+        SELECT 'invoice_arithmetic', NULL, v.order_id, v.payment_ref, v.number, v.currency, v.total_cents,
+               CASE WHEN v.subtotal_cents + v.vat_cents <> v.total_cents THEN v.subtotal_cents + v.vat_cents - v.total_cents
+                    ELSE v.vat_cents - x.vat END, v.created_at,
+               CASE WHEN v.subtotal_cents + v.vat_cents <> v.total_cents
+                    THEN 'subtotal ' || v.subtotal_cents || ' + VAT ' || v.vat_cents || ' <> total ' || v.total_cents
+                    ELSE 'VAT ' || v.vat_cents || ' / base ' || v.subtotal_cents || ', the lines'' rates give VAT ' || x.vat
+                         || ' / base ' || x.net END
+          FROM rec_invoices v
+          LEFT JOIN expected x ON x.id = v.id
+         WHERE v.subtotal_cents + v.vat_cents <> v.total_cents OR x.vat <> v.vat_cents OR x.net <> v.subtotal_cents
+        """,
+        """
+        WITH rated AS (
+          SELECT v.*, r.bp AS in_force,
+                 (SELECT array_agg(DISTINCT round((li->>'vat_rate')::numeric * 100)::integer)
+                    FROM jsonb_array_elements(v.doc->'lines') li) AS used
+            FROM rec_invoices v
+            CROSS JOIN rec_params p
+            LEFT JOIN LATERAL (
+              SELECT coalesce(
+                (SELECT t.bp FROM rec_vat_rates t
+                  WHERE t.country = v.country AND t.valid_from <= (v.supplied_at AT TIME ZONE 'UTC')::date
+                    AND (t.valid_to IS NULL OR (v.supplied_at AT TIME ZONE 'UTC')::date < t.valid_to)),
+                p.vat_fallback_bp) AS bp) r ON true
+        )
+        INSERT INTO rec_breaks (break_type, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor, ledger_at, detail)
+        SELECT 'vat_rate', order_id, payment_ref, number, currency, vat_cents, created_at,
+               CASE WHEN in_force IS NULL THEN 'no VAT rate in force for country ' || coalesce(nullif(country, ''), '(none)')
+                    WHEN used IS NULL THEN 'invoice records no rate'
+                    ELSE 'invoice uses ' || array_to_string(array(SELECT (u::numeric / 100)::text FROM unnest(used) u), ', ')
+                         || '%, in force for ' || country || ' on ' || to_char(supplied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+                         || ': ' || (in_force::numeric / 100)::text || '%' END
+          FROM rated
+         WHERE in_force IS NULL OR used IS NULL OR used <> ARRAY[in_force]
+        """,
+        // The number series: each year's numbers 1..max must each appear once (up to month end).
+        """
+        WITH numbered AS (
+          SELECT 'invoice' AS series, substring(number FROM '^SAMIA-([0-9]{4})-[0-9]+$')::integer AS year,
+                 substring(number FROM '^SAMIA-[0-9]{4}-([0-9]+)$')::bigint AS n, number
+            FROM public.invoices CROSS JOIN rec_params p WHERE created_at < p.end_at
+          UNION ALL
+          SELECT 'credit_note', substring(number FROM '^SAMIA-CN-([0-9]{4})-[0-9]+$')::integer,
+                 substring(number FROM '^SAMIA-CN-[0-9]{4}-([0-9]+)$')::bigint, number
+            FROM public.credit_notes CROSS JOIN rec_params p WHERE created_at < p.end_at
+        ), years AS (
+          SELECT DISTINCT series, year FROM numbered n
+           WHERE year IN (extract(year FROM (SELECT start_at AT TIME ZONE 'UTC' FROM rec_params))::integer,
+                          extract(year FROM (SELECT end_at - interval '1 second' FROM rec_params) AT TIME ZONE 'UTC')::integer)
+        ), present AS (
+          SELECT n.series, n.year, n.n, count(*) AS copies, min(n.number) AS number
+            FROM numbered n JOIN years y USING (series, year) GROUP BY 1, 2, 3
+        ), missing AS (
+          SELECT y.series, y.year, g AS n
+            FROM years y
+            CROSS JOIN LATERAL generate_series(1::bigint, (SELECT max(n) FROM present p WHERE p.series = y.series AND p.year = y.year)) g
+           WHERE NOT EXISTS (SELECT 1 FROM present p WHERE p.series = y.series AND p.year = y.year AND p.n = g)
+        ), runs AS (
+          SELECT series, year, min(n) AS first, max(n) AS last
+            FROM (SELECT *, n - row_number() OVER (PARTITION BY series, year ORDER BY n) AS grp FROM missing) m
+           GROUP BY series, year, grp
+        )
+        INSERT INTO rec_breaks (break_type, invoice_number, credit_note_number, detail)
+        SELECT 'invoice_sequence', CASE WHEN series = 'invoice' THEN number END, CASE WHEN series = 'credit_note' THEN number END,
+               series || ' number ' || n || ' of ' || year || ' used ' || copies || ' times'
+          FROM present WHERE copies > 1
+        UNION ALL
+        SELECT 'invoice_sequence', NULL, NULL,
+               series || ' numbers of ' || year || ' missing: ' || first || CASE WHEN last > first THEN '-' || last ELSE '' END
+          FROM runs
+        """,
+        // VAT return figures: invoices minus credit notes issued in the month.
+        """
+        CREATE TEMP TABLE rec_vat ON COMMIT DROP AS
+        WITH docs AS (
+          SELECT v.country, v.currency,
+                 coalesce((SELECT CASE WHEN count(DISTINCT li->>'vat_rate') = 1 THEN min(li->>'vat_rate') ELSE 'mixed' END
+                             FROM jsonb_array_elements(v.doc->'lines') li), 'unknown') AS rate,
+                 1 AS invoices, 0 AS credit_notes, v.subtotal_cents AS base, v.vat_cents AS vat, v.total_cents AS gross
+            FROM rec_invoices v
+          UNION ALL
+          SELECT upper(coalesce(i.billing_country, '')), cn.currency::text,
+                 coalesce(cn.meta#>>'{document,lines,0,vat_rate}', 'unknown'), 0, 1,
+                 -(cn.amount_cents - cn.vat_cents), -cn.vat_cents, -cn.amount_cents
+            FROM public.credit_notes cn
+            CROSS JOIN rec_params p
+            JOIN public.invoices i ON i.id = cn.invoice_id
+           WHERE cn.created_at >= p.start_at AND cn.created_at < p.end_at
+        )
+        SELECT coalesce(nullif(country, ''), '??') AS country, rate, currency, sum(invoices)::bigint AS invoices,
+               sum(credit_notes)::bigint AS credit_notes, sum(base)::bigint AS base, sum(vat)::bigint AS vat,
+               sum(gross)::bigint AS gross
+          FROM docs GROUP BY 1, 2, 3
+        """,
+    ]
+
+    /// Major units with exactly the currency's decimals, from minor units.
+    static func major(_ minor: String, _ currency: String) -> String {
+        "(SELECT round(\(minor)::numeric / power(10::numeric, c.exp), c.exp) FROM rec_currency c WHERE c.code = \(currency))"
+    }
+
+    static let breakColumns = """
+        provider, order_id, payment_intent, refund, invoice_number, credit_note_number, balance_transaction, payout_id,
+        dispute_id, ledger_currency, \(major("ledger_minor", "ledger_currency")) AS ledger_amount, settlement_currency,
+        \(major("settlement_minor", "settlement_currency")) AS settlement_amount,
+        \(major("difference_minor", "coalesce(settlement_currency, ledger_currency)")) AS difference, ledger_at, settled_at, detail
+        """
+
+    static func breaks(_ type: String) -> String {
+        """
+        COPY (SELECT \(breakColumns) FROM rec_breaks WHERE break_type = '\(type)'
+               ORDER BY ledger_at NULLS LAST, settled_at NULLS LAST, payment_intent, refund, balance_transaction, invoice_number,
+                        credit_note_number, payout_id, dispute_id, detail)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+    }
+
+    static let matched = """
+        COPY (SELECT m.item, m.provider, m.order_id, m.payment_intent, m.refund, m.invoice_number, m.credit_note_number,
+                     m.balance_transaction, m.payout_id, m.currency, round(m.ledger_minor::numeric / power(10::numeric, c.exp), c.exp) AS ledger_amount,
+                     m.settlement_currency, round(m.settled_minor::numeric / power(10::numeric, s.exp), s.exp) AS settled_gross,
+                     round(m.fee_minor::numeric / power(10::numeric, s.exp), s.exp) AS fee,
+                     round(m.net_minor::numeric / power(10::numeric, s.exp), s.exp) AS net,
+                     round(m.difference_minor::numeric / power(10::numeric, c.exp), c.exp) AS difference,
+                     m.within_tolerance, m.ledger_at, m.settled_at, m.note
+                FROM rec_matched m
+                LEFT JOIN rec_currency c ON c.code = m.currency
+                LEFT JOIN rec_currency s ON s.code = m.settlement_currency
+               ORDER BY m.settled_at, m.balance_transaction)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+
+    static let inTransit = """
+        COPY (SELECT t.item, t.provider, t.order_id, t.payment_intent, t.refund, t.invoice_number, t.currency,
+                     round(t.amount_minor::numeric / power(10::numeric, c.exp), c.exp) AS amount, t.ledger_at, t.settled_at, t.reason
+                FROM rec_in_transit t LEFT JOIN rec_currency c ON c.code = t.currency
+               ORDER BY t.ledger_at, t.payment_intent, t.refund)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+
+    static let payouts = """
+        COPY (SELECT provider, payout_id, currency, paid_out_at, lines, \(major("lines_net", "currency")) AS lines_net,
+                     \(major("amount", "currency")) AS payout_amount, \(major("amount - lines_net", "currency")) AS difference, status
+                FROM rec_payouts ORDER BY paid_out_at NULLS LAST, provider, payout_id)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+
+    static let vatSummary = """
+        COPY (SELECT country, rate AS vat_rate_percent, currency, invoices, credit_notes, \(major("base", "currency")) AS taxable_base,
+                     \(major("vat", "currency")) AS vat, \(major("gross", "currency")) AS gross
+                FROM rec_vat ORDER BY country, currency, rate)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+}

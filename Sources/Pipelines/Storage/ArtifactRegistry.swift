@@ -1,0 +1,118 @@
+import Foundation
+import Postgres
+import Reports
+
+/// One stored version of a signed artefact, as `batch_artifacts` records it.
+public struct ArtifactRecord: Sendable, Equatable {
+    public let id: Int64
+    public let kind: String
+    public let partition: String
+    public let version: Int
+    public let storageKey: String
+    public let fileName: String
+    public let sha256: String
+    public let bytes: Int64
+    public let runID: Int64?
+    public let createdAt: Date
+}
+
+/// Versioned artefacts in object storage with a row each in `batch_artifacts`.
+///
+/// A new version never replaces an old one: finance may already have filed the earlier ZIP.
+/// The object is stored before its row is inserted, so a row never points at a missing
+/// object; a crash in between leaves an unrecorded object that the next version's write
+/// replaces (same key), never a gap a reader could trip on.
+public struct ArtifactRegistry {
+    public let connection: Connection
+    public let store: any ObjectStore
+
+    public init(connection: Connection, store: any ObjectStore) {
+        self.connection = connection
+        self.store = store
+    }
+
+    /// Stores `localPath` as the next version of (kind, partition) and records it.
+    public func record(
+        kind: String, partition: String, localPath: String, fileName: String, parameters: [String: String],
+        runID: Int64?
+    ) throws -> ArtifactRecord {
+        var hasher = SHA256Stream()
+        var bytes: Int64 = 0
+        try LocalFile.stream(localPath, key: fileName) { chunk in
+            hasher.update(chunk)
+            bytes += Int64(chunk.count)
+        }
+        let sha = hasher.finalize()
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
+        return try connection.transaction { tx in
+            // One writer per (kind, partition) at a time, so versions are dense and unique.
+            try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('artifact:' || $1 || ':' || $2, 0))", [kind, partition])
+            let version: Int64 = try tx.scalar(
+                "SELECT coalesce(max(version), 0)::bigint + 1 FROM public.batch_artifacts WHERE kind = $1 AND partition_key = $2",
+                [kind, partition])!
+            let key = "artifacts/\(kind)/\(partition)/v\(version)/\(fileName)"
+            try store.putFile(key, from: localPath, contentType: "application/zip")
+            let rows = try tx.query(
+                """
+                INSERT INTO public.batch_artifacts (kind, partition_key, version, storage_key, file_name, sha256, bytes, run_id, parameters)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+                RETURNING \(Self.columns)
+                """, [kind, partition, version, key, fileName, sha, bytes, runID, json])
+            return try Self.decode(rows[0])
+        }
+    }
+
+    /// Every version, newest first, optionally of one kind and partition.
+    public func list(kind: String? = nil, partition: String? = nil) throws -> [ArtifactRecord] {
+        try connection.query(
+            """
+            SELECT \(Self.columns) FROM public.batch_artifacts
+             WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR partition_key = $2)
+             ORDER BY kind, partition_key DESC, version DESC
+            """, [kind, partition]
+        ).map(Self.decode)
+    }
+
+    public func find(id: Int64) throws -> ArtifactRecord? {
+        let rows = try connection.query("SELECT \(Self.columns) FROM public.batch_artifacts WHERE id = $1", [id])
+        return try rows.count == 0 ? nil : Self.decode(rows[0])
+    }
+
+    /// The given version, or the latest one when `version` is nil.
+    public func find(kind: String, partition: String, version: Int?) throws -> ArtifactRecord? {
+        let rows = try connection.query(
+            """
+            SELECT \(Self.columns) FROM public.batch_artifacts
+             WHERE kind = $1 AND partition_key = $2 AND ($3::integer IS NULL OR version = $3)
+             ORDER BY version DESC LIMIT 1
+            """, [kind, partition, version])
+        return try rows.count == 0 ? nil : Self.decode(rows[0])
+    }
+
+    /// Copies the artefact to `path` and checks its SHA-256 against the record; a mismatch
+    /// removes the copy and is an error, so a damaged object never reaches finance silently.
+    public func download(_ record: ArtifactRecord, to path: String) throws {
+        guard try store.getFile(record.storageKey, to: path) else {
+            throw StorageError.io(key: record.storageKey, message: "object is missing from \(store.displayName)")
+        }
+        var hasher = SHA256Stream()
+        try LocalFile.stream(path, key: record.storageKey) { hasher.update($0) }
+        let sha = hasher.finalize()
+        guard sha == record.sha256 else {
+            unlink(path)
+            throw StorageError.io(
+                key: record.storageKey, message: "SHA-256 is \(sha), but the record says \(record.sha256)")
+        }
+    }
+
+    static let columns =
+        "id, kind, partition_key, version, storage_key, file_name, sha256, bytes, run_id, created_at"
+
+    static func decode(_ row: Row) throws -> ArtifactRecord {
+        ArtifactRecord(
+            id: try row.decode("id"), kind: try row.decode("kind"), partition: try row.decode("partition_key"),
+            version: Int(try row.decode("version") as Int32), storageKey: try row.decode("storage_key"),
+            fileName: try row.decode("file_name"), sha256: try row.decode("sha256"), bytes: try row.decode("bytes"),
+            runID: try row.decode("run_id"), createdAt: try row.decode("created_at"))
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Atomic local writes shared by the filesystem store and artefact downloads: a temporary file
+/// beside the target, fsynced, then renamed, so a reader sees the old file or the new one.
+enum LocalFile {
+    /// Runs `body` with a writer that appends bytes to the temporary file, then renames it over
+    /// `path`. `key` names the object in errors.
+    static func writeAtomically(
+        _ path: String, key: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw StorageError.io(key: key, message: "cannot create directory: \(error.localizedDescription)")
+            }
+        }
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        guard fd >= 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        do {
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+                    offset += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(tmp)
+            throw StorageError.io(key: key, message: message)
+        }
+    }
+
+    /// Streams a local file in chunks of 1 MiB.
+    static func stream(_ path: String, key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+}
