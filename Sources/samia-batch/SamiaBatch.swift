@@ -17,7 +17,7 @@ struct SamiaBatch: ParsableCommand {
         subcommands: [
             MigrateCommand.self, RunsCommand.self, NightlyCommand.self, KeygenCommand.self, VerifyCommand.self,
             RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
-            SettlementCommand.self, DataMapCommand.self,
+            SettlementCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
             DevCommand.self,
         ]
     )

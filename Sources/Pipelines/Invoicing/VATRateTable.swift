@@ -13,9 +13,12 @@ public struct VATRateTable: Sendable {
 
     let countries: [String: [Entry]]
     let fallback: VATRate?
+    /// SHA-256 of the rates file as read, so a manifest can say which rates a check used.
+    public let sourceSHA256: String
 
     public init(yaml: String, source: String, fallback: VATRate?) throws {
         self.fallback = fallback
+        sourceSHA256 = SHA256Hex.of(Array(yaml.utf8))
         let root: Any?
         do { root = try Yams.load(yaml: yaml) } catch let error as YamlError {
             throw BatchError.badInput(file: source, line: Self.line(of: error), field: nil, message: "not valid YAML")
@@ -80,6 +83,15 @@ public struct VATRateTable: Sendable {
         }
         return try VATRateTable(yaml: text, source: path, fallback: fallback)
     }
+
+    /// Every entry as "CC:YYYY-MM-DD:BASIS_POINTS" joined by commas, for checks done in SQL.
+    var sqlEntries: String {
+        countries.keys.sorted().flatMap { country in
+            countries[country]!.map { "\(country):\($0.from):\($0.rate.basisPoints)" }
+        }.joined(separator: ",")
+    }
+
+    var fallbackBasisPoints: Int? { fallback?.basisPoints }
 
     /// The rate for a buyer country on the supply date.
     public func rate(country: String, on day: LocalDate) throws -> VATRate {

@@ -4,32 +4,83 @@
 /// Statements run in order after `setup`; every later one reads `rec_params`.
 enum ReconciliationSQL {
     /// $1 month's first day, $2 time zone, $3 amount tolerance, $4 fee tolerance, $5 in-transit
-    /// days, $6 "CODE:EXP,...", $7 "CC:YYYY-MM-DD:BP,..." VAT entries, $8 fallback VAT bp or
-    /// NULL, $9 "provider:CUR:BP:FIXED,..." fees.
-    static let setup = [
-        """
+    /// days, $6 fallback VAT rate in basis points or NULL.
+    static let parameters = """
         CREATE TEMP TABLE rec_params ON COMMIT DROP AS
         SELECT $1::date AS month_first,
-               ($1::date)::timestamp AT TIME ZONE $2 AS start_at,
-               ($1::date + interval '1 month') AT TIME ZONE $2 AS end_at,
-               ($1::date - interval '1 month') AT TIME ZONE $2 AS prev_start_at,
+               ($1::date)::timestamp AT TIME ZONE $2::text AS start_at,
+               ($1::date + interval '1 month') AT TIME ZONE $2::text AS end_at,
+               ($1::date - interval '1 month') AT TIME ZONE $2::text AS prev_start_at,
                $2::text AS tz, $3::bigint AS amount_tol, $4::bigint AS fee_tol, $5::integer AS transit_days,
-               $8::integer AS vat_fallback_bp,
-               (($1::date + interval '1 month') AT TIME ZONE $2) - make_interval(days => $5::integer) AS transit_from;
+               $6::integer AS vat_fallback_bp,
+               (($1::date + interval '1 month') AT TIME ZONE $2::text) - make_interval(days => $5::integer) AS transit_from
+        """
+
+    /// $1 "CODE:EXP,..." from `Currency.exponents`.
+    static let currencies = """
         CREATE TEMP TABLE rec_currency ON COMMIT DROP AS
         SELECT split_part(x, ':', 1) AS code, split_part(x, ':', 2)::integer AS exp
-          FROM unnest(string_to_array($6, ',')) x;
+          FROM unnest(string_to_array($1, ',')) x
+        """
+
+    /// $1 "CC:YYYY-MM-DD:BP,..." from `VATRateTable`; each entry runs until the next one.
+    static let vatRates = """
         CREATE TEMP TABLE rec_vat_rates ON COMMIT DROP AS
         SELECT country, valid_from, lead(valid_from) OVER (PARTITION BY country ORDER BY valid_from) AS valid_to, bp
           FROM (SELECT split_part(x, ':', 1) AS country, split_part(x, ':', 2)::date AS valid_from,
                        split_part(x, ':', 3)::integer AS bp
-                  FROM unnest(string_to_array($7, ',')) x) v;
+                  FROM unnest(string_to_array($1, ',')) x) v
+        """
+
+    /// $1 "provider:CUR:BP:FIXED_MINOR,..." from the policy's fee schedule.
+    static let fees = """
         CREATE TEMP TABLE rec_fees ON COMMIT DROP AS
         SELECT split_part(x, ':', 1) AS provider, split_part(x, ':', 2) AS currency,
                split_part(x, ':', 3)::integer AS bp, split_part(x, ':', 4)::bigint AS fixed_minor
-          FROM unnest(string_to_array($9, ',')) x;
+          FROM unnest(string_to_array($1, ',')) x
         """
-    ]
+
+    /// The settlement files whose lines the window read, for the manifest.
+    static let sourceFiles = """
+        SELECT f.file_name, f.sha256, f.report_type FROM public.settlement_files f
+         WHERE EXISTS (SELECT 1 FROM public.settlement_lines l CROSS JOIN rec_params p
+                        WHERE l.file_id = f.id AND l.created_at >= p.prev_start_at)
+         ORDER BY f.id
+        """
+
+    /// Per currency: the month's ledger, what settled, what matched and what is in transit.
+    static let totals = """
+        WITH cur AS (
+          SELECT currency FROM rec_payments WHERE in_month
+          UNION SELECT currency FROM rec_refunds WHERE in_month AND status = 'succeeded' AND k = 1
+          UNION SELECT e.currency FROM rec_events e CROSS JOIN rec_params p
+                 WHERE e.kind IN ('charge', 'refund') AND e.created_at >= p.start_at AND e.created_at < p.end_at
+        ), figures AS (
+          SELECT c.currency,
+                 (SELECT count(*) FROM rec_payments pm WHERE pm.in_month AND pm.currency = c.currency) AS payments,
+                 (SELECT coalesce(sum(amount), 0) FROM rec_payments pm WHERE pm.in_month AND pm.currency = c.currency) AS payments_minor,
+                 (SELECT count(*) FROM rec_refunds r WHERE r.in_month AND r.k = 1 AND r.status = 'succeeded' AND r.currency = c.currency) AS refunds,
+                 (SELECT coalesce(sum(amount), 0) FROM rec_refunds r WHERE r.in_month AND r.k = 1 AND r.status = 'succeeded' AND r.currency = c.currency) AS refunds_minor,
+                 (SELECT coalesce(sum(e.gross), 0) FROM rec_events e CROSS JOIN rec_params p
+                   WHERE e.kind IN ('charge', 'refund') AND e.currency = c.currency AND e.created_at >= p.start_at AND e.created_at < p.end_at) AS settled_minor,
+                 (SELECT coalesce(sum(e.fee), 0) FROM rec_events e CROSS JOIN rec_params p
+                   WHERE e.currency = c.currency AND e.created_at >= p.start_at AND e.created_at < p.end_at) AS fees_minor,
+                 (SELECT count(*) FROM rec_matched m WHERE m.currency = c.currency) AS matched,
+                 (SELECT count(*) FROM rec_in_transit t WHERE t.currency = c.currency) AS in_transit
+            FROM cur c
+        )
+        SELECT f.currency, f.payments, \(major("f.payments_minor", "f.currency"))::text AS payments_amount, f.refunds,
+               \(major("f.refunds_minor", "f.currency"))::text AS refunds_amount,
+               \(major("f.settled_minor", "f.currency"))::text AS settled_gross, \(major("f.fees_minor", "f.currency"))::text AS fees,
+               f.matched, f.in_transit
+          FROM figures f ORDER BY f.currency
+        """
+
+    static let vatRows = """
+        SELECT country, rate, currency, invoices, credit_notes, \(major("base", "currency"))::text AS base,
+               \(major("vat", "currency"))::text AS vat, \(major("gross", "currency"))::text AS gross
+          FROM rec_vat ORDER BY country, currency, rate
+        """
 
     /// Ledger and settlement items of the window (the month and the month before, for items
     /// carried in transit), then every classification.
@@ -65,8 +116,7 @@ enum ReconciliationSQL {
                min(l.presentment_currency) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross') AS p_currency,
                sum(l.presentment_minor) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross')::bigint AS p_amount,
                CASE WHEN l.provider = 'checkout' THEN min(l.source_id) ELSE min(l.payment_intent_id) END AS ref,
-               CASE WHEN l.provider = 'checkout' THEN CASE WHEN l.provider = 'checkout' THEN split_part(min(l.line_key), ':', 1) END
-                    ELSE min(l.source_id) END AS item,
+               CASE WHEN l.provider = 'checkout' THEN split_part(min(l.line_key), ':', 1) ELSE min(l.source_id) END AS item,
                min(l.source_id) AS source_id, min(l.payout_id) AS payout_id, count(*) AS lines
           FROM public.settlement_lines l
           CROSS JOIN rec_params p

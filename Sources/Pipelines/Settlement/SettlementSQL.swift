@@ -86,7 +86,8 @@ struct SettlementSQL {
             + checks.joined(separator: "\nUNION ALL\n") + "\n) v ORDER BY row_no, ord LIMIT 1"
     }
 
-    /// Inserts the staged rows (`$2` is the file id); returns one row per line actually inserted.
+    /// Inserts the staged rows (`$2` is the file id). Returns a row per line inserted (`inserted` true) and per
+    /// known line that only gained its payout id (false); other known lines are left untouched.
     var insert: String {
         func minor(_ amount: String, _ exp: String) -> String {
             "(\(c(amount))::numeric * power(10::numeric, \(exp)))::bigint"
@@ -141,8 +142,9 @@ struct SettlementSQL {
               FROM settlement_stage s
               \(joins)
              ORDER BY s.row_no
-            ON CONFLICT (provider, line_key) DO NOTHING
-            RETURNING 1
+            ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id
+             WHERE settlement_lines.payout_id IS NULL AND EXCLUDED.payout_id IS NOT NULL
+            RETURNING (xmax = 0) AS inserted
             """
     }
 }

@@ -19,9 +19,9 @@ public struct ArtifactRecord: Sendable, Equatable {
 /// Versioned artefacts in object storage with a row each in `batch_artifacts`.
 ///
 /// A new version never replaces an old one: finance may already have filed the earlier ZIP.
-/// The object is stored before its row is inserted, so a row never points at a missing
-/// object; a crash in between leaves an unrecorded object that the next version's write
-/// replaces (same key), never a gap a reader could trip on.
+/// The object is stored before its row commits, so a row never points at a missing object;
+/// a crash in between leaves an unrecorded object that the next attempt's write replaces
+/// (same key), never a record a reader could trip on.
 public struct ArtifactRegistry {
     public let connection: Connection
     public let store: any ObjectStore
@@ -31,10 +31,20 @@ public struct ArtifactRegistry {
         self.store = store
     }
 
-    /// Stores `localPath` as the next version of (kind, partition) and records it.
+    /// The version the next `record` of (kind, partition) will get, for names and summaries
+    /// written before the artefact is stored.
+    public func nextVersion(kind: String, partition: String) throws -> Int {
+        Int(
+            try connection.scalar(
+                "SELECT coalesce(max(version), 0)::bigint + 1 FROM public.batch_artifacts WHERE kind = $1 AND partition_key = $2",
+                [kind, partition], as: Int64.self)!)
+    }
+
+    /// Stores `localPath` as `version` of (kind, partition) and records it. A version already
+    /// recorded is refused (unique key), never replaced.
     public func record(
-        kind: String, partition: String, localPath: String, fileName: String, parameters: [String: String],
-        runID: Int64?
+        kind: String, partition: String, version: Int, localPath: String, fileName: String,
+        parameters: [String: String], runID: Int64?
     ) throws -> ArtifactRecord {
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
@@ -45,19 +55,16 @@ public struct ArtifactRegistry {
         let sha = hasher.finalize()
         let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
         return try connection.transaction { tx in
-            // One writer per (kind, partition) at a time, so versions are dense and unique.
-            try tx.query("SELECT pg_advisory_xact_lock(hashtextextended('artifact:' || $1 || ':' || $2, 0))", [kind, partition])
-            let version: Int64 = try tx.scalar(
-                "SELECT coalesce(max(version), 0)::bigint + 1 FROM public.batch_artifacts WHERE kind = $1 AND partition_key = $2",
-                [kind, partition])!
             let key = "artifacts/\(kind)/\(partition)/v\(version)/\(fileName)"
-            try store.putFile(key, from: localPath, contentType: "application/zip")
+            // The row first: its unique key makes a concurrent writer of the same version wait,
+            // then fail, before either touches the object. The object is written before commit.
             let rows = try tx.query(
                 """
                 INSERT INTO public.batch_artifacts (kind, partition_key, version, storage_key, file_name, sha256, bytes, run_id, parameters)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
                 RETURNING \(Self.columns)
                 """, [kind, partition, version, key, fileName, sha, bytes, runID, json])
+            try store.putFile(key, from: localPath, contentType: "application/zip")
             return try Self.decode(rows[0])
         }
     }

@@ -1,0 +1,259 @@
+import Foundation
+import Postgres
+import Reports
+
+/// Closes a month for finance: imports any settlement files given, matches the month's ledger
+/// against the settlement lines in SQL, and writes one signed ZIP, stored as a new version of
+/// the `reconciliation` artefact (docs/reconciliation.md).
+///
+/// Breaks are findings, not failures: the run succeeds and the ZIP lists them. Everything is
+/// read in one REPEATABLE READ snapshot, so the CSVs and the summary agree to the row.
+public struct ReconciliationJob: Job {
+    public let name = "reconcile"
+    public let partitionKind = PartitionKind.month
+    public var isDestructive: Bool { false }
+
+    /// Every break type, in the order the summary lists them; each has its own CSV.
+    public static let breakTypes = [
+        "missing_in_provider", "missing_in_ledger", "amount_mismatch", "currency_mismatch", "duplicate",
+        "refund_without_credit_note", "credit_note_without_refund", "dispute_open", "dispute_lost", "dispute_won",
+        "fee_variance", "fx_difference", "timing", "payout_mismatch", "payment_without_invoice", "invoice_arithmetic",
+        "vat_rate", "invoice_sequence",
+    ]
+    public static let artifactKind = "reconciliation"
+
+    public let year: Int
+    public let month: Int
+    public let settlementFiles: [String]
+    public let outPath: String?
+    public let policy: ReconciliationPolicy
+    public let rates: VATRateTable
+    public let signingKey: SigningKey
+    public let store: any ObjectStore
+    let labels: Labels
+    let icc: [UInt8]?
+    let fonts: FontSet.Paths
+
+    public init(
+        year: Int, month: Int, settlementFiles: [String] = [], outPath: String? = nil, policy: ReconciliationPolicy,
+        rates: VATRateTable, signingKey: SigningKey, store: any ObjectStore, labels: Labels, icc: [UInt8]?,
+        fonts: FontSet.Paths = .fromEnvironment()
+    ) {
+        self.year = year
+        self.month = month
+        self.settlementFiles = settlementFiles
+        self.outPath = outPath
+        self.policy = policy
+        self.rates = rates
+        self.signingKey = signingKey
+        self.store = store
+        self.labels = labels
+        self.icc = icc
+        self.fonts = fonts
+    }
+
+    public var partition: Partition { .month(year: year, month: month) }
+
+    public func run(_ context: JobContext) throws -> JobOutcome {
+        let db = context.connection
+        var stats: [String: Int64] = [:]
+        if !settlementFiles.isEmpty {
+            let importer = SettlementImporter(connection: db)
+            for file in settlementFiles {
+                try context.checkpoint()
+                let outcome = try importer.importFile(file, provider: nil)
+                stats["settlement_rows_imported", default: 0] += Int64(outcome.imported)
+            }
+        }
+        let registry = ArtifactRegistry(connection: db, store: store)
+        let monthKey = partition.key
+        let version = try registry.nextVersion(kind: Self.artifactKind, partition: monthKey)
+        let fileName = "reconciliation-\(monthKey)-v\(version).zip"
+        let now = context.clock.now()
+
+        let temporaryDirectory: String?
+        let zipPath: String
+        if let outPath {
+            temporaryDirectory = nil
+            zipPath = outPath
+        } else {
+            let dir = NSTemporaryDirectory() + "samia-reconcile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            temporaryDirectory = dir
+            zipPath = dir + "/" + fileName
+        }
+        defer { if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) } }
+
+        var manifest = Manifest(
+            artifact: "\(Self.artifactKind)/\(monthKey)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
+            createdAt: PDFRenderer.isoDate(now), parameters: policy.manifestParameters)
+        manifest.parameters["month"] = monthKey
+        manifest.parameters["version"] = String(version)
+        manifest.parameters["run_id"] = String(context.runID)
+        manifest.parameters["amounts"] = "major units with the currency's ISO 4217 decimals"
+        manifest.parameters["csv"] = "UTF-8 with byte-order mark, comma-separated, header row (PostgreSQL COPY)"
+        manifest.parameters["vat_rates_sha256"] = rates.sourceSHA256
+
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        do {
+            _ = try db.query("SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true)", [policy.timeZone])
+            let first = String(format: "%04d-%02d-01", year, month)
+            try db.query(ReconciliationSQL.parameters, [first, policy.timeZone, policy.amountToleranceMinor,
+                policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints])
+            try db.query(ReconciliationSQL.currencies, [Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")])
+            try db.query(ReconciliationSQL.vatRates, [rates.sqlEntries])
+            try db.query(ReconciliationSQL.fees, [
+                policy.fees.map { "\($0.provider):\($0.currency):\($0.basisPoints):\($0.fixedMinor)" }.joined(separator: ",")
+            ])
+            for (i, statement) in ReconciliationSQL.statements.enumerated() {
+                try context.checkpoint()
+                try db.execute(statement)
+                context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
+            }
+            let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
+            manifest.parameters["window_start"] = try window.decode("s")
+            manifest.parameters["window_end"] = try window.decode("e")
+            for (i, row) in try db.query(ReconciliationSQL.sourceFiles).enumerated() {
+                let sha: String = try row.decode("sha256")
+                let name: String = try row.decode("file_name")
+                let report: String = try row.decode("report_type")
+                manifest.parameters[String(format: "settlement_file.%03d", i + 1)] = "\(sha) \(name) (\(report))"
+            }
+
+            let zip = try ZipWriter(path: zipPath)
+            var counts: [String: Int64] = [:]
+            for type in Self.breakTypes {
+                try context.checkpoint()
+                counts[type] = Int64(
+                    try addCSV(zip, &manifest, name: "breaks/\(type).csv", sql: ReconciliationSQL.breaks(type), db, now))
+            }
+            stats["matched"] = Int64(try addCSV(zip, &manifest, name: "matched.csv", sql: ReconciliationSQL.matched, db, now))
+            stats["in_transit"] = Int64(
+                try addCSV(zip, &manifest, name: "in_transit.csv", sql: ReconciliationSQL.inTransit, db, now))
+            stats["payouts"] = Int64(try addCSV(zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now))
+            stats["vat_rows"] = Int64(
+                try addCSV(zip, &manifest, name: "vat_summary.csv", sql: ReconciliationSQL.vatSummary, db, now))
+
+            let summary = ReconciliationSummary(
+                month: monthKey, timeZone: policy.timeZone, version: version, generatedAt: now,
+                totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
+            let markdown = Array(summary.markdown(labels: labels).utf8)
+            try zip.add("summary.md", data: markdown, modified: now)
+            manifest.add(path: "summary.md", contents: markdown)
+            let renderer = ReconciliationSummaryRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
+            let pdf = try renderer.render(summary)
+            try zip.add("summary.pdf", data: pdf, modified: now)
+            manifest.add(path: "summary.pdf", contents: pdf)
+            manifest.parameters["breaks_total"] = String(summary.totalBreaks)
+            let (manifestBytes, signature) = try manifest.signed(with: signingKey)
+            try zip.add("manifest.json", data: manifestBytes, modified: now)
+            try zip.add("manifest.sig", data: signature, modified: now)
+            try zip.commit()
+            try db.execute("COMMIT")
+            for (type, n) in counts { stats["breaks_\(type)"] = n }
+            stats["breaks"] = summary.totalBreaks
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+
+        let record = try registry.record(
+            kind: Self.artifactKind, partition: monthKey, version: version, localPath: zipPath, fileName: fileName,
+            parameters: ["month": monthKey, "breaks": String(stats["breaks"] ?? 0), "time_zone": policy.timeZone],
+            runID: context.runID)
+        try db.query(
+            """
+            INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+            VALUES ('system', 'reconciliation_ready', 'batch_artifacts', $1,
+                    jsonb_build_object('month', $2::text, 'version', $3::integer, 'sha256', $4::text, 'breaks', $5::bigint,
+                                       'run_id', $6::bigint))
+            """, [String(record.id), monthKey, version, record.sha256, stats["breaks"] ?? 0, context.runID])
+        stats["version"] = Int64(version)
+        print(
+            "reconciliation \(monthKey) v\(version): \(stats["breaks"] ?? 0) break(s), \(stats["matched"] ?? 0) matched, "
+                + "\(stats["in_transit"] ?? 0) in transit; artefact #\(record.id) sha256 \(record.sha256)"
+                + (outPath.map { "; written to \($0)" } ?? ""))
+        return JobOutcome(
+            stats: stats, artifacts: [outPath ?? record.storageKey], itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
+    }
+
+    /// Streams one `COPY … TO STDOUT` into a ZIP entry behind a UTF-8 byte-order mark, hashing
+    /// as it goes; memory stays at one chunk whatever the row count.
+    private func addCSV(
+        _ zip: ZipWriter, _ manifest: inout Manifest, name: String, sql: String, _ db: Connection, _ now: Date
+    ) throws -> Int {
+        try zip.begin(name, size: nil, modified: now)
+        var hasher = SHA256Stream()
+        var bytes: Int64 = 3
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        try bom.withUnsafeBytes { chunk in
+            try zip.write(chunk)
+            hasher.update(chunk)
+        }
+        let rows = try db.copyOut(sql) { chunk in
+            try zip.write(chunk)
+            hasher.update(chunk)
+            bytes += Int64(chunk.count)
+        }
+        try zip.end()
+        manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
+        return rows
+    }
+
+    private func totals(_ db: Connection) throws -> [ReconciliationSummary.CurrencyTotals] {
+        try db.query(ReconciliationSQL.totals).map { row in
+            ReconciliationSummary.CurrencyTotals(
+                currency: try row.decode("currency"), payments: try row.decode("payments"),
+                paymentsAmount: try row.decode("payments_amount"), refunds: try row.decode("refunds"),
+                refundsAmount: try row.decode("refunds_amount"), settledGross: try row.decode("settled_gross"),
+                fees: try row.decode("fees"), matched: try row.decode("matched"), inTransit: try row.decode("in_transit"))
+        }
+    }
+
+    private func vatRows(_ db: Connection) throws -> [ReconciliationSummary.VATRow] {
+        try db.query(ReconciliationSQL.vatRows).map { row in
+            ReconciliationSummary.VATRow(
+                country: try row.decode("country"), rate: try row.decode("rate"), currency: try row.decode("currency"),
+                invoices: try row.decode("invoices"), creditNotes: try row.decode("credit_notes"),
+                base: try row.decode("base"), vat: try row.decode("vat"), gross: try row.decode("gross"))
+        }
+    }
+}
+
+extension ReconciliationJob {
+    /// The job as configured by the environment: policy, VAT rates, signing key, storage,
+    /// labels, fonts and ICC profile. Anything missing is a configuration error before any work.
+    public static func fromEnvironment(
+        year: Int, month: Int, settlementFiles: [String], outPath: String?, timeZone: String?,
+        env: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ReconciliationJob {
+        var policy = try ReconciliationPolicy.load(env)
+        if let timeZone {
+            guard TimeZone(identifier: timeZone) != nil else {
+                throw BatchError.configuration("--timezone \(timeZone) is not an IANA time zone name")
+            }
+            policy.timeZone = timeZone
+        }
+        guard let keyPath = env["SAMIA_SIGNING_KEY_FILE"], !keyPath.isEmpty else {
+            throw BatchError.configuration(
+                "no signing key: set SAMIA_SIGNING_KEY_FILE (create one with `samia-batch keygen`)")
+        }
+        let key: SigningKey
+        do { key = try SigningKey(contentsOf: keyPath) } catch {
+            throw BatchError.configuration("signing key \(keyPath): \(error)")
+        }
+        let store: any ObjectStore
+        do { store = try ObjectStores.fromEnvironment(env) } catch let error as StorageError {
+            throw BatchError.configuration(error.description)
+        }
+        for file in settlementFiles where !FileManager.default.isReadableFile(atPath: file) {
+            throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
+        }
+        let fonts = FontSet.Paths.fromEnvironment(env)
+        _ = try FontSet(paths: fonts)
+        return ReconciliationJob(
+            year: year, month: month, settlementFiles: settlementFiles, outPath: outPath, policy: policy,
+            rates: try VATRateTable.load(env), signingKey: key, store: store, labels: try Labels.locate(env),
+            icc: try PDFRenderer.loadICCProfile(env), fonts: fonts)
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct ArtifactsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "artifacts", abstract: "Signed artefacts the batch stored (finance ZIPs and others), every version.",
+        subcommands: [List.self, Get.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List stored artefacts, newest version first.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Only this kind, e.g. reconciliation.") var kind: String?
+        @Option(help: "Only this partition, e.g. 2026-10.") var partition: String?
+
+        func run() throws {
+            try execute {
+                let db = try database.connect(cliLogger(), applicationName: "samia-batch/artifacts")
+                defer { db.close() }
+                let store = try ObjectStores.fromEnvironment()
+                let records = try ArtifactRegistry(connection: db, store: store).list(kind: kind, partition: partition)
+                print("id\tkind\tpartition\tversion\tcreated_at\tbytes\tsha256\tfile")
+                for r in records {
+                    print(
+                        "\(r.id)\t\(r.kind)\t\(r.partition)\t\(r.version)\t\(ISO8601DateFormatter().string(from: r.createdAt))\t\(r.bytes)\t\(r.sha256)\t\(r.fileName)"
+                    )
+                }
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get",
+            abstract: "Copy an artefact out of storage, checking its SHA-256 against the record.",
+            discussion:
+                "Name it by id, or by --kind and --partition (latest version unless --version). Then check it with `samia-batch verify`."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Artefact id (from `artifacts list`).") var id: Int64?
+        @Option(help: "Kind, e.g. reconciliation.") var kind: String?
+        @Option(help: "Partition, e.g. 2026-10.") var partition: String?
+        @Option(help: "Version (default: the latest).") var version: Int?
+        @Option(help: "Where to write the file (default: its stored name, in the current directory).") var out: String?
+
+        func validate() throws {
+            if id == nil && (kind == nil || partition == nil) {
+                throw ValidationError("give an id, or --kind and --partition")
+            }
+            if id != nil && (kind != nil || partition != nil || version != nil) {
+                throw ValidationError("give either an id or --kind/--partition/--version, not both")
+            }
+        }
+
+        func run() throws {
+            try execute {
+                let db = try database.connect(cliLogger(), applicationName: "samia-batch/artifacts")
+                defer { db.close() }
+                let store: any ObjectStore
+                do { store = try ObjectStores.fromEnvironment() } catch let error as StorageError {
+                    throw BatchError.configuration(error.description)
+                }
+                let registry = ArtifactRegistry(connection: db, store: store)
+                let found =
+                    try id.map { try registry.find(id: $0) }
+                    ?? registry.find(kind: kind!, partition: partition!, version: version)
+                guard let record = found else {
+                    throw BatchError.badInput(
+                        file: "batch_artifacts", line: nil, field: id == nil ? "kind/partition/version" : "id",
+                        message: "no such artefact")
+                }
+                let target = out ?? record.fileName
+                try registry.download(record, to: target)
+                print("\(target): \(record.kind) \(record.partition) v\(record.version), \(record.bytes) bytes, sha256 \(record.sha256) (checked)")
+            }
+        }
+    }
+}

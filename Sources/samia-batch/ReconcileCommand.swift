@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Reconcile a month's ledger against provider settlement lines and write the signed finance ZIP.",
+        discussion: """
+            Imports any --settlement files first (as `settlement import` would), then matches the month's succeeded
+            payments, refunds, invoices and credit notes against the settlement lines in PostgreSQL. Every difference is
+            a typed break in its own CSV; matched.csv, in_transit.csv, payouts.csv, vat_summary.csv, summary.md and a
+            bilingual summary.pdf go in one ZIP with a manifest signed by SAMIA_SIGNING_KEY_FILE. Each run stores a new
+            version of the `reconciliation` artefact (earlier versions are kept; see `samia-batch artifacts`). Breaks
+            do not fail the run. Tolerances and the time zone: policy/reconciliation.yaml (docs/reconciliation.md).
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var flags: RunFlags
+
+    @Option(help: "The month to close, YYYY-MM.")
+    var month: String
+
+    @Option(parsing: .upToNextOption, help: "Settlement CSV files to import before matching.")
+    var settlement: [String] = []
+
+    @Option(help: "Also write the ZIP here (atomically).")
+    var out: String?
+
+    @Option(help: "Reporting time zone for the month's bounds (default: the policy's time_zone).")
+    var timezone: String?
+
+    func parsedMonth() throws -> (Int, Int) {
+        let parts = month.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
+            (2000...2999).contains(y), (1...12).contains(m)
+        else { throw ValidationError("--month must be YYYY-MM, e.g. 2026-10") }
+        return (y, m)
+    }
+
+    func validate() throws { _ = try parsedMonth() }
+
+    func run() throws {
+        try execute {
+            let (year, m) = try parsedMonth()
+            let job = try ReconciliationJob.fromEnvironment(
+                year: year, month: m, settlementFiles: settlement, outPath: out, timeZone: timezone)
+            let runner = Runner(
+                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+            var options = flags.options(database)
+            // Each run is a new version of the month's artefact, so a month is never "already done".
+            options.force = true
+            options.parameters["time_zone"] = job.policy.timeZone
+            if !settlement.isEmpty {
+                options.parameters["settlement_files"] =
+                    settlement.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")
+            }
+            try finish(runner.run(job, partition: job.partition, options: options))
+        }
+    }
+}
