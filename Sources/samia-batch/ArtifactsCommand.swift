@@ -5,7 +5,8 @@ import Postgres
 
 struct ArtifactsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "artifacts", abstract: "Signed artefacts the batch stored (finance ZIPs and others), every version.",
+        commandName: "artifacts",
+        abstract: "Signed artefacts the batch stored (finance ZIPs and others), every version.",
         subcommands: [List.self, Get.self])
 
     struct List: ParsableCommand {
@@ -75,7 +76,9 @@ struct ArtifactsCommand: ParsableCommand {
                 }
                 let target = out ?? record.fileName
                 try registry.download(record, to: target)
-                print("\(target): \(record.kind) \(record.partition) v\(record.version), \(record.bytes) bytes, sha256 \(record.sha256) (checked)")
+                print(
+                    "\(target): \(record.kind) \(record.partition) v\(record.version), \(record.bytes) bytes, sha256 \(record.sha256) (checked)"
+                )
             }
         }
     }

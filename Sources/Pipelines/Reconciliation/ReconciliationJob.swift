@@ -96,19 +96,30 @@ public struct ReconciliationJob: Job {
 
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
-            _ = try db.query("SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true)", [policy.timeZone])
+            _ = try db.query(
+                "SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true)", [policy.timeZone])
             let first = String(format: "%04d-%02d-01", year, month)
-            try db.query(ReconciliationSQL.parameters, [first, policy.timeZone, policy.amountToleranceMinor,
-                policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints])
-            try db.query(ReconciliationSQL.currencies, [Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")])
+            try db.query(
+                ReconciliationSQL.parameters,
+                [
+                    first, policy.timeZone, policy.amountToleranceMinor,
+                    policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints,
+                ])
+            try db.query(
+                ReconciliationSQL.currencies,
+                [Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")])
             try db.query(ReconciliationSQL.vatRates, [rates.sqlEntries])
-            try db.query(ReconciliationSQL.fees, [
-                policy.fees.map { "\($0.provider):\($0.currency):\($0.basisPoints):\($0.fixedMinor)" }.joined(separator: ",")
-            ])
+            try db.query(
+                ReconciliationSQL.fees,
+                [
+                    policy.fees.map { "\($0.provider):\($0.currency):\($0.basisPoints):\($0.fixedMinor)" }.joined(
+                        separator: ",")
+                ])
             for (i, statement) in ReconciliationSQL.statements.enumerated() {
                 try context.checkpoint()
                 try db.execute(statement)
-                context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
+                context.progress.update(
+                    "matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
             }
             let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
             manifest.parameters["window_start"] = try window.decode("s")
@@ -125,12 +136,15 @@ public struct ReconciliationJob: Job {
             for type in Self.breakTypes {
                 try context.checkpoint()
                 counts[type] = Int64(
-                    try addCSV(zip, &manifest, name: "breaks/\(type).csv", sql: ReconciliationSQL.breaks(type), db, now))
+                    try addCSV(zip, &manifest, name: "breaks/\(type).csv", sql: ReconciliationSQL.breaks(type), db, now)
+                )
             }
-            stats["matched"] = Int64(try addCSV(zip, &manifest, name: "matched.csv", sql: ReconciliationSQL.matched, db, now))
+            stats["matched"] = Int64(
+                try addCSV(zip, &manifest, name: "matched.csv", sql: ReconciliationSQL.matched, db, now))
             stats["in_transit"] = Int64(
                 try addCSV(zip, &manifest, name: "in_transit.csv", sql: ReconciliationSQL.inTransit, db, now))
-            stats["payouts"] = Int64(try addCSV(zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now))
+            stats["payouts"] = Int64(
+                try addCSV(zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now))
             stats["vat_rows"] = Int64(
                 try addCSV(zip, &manifest, name: "vat_summary.csv", sql: ReconciliationSQL.vatSummary, db, now))
 
@@ -140,7 +154,8 @@ public struct ReconciliationJob: Job {
             let markdown = Array(summary.markdown(labels: labels).utf8)
             try zip.add("summary.md", data: markdown, modified: now)
             manifest.add(path: "summary.md", contents: markdown)
-            let renderer = ReconciliationSummaryRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
+            let renderer = ReconciliationSummaryRenderer(
+                fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
             let pdf = try renderer.render(summary)
             try zip.add("summary.pdf", data: pdf, modified: now)
             manifest.add(path: "summary.pdf", contents: pdf)
@@ -174,7 +189,8 @@ public struct ReconciliationJob: Job {
                 + "\(stats["in_transit"] ?? 0) in transit; artefact #\(record.id) sha256 \(record.sha256)"
                 + (outPath.map { "; written to \($0)" } ?? ""))
         return JobOutcome(
-            stats: stats, artifacts: [outPath ?? record.storageKey], itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
+            stats: stats, artifacts: [outPath ?? record.storageKey],
+            itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
     }
 
     /// Streams one `COPY … TO STDOUT` into a ZIP entry behind a UTF-8 byte-order mark, hashing
@@ -206,7 +222,8 @@ public struct ReconciliationJob: Job {
                 currency: try row.decode("currency"), payments: try row.decode("payments"),
                 paymentsAmount: try row.decode("payments_amount"), refunds: try row.decode("refunds"),
                 refundsAmount: try row.decode("refunds_amount"), settledGross: try row.decode("settled_gross"),
-                fees: try row.decode("fees"), matched: try row.decode("matched"), inTransit: try row.decode("in_transit"))
+                fees: try row.decode("fees"), matched: try row.decode("matched"),
+                inTransit: try row.decode("in_transit"))
         }
     }
 

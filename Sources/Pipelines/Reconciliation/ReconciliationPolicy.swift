@@ -79,7 +79,8 @@ public struct ReconciliationPolicy: Sendable, Equatable {
                 do { fixed = try InvoiceTotals.parse(fixedText, exponent: exponent, field: field + ".fixed") } catch {
                     throw bad(field + ".fixed", "\"\(fixedText)\" is not an amount with at most \(exponent) decimals")
                 }
-                fees.append(Fee(provider: provider, currency: currency, basisPoints: rate.basisPoints, fixedMinor: fixed))
+                fees.append(
+                    Fee(provider: provider, currency: currency, basisPoints: rate.basisPoints, fixedMinor: fixed))
             }
         }
         fees.sort { ($0.provider, $0.currency) < ($1.provider, $1.currency) }
@@ -107,8 +108,10 @@ public struct ReconciliationPolicy: Sendable, Equatable {
         p["fee_schedule"] =
             fees.isEmpty
             ? "none (fees not checked)"
-            : fees.map { "\($0.provider) \($0.currency) \(VATRate(basisPoints: $0.basisPoints))% + \($0.fixedMinor) minor" }
-                .joined(separator: "; ")
+            : fees.map {
+                "\($0.provider) \($0.currency) \(VATRate(basisPoints: $0.basisPoints))% + \($0.fixedMinor) minor"
+            }
+            .joined(separator: "; ")
         return p
     }
 }

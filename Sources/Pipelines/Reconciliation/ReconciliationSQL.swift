@@ -44,7 +44,7 @@ enum ReconciliationSQL {
     static let sourceFiles = """
         SELECT f.file_name, f.sha256, f.report_type FROM public.settlement_files f
          WHERE EXISTS (SELECT 1 FROM public.settlement_lines l CROSS JOIN rec_params p
-                        WHERE l.file_id = f.id AND l.created_at >= p.prev_start_at)
+                        WHERE (l.file_id = f.id OR l.payout_file_id = f.id) AND l.created_at >= p.prev_start_at)
          ORDER BY f.id
         """
 
@@ -482,9 +482,9 @@ enum ReconciliationSQL {
         SELECT 'vat_rate', order_id, payment_ref, number, currency, vat_cents, created_at,
                CASE WHEN in_force IS NULL THEN 'no VAT rate in force for country ' || coalesce(nullif(country, ''), '(none)')
                     WHEN used IS NULL THEN 'invoice records no rate'
-                    ELSE 'invoice uses ' || array_to_string(array(SELECT (u::numeric / 100)::text FROM unnest(used) u), ', ')
+                    ELSE 'invoice uses ' || array_to_string(array(SELECT trim_scale(u::numeric / 100)::text FROM unnest(used) u), ', ')
                          || '%, in force for ' || country || ' on ' || to_char(supplied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-                         || ': ' || (in_force::numeric / 100)::text || '%' END
+                         || ': ' || trim_scale(in_force::numeric / 100)::text || '%' END
           FROM rated
          WHERE in_force IS NULL OR used IS NULL OR used <> ARRAY[in_force]
         """,

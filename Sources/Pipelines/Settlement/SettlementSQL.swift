@@ -142,7 +142,7 @@ struct SettlementSQL {
               FROM settlement_stage s
               \(joins)
              ORDER BY s.row_no
-            ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id
+            ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id, payout_file_id = EXCLUDED.file_id
              WHERE settlement_lines.payout_id IS NULL AND EXCLUDED.payout_id IS NOT NULL
             RETURNING (xmax = 0) AS inserted
             """

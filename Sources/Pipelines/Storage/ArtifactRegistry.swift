@@ -53,7 +53,8 @@ public struct ArtifactRegistry {
             bytes += Int64(chunk.count)
         }
         let sha = hasher.finalize()
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(
+            decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
         return try connection.transaction { tx in
             let key = "artifacts/\(kind)/\(partition)/v\(version)/\(fileName)"
             // The row first: its unique key makes a concurrent writer of the same version wait,

@@ -100,9 +100,11 @@ public struct ReconciliationSummary: Sendable, Equatable {
             md +=
                 "| \(t.currency) | \(t.payments) | \(t.paymentsAmount) | \(t.refunds) | \(t.refundsAmount) | \(t.settledGross) | \(t.fees) | \(t.matched) | \(t.inTransit) |\n"
         }
-        md += "\n## \(labels.en("rec_breaks"))\n\n| type | file | count | \(labels.ar("rec_breaks")) |\n| --- | --- | ---: | --- |\n"
+        md +=
+            "\n## \(labels.en("rec_breaks"))\n\n| type | file | count | \(labels.ar("rec_breaks")) |\n| --- | --- | ---: | --- |\n"
         for b in breaks {
-            md += "| \(labels.en("break_" + b.type)) | breaks/\(b.type).csv | \(b.count) | \(labels.ar("break_" + b.type)) |\n"
+            md +=
+                "| \(labels.en("break_" + b.type)) | breaks/\(b.type).csv | \(b.count) | \(labels.ar("break_" + b.type)) |\n"
         }
         md += "\n## \(labels.en("rec_vat"))\n\n"
         md += "| country | rate % | currency | invoices | credit notes | taxable base | VAT | gross |\n"

@@ -48,7 +48,8 @@ public final class ReconciliationSummaryRenderer {
         let m = Self.margin
         let half = Self.width / 2 - 6
         let title = TextStyle(size: 15)
-        let a = place(&out, labels.en("rec_title") + " " + s.month, x: m, w: half, style: title, dir: .leftToRight, lang: "en")
+        let a = place(
+            &out, labels.en("rec_title") + " " + s.month, x: m, w: half, style: title, dir: .leftToRight, lang: "en")
         let b = place(
             &out, labels.ar("rec_title") + " " + s.month, x: m + Self.width - half, w: half, style: title,
             dir: .rightToLeft, lang: "ar")
@@ -63,9 +64,11 @@ public final class ReconciliationSummaryRenderer {
 
         heading(&out, key: "rec_totals")
         let numeric = Column(width: 0, alignment: .right)
-        let totalColumns = [Column(width: 0.08, alignment: .left)] + [0.08, 0.14, 0.08, 0.13, 0.14, 0.11, 0.12, 0.12].map {
-            Column(width: $0, alignment: numeric.alignment)
-        }
+        let totalColumns =
+            [Column(width: 0.08, alignment: .left)]
+            + [0.08, 0.14, 0.08, 0.13, 0.14, 0.11, 0.12, 0.12].map {
+                Column(width: $0, alignment: numeric.alignment)
+            }
         table(
             &out, columns: totalColumns,
             header: [
@@ -94,10 +97,14 @@ public final class ReconciliationSummaryRenderer {
         out.y += 10
 
         heading(&out, key: "rec_vat")
-        let vatColumns = [Column(width: 0.09, alignment: .left), Column(width: 0.09, alignment: .right),
-            Column(width: 0.09, alignment: .left)] + [0.1, 0.11, 0.18, 0.16, 0.18].map {
-            Column(width: $0, alignment: .right)
-        }
+        let vatColumns =
+            [
+                Column(width: 0.09, alignment: .left), Column(width: 0.09, alignment: .right),
+                Column(width: 0.09, alignment: .left),
+            ]
+            + [0.1, 0.11, 0.18, 0.16, 0.18].map {
+                Column(width: $0, alignment: .right)
+            }
         table(
             &out, columns: vatColumns,
             header: [
@@ -105,7 +112,10 @@ public final class ReconciliationSummaryRenderer {
                 "rec_vat_amount", "rec_gross",
             ],
             rows: s.vat.map {
-                [$0.country, $0.rate, $0.currency, String($0.invoices), String($0.creditNotes), $0.base, $0.vat, $0.gross]
+                [
+                    $0.country, $0.rate, $0.currency, String($0.invoices), String($0.creditNotes), $0.base, $0.vat,
+                    $0.gross,
+                ]
             })
         return Document(
             title: labels.en("rec_title") + " " + s.month, language: "en", subject: "Monthly reconciliation",
@@ -142,7 +152,8 @@ public final class ReconciliationSummaryRenderer {
         let m = Self.margin
         let a = place(&out, labels.en(key), x: m, w: 170, style: label, dir: .leftToRight, lang: "en")
         let b = place(&out, value, x: m + 175, w: 170, style: TextStyle(size: 9.5), dir: .leftToRight, align: .center)
-        let c = place(&out, labels.ar(key), x: m + Self.width - 170, w: 170, style: label, dir: .rightToLeft, lang: "ar")
+        let c = place(
+            &out, labels.ar(key), x: m + Self.width - 170, w: 170, style: label, dir: .rightToLeft, lang: "ar")
         out.y = max(a, b, c) + 2
     }
 
@@ -162,7 +173,9 @@ public final class ReconciliationSummaryRenderer {
             x += column.width * Self.width
         }
         out.y = bottom + 2
-        for (i, cells) in rows.enumerated() { row(&out, columns: columns, cells: cells, bold: false, shaded: i % 2 == 0) }
+        for (i, cells) in rows.enumerated() {
+            row(&out, columns: columns, cells: cells, bold: false, shaded: i % 2 == 0)
+        }
     }
 
     private func row(_ out: inout Pages, columns: [Column], cells: [String], bold: Bool, shaded: Bool) {
@@ -181,7 +194,9 @@ public final class ReconciliationSummaryRenderer {
             height = max(height, p.height)
             x += column.width * Self.width
         }
-        if shaded { out.add(.rectangle(x: Self.margin, y: top, width: Self.width, height: height + 2, fill: Self.band)) }
+        if shaded {
+            out.add(.rectangle(x: Self.margin, y: top, width: Self.width, height: height + 2, fill: Self.band))
+        }
         for (p, px) in paragraphs { out.add(.paragraph(p, x: px, y: top + 1)) }
         out.y = top + height + 2
     }

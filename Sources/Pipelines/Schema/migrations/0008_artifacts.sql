@@ -20,3 +20,7 @@ CREATE TABLE IF NOT EXISTS public.batch_artifacts (
 ALTER TABLE public.batch_artifacts ENABLE ROW LEVEL SECURITY;
 GRANT ALL ON public.batch_artifacts TO service_role;
 GRANT ALL ON SEQUENCE public.batch_artifacts_id_seq TO service_role;
+
+-- The payout reconciliation report that gave a known line its payout id, so a reconciliation
+-- manifest can name every file its figures came from.
+ALTER TABLE public.settlement_lines ADD COLUMN IF NOT EXISTS payout_file_id bigint REFERENCES public.settlement_files(id);
