@@ -50,6 +50,17 @@ psql "$DATABASE_URL" -X -q -c "SELECT o.day, sum(o.orders_created) AS orders, su
   JOIN metrics_daily_platform pl USING (day)
  GROUP BY o.day, p.payments_succeeded, p.first_pass_success_rate, c.calls_started, pl.daily_active_clients
  ORDER BY o.day DESC LIMIT 7"
+echo "== monthly reconciliation of last month, with settlement reports generated from the demo ledger"
+month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
+from=$(date -u -d "${month}-01 -1 month" +%F); to=$(date -u -d "${month}-01 +1 month +3 days" +%F)
+mkdir -p "$out/settlement" "$out/reconciliation"
+psql "$DATABASE_URL" -X -q -v from="$from" -v to="$to" -f "$root/scripts/demo-settlement/stripe.sql" \
+  > "$out/settlement/balance_change_from_activity.itemized.$month.csv"
+psql "$DATABASE_URL" -X -q -v from="$from" -v to="$to" -f "$root/scripts/demo-settlement/checkout.sql" \
+  > "$out/settlement/checkout_financial_actions.$month.csv"
+"$bin" reconcile --month "$month" --settlement "$out/settlement/"*".$month.csv" \
+  --out "$out/reconciliation/reconciliation-$month.zip" | grep -v '^phases'
+"$bin" verify "$out/reconciliation/reconciliation-$month.zip" --public-key "$out/keys/signing.key.pub" | tail -n 1
 "$bin" dev exercise --seconds 0.5
 echo "== run ledger"
 "$bin" runs --limit 10
@@ -61,6 +72,7 @@ Outputs:
   metrics       $SAMIA_METRICS_TEXTFILE
   daily KPIs    metrics_daily_* tables (docs/metrics.md)
   invoice PDFs  $SAMIA_STORAGE_DIR/invoices/  (examples: $out/examples/)
+  finance ZIP   $out/reconciliation/  (samia-batch artifacts list; docs/reconciliation.md)
   signing key   $out/keys/signing.key (+ .pub)
 Stop the database with: make demo-stop
 TXT

@@ -31,6 +31,12 @@ struct ReconcileCommand: ParsableCommand {
     @Option(help: "Reporting time zone for the month's bounds (default: the policy's time_zone).")
     var timezone: String?
 
+    @Option(help: "Also give the VAT summary in this currency, converted with --fx-rates.")
+    var reportingCurrency: String?
+
+    @Option(help: "CSV with a header and columns currency,rate: units of the reporting currency per unit.")
+    var fxRates: String?
+
     func parsedMonth() throws -> (Int, Int) {
         let parts = month.split(separator: "-")
         guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
@@ -39,13 +45,21 @@ struct ReconcileCommand: ParsableCommand {
         return (y, m)
     }
 
-    func validate() throws { _ = try parsedMonth() }
+    func validate() throws {
+        _ = try parsedMonth()
+        if (reportingCurrency == nil) != (fxRates == nil) {
+            throw ValidationError("--reporting-currency and --fx-rates go together")
+        }
+    }
 
     func run() throws {
         try execute {
             let (year, m) = try parsedMonth()
             let job = try ReconciliationJob.fromEnvironment(
-                year: year, month: m, settlementFiles: settlement, outPath: out, timeZone: timezone)
+                year: year, month: m, settlementFiles: settlement, outPath: out, timeZone: timezone,
+                reporting: reportingCurrency.map {
+                    ReconciliationJob.Reporting(currency: $0.uppercased(), ratesFile: fxRates!)
+                })
             let runner = Runner(
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)

@@ -338,6 +338,34 @@ struct ReconciliationTests {
         #expect(try csv(zip, "matched.csv").first?["settled_at"] == "2026-10-01 01:00:05+03")
     }
 
+    @Test func vatFiguresAreConvertedOnlyWithARateSource() throws {
+        let rates = try file("rates.csv", "currency,rate\nUSD,1\nBHD,2.65\nEUR,1.08\nkwd,3.25\nSAR,0.2666\n")
+        let zip = dir + "/usd.zip"
+        let r = try reconcile(
+            ["--settlement"] + (try settlementFiles()) + ["--reporting-currency", "USD", "--fx-rates", rates, "--out", zip])
+        #expect(r.status == 0, "\(r.stderr)")
+        let sa = try csv(zip, "vat_summary.csv").first { $0["country"] == "SA" && $0["vat_rate_percent"] == "15" }
+        // 215.65 × 0.2666 = 57.49229; 32.35 × 0.2666 = 8.62451; 248.01 × 0.2666 = 66.120466.
+        #expect(
+            ["reporting_currency", "fx_rate", "taxable_base_reporting", "vat_reporting", "gross_reporting"].map {
+                sa?[$0] ?? "?"
+            } == ["USD", "0.2666", "57.49", "8.62", "66.12"])
+        let kw = try csv(zip, "vat_summary.csv").first { $0["country"] == "KW" }
+        #expect(kw?["gross_reporting"] == "8.13", "2.500 KWD × 3.25 = 8.125, half up")
+        let manifest = try JSONSerialization.jsonObject(with: Data(try entry(zip, "manifest.json"))) as! [String: Any]
+        #expect((manifest["parameters"] as! [String: String])["reporting_currency"] == "USD")
+
+        // A currency of the month without a rate is refused before any ZIP or artefact.
+        let partial = try file("partial.csv", "currency,rate\nUSD,1\nSAR,0.2666\n")
+        let refused = try reconcile(["--reporting-currency", "USD", "--fx-rates", partial, "--out", dir + "/no.zip"])
+        #expect(refused.status == 65 && refused.stderr.contains("partial.csv (currency): no rate for BHD, EUR, KWD"), "\(refused.stderr)")
+        let badRate = try file("bad.csv", "currency,rate\nUSD,one\n")
+        let bad = try reconcile(["--reporting-currency", "USD", "--fx-rates", badRate])
+        #expect(bad.status == 65 && bad.stderr.contains("bad.csv:2 (rate)"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/no.zip"))
+        #expect(try psql("SELECT count(*) FROM batch_artifacts") == "1")
+    }
+
     @Test func missingConfigurationAndBadInputChangeNothing() throws {
         var noKey = env
         noKey["SAMIA_SIGNING_KEY_FILE"] = nil

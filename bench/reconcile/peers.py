@@ -30,12 +30,12 @@ FEE_BP = 290
 EXP = {"USD": 2, "SAR": 2, "KWD": 3, "EUR": 2, "AED": 2, "BHD": 3, "JPY": 0}
 
 PAYMENTS = f"""COPY (SELECT pi.id, pi.order_id, pi.provider_intent_id AS ref, pi.amount_cents AS amount, pi.currency::text AS currency,
-                      pi.updated_at AS paid_at, i.number AS invoice_number
+                      to_char(pi.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS paid_at, i.number AS invoice_number
                  FROM payment_intents pi LEFT JOIN invoices i ON i.payment_intent_id = pi.id
                 WHERE pi.status = 'succeeded' AND pi.updated_at >= '{PREV}' AND pi.updated_at < '{END}')
        TO STDOUT WITH (FORMAT csv, HEADER)"""
 REFUNDS = f"""COPY (SELECT r.id, r.provider_refund_id AS ref, r.amount_cents AS amount, r.currency::text AS currency,
-                     r.created_at, r.status, cn.number AS credit_note
+                     to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at, r.status, cn.number AS credit_note
                 FROM refunds r LEFT JOIN credit_notes cn ON cn.refund_id = r.id
                WHERE r.created_at >= '{PREV}' AND r.created_at < '{END}')
        TO STDOUT WITH (FORMAT csv, HEADER)"""
@@ -65,8 +65,10 @@ def run_pandas(conninfo, settlement, out):
     import numpy as np
     import pandas as pd
 
-    pay = pd.read_csv(export(conninfo, PAYMENTS), parse_dates=["paid_at"])
-    ref = pd.read_csv(export(conninfo, REFUNDS), parse_dates=["created_at"])
+    pay = pd.read_csv(export(conninfo, PAYMENTS))
+    pay["paid_at"] = pd.to_datetime(pay["paid_at"], utc=True, format="ISO8601")
+    ref = pd.read_csv(export(conninfo, REFUNDS))
+    ref["created_at"] = pd.to_datetime(ref["created_at"], utc=True, format="ISO8601")
     lines = pd.read_csv(settlement, dtype=str, keep_default_na=False)
     start, end, prev = pd.Timestamp(START), pd.Timestamp(END), pd.Timestamp(PREV)
     transit_from = end - pd.Timedelta(days=TRANSIT_DAYS)
@@ -148,19 +150,19 @@ def run_duckdb(conninfo, settlement, out):
         db.execute(f"CREATE TABLE pay AS SELECT *, paid_at >= TIMESTAMPTZ '{START}' AS in_month FROM read_csv('{tmp}/payments.csv', header=true, auto_detect=true)")
         db.execute(f"CREATE TABLE ref AS SELECT *, created_at >= TIMESTAMPTZ '{START}' AS in_month FROM read_csv('{tmp}/refunds.csv', header=true, auto_detect=true) WHERE status = 'succeeded'")
         db.execute(f"""CREATE TABLE lines AS
-            SELECT l.balance_transaction_id AS txn, CAST(l.created_utc AS TIMESTAMP) AT TIME ZONE 'UTC' AS at, upper(l.currency) AS currency,
+            SELECT l.balance_transaction_id AS txn, CAST(l.created_utc AS TIMESTAMP) AT TIME ZONE 'UTC' AS settled_at, upper(l.currency) AS currency,
                    l.reporting_category AS category, l.source_id, l.payment_intent_id AS pi, upper(l.customer_facing_currency) AS shown_currency,
                    CAST(round(CAST(l.gross AS DECIMAL(18, 3)) * pow(10, e.exp)) AS BIGINT) AS gross,
                    abs(CAST(round(CAST(l.fee AS DECIMAL(18, 3)) * pow(10, e.exp)) AS BIGINT)) AS fee,
                    CAST(round(CAST(l.customer_facing_amount AS DECIMAL(18, 3)) * pow(10, e.exp)) AS BIGINT) AS shown
               FROM read_csv('{settlement}', header=true, all_varchar=true) l JOIN exps e ON e.code = upper(l.currency)
              WHERE CAST(l.created_utc AS TIMESTAMP) AT TIME ZONE 'UTC' >= TIMESTAMPTZ '{PREV}'""")
-        w = f"c.at >= TIMESTAMPTZ '{START}' AND c.at < TIMESTAMPTZ '{END}'"
+        w = f"c.settled_at >= TIMESTAMPTZ '{START}' AND c.settled_at < TIMESTAMPTZ '{END}'"
         tf = f"TIMESTAMPTZ '{END}' - INTERVAL {TRANSIT_DAYS} DAY"
-        db.execute("""CREATE TABLE m AS SELECT p.*, c.txn, c.at, c.shown_currency, c.shown, c.gross, c.fee,
-                          row_number() OVER (PARTITION BY p.id ORDER BY c.at, c.txn) AS k
+        db.execute("""CREATE TABLE m AS SELECT p.*, c.txn, c.settled_at, c.shown_currency, c.shown, c.gross, c.fee,
+                          row_number() OVER (PARTITION BY p.id ORDER BY c.settled_at, c.txn) AS k
                      FROM pay p LEFT JOIN (SELECT * FROM lines WHERE category = 'charge') c ON c.pi = p.ref""")
-        settled_in = f"c.txn IS NOT NULL AND c.at < TIMESTAMPTZ '{END}' AND (c.in_month OR c.at >= TIMESTAMPTZ '{START}')"
+        settled_in = f"c.txn IS NOT NULL AND c.settled_at < TIMESTAMPTZ '{END}' AND (c.in_month OR c.settled_at >= TIMESTAMPTZ '{START}')"
         queries = {
             "missing_in_provider": f"""SELECT id, ref, amount, currency FROM m c WHERE k = 1 AND in_month AND txn IS NULL AND paid_at < {tf}
                                        UNION ALL SELECT r.id, r.ref, r.amount, r.currency FROM ref r
@@ -175,10 +177,10 @@ def run_duckdb(conninfo, settlement, out):
             "dispute_open": f"SELECT c.* FROM lines c WHERE category = 'dispute' AND {w}",
             "matched": f"""SELECT id, ref, txn, amount, currency FROM m c WHERE k = 1 AND {settled_in} AND shown_currency = currency AND abs(shown - amount) <= {AMOUNT_TOL}
                            UNION ALL SELECT r.id, r.ref, c.txn, r.amount, r.currency FROM ref r JOIN lines c ON c.category = 'refund' AND c.source_id = r.ref
-                            WHERE c.at < TIMESTAMPTZ '{END}' AND (r.in_month OR c.at >= TIMESTAMPTZ '{START}')""",
-            "in_transit": f"""SELECT id, ref, amount, currency FROM m c WHERE k = 1 AND in_month AND ((txn IS NULL AND paid_at >= {tf}) OR at >= TIMESTAMPTZ '{END}')
+                            WHERE c.settled_at < TIMESTAMPTZ '{END}' AND (r.in_month OR c.settled_at >= TIMESTAMPTZ '{START}')""",
+            "in_transit": f"""SELECT id, ref, amount, currency FROM m c WHERE k = 1 AND in_month AND ((txn IS NULL AND paid_at >= {tf}) OR settled_at >= TIMESTAMPTZ '{END}')
                               UNION ALL SELECT r.id, r.ref, r.amount, r.currency FROM ref r LEFT JOIN lines c ON c.category = 'refund' AND c.source_id = r.ref
-                               WHERE r.in_month AND ((c.txn IS NULL AND r.created_at >= {tf}) OR c.at >= TIMESTAMPTZ '{END}')""",
+                               WHERE r.in_month AND ((c.txn IS NULL AND r.created_at >= {tf}) OR c.settled_at >= TIMESTAMPTZ '{END}')""",
         }
         counts, files = {}, []
         for name, sql in queries.items():

@@ -52,6 +52,18 @@ public struct ReconciliationJob: Job {
         self.fonts = fonts
     }
 
+    /// Where VAT figures are also converted: a currency and a CSV of `currency,rate` (units
+    /// of the reporting currency per unit). Without it the VAT summary stays per currency.
+    public struct Reporting: Sendable, Equatable {
+        public var currency: String
+        public var ratesFile: String
+        public init(currency: String, ratesFile: String) {
+            self.currency = currency
+            self.ratesFile = ratesFile
+        }
+    }
+    public var reporting: Reporting?
+
     public var partition: Partition { .month(year: year, month: month) }
 
     public func run(_ context: JobContext) throws -> JobOutcome {
@@ -132,6 +144,7 @@ public struct ReconciliationJob: Job {
                 manifest.parameters[String(format: "settlement_file.%03d", i + 1)] = "\(sha) \(name) (\(report))"
             }
 
+            if let reporting { try loadRates(reporting, db, &manifest) }
             stats["match_ms"] = Int64(Date().timeIntervalSince(matchStarted) * 1000)
             let zip = try ZipWriter(path: zipPath)
             let csvStarted = Date()
@@ -149,7 +162,9 @@ public struct ReconciliationJob: Job {
             stats["payouts"] = Int64(
                 try addCSV(zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now))
             stats["vat_rows"] = Int64(
-                try addCSV(zip, &manifest, name: "vat_summary.csv", sql: ReconciliationSQL.vatSummary, db, now))
+                try addCSV(zip, &manifest, name: "vat_summary.csv",
+                    sql: reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) } ?? ReconciliationSQL.vatSummary,
+                    db, now))
 
             stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
             stats["csv_bytes"] = manifest.files.reduce(0) { $0 + $1.bytes }
@@ -201,6 +216,52 @@ public struct ReconciliationJob: Job {
             itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
     }
 
+    /// Loads the exchange rates through COPY and refuses, naming file, line and field, a rate
+    /// that is not a positive decimal or a VAT currency without a rate.
+    private func loadRates(_ reporting: Reporting, _ db: Connection, _ manifest: inout Manifest) throws {
+        let file = reporting.ratesFile
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
+        }
+        try db.execute(
+            "CREATE TEMP TABLE rec_fx (currency text, rate text, row_no bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP")
+        var sent = false
+        do {
+            try db.copyIn("COPY rec_fx (currency, rate) FROM STDIN WITH (FORMAT csv, HEADER true)") {
+                defer { sent = true }
+                return sent ? nil : [UInt8](data)
+            }
+        } catch let error as PostgresError where error.code == .server {
+            let line = error.context.flatMap { $0.components(separatedBy: ", line ").last.flatMap { Int($0) } }
+            throw BatchError.badInput(file: file, line: line, field: nil, message: error.message)
+        }
+        let bad = try db.query(
+            """
+            SELECT row_no + 1 AS line, 'rate' AS field FROM rec_fx
+             WHERE coalesce(rate, '') !~ '^[0-9]+(\\.[0-9]+)?$' OR rate::numeric = 0
+            UNION ALL
+            SELECT row_no + 1, 'currency' FROM rec_fx f
+             WHERE NOT EXISTS (SELECT 1 FROM rec_currency c WHERE c.code = upper(f.currency))
+            ORDER BY 1 LIMIT 1
+            """)
+        if bad.count > 0 {
+            let field: String = try bad[0].decode("field")
+            throw BatchError.badInput(
+                file: file, line: Int(try bad[0].decode("line") as Int64), field: field,
+                message: field == "rate" ? "not a positive decimal rate" : "unknown currency")
+        }
+        let missing = try db.query(
+            "SELECT DISTINCT currency FROM rec_vat WHERE currency NOT IN (SELECT upper(currency) FROM rec_fx) ORDER BY 1")
+        if missing.count > 0 {
+            let codes = try missing.map { try $0.decode("currency") as String }.joined(separator: ", ")
+            throw BatchError.badInput(
+                file: file, line: nil, field: "currency", message: "no rate for \(codes), which the VAT summary needs")
+        }
+        manifest.parameters["reporting_currency"] = reporting.currency
+        manifest.parameters["fx_rates_sha256"] = SHA256Hex.of([UInt8](data))
+        manifest.parameters["fx_rates_file"] = (file as NSString).lastPathComponent
+    }
+
     /// Streams one `COPY … TO STDOUT` into a ZIP entry behind a UTF-8 byte-order mark, hashing
     /// as it goes; memory stays at one chunk whatever the row count.
     private func addCSV(
@@ -250,7 +311,7 @@ extension ReconciliationJob {
     /// labels, fonts and ICC profile. Anything missing is a configuration error before any work.
     public static func fromEnvironment(
         year: Int, month: Int, settlementFiles: [String], outPath: String?, timeZone: String?,
-        env: [String: String] = ProcessInfo.processInfo.environment
+        reporting: Reporting? = nil, env: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ReconciliationJob {
         var policy = try ReconciliationPolicy.load(env)
         if let timeZone {
@@ -274,11 +335,21 @@ extension ReconciliationJob {
         for file in settlementFiles where !FileManager.default.isReadableFile(atPath: file) {
             throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
         }
+        if let reporting {
+            guard Currency.exponent(reporting.currency) != nil else {
+                throw BatchError.configuration("--reporting-currency \(reporting.currency) is not an ISO 4217 currency")
+            }
+            guard FileManager.default.isReadableFile(atPath: reporting.ratesFile) else {
+                throw BatchError.badInput(file: reporting.ratesFile, line: nil, field: nil, message: "cannot be read")
+            }
+        }
         let fonts = FontSet.Paths.fromEnvironment(env)
         _ = try FontSet(paths: fonts)
-        return ReconciliationJob(
+        var job = ReconciliationJob(
             year: year, month: month, settlementFiles: settlementFiles, outPath: outPath, policy: policy,
             rates: try VATRateTable.load(env), signingKey: key, store: store, labels: try Labels.locate(env),
             icc: try PDFRenderer.loadICCProfile(env), fonts: fonts)
+        job.reporting = reporting
+        return job
     }
 }

@@ -505,15 +505,12 @@ enum ReconciliationSQL {
         ), present AS (
           SELECT n.series, n.year, n.n, count(*) AS copies, min(n.number) AS number
             FROM numbered n JOIN years y USING (series, year) GROUP BY 1, 2, 3
-        ), missing AS (
-          SELECT y.series, y.year, g AS n
-            FROM years y
-            CROSS JOIN LATERAL generate_series(1::bigint, (SELECT max(n) FROM present p WHERE p.series = y.series AND p.year = y.year)) g
-           WHERE NOT EXISTS (SELECT 1 FROM present p WHERE p.series = y.series AND p.year = y.year AND p.n = g)
         ), runs AS (
-          SELECT series, year, min(n) AS first, max(n) AS last
-            FROM (SELECT *, n - row_number() OVER (PARTITION BY series, year ORDER BY n) AS grp FROM missing) m
-           GROUP BY series, year, grp
+          -- Gaps from neighbours: a number more than one above the previous one (or above 0).
+          SELECT series, year, prev + 1 AS first, n - 1 AS last
+            FROM (SELECT series, year, n, coalesce(lag(n) OVER (PARTITION BY series, year ORDER BY n), 0) AS prev
+                    FROM present) x
+           WHERE n - prev > 1
         )
         INSERT INTO rec_breaks (break_type, invoice_number, credit_note_number, detail)
         SELECT 'invoice_sequence', CASE WHEN series = 'invoice' THEN number END, CASE WHEN series = 'credit_note' THEN number END,
@@ -599,6 +596,28 @@ enum ReconciliationSQL {
                 FROM rec_payouts ORDER BY paid_out_at NULLS LAST, provider, payout_id)
           TO STDOUT WITH (FORMAT csv, HEADER)
         """
+
+    /// The VAT figures also in a reporting currency, from `rec_fx` (rate = reporting units per
+    /// unit), each converted amount rounded half up to the reporting currency's decimals.
+    static func vatSummaryConverted(_ reporting: String) -> String {
+        func convert(_ minor: String) -> String {
+            "round(\(minor)::numeric / power(10::numeric, c.exp) * f.rate::numeric, r.exp)"
+        }
+        return """
+            COPY (SELECT v.country, v.rate AS vat_rate_percent, v.currency, v.invoices, v.credit_notes,
+                         round(v.base::numeric / power(10::numeric, c.exp), c.exp) AS taxable_base,
+                         round(v.vat::numeric / power(10::numeric, c.exp), c.exp) AS vat,
+                         round(v.gross::numeric / power(10::numeric, c.exp), c.exp) AS gross,
+                         '\(reporting)' AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
+                         \(convert("v.vat")) AS vat_reporting, \(convert("v.gross")) AS gross_reporting
+                    FROM rec_vat v
+                    JOIN rec_currency c ON c.code = v.currency
+                    JOIN rec_currency r ON r.code = '\(reporting)'
+                    JOIN rec_fx f ON upper(f.currency) = v.currency
+                   ORDER BY v.country, v.currency, v.rate)
+              TO STDOUT WITH (FORMAT csv, HEADER)
+            """
+    }
 
     static let vatSummary = """
         COPY (SELECT country, rate AS vat_rate_percent, currency, invoices, credit_notes, \(major("base", "currency")) AS taxable_base,
