@@ -342,7 +342,9 @@ struct ReconciliationTests {
         let rates = try file("rates.csv", "currency,rate\nUSD,1\nBHD,2.65\nEUR,1.08\nkwd,3.25\nSAR,0.2666\n")
         let zip = dir + "/usd.zip"
         let r = try reconcile(
-            ["--settlement"] + (try settlementFiles()) + ["--reporting-currency", "USD", "--fx-rates", rates, "--out", zip])
+            ["--settlement"] + (try settlementFiles()) + [
+                "--reporting-currency", "USD", "--fx-rates", rates, "--out", zip,
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let sa = try csv(zip, "vat_summary.csv").first { $0["country"] == "SA" && $0["vat_rate_percent"] == "15" }
         // 215.65 × 0.2666 = 57.49229; 32.35 × 0.2666 = 8.62451; 248.01 × 0.2666 = 66.120466.
@@ -358,7 +360,9 @@ struct ReconciliationTests {
         // A currency of the month without a rate is refused before any ZIP or artefact.
         let partial = try file("partial.csv", "currency,rate\nUSD,1\nSAR,0.2666\n")
         let refused = try reconcile(["--reporting-currency", "USD", "--fx-rates", partial, "--out", dir + "/no.zip"])
-        #expect(refused.status == 65 && refused.stderr.contains("partial.csv (currency): no rate for BHD, EUR, KWD"), "\(refused.stderr)")
+        #expect(
+            refused.status == 65 && refused.stderr.contains("partial.csv (currency): no rate for BHD, EUR, KWD"),
+            "\(refused.stderr)")
         let badRate = try file("bad.csv", "currency,rate\nUSD,one\n")
         let bad = try reconcile(["--reporting-currency", "USD", "--fx-rates", badRate])
         #expect(bad.status == 65 && bad.stderr.contains("bad.csv:2 (rate)"), "\(bad.stderr)")

@@ -108,8 +108,11 @@ public struct ReconciliationJob: Job {
 
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
+            // JIT compiles for hundreds of milliseconds per statement here (temporary tables have no
+            // statistics, so every plan looks expensive) and never pays back on these plans.
             _ = try db.query(
-                "SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true)", [policy.timeZone])
+                "SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true), set_config('jit', 'off', true)",
+                [policy.timeZone])
             let first = String(format: "%04d-%02d-01", year, month)
             try db.query(
                 ReconciliationSQL.parameters,
@@ -130,7 +133,13 @@ public struct ReconciliationJob: Job {
             let matchStarted = Date()
             for (i, statement) in ReconciliationSQL.statements.enumerated() {
                 try context.checkpoint()
+                let started = Date()
                 try db.execute(statement)
+                context.logger.debug(
+                    "matching step done",
+                    metadata: [
+                        "step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                    ])
                 context.progress.update(
                     "matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
             }
@@ -162,8 +171,10 @@ public struct ReconciliationJob: Job {
             stats["payouts"] = Int64(
                 try addCSV(zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now))
             stats["vat_rows"] = Int64(
-                try addCSV(zip, &manifest, name: "vat_summary.csv",
-                    sql: reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) } ?? ReconciliationSQL.vatSummary,
+                try addCSV(
+                    zip, &manifest, name: "vat_summary.csv",
+                    sql: reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) }
+                        ?? ReconciliationSQL.vatSummary,
                     db, now))
 
             stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
@@ -224,7 +235,8 @@ public struct ReconciliationJob: Job {
             throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
         }
         try db.execute(
-            "CREATE TEMP TABLE rec_fx (currency text, rate text, row_no bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP")
+            "CREATE TEMP TABLE rec_fx (currency text, rate text, row_no bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+        )
         var sent = false
         do {
             try db.copyIn("COPY rec_fx (currency, rate) FROM STDIN WITH (FORMAT csv, HEADER true)") {
@@ -251,7 +263,8 @@ public struct ReconciliationJob: Job {
                 message: field == "rate" ? "not a positive decimal rate" : "unknown currency")
         }
         let missing = try db.query(
-            "SELECT DISTINCT currency FROM rec_vat WHERE currency NOT IN (SELECT upper(currency) FROM rec_fx) ORDER BY 1")
+            "SELECT DISTINCT currency FROM rec_vat WHERE currency NOT IN (SELECT upper(currency) FROM rec_fx) ORDER BY 1"
+        )
         if missing.count > 0 {
             let codes = try missing.map { try $0.decode("currency") as String }.joined(separator: ", ")
             throw BatchError.badInput(

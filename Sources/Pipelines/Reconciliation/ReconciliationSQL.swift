@@ -102,26 +102,31 @@ enum ReconciliationSQL {
         // rows summed per action. `ref` is the payment, `item` the refund or dispute.
         """
         CREATE TEMP TABLE rec_events ON COMMIT DROP AS
-        SELECT l.provider,
-               CASE WHEN l.provider = 'checkout' THEN split_part(l.line_key, ':', 1) ELSE l.line_key END AS txn,
-               min(l.created_at) AS created_at,
-               min(CASE WHEN l.category IN ('charge', 'capture') THEN 'charge'
-                        WHEN l.category IN ('refund', 'refund_failure', 'dispute', 'dispute_reversal', 'payout') THEN l.category
-                        WHEN l.category = 'payout_reversal' THEN 'payout'
+        SELECT l.provider, l.line_key AS txn, l.created_at,
+               CASE WHEN l.category = 'charge' THEN 'charge'
+                    WHEN l.category IN ('refund', 'refund_failure', 'dispute', 'dispute_reversal', 'payout') THEN l.category
+                    WHEN l.category = 'payout_reversal' THEN 'payout'
+                    ELSE 'adjustment' END AS kind,
+               l.currency::text AS currency, l.gross_minor AS gross, abs(l.fee_minor) AS fee, l.net_minor AS net,
+               l.presentment_currency::text AS p_currency, l.presentment_minor AS p_amount, l.payment_intent_id AS ref,
+               l.source_id AS item, l.source_id, l.payout_id, 1::bigint AS lines
+          FROM public.settlement_lines l CROSS JOIN rec_params p
+         WHERE l.provider = 'stripe' AND l.created_at >= p.prev_start_at
+        UNION ALL
+        SELECT l.provider, split_part(l.line_key, ':', 1), min(l.created_at),
+               min(CASE WHEN l.category = 'capture' THEN 'charge'
+                        WHEN l.category IN ('refund', 'payout') THEN l.category
                         WHEN l.category = 'chargeback' THEN 'dispute'
                         WHEN l.category IN ('chargeback reversal', 'chargeback_reversal') THEN 'dispute_reversal'
-                        ELSE 'adjustment' END) AS kind,
-               min(l.currency) AS currency,
-               sum(l.gross_minor)::bigint AS gross, sum(abs(l.fee_minor))::bigint AS fee, sum(l.net_minor)::bigint AS net,
-               min(l.presentment_currency) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross') AS p_currency,
-               sum(l.presentment_minor) FILTER (WHERE l.provider = 'stripe' OR lower(l.raw->>'Breakdown Type') = 'gross')::bigint AS p_amount,
-               CASE WHEN l.provider = 'checkout' THEN min(l.source_id) ELSE min(l.payment_intent_id) END AS ref,
-               CASE WHEN l.provider = 'checkout' THEN split_part(min(l.line_key), ':', 1) ELSE min(l.source_id) END AS item,
-               min(l.source_id) AS source_id, min(l.payout_id) AS payout_id, count(*) AS lines
-          FROM public.settlement_lines l
-          CROSS JOIN rec_params p
-         WHERE l.created_at >= p.prev_start_at
-         GROUP BY l.provider, 2;
+                        ELSE 'adjustment' END),
+               min(l.currency), sum(l.gross_minor)::bigint, sum(abs(l.fee_minor))::bigint, sum(l.net_minor)::bigint,
+               -- The presentment amount is the Gross breakdown row's (fee rows carry gross 0).
+               min(l.presentment_currency) FILTER (WHERE l.gross_minor <> 0),
+               sum(l.presentment_minor) FILTER (WHERE l.gross_minor <> 0)::bigint, min(l.source_id),
+               split_part(l.line_key, ':', 1), min(l.source_id), min(l.payout_id), count(*)
+          FROM public.settlement_lines l CROSS JOIN rec_params p
+         WHERE l.provider = 'checkout' AND l.created_at >= p.prev_start_at
+         GROUP BY l.provider, split_part(l.line_key, ':', 1);
         CREATE INDEX ON rec_events (ref);
         CREATE INDEX ON rec_events (item);
         ANALYZE rec_events
@@ -490,14 +495,14 @@ enum ReconciliationSQL {
         """,
         // The number series: each year's numbers 1..max must each appear once (up to month end).
         """
-        WITH numbered AS (
-          SELECT 'invoice' AS series, substring(number FROM '^SAMIA-([0-9]{4})-[0-9]+$')::integer AS year,
-                 substring(number FROM '^SAMIA-[0-9]{4}-([0-9]+)$')::bigint AS n, number
+        WITH parsed AS (
+          SELECT 'invoice' AS series, regexp_match(number, '^SAMIA-([0-9]{4})-([0-9]+)$') AS m, number
             FROM public.invoices CROSS JOIN rec_params p WHERE created_at < p.end_at
           UNION ALL
-          SELECT 'credit_note', substring(number FROM '^SAMIA-CN-([0-9]{4})-[0-9]+$')::integer,
-                 substring(number FROM '^SAMIA-CN-[0-9]{4}-([0-9]+)$')::bigint, number
+          SELECT 'credit_note', regexp_match(number, '^SAMIA-CN-([0-9]{4})-([0-9]+)$'), number
             FROM public.credit_notes CROSS JOIN rec_params p WHERE created_at < p.end_at
+        ), numbered AS (
+          SELECT series, m[1]::integer AS year, m[2]::bigint AS n, number FROM parsed WHERE m IS NOT NULL
         ), years AS (
           SELECT DISTINCT series, year FROM numbered n
            WHERE year IN (extract(year FROM (SELECT start_at AT TIME ZONE 'UTC' FROM rec_params))::integer,
