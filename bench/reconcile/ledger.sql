@@ -16,7 +16,7 @@ SELECT i, (ARRAY['USD', 'SAR', 'KWD', 'EUR', 'AED'])[1 + i % 5] AS currency,
        (ARRAY[500, 1500, 0, 1900, 500])[1 + i % 5] AS bp,
        (ARRAY[2, 2, 3, 2, 2])[1 + i % 5] AS exp,
        ('00000000-0000-0000-0000-00000000be0' || (1 + i % 5))::uuid AS user_id,
-       1000 + (i * 7919) % 9000 AS amount,
+       1000 + (i::bigint * 7919) % 9000 AS amount,
        timestamptz '2026-10-01 00:00Z' + make_interval(secs => i * (2678400.0 / :n)) AS paid
   FROM generate_series(1, :n) i;
 INSERT INTO public.orders (id, user_id, service_id, status, created_at)

@@ -50,24 +50,31 @@ enum ReconciliationSQL {
 
     /// Per currency: the month's ledger, what settled, what matched and what is in transit.
     static let totals = """
-        WITH cur AS (
-          SELECT currency FROM rec_payments WHERE in_month
-          UNION SELECT currency FROM rec_refunds WHERE in_month AND status = 'succeeded' AND k = 1
-          UNION SELECT e.currency FROM rec_events e CROSS JOIN rec_params p
-                 WHERE e.kind IN ('charge', 'refund') AND e.created_at >= p.start_at AND e.created_at < p.end_at
+        WITH pay AS (
+          SELECT currency, count(*) AS payments, sum(amount) AS payments_minor FROM rec_payments WHERE in_month GROUP BY 1
+        ), ref AS (
+          SELECT currency, count(*) AS refunds, sum(amount) AS refunds_minor FROM rec_refunds
+           WHERE in_month AND k = 1 AND status = 'succeeded' GROUP BY 1
+        ), settled AS (
+          SELECT e.currency, coalesce(sum(e.gross) FILTER (WHERE e.kind IN ('charge', 'refund')), 0) AS settled_minor,
+                 sum(e.fee) AS fees_minor, count(*) FILTER (WHERE e.kind IN ('charge', 'refund')) AS settled_events
+            FROM rec_events e CROSS JOIN rec_params p
+           WHERE e.created_at >= p.start_at AND e.created_at < p.end_at GROUP BY 1
+        ), matched AS (
+          SELECT currency, count(*) AS matched FROM rec_matched GROUP BY 1
+        ), transit AS (
+          SELECT currency, count(*) AS in_transit FROM rec_in_transit GROUP BY 1
         ), figures AS (
-          SELECT c.currency,
-                 (SELECT count(*) FROM rec_payments pm WHERE pm.in_month AND pm.currency = c.currency) AS payments,
-                 (SELECT coalesce(sum(amount), 0) FROM rec_payments pm WHERE pm.in_month AND pm.currency = c.currency) AS payments_minor,
-                 (SELECT count(*) FROM rec_refunds r WHERE r.in_month AND r.k = 1 AND r.status = 'succeeded' AND r.currency = c.currency) AS refunds,
-                 (SELECT coalesce(sum(amount), 0) FROM rec_refunds r WHERE r.in_month AND r.k = 1 AND r.status = 'succeeded' AND r.currency = c.currency) AS refunds_minor,
-                 (SELECT coalesce(sum(e.gross), 0) FROM rec_events e CROSS JOIN rec_params p
-                   WHERE e.kind IN ('charge', 'refund') AND e.currency = c.currency AND e.created_at >= p.start_at AND e.created_at < p.end_at) AS settled_minor,
-                 (SELECT coalesce(sum(e.fee), 0) FROM rec_events e CROSS JOIN rec_params p
-                   WHERE e.currency = c.currency AND e.created_at >= p.start_at AND e.created_at < p.end_at) AS fees_minor,
-                 (SELECT count(*) FROM rec_matched m WHERE m.currency = c.currency) AS matched,
-                 (SELECT count(*) FROM rec_in_transit t WHERE t.currency = c.currency) AS in_transit
-            FROM cur c
+          SELECT currency, coalesce(p.payments, 0) AS payments, coalesce(p.payments_minor, 0) AS payments_minor,
+                 coalesce(r.refunds, 0) AS refunds, coalesce(r.refunds_minor, 0) AS refunds_minor,
+                 coalesce(s.settled_minor, 0) AS settled_minor, coalesce(s.fees_minor, 0) AS fees_minor,
+                 coalesce(m.matched, 0) AS matched, coalesce(t.in_transit, 0) AS in_transit
+            FROM pay p
+            FULL JOIN ref r USING (currency)
+            FULL JOIN settled s USING (currency)
+            FULL JOIN matched m USING (currency)
+            FULL JOIN transit t USING (currency)
+           WHERE coalesce(p.payments, 0) + coalesce(r.refunds, 0) + coalesce(s.settled_events, 0) > 0
         )
         SELECT f.currency, f.payments, \(major("f.payments_minor", "f.currency"))::text AS payments_amount, f.refunds,
                \(major("f.refunds_minor", "f.currency"))::text AS refunds_amount,

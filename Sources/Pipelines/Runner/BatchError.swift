@@ -68,6 +68,9 @@ extension BatchError {
         case let e as PostgresError where e.code == .configuration: return .configuration
         case let e as PostgresError where e.isTransient: return .temporaryFailure
         case is DataMapError: return .configuration
+        case let e as StorageError:
+            if case .notConfigured = e { return .configuration }
+            return .failure
         case let e as InvoiceError:
             if case .labelsNotFound = e { return .configuration }
             if case .missingLabel = e { return .configuration }

@@ -93,9 +93,7 @@ public struct SettlementImporter {
                     [report.provider.rawValue, report.rawValue, (path as NSString).lastPathComponent, sha, rows]) ?? 0
             // A payout reconciliation report repeats lines the balance-change report brought in:
             // those stay as they are and only gain their payout id.
-            let written = try db.query(sql.insert, [exponents, fileID])
-            var imported = 0
-            for row in written where try row.decode("inserted", as: Bool.self) { imported += 1 }
+            let imported = Int(try db.scalar(sql.insert, [exponents, fileID], as: Int64.self) ?? 0)
             _ = try db.query(
                 "UPDATE public.settlement_files SET rows_imported = $2, rows_already_known = $3 WHERE id = $1",
                 [fileID, imported, Int(rows) - imported])

@@ -86,8 +86,8 @@ struct SettlementSQL {
             + checks.joined(separator: "\nUNION ALL\n") + "\n) v ORDER BY row_no, ord LIMIT 1"
     }
 
-    /// Inserts the staged rows (`$2` is the file id). Returns a row per line inserted (`inserted` true) and per
-    /// known line that only gained its payout id (false); other known lines are left untouched.
+    /// Inserts the staged rows (`$2` is the file id) and returns how many were new (one row, `inserted`).
+    /// A known line only gains its payout id (from a payout report); otherwise it is left untouched.
     var insert: String {
         func minor(_ amount: String, _ exp: String) -> String {
             "(\(c(amount))::numeric * power(10::numeric, \(exp)))::bigint"
@@ -134,7 +134,7 @@ struct SettlementSQL {
                 """
         }
         return """
-            WITH \(Self.known)
+            WITH \(Self.known), written AS (
             INSERT INTO public.settlement_lines (file_id, provider, line_no, line_key, created_at, available_on, category,
                    currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
                    charge_id, payment_intent_id, payout_id, description, raw)
@@ -145,6 +145,8 @@ struct SettlementSQL {
             ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id, payout_file_id = EXCLUDED.file_id
              WHERE settlement_lines.payout_id IS NULL AND EXCLUDED.payout_id IS NOT NULL
             RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted)::bigint AS inserted FROM written
             """
     }
 }
