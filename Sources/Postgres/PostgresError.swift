@@ -30,6 +30,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Where: a host (never a password), a column, a migration name.
     public let context: String?
 
+    /// For an error raised by `COPY … FROM STDIN`, the input line the server stopped at
+    /// (header = line 1), so callers can name it without showing the row's data.
+    public var copyLine: Int? {
+        guard let context, context.hasPrefix("COPY "), let range = context.range(of: ", line ") else { return nil }
+        return Int(context[range.upperBound...].prefix { $0.isNumber })
+    }
+
     public init(
         code: Code, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil,
         context: String? = nil

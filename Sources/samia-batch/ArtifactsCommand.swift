@@ -61,11 +61,7 @@ struct ArtifactsCommand: ParsableCommand {
             try execute {
                 let db = try database.connect(cliLogger(), applicationName: "samia-batch/artifacts")
                 defer { db.close() }
-                let store: any ObjectStore
-                do { store = try ObjectStores.fromEnvironment() } catch let error as StorageError {
-                    throw BatchError.configuration(error.description)
-                }
-                let registry = ArtifactRegistry(connection: db, store: store)
+                let registry = ArtifactRegistry(connection: db, store: try ObjectStores.fromEnvironment())
                 let found =
                     try id.map { try registry.find(id: $0) }
                     ?? registry.find(kind: kind!, partition: partition!, version: version)

@@ -244,8 +244,7 @@ public struct ReconciliationJob: Job {
                 return sent ? nil : [UInt8](data)
             }
         } catch let error as PostgresError where error.code == .server {
-            let line = error.context.flatMap { $0.components(separatedBy: ", line ").last.flatMap { Int($0) } }
-            throw BatchError.badInput(file: file, line: line, field: nil, message: error.message)
+            throw BatchError.badInput(file: file, line: error.copyLine, field: nil, message: error.message)
         }
         let bad = try db.query(
             """

@@ -560,7 +560,12 @@ enum ReconciliationSQL {
 
     /// Major units with exactly the currency's decimals, from minor units.
     static func major(_ minor: String, _ currency: String) -> String {
-        "(SELECT round(\(minor)::numeric / power(10::numeric, c.exp), c.exp) FROM rec_currency c WHERE c.code = \(currency))"
+        "(SELECT \(decimal(minor, exp: "c.exp")) FROM rec_currency c WHERE c.code = \(currency))"
+    }
+
+    /// Minor units as a decimal with exactly `exp` places (`exp` is a column of `rec_currency`).
+    static func decimal(_ minor: String, exp: String) -> String {
+        "round(\(minor)::numeric / power(10::numeric, \(exp)), \(exp))"
     }
 
     static let breakColumns = """
@@ -581,11 +586,11 @@ enum ReconciliationSQL {
 
     static let matched = """
         COPY (SELECT m.item, m.provider, m.order_id, m.payment_intent, m.refund, m.invoice_number, m.credit_note_number,
-                     m.balance_transaction, m.payout_id, m.currency, round(m.ledger_minor::numeric / power(10::numeric, c.exp), c.exp) AS ledger_amount,
-                     m.settlement_currency, round(m.settled_minor::numeric / power(10::numeric, s.exp), s.exp) AS settled_gross,
-                     round(m.fee_minor::numeric / power(10::numeric, s.exp), s.exp) AS fee,
-                     round(m.net_minor::numeric / power(10::numeric, s.exp), s.exp) AS net,
-                     round(m.difference_minor::numeric / power(10::numeric, c.exp), c.exp) AS difference,
+                     m.balance_transaction, m.payout_id, m.currency, \(decimal("m.ledger_minor", exp: "c.exp")) AS ledger_amount,
+                     m.settlement_currency, \(decimal("m.settled_minor", exp: "s.exp")) AS settled_gross,
+                     \(decimal("m.fee_minor", exp: "s.exp")) AS fee,
+                     \(decimal("m.net_minor", exp: "s.exp")) AS net,
+                     \(decimal("m.difference_minor", exp: "c.exp")) AS difference,
                      m.within_tolerance, m.ledger_at, m.settled_at, m.note
                 FROM rec_matched m
                 LEFT JOIN rec_currency c ON c.code = m.currency
@@ -596,7 +601,7 @@ enum ReconciliationSQL {
 
     static let inTransit = """
         COPY (SELECT t.item, t.provider, t.order_id, t.payment_intent, t.refund, t.invoice_number, t.currency,
-                     round(t.amount_minor::numeric / power(10::numeric, c.exp), c.exp) AS amount, t.ledger_at, t.settled_at, t.reason
+                     \(decimal("t.amount_minor", exp: "c.exp")) AS amount, t.ledger_at, t.settled_at, t.reason
                 FROM rec_in_transit t LEFT JOIN rec_currency c ON c.code = t.currency
                ORDER BY t.ledger_at, t.payment_intent, t.refund)
           TO STDOUT WITH (FORMAT csv, HEADER)
@@ -617,9 +622,9 @@ enum ReconciliationSQL {
         }
         return """
             COPY (SELECT v.country, v.rate AS vat_rate_percent, v.currency, v.invoices, v.credit_notes,
-                         round(v.base::numeric / power(10::numeric, c.exp), c.exp) AS taxable_base,
-                         round(v.vat::numeric / power(10::numeric, c.exp), c.exp) AS vat,
-                         round(v.gross::numeric / power(10::numeric, c.exp), c.exp) AS gross,
+                         \(decimal("v.base", exp: "c.exp")) AS taxable_base,
+                         \(decimal("v.vat", exp: "c.exp")) AS vat,
+                         \(decimal("v.gross", exp: "c.exp")) AS gross,
                          '\(reporting)' AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
                          \(convert("v.vat")) AS vat_reporting, \(convert("v.gross")) AS gross_reporting
                     FROM rec_vat v

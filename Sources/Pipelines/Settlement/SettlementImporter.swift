@@ -66,8 +66,7 @@ public struct SettlementImporter {
                     return Array(bytes[offset..<end])
                 }
             } catch let error as PostgresError where error.code == .server {
-                let line = error.context.flatMap { $0.components(separatedBy: ", line ").last.flatMap { Int($0) } }
-                throw BatchError.badInput(file: path, line: line, field: nil, message: error.message)
+                throw BatchError.badInput(file: path, line: error.copyLine, field: nil, message: error.message)
             }
             let rows: Int64 = try db.scalar("SELECT count(*) FROM settlement_stage") ?? 0
             guard rows > 0 else {
