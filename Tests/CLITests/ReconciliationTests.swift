@@ -338,6 +338,42 @@ struct ReconciliationTests {
         #expect(try csv(zip, "matched.csv").first?["settled_at"] == "2026-10-01 01:00:05+03")
     }
 
+    /// The series check sorts numbers once per series and year: a padding variant of an issued
+    /// number is a copy, a jump is a range of missing numbers, other formats are not this series.
+    @Test func theNumberSeriesNamesCopiesAndMissingRanges() throws {
+        _ = try psql(
+            """
+            INSERT INTO public.invoices (order_id, number, subtotal_cents, vat_cents, total_cents, currency, billing_country,
+                                         meta, created_at)
+            SELECT o.id, n.number, 1000, 150, 1150, 'SAR', 'SA',
+                   jsonb_build_object('document', jsonb_build_object('prices_include_vat', false, 'lines', n.lines)),
+                   '2026-10-20 12:00Z'
+              FROM (SELECT id FROM public.orders ORDER BY id LIMIT 1) o,
+                   (VALUES ('SAMIA-2026-16', '[{"quantity": 1, "vat_rate": "15", "unit_price": "10.00"}]'::jsonb),
+                           ('SAMIA-2026-000020', '[{"quantity": 1, "vat_rate": "15", "unit_price": "5.00"},
+                                                   {"quantity": 1, "vat_rate": "5", "unit_price": "5.00"}]'),
+                           ('INV-2026-000003', '[{"quantity": 1, "vat_rate": "15", "unit_price": "10.00"}]'),
+                           ('SAMIA-2025-000001', '[{"quantity": 1, "vat_rate": "15", "unit_price": "10.00"}]')) n(number, lines)
+            """)
+        let zip = dir + "/series.zip"
+        let r = try reconcile(["--settlement"] + (try settlementFiles()) + ["--out", zip])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            try csv(zip, "breaks/invoice_sequence.csv").map {
+                "\($0["invoice_number", default: "?"]) \($0["detail", default: "?"])"
+            }.sorted() == [
+                " invoice numbers of 2026 missing: 15",
+                " invoice numbers of 2026 missing: 17-19",
+                "SAMIA-2026-000016 invoice number 16 of 2026 used 2 times",
+            ])
+        // Two rates on one invoice: a rate break naming both, and "mixed" in the VAT summary.
+        let rate = try csv(zip, "breaks/vat_rate.csv").first { $0["invoice_number"] == "SAMIA-2026-000020" }
+        #expect(
+            rate?["detail"] == "invoice uses 5%, 15%, in force for SA on 2026-10-20: 15%", "\(String(describing: rate))"
+        )
+        #expect(try csv(zip, "vat_summary.csv").contains { $0["vat_rate_percent"] == "mixed" && $0["invoices"] == "1" })
+    }
+
     @Test func vatFiguresAreConvertedOnlyWithARateSource() throws {
         let rates = try file("rates.csv", "currency,rate\nUSD,1\nBHD,2.65\nEUR,1.08\nkwd,3.25\nSAR,0.2666\n")
         let zip = dir + "/usd.zip"

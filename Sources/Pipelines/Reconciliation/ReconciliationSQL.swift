@@ -443,103 +443,112 @@ enum ReconciliationSQL {
         CREATE TEMP TABLE rec_invoices ON COMMIT DROP AS
         SELECT i.id, i.order_id, i.number, i.currency::text AS currency, i.subtotal_cents, i.vat_cents, i.total_cents,
                upper(coalesce(i.billing_country, '')) AS country, i.created_at, pi.provider_intent_id AS payment_ref,
-               coalesce((i.meta#>>'{document,supplied_at}')::timestamptz, i.created_at) AS supplied_at,
-               i.meta->'document' AS doc, c.exp
+               coalesce(d.supplied_at, i.created_at) AS supplied_at, x.net AS lines_net, x.vat AS lines_vat,
+               x.min_bp, x.max_bp, x.line_bp, x.rate_label
           FROM public.invoices i
           CROSS JOIN rec_params p
           LEFT JOIN public.payment_intents pi ON pi.id = i.payment_intent_id
           LEFT JOIN rec_currency c ON c.code = i.currency
+          -- The stored document is read once per invoice (OFFSET 0 keeps it from being inlined
+          -- into every use below, each of which would detoast it again).
+          CROSS JOIN LATERAL (
+            SELECT doc->'lines' AS lines, (doc->>'prices_include_vat')::boolean AS inclusive,
+                   (doc->>'supplied_at')::timestamptz AS supplied_at
+              FROM (SELECT i.meta->'document' AS doc OFFSET 0) m OFFSET 0) d
+          -- Plain aggregates only: a DISTINCT aggregate would sort once per invoice.
+          CROSS JOIN LATERAL (
+            SELECT sum(a.net)::bigint AS net, sum(a.gross - a.net)::bigint AS vat,
+                   CASE WHEN count(a.bp) = count(*) THEN min(a.bp)::integer END AS min_bp, max(a.bp)::integer AS max_bp, array_agg(a.bp::integer) AS line_bp,
+                   CASE WHEN min(a.rate) = max(a.rate) THEN min(a.rate) WHEN count(*) > 0 THEN 'mixed' END AS rate_label
+              FROM (SELECT li->>'vat_rate' AS rate, r.bp,
+                           CASE WHEN d.inclusive THEN round(r.amount * 10000 / (10000 + r.bp)) ELSE r.amount END AS net,
+                           CASE WHEN d.inclusive THEN r.amount ELSE r.amount + round(r.amount * r.bp / 10000) END AS gross
+                      FROM jsonb_array_elements(d.lines) li
+                      CROSS JOIN LATERAL (
+                        SELECT (li->>'unit_price')::numeric * power(10::numeric, c.exp) * (li->>'quantity')::integer AS amount,
+                               round((li->>'vat_rate')::numeric * 100) AS bp) r) a) x
          WHERE i.created_at >= p.start_at AND i.created_at < p.end_at;
-        WITH expected AS (
-          SELECT v.id, sum(x.net)::bigint AS net, sum(x.gross - x.net)::bigint AS vat, count(*) AS lines
-            FROM rec_invoices v
-            CROSS JOIN LATERAL jsonb_array_elements(v.doc->'lines') li
-            CROSS JOIN LATERAL (SELECT (li->>'unit_price')::numeric * power(10::numeric, v.exp) * (li->>'quantity')::integer AS amount,
-                                       round((li->>'vat_rate')::numeric * 100) AS bp) a
-            CROSS JOIN LATERAL (SELECT CASE WHEN (v.doc->>'prices_include_vat')::boolean
-                                            THEN round(a.amount * 10000 / (10000 + a.bp)) ELSE a.amount END AS net,
-                                       CASE WHEN (v.doc->>'prices_include_vat')::boolean
-                                            THEN a.amount ELSE a.amount + round(a.amount * a.bp / 10000) END AS gross) x
-           WHERE v.doc IS NOT NULL AND v.exp IS NOT NULL
-           GROUP BY v.id
-        )
         INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
                                 difference_minor, ledger_at, detail)
         SELECT 'invoice_arithmetic', NULL, v.order_id, v.payment_ref, v.number, v.currency, v.total_cents,
                CASE WHEN v.subtotal_cents + v.vat_cents <> v.total_cents THEN v.subtotal_cents + v.vat_cents - v.total_cents
-                    ELSE v.vat_cents - x.vat END, v.created_at,
+                    ELSE v.vat_cents - v.lines_vat END, v.created_at,
                CASE WHEN v.subtotal_cents + v.vat_cents <> v.total_cents
                     THEN 'subtotal ' || v.subtotal_cents || ' + VAT ' || v.vat_cents || ' <> total ' || v.total_cents
-                    ELSE 'VAT ' || v.vat_cents || ' / base ' || v.subtotal_cents || ', the lines'' rates give VAT ' || x.vat
-                         || ' / base ' || x.net END
+                    ELSE 'VAT ' || v.vat_cents || ' / base ' || v.subtotal_cents || ', the lines'' rates give VAT ' || v.lines_vat
+                         || ' / base ' || v.lines_net END
           FROM rec_invoices v
-          LEFT JOIN expected x ON x.id = v.id
-         WHERE v.subtotal_cents + v.vat_cents <> v.total_cents OR x.vat <> v.vat_cents OR x.net <> v.subtotal_cents
+         WHERE v.subtotal_cents + v.vat_cents <> v.total_cents OR v.lines_vat <> v.vat_cents OR v.lines_net <> v.subtotal_cents
         """,
         """
         WITH rated AS (
-          SELECT v.*, r.bp AS in_force,
-                 (SELECT array_agg(DISTINCT round((li->>'vat_rate')::numeric * 100)::integer)
-                    FROM jsonb_array_elements(v.doc->'lines') li) AS used
+          SELECT v.*, coalesce(r.bp, p.vat_fallback_bp) AS in_force
             FROM rec_invoices v
             CROSS JOIN rec_params p
-            LEFT JOIN LATERAL (
-              SELECT coalesce(
-                (SELECT t.bp FROM rec_vat_rates t
-                  WHERE t.country = v.country AND t.valid_from <= (v.supplied_at AT TIME ZONE 'UTC')::date
-                    AND (t.valid_to IS NULL OR (v.supplied_at AT TIME ZONE 'UTC')::date < t.valid_to)),
-                p.vat_fallback_bp) AS bp) r ON true
+            LEFT JOIN rec_vat_rates r
+              ON r.country = v.country AND r.valid_from <= (v.supplied_at AT TIME ZONE 'UTC')::date
+             AND (r.valid_to IS NULL OR (v.supplied_at AT TIME ZONE 'UTC')::date < r.valid_to)
         )
         INSERT INTO rec_breaks (break_type, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor, ledger_at, detail)
         SELECT 'vat_rate', order_id, payment_ref, number, currency, vat_cents, created_at,
                CASE WHEN in_force IS NULL THEN 'no VAT rate in force for country ' || coalesce(nullif(country, ''), '(none)')
-                    WHEN used IS NULL THEN 'invoice records no rate'
-                    ELSE 'invoice uses ' || array_to_string(array(SELECT trim_scale(u::numeric / 100)::text FROM unnest(used) u), ', ')
+                    WHEN min_bp IS NULL THEN 'invoice records no rate'
+                    ELSE 'invoice uses '
+                         || array_to_string(array(SELECT DISTINCT trim_scale(u::numeric / 100) FROM unnest(line_bp) u
+                                                   WHERE u IS NOT NULL ORDER BY 1), '%, ')
                          || '%, in force for ' || country || ' on ' || to_char(supplied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
                          || ': ' || trim_scale(in_force::numeric / 100)::text || '%' END
           FROM rated
-         WHERE in_force IS NULL OR used IS NULL OR used <> ARRAY[in_force]
+         WHERE in_force IS NULL OR min_bp IS NULL OR min_bp <> in_force OR max_bp <> in_force
         """,
         // The number series: each year's numbers 1..max must each appear once (up to month end).
+        // One sort per series and year: a number equal to its predecessor is a copy, a number more
+        // than one above it (or above 0) ends a gap.
         """
-        WITH parsed AS (
-          SELECT 'invoice' AS series, regexp_match(number, '^SAMIA-([0-9]{4})-([0-9]+)$') AS m, number
-            FROM public.invoices CROSS JOIN rec_params p WHERE created_at < p.end_at
-          UNION ALL
-          SELECT 'credit_note', regexp_match(number, '^SAMIA-CN-([0-9]{4})-([0-9]+)$'), number
-            FROM public.credit_notes CROSS JOIN rec_params p WHERE created_at < p.end_at
+        WITH years AS (
+          SELECT extract(year FROM start_at AT TIME ZONE 'UTC')::integer AS first_year,
+                 extract(year FROM (end_at - interval '1 second') AT TIME ZONE 'UTC')::integer AS last_year, end_at
+            FROM rec_params
         ), numbered AS (
-          SELECT series, m[1]::integer AS year, m[2]::bigint AS n, number FROM parsed WHERE m IS NOT NULL
-        ), years AS (
-          SELECT DISTINCT series, year FROM numbered n
-           WHERE year IN (extract(year FROM (SELECT start_at AT TIME ZONE 'UTC' FROM rec_params))::integer,
-                          extract(year FROM (SELECT end_at - interval '1 second' FROM rec_params) AT TIME ZONE 'UTC')::integer)
-        ), present AS (
-          SELECT n.series, n.year, n.n, count(*) AS copies, min(n.number) AS number
-            FROM numbered n JOIN years y USING (series, year) GROUP BY 1, 2, 3
-        ), runs AS (
-          -- Gaps from neighbours: a number more than one above the previous one (or above 0).
-          SELECT series, year, prev + 1 AS first, n - 1 AS last
-            FROM (SELECT series, year, n, coalesce(lag(n) OVER (PARTITION BY series, year ORDER BY n), 0) AS prev
-                    FROM present) x
-           WHERE n - prev > 1
+          -- SAMIA-YYYY-N and SAMIA-CN-YYYY-N, tested with LIKE and translate() (a regular
+          -- expression costs more than the sort below at a million numbers). The casts sit behind
+          -- CASE: PostgreSQL may evaluate WHERE clauses in any order.
+          SELECT 'invoice' AS series, f.year, substr(i.number, 12)::bigint AS n, i.number
+            FROM public.invoices i CROSS JOIN years y
+            CROSS JOIN LATERAL (
+              SELECT CASE WHEN i.number LIKE 'SAMIA-____-_%' AND length(i.number) <= 29 AND substr(i.number, 11, 1) = '-'
+                               AND translate(substr(i.number, 7), '0123456789', '') = '-'
+                          THEN substr(i.number, 7, 4)::integer END AS year) f
+           WHERE i.created_at < y.end_at AND f.year = ANY (ARRAY[y.first_year, y.last_year])
+          UNION ALL
+          SELECT 'credit_note', f.year, substr(cn.number, 15)::bigint, cn.number
+            FROM public.credit_notes cn CROSS JOIN years y
+            CROSS JOIN LATERAL (
+              SELECT CASE WHEN cn.number LIKE 'SAMIA-CN-____-_%' AND length(cn.number) <= 32 AND substr(cn.number, 14, 1) = '-'
+                               AND translate(substr(cn.number, 10), '0123456789', '') = '-'
+                          THEN substr(cn.number, 10, 4)::integer END AS year) f
+           WHERE cn.created_at < y.end_at AND f.year = ANY (ARRAY[y.first_year, y.last_year])
+        ), ordered AS (
+          SELECT series, year, n, number, coalesce(lag(n) OVER w, 0) AS prev, lead(n) OVER w AS next
+            FROM numbered WINDOW w AS (PARTITION BY series, year ORDER BY n)
+        ), copies AS (
+          SELECT series, year, n, count(*) AS copies, min(number) AS number
+            FROM ordered WHERE n = prev OR n = next GROUP BY 1, 2, 3
         )
         INSERT INTO rec_breaks (break_type, invoice_number, credit_note_number, detail)
         SELECT 'invoice_sequence', CASE WHEN series = 'invoice' THEN number END, CASE WHEN series = 'credit_note' THEN number END,
                series || ' number ' || n || ' of ' || year || ' used ' || copies || ' times'
-          FROM present WHERE copies > 1
+          FROM copies
         UNION ALL
         SELECT 'invoice_sequence', NULL, NULL,
-               series || ' numbers of ' || year || ' missing: ' || first || CASE WHEN last > first THEN '-' || last ELSE '' END
-          FROM runs
+               series || ' numbers of ' || year || ' missing: ' || (prev + 1) || CASE WHEN n - 1 > prev + 1 THEN '-' || (n - 1) ELSE '' END
+          FROM ordered WHERE n - prev > 1
         """,
         // VAT return figures: invoices minus credit notes issued in the month.
         """
         CREATE TEMP TABLE rec_vat ON COMMIT DROP AS
         WITH docs AS (
-          SELECT v.country, v.currency,
-                 coalesce((SELECT CASE WHEN count(DISTINCT li->>'vat_rate') = 1 THEN min(li->>'vat_rate') ELSE 'mixed' END
-                             FROM jsonb_array_elements(v.doc->'lines') li), 'unknown') AS rate,
+          SELECT v.country, v.currency, coalesce(v.rate_label, 'unknown') AS rate,
                  1 AS invoices, 0 AS credit_notes, v.subtotal_cents AS base, v.vat_cents AS vat, v.total_cents AS gross
             FROM rec_invoices v
           UNION ALL
