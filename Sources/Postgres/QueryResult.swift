@@ -29,6 +29,9 @@ public final class QueryResult: Sequence {
 
     public subscript(row: Int) -> Row { Row(result: self, index: row) }
 
+    /// The first row, or nil when there is none.
+    public var first: Row? { count > 0 ? self[0] : nil }
+
     public func makeIterator() -> AnyIterator<Row> {
         var index = 0
         return AnyIterator {

@@ -56,7 +56,18 @@ struct DataMapTests {
         let cases: [(String, String, String)] = [
             ("question_text: free_text", "question_txt: free_text", "column orders.question_txt does not exist"),
             ("question_text: free_text", "question_text: gossip", "question_text: unknown category \"gossip\""),
-            ("reach: [owner_id]", "reach: [kind]", "reach \"kind\": media_assets.kind does not reference profiles.id"),
+            (
+                "reach: [owner_id, ", "reach: [kind, ",
+                "reach \"kind\": media_assets.kind does not reference profiles.id"
+            ),
+            (
+                "\"<- orders.output_media_id\"", "\"<- orders.service_id\"",
+                "reach \"<- orders.service_id\": orders.service_id has no foreign key to media_assets"
+            ),
+            (
+                "withheld: { client_secret:", "withheld: { client_secrt:",
+                "column payment_intents.client_secrt does not exist"
+            ),
             (
                 "reach: [\"order_id -> orders.user_id\", \"order_id -> orders.assigned_reader\"]",
                 "reach: [\"order_id -> refunds.order_id\"]", "calls.order_id has no foreign key to refunds"

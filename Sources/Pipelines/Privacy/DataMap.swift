@@ -6,9 +6,10 @@ import Yams
 public struct DataMap: Sendable, Equatable {
     public struct Table: Sendable, Equatable {
         public var name: String
-        /// Ways to reach one subject's rows: a column holding the subject id, or a path of
-        /// foreign keys (`order_id -> orders.user_id`). A row matching any of them belongs to
-        /// the subject.
+        /// Ways to reach one subject's rows: a column holding the subject id, a path of
+        /// foreign keys (`order_id -> orders.user_id`), or the rows another mapped table's
+        /// subject rows point at (`<- orders.output_media_id`: the answer recorded on their
+        /// order, owned by the reader). A row matching any of them belongs to the subject.
         public var reach: [String]
         /// Columns that hold subject ids without a foreign key (e.g. `audit_log.actor`).
         public var idsWithoutForeignKey: [String]
@@ -16,9 +17,16 @@ public struct DataMap: Sendable, Equatable {
         public var personal: [String: String]
         /// Columns holding object-storage keys.
         public var storage: [String]
+        /// Columns never exported, each with the reason the README gives (e.g. a payment
+        /// secret: Art. 15(4), it would harm the security of the subject's own payments).
+        public var withheld: [String: String]
         public var erasure: Erasure
         /// The Art. 15 facts shown to the subject.
         public var facts: [String: String]
+        /// The same facts in Arabic for the bilingual README; missing ones fall back to English.
+        public var factsArabic: [String: String] = [:]
+        /// The withheld reasons in Arabic.
+        public var withheldArabic: [String: String] = [:]
     }
 
     public enum Strategy: String, Sendable, Equatable, CaseIterable {
@@ -60,8 +68,11 @@ public struct DataMap: Sendable, Equatable {
             var ids_without_foreign_key: [String]?
             var personal: [String: String]?
             var storage: [String]?
+            var withheld: [String: String]?
             var erasure: ErasureEntry
             var facts: [String: String]?
+            var facts_ar: [String: String]?
+            var withheld_ar: [String: String]?
         }
         struct ErasureEntry: Decodable {
             var action: String
@@ -113,6 +124,9 @@ public struct DataMap: Sendable, Equatable {
                 }
                 columns[column] = s
             }
+            for (column, reason) in entry.withheld ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw DataMapError.invalid(file: file, table: name, reason: "withheld column \(column) has no reason")
+            }
             if action == .anonymize && columns.isEmpty {
                 throw DataMapError.invalid(file: file, table: name, reason: "anonymize names no columns")
             }
@@ -123,11 +137,11 @@ public struct DataMap: Sendable, Equatable {
             }
             tables[name] = Table(
                 name: name, reach: entry.reach, idsWithoutForeignKey: entry.ids_without_foreign_key ?? [],
-                personal: entry.personal ?? [:], storage: entry.storage ?? [],
+                personal: entry.personal ?? [:], storage: entry.storage ?? [], withheld: entry.withheld ?? [:],
                 erasure: Erasure(
                     action: action, columns: columns, legalBasis: entry.erasure.legal_basis,
                     period: entry.erasure.period),
-                facts: entry.facts ?? [:])
+                facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:])
         }
         for (name, reason) in raw.excluded ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
             throw DataMapError.invalid(file: file, table: name, reason: "excluded without a reason")

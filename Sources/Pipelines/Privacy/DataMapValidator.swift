@@ -52,7 +52,9 @@ public struct DataMapValidator {
         for name in map.tables.keys.sorted() {
             let table = map.tables[name]!
             guard columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
-            for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys) {
+            for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys)
+                + Array(table.withheld.keys)
+            {
                 try requireColumn(name, column)
             }
             for column in table.idsWithoutForeignKey { try requireColumn(name, column) }
@@ -89,6 +91,26 @@ public struct DataMapValidator {
         _ path: String, from table: String, map: DataMap, file: String, references: [String: [String: String]],
         unenforced: [String], require: (String, String) throws -> Void
     ) throws {
+        if path.hasPrefix("<-") {
+            // `<- other.column`: rows that the subject's rows of a mapped table point at.
+            let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces)
+            let parts = target.split(separator: ".").map(String.init)
+            guard parts.count == 2, let other = map.tables[parts[0]] else {
+                throw DataMapError.badPath(
+                    file: file, table: table, path: path, reason: "\(target) is not a column of a mapped table")
+            }
+            try require(parts[0], parts[1])
+            guard references[parts[0]]?[parts[1]] == table else {
+                throw DataMapError.badPath(
+                    file: file, table: table, path: path, reason: "\(target) has no foreign key to \(table)")
+            }
+            guard !other.reach.contains(where: { $0.hasPrefix("<-") }) else {
+                throw DataMapError.badPath(
+                    file: file, table: table, path: path,
+                    reason: "\(parts[0]) is itself reached backwards; reach it from the subject instead")
+            }
+            return
+        }
         let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
         var current = table
         for (index, hop) in hops.enumerated() {

@@ -70,6 +70,9 @@ public struct JobOutcome: Sendable, Equatable {
     public var failedItems: Int
     /// The count reported as `items processed` in metrics.
     public var itemsProcessed: Int64
+    /// Job-specific gauges for the metrics textfile (e.g. `samia_dsr_requests_overdue`), so
+    /// alerts can fire on what the job saw, not only on whether it ran.
+    public var gauges: [String: Double] = [:]
 
     public init(stats: [String: Int64] = [:], artifacts: [String] = [], failedItems: Int = 0, itemsProcessed: Int64 = 0)
     {

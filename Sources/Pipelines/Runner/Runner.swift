@@ -230,7 +230,7 @@ public final class Runner: @unchecked Sendable {
             do {
                 try MetricsTextfile(path: path).record(
                     job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
-                    items: outcome?.itemsProcessed ?? 0)
+                    items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:])
             } catch {
                 log.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
             }

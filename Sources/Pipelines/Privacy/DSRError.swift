@@ -1,0 +1,34 @@
+import Foundation
+
+/// Why a data-subject request command refused to act. Each names the request or subject id
+/// (never a name or an email) and says what would make it possible.
+public enum DSRError: Error, CustomStringConvertible, Equatable {
+    case unknownRequest(Int64)
+    /// The subject has no row in the subject table: nothing to export, or a mistyped id.
+    case unknownSubject(UUID)
+    /// The transition is not allowed from the request's current status.
+    case wrongStatus(id: Int64, status: String, action: String, allowed: [String])
+    /// Only a superadmin may see others' contacts unmasked; the id given is not one.
+    case notSuperadmin(String)
+    /// An extension past the Art. 12(3) limit (two further months) or without a reason.
+    case badExtension(id: Int64, reason: String)
+    case notDone(id: Int64, status: String)
+    /// Encrypted exports need the secret their passphrases are derived from.
+    case noPassphraseKey
+
+    public var description: String {
+        switch self {
+        case .unknownRequest(let id): return "no data-subject request #\(id)"
+        case .unknownSubject(let id): return "subject \(id.uuidString.lowercased()) has no profile"
+        case .wrongStatus(let id, let status, let action, let allowed):
+            return "request #\(id) is \(status); \(action) needs it to be \(allowed.joined(separator: " or "))"
+        case .notSuperadmin(let who):
+            return "--unmasked needs --by to be the profile id of a superadmin; \(who) is not one"
+        case .badExtension(let id, let reason): return "request #\(id): \(reason)"
+        case .notDone(let id, let status): return "request #\(id) is \(status); its export is not ready"
+        case .noPassphraseKey:
+            return
+                "encrypted exports need SAMIA_DSR_PASSPHRASE_KEY_FILE (32 or more random bytes, readable only by the batch user)"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Postgres
+
+/// One data-subject request as `dsr_requests` holds it.
+public struct DSRRequest: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case export, erase }
+    public enum Status: String, Sendable, CaseIterable { case requested, approved, running, done, failed, rejected }
+
+    public var id: Int64
+    public var subject: UUID
+    public var kind: Kind
+    public var status: Status
+    public var requestedBy: String
+    public var requestedAt: Date
+    public var dueAt: Date
+    public var extendedUntil: Date?
+    public var extensionReason: String?
+    public var approvedBy: String?
+    public var approvedAt: Date?
+    public var unmasked: Bool
+    public var encrypted: Bool
+    public var rejectionReason: String?
+    public var attempts: Int
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var artifactID: Int64?
+    public var artifactKey: String?
+    public var artifactSHA256: String?
+    public var artifactExpiresAt: Date?
+    public var error: String?
+
+    /// The legal deadline in force: the extension's, if any.
+    public var deadline: Date { extendedUntil ?? dueAt }
+
+    /// Still owed to the subject.
+    public var isOpen: Bool { [.requested, .approved, .running, .failed].contains(status) }
+
+    static let columns = """
+        id, subject, kind, status, requested_by, requested_at, due_at, extended_until, extension_reason, approved_by,
+        approved_at, unmasked, encrypted, rejection_reason, attempts, started_at, finished_at, artifact_id, artifact_key,
+        artifact_sha256, artifact_expires_at, error
+        """
+
+    init(row: Row) throws {
+        id = try row.decode("id")
+        subject = try row.decode("subject")
+        kind = Kind(rawValue: try row.decode("kind")) ?? .export
+        status = Status(rawValue: try row.decode("status")) ?? .failed
+        requestedBy = try row.decode("requested_by")
+        requestedAt = try row.decode("requested_at")
+        dueAt = try row.decode("due_at")
+        extendedUntil = try row.decodeOptional("extended_until")
+        extensionReason = try row.decodeOptional("extension_reason")
+        approvedBy = try row.decodeOptional("approved_by")
+        approvedAt = try row.decodeOptional("approved_at")
+        unmasked = try row.decode("unmasked")
+        encrypted = try row.decode("encrypted")
+        rejectionReason = try row.decodeOptional("rejection_reason")
+        attempts = try row.decode("attempts")
+        startedAt = try row.decodeOptional("started_at")
+        finishedAt = try row.decodeOptional("finished_at")
+        artifactID = try row.decodeOptional("artifact_id")
+        artifactKey = try row.decodeOptional("artifact_key")
+        artifactSHA256 = try row.decodeOptional("artifact_sha256")
+        artifactExpiresAt = try row.decodeOptional("artifact_expires_at")
+        error = try row.decodeOptional("error")
+    }
+}

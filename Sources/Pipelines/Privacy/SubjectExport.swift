@@ -1,0 +1,261 @@
+import Foundation
+import Postgres
+import Reports
+
+/// Writes one subject's access/portability export (Art. 15 and 20): for every mapped table the
+/// subject's rows as `data/TABLE.csv` and `data/TABLE.json` (both straight from `COPY`), their
+/// media objects under `media/`, a bilingual `README.txt`, and a signed manifest.
+///
+/// Others' emails and phones in the rows are masked in PostgreSQL as the rows are read
+/// (`us***@example.com`, `+12***90`); only a superadmin override (`unmasked`) skips that. Columns
+/// the map withholds are never selected. Entry names are built from table names and sanitised
+/// storage keys, never taken from data as they are.
+public struct SubjectExport {
+    public struct Summary: Sendable, Equatable {
+        /// Rows per table, including tables where the subject has none.
+        public var rows: [String: Int64] = [:]
+        public var mediaFiles = 0
+        public var mediaBytes: Int64 = 0
+        /// Storage keys the rows name but the store does not hold (or refuses as unsafe).
+        public var missingMedia: [String] = []
+    }
+
+    let db: Connection
+    let scope: SubjectScope
+    let store: any ObjectStore
+
+    public init(connection: Connection, scope: SubjectScope, store: any ObjectStore) {
+        db = connection
+        self.scope = scope
+        self.store = store
+    }
+
+    /// Fails with `DSRError.unknownSubject` when the subject has no profile: an export of no one
+    /// must not look like an export of someone with no data.
+    public func write(
+        subject: UUID, requestID: Int64, unmasked: Bool, contact: String, zip: ZipWriter, manifest: inout Manifest,
+        now: Date
+    ) throws -> Summary {
+        var summary = Summary()
+        let map = scope.map
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        do {
+            try installMasking(subject: subject)
+            for table in map.tables.keys.sorted() {
+                let select = selectList(table, unmasked: unmasked)
+                let from =
+                    "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
+                let name = EntryName.sanitizedComponent(table)
+                summary.rows[table] = Int64(
+                    try addCopy(
+                        zip, &manifest, name: "data/\(name).csv",
+                        sql: "COPY (SELECT \(select) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false,
+                        now: now)
+                )
+                _ = try addCopy(
+                    zip, &manifest, name: "data/\(name).json",
+                    sql: """
+                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(select) \(from)) x)
+                          TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
+                        """, json: true, now: now)
+            }
+            try addMedia(subject: subject, zip: zip, manifest: &manifest, summary: &summary, now: now)
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        let readme = Array(
+            ExportReadme(
+                map: map, subject: subject, requestID: requestID, generatedAt: now, summary: summary,
+                masked: !unmasked, contact: contact
+            ).text.utf8)
+        try zip.add("README.txt", data: readme, modified: now)
+        manifest.add(path: "README.txt", contents: readme)
+        return summary
+    }
+
+    /// Session functions that mask contacts other than the subject's own. The subject's own
+    /// email and phone travel as transaction-local settings, never inside SQL text.
+    private func installMasking(subject: UUID) throws {
+        let profile = try db.query(
+            "SELECT email, phone FROM public.\(scope.q(scope.map.subjectTable)) WHERE \(scope.q(scope.map.subjectColumn)) = $1::uuid",
+            [subject.uuidString.lowercased()])
+        guard let row = profile.first else { throw DSRError.unknownSubject(subject) }
+        var emails = Set<String>()
+        var phones = Set<String>()
+        if let email = try row.decodeOptional("email", as: String.self) { emails.insert(email.lowercased()) }
+        if let phone = try row.decodeOptional("phone", as: String.self) { phones.insert(Self.digits(phone)) }
+        // Contacts in rows that name the subject directly (user_id, profile_id) are theirs too:
+        // the address a message went to, the phone they verified.
+        for (table, entry) in scope.map.tables {
+            let direct = entry.reach.filter { !$0.contains("->") && !$0.hasPrefix("<-") }
+            for (column, category) in entry.personal where category == "contact.email" || category == "contact.phone" {
+                guard !direct.isEmpty, table != scope.map.subjectTable else { continue }
+                let condition = direct.map { "\(scope.q($0)) = $1::uuid" }.joined(separator: " OR ")
+                for value in try db.query(
+                    "SELECT DISTINCT \(scope.q(column))::text FROM public.\(scope.q(table)) WHERE (\(condition)) AND \(scope.q(column)) IS NOT NULL",
+                    [subject.uuidString.lowercased()])
+                {
+                    let text: String = try value.decode(0)
+                    if category == "contact.email" {
+                        emails.insert(text.lowercased())
+                    } else {
+                        phones.insert(Self.digits(text))
+                    }
+                }
+            }
+        }
+        try db.query(
+            "SELECT set_config('samia.dsr_own_emails', $1, true), set_config('samia.dsr_own_phones', $2, true)",
+            [emails.sorted().joined(separator: "\n"), phones.filter { !$0.isEmpty }.sorted().joined(separator: "\n")])
+        try db.execute(Self.maskingFunctions)
+    }
+
+    static func digits(_ text: String) -> String {
+        String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
+    }
+
+    static let maskingFunctions = """
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_is_own(v text) RETURNS boolean LANGUAGE sql STABLE AS $f$
+          SELECT lower(v) = ANY (string_to_array(current_setting('samia.dsr_own_emails'), E'\\n'))
+              OR (regexp_replace(v, '[^0-9]', '', 'g') <> ''
+                  AND regexp_replace(v, '[^0-9]', '', 'g') = ANY (string_to_array(current_setting('samia.dsr_own_phones'), E'\\n')))
+        $f$;
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_email(v text) RETURNS text LANGUAGE sql STABLE AS $f$
+          SELECT CASE WHEN v IS NULL OR pg_temp.dsr_is_own(v) THEN v
+                      WHEN strpos(v, '@') > 1 THEN left(split_part(v, '@', 1), 2) || '***@' || substr(v, strpos(v, '@') + 1)
+                      ELSE '***' END
+        $f$;
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_phone(v text) RETURNS text LANGUAGE sql STABLE AS $f$
+          SELECT CASE WHEN v IS NULL OR pg_temp.dsr_is_own(v) THEN v
+                      WHEN length(v) <= 5 THEN '***' ELSE left(v, 3) || '***' || right(v, 2) END
+        $f$;
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE AS $f$
+        DECLARE
+          m text;
+          result text := v;
+        BEGIN
+          IF v IS NULL THEN RETURN NULL; END IF;
+          FOR m IN SELECT x[1] FROM regexp_matches(v, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+', 'g') x LOOP
+            result := replace(result, m, pg_temp.dsr_mask_email(m));
+          END LOOP;
+          FOR m IN SELECT x[1] FROM regexp_matches(v, '\\+[0-9][0-9 ().-]{5,}[0-9]', 'g') x LOOP
+            result := replace(result, m, pg_temp.dsr_mask_phone(m));
+          END LOOP;
+          RETURN result;
+        END
+        $f$;
+        """
+
+    /// Every column but the withheld ones; contact and free-text columns through the masks.
+    func selectList(_ table: String, unmasked: Bool) -> String {
+        let entry = scope.map.tables[table]!
+        let columns = (scope.columns[table] ?? []).filter { entry.withheld[$0.name] == nil }
+        return columns.map { column -> String in
+            let ref = "t.\(scope.q(column.name))"
+            let textual = column.type == "text" || column.type.hasPrefix("character")
+            let json = column.type == "jsonb" || column.type == "json"
+            guard !unmasked, let category = entry.personal[column.name], textual || json else {
+                return "\(ref) AS \(scope.q(column.name))"
+            }
+            let masked: String
+            switch category {
+            case "contact.email" where textual: masked = "pg_temp.dsr_mask_email(\(ref))"
+            case "contact.phone" where textual: masked = "pg_temp.dsr_mask_phone(\(ref))"
+            default: masked = "pg_temp.dsr_mask_text(\(ref)::text)"
+            }
+            return "\(json ? "(\(masked))::\(column.type)" : masked) AS \(scope.q(column.name))"
+        }.joined(separator: ", ")
+    }
+
+    /// One `COPY` into one entry. JSON: each row arrives as one line of JSON (CSV mode with a
+    /// quote and delimiter that JSON text cannot contain, so nothing is escaped); the lines
+    /// become one array.
+    private func addCopy(
+        _ zip: ZipWriter, _ manifest: inout Manifest, name: String, sql: String, json: Bool, now: Date
+    ) throws -> Int {
+        try zip.begin(name, size: nil, modified: now)
+        var hasher = SHA256Stream()
+        var bytes: Int64 = 0
+        func emit(_ chunk: UnsafeRawBufferPointer) throws {
+            try zip.write(chunk)
+            hasher.update(chunk)
+            bytes += Int64(chunk.count)
+        }
+        var pendingNewline = false
+        var out = [UInt8]()
+        if json { try [UInt8]("[\n".utf8).withUnsafeBytes(emit) }
+        let rows = try db.copyOut(sql) { chunk in
+            guard json else { return try emit(chunk) }
+            out.removeAll(keepingCapacity: true)
+            for byte in chunk {
+                if pendingNewline {
+                    out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\n")])
+                    pendingNewline = false
+                }
+                if byte == UInt8(ascii: "\n") {
+                    pendingNewline = true
+                } else {
+                    out.append(byte)
+                }
+            }
+            try out.withUnsafeBytes(emit)
+        }
+        if json { try [UInt8]((rows > 0 ? "\n]\n" : "]\n").utf8).withUnsafeBytes(emit) }
+        try zip.end()
+        manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
+        return rows
+    }
+
+    /// The objects the subject's rows point at, each under `media/` with a name made only of
+    /// sanitised components of its key. A key the store refuses (`../../etc/passwd`) or does
+    /// not hold is listed, not fatal: the README says which.
+    private func addMedia(
+        subject: UUID, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary, now: Date
+    ) throws {
+        var seen = Set<String>()
+        let temporary = NSTemporaryDirectory() + "samia-dsr-media-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(temporary) }
+        for table in scope.map.tables.keys.sorted() {
+            let entry = scope.map.tables[table]!
+            for column in entry.storage.sorted() {
+                let keys = try db.query(
+                    """
+                    SELECT DISTINCT t.\(scope.q(column))::text FROM public.\(scope.q(table)) t
+                     WHERE t.\(scope.q(column)) IS NOT NULL AND (\(scope.predicate(table, subject: subject)))
+                     ORDER BY 1
+                    """)
+                for row in keys {
+                    let key: String = try row.decode(0)
+                    guard seen.insert(key).inserted else { continue }
+                    let found: Bool
+                    do { found = try store.getFile(key, to: temporary) } catch StorageError.unsafeKey {
+                        found = false
+                    }
+                    guard found else {
+                        summary.missingMedia.append(key)
+                        continue
+                    }
+                    let components = key.split(separator: "/").map { EntryName.sanitizedComponent(String($0)) }
+                    var name = "media/" + components.joined(separator: "/")
+                    if !EntryName.isSafe(name) || manifest.files.contains(where: { $0.path == name }) {
+                        name = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
+                    }
+                    try zip.begin(name, size: nil, modified: now)
+                    var hasher = SHA256Stream()
+                    var bytes: Int64 = 0
+                    try LocalFile.stream(temporary, key: key) { chunk in
+                        try zip.write(chunk)
+                        hasher.update(chunk)
+                        bytes += Int64(chunk.count)
+                    }
+                    try zip.end()
+                    manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
+                    summary.mediaFiles += 1
+                    summary.mediaBytes += bytes
+                }
+            }
+        }
+    }
+}

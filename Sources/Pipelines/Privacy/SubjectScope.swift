@@ -1,0 +1,119 @@
+import Foundation
+import Postgres
+
+/// SQL predicates that select one subject's rows of each mapped table, built from the data
+/// map's reach entries and the catalog's foreign keys (so a path follows the key each column
+/// really references). Export, erasure and retention all select through these, so they agree
+/// on what "the subject's rows" are.
+///
+/// The subject id is inlined as a `uuid` literal: it comes from a parsed `UUID`, never from
+/// text, and `COPY (query)` takes no bind parameters.
+public struct SubjectScope: Sendable {
+    public let map: DataMap
+    /// child table → column → (parent table, parent column), single-column foreign keys.
+    let references: [String: [String: (String, String)]]
+    /// table → columns in ordinal order with their type.
+    public let columns: [String: [(name: String, type: String)]]
+    /// table → primary-key columns, for a stable row order.
+    public let primaryKeys: [String: [String]]
+
+    public init(map: DataMap, connection db: Connection) throws {
+        self.map = map
+        var references: [String: [String: (String, String)]] = [:]
+        for row in try db.query(
+            """
+            SELECT child.relname::text, a.attname::text, parent.relname::text, pa.attname::text
+              FROM pg_constraint c
+              JOIN pg_class child ON child.oid = c.conrelid
+              JOIN pg_class parent ON parent.oid = c.confrelid
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+              JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+             WHERE c.contype = 'f' AND array_length(c.conkey, 1) = 1
+               AND child.relnamespace = 'public'::regnamespace AND parent.relnamespace = 'public'::regnamespace
+            """)
+        {
+            references[try row.decode(0, as: String.self), default: [:]][try row.decode(1, as: String.self)] = (
+                try row.decode(2, as: String.self), try row.decode(3, as: String.self)
+            )
+        }
+        self.references = references
+        var columns: [String: [(name: String, type: String)]] = [:]
+        for row in try db.query(
+            """
+            SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0
+               AND NOT a.attisdropped
+             ORDER BY c.relname, a.attnum
+            """)
+        {
+            columns[try row.decode(0, as: String.self), default: []].append(
+                (try row.decode(1, as: String.self), try row.decode(2, as: String.self)))
+        }
+        self.columns = columns
+        var keys: [String: [String]] = [:]
+        for row in try db.query(
+            """
+            SELECT c.relname::text, a.attname::text
+              FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+              JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE i.indisprimary AND c.relnamespace = 'public'::regnamespace
+             ORDER BY c.relname, k.n
+            """)
+        {
+            keys[try row.decode(0, as: String.self), default: []].append(try row.decode(1, as: String.self))
+        }
+        primaryKeys = keys
+    }
+
+    /// A boolean SQL expression over `alias` that is true for the subject's rows of `table`.
+    public func predicate(_ table: String, subject: UUID, alias: String = "t") -> String {
+        let literal = "'\(subject.uuidString.lowercased())'::uuid"
+        var depth = 0
+        return predicate(table, literal: literal, alias: alias, depth: &depth)
+    }
+
+    private func predicate(_ table: String, literal: String, alias: String, depth: inout Int) -> String {
+        guard let entry = map.tables[table] else { return "false" }
+        let parts = entry.reach.map { path -> String in
+            if path.hasPrefix("<-") {
+                let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces).split(separator: ".").map(
+                    String.init)
+                let (other, column) = (target[0], target[1])
+                let referenced = references[other]?[column]?.1 ?? "id"
+                depth += 1
+                let inner = "r\(depth)"
+                let innerPredicate = predicate(other, literal: literal, alias: inner, depth: &depth)
+                return "\(alias).\(q(referenced)) IN (SELECT \(inner).\(q(column)) FROM public.\(q(other)) \(inner) "
+                    + "WHERE \(inner).\(q(column)) IS NOT NULL AND (\(innerPredicate)))"
+            }
+            let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
+            return forward(hops, table: table, literal: literal, alias: alias, depth: &depth)
+        }
+        return parts.map { "(\($0))" }.joined(separator: " OR ")
+    }
+
+    /// `c1 -> T2.c2 -> T3.c3`: the first column references T2, whose c2 references T3, … the
+    /// last column holds the subject id.
+    private func forward(_ hops: [String], table: String, literal: String, alias: String, depth: inout Int)
+        -> String
+    {
+        let column = hops[0].split(separator: ".").last.map(String.init) ?? hops[0]
+        if hops.count == 1 { return "\(alias).\(q(column)) = \(literal)" }
+        let (parent, parentColumn) = references[table]?[column] ?? (String(hops[1].split(separator: ".")[0]), "id")
+        depth += 1
+        let inner = "p\(depth)"
+        let rest = forward(Array(hops.dropFirst()), table: parent, literal: literal, alias: inner, depth: &depth)
+        return
+            "\(alias).\(q(column)) IN (SELECT \(inner).\(q(parentColumn)) FROM public.\(q(parent)) \(inner) WHERE \(rest))"
+    }
+
+    /// The table's rows in a stable order: its primary key, else its physical order.
+    public func orderBy(_ table: String, alias: String = "t") -> String {
+        let keys = primaryKeys[table] ?? []
+        return keys.isEmpty ? "\(alias).ctid" : keys.map { "\(alias).\(q($0))" }.joined(separator: ", ")
+    }
+
+    func q(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+}

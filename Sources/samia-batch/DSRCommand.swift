@@ -1,0 +1,278 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Postgres
+
+struct DSRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dsr",
+        abstract: "Data-subject requests: file, approve, process and deliver access exports (docs/privacy.md).",
+        discussion: """
+            A request goes requested → approved → running → done (or failed, retried by `dsr process` up to three
+            attempts; or rejected with a reason). Its deadline is one month from receipt; `dsr extend` moves it by at
+            most two more months, with a reason. Every step writes audit_log.
+            """,
+        subcommands: [
+            Request.self, Approve.self, Reject.self, Extend.self, List.self, Show.self, Process.self, Download.self,
+            Passphrase.self,
+        ])
+
+    static func connect(_ database: DatabaseOptions) throws -> Connection {
+        try database.connect(cliLogger(), applicationName: "samia-batch/dsr")
+    }
+
+    static func subjectID(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw ValidationError("--subject must be a UUID (profiles.id)") }
+        return id
+    }
+
+    static func staff() -> String { ProcessInfo.processInfo.environment["USER"] ?? "operator" }
+
+    static func describe(_ r: DSRRequest) -> String {
+        let f = ISO8601DateFormatter()
+        var lines = [
+            "request #\(r.id): \(r.kind.rawValue) for subject \(r.subject.uuidString.lowercased())",
+            "status: \(r.status.rawValue)\(r.attempts > 0 ? " (attempt \(r.attempts))" : "")",
+            "requested: \(f.string(from: r.requestedAt)) by \(r.requestedBy)",
+            "deadline: \(f.string(from: r.deadline))"
+                + (r.extendedUntil != nil
+                    ? " (extended from \(f.string(from: r.dueAt)): \(r.extensionReason ?? ""))" : ""),
+        ]
+        if let by = r.approvedBy, let at = r.approvedAt {
+            lines.append(
+                "approved: \(f.string(from: at)) by \(by)\(r.unmasked ? ", others' contacts UNMASKED (superadmin override)" : "")"
+            )
+        }
+        if r.encrypted { lines.append("encrypted: yes (passphrase by `samia-batch dsr passphrase \(r.id)`)") }
+        if let reason = r.rejectionReason { lines.append("rejected: \(reason)") }
+        if let key = r.artifactKey, let sha = r.artifactSHA256 {
+            lines.append("export: artefact #\(r.artifactID ?? 0) \(key) sha256 \(sha)")
+            if let expires = r.artifactExpiresAt { lines.append("expires: \(f.string(from: expires))") }
+        }
+        if let error = r.error { lines.append("last error: \(error)") }
+        return lines.joined(separator: "\n")
+    }
+
+    struct Request: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "request", abstract: "File a request: export (access, portability) or erase.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "export or erase.") var kind: String
+        @Option(help: "The subject's profiles.id.") var subject: String
+        @Option(help: "Who received the request (staff id or name; default: $USER).") var requestedBy: String?
+        @Flag(help: "Encrypt the export ZIP (AES-256); the passphrase goes to the subject out of band.")
+        var encrypt = false
+
+        func validate() throws {
+            guard DSRRequest.Kind(rawValue: kind) != nil else { throw ValidationError("kind must be export or erase") }
+            _ = try DSRCommand.subjectID(subject)
+            if encrypt && kind != "export" { throw ValidationError("--encrypt applies to exports") }
+        }
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                let r = try DSRQueue(connection: db).request(
+                    kind: DSRRequest.Kind(rawValue: kind)!, subject: try DSRCommand.subjectID(subject),
+                    requestedBy: requestedBy ?? DSRCommand.staff(), encrypted: encrypt)
+                print(DSRCommand.describe(r))
+            }
+        }
+    }
+
+    struct Approve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "approve", abstract: "Approve a request for the next `dsr process`.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "Who approves (staff id; a superadmin's profile id for --unmasked; default: $USER).")
+        var by: String?
+        @Flag(help: "Leave others' emails and phones unmasked (superadmin only; audited).") var unmasked = false
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                print(
+                    DSRCommand.describe(
+                        try DSRQueue(connection: db).approve(id, by: by ?? DSRCommand.staff(), unmasked: unmasked)))
+            }
+        }
+    }
+
+    struct Reject: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reject", abstract: "Reject a request, with the reason.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "Why (shown to auditors; no personal data).") var reason: String
+        @Option(help: "Who rejects (default: $USER).") var by: String?
+
+        func validate() throws {
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--reason must not be empty")
+            }
+        }
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                print(
+                    DSRCommand.describe(
+                        try DSRQueue(connection: db).reject(id, by: by ?? DSRCommand.staff(), reason: reason)))
+            }
+        }
+    }
+
+    struct Extend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "extend",
+            abstract: "Extend a request's deadline by 1 or 2 months (Art. 12(3)), with the reason.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "Months to add (1 or 2; at most two in total).") var months: Int
+        @Option(help: "Why (complexity or number of requests; told to the subject).") var reason: String
+        @Option(help: "Who extends (default: $USER).") var by: String?
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                print(
+                    DSRCommand.describe(
+                        try DSRQueue(connection: db).extend(
+                            id, months: months, reason: reason, by: by ?? DSRCommand.staff())))
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Open requests, soonest deadline first.",
+            discussion: "With --overdue, only those past their deadline or within --within days of it; exit 1 if any.")
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Only requests past or near their deadline; exit 1 when there are any.") var overdue = false
+        @Option(help: "With --overdue: days before the deadline that count as near.") var within: Int = 7
+        @Flag(help: "Closed requests too (done, rejected).") var all = false
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                let requests = try DSRQueue(connection: db).list(
+                    overdueWithin: overdue ? Double(within) * 86_400 : nil, includeClosed: all)
+                let f = ISO8601DateFormatter()
+                let now = Date()
+                print("id\tkind\tstatus\tdeadline\tdays_left\tsubject")
+                for r in requests {
+                    let days = Int((r.deadline.timeIntervalSince(now) / 86_400).rounded(.down))
+                    print(
+                        "\(r.id)\t\(r.kind.rawValue)\t\(r.status.rawValue)\t\(f.string(from: r.deadline))\t\(r.isOpen ? String(days) : "-")\t\(r.subject.uuidString.lowercased())"
+                    )
+                }
+                if overdue && !requests.isEmpty { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One request in full.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                print(DSRCommand.describe(try DSRQueue(connection: db).find(id)))
+            }
+        }
+    }
+
+    struct Process: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "process",
+            abstract: "The hourly job: run approved requests (and resume any a crash interrupted).",
+            discussion: """
+                Needs SAMIA_SIGNING_KEY_FILE, SAMIA_STORAGE_DIR, SAMIA_DPO_CONTACT (printed in the export's README);
+                SAMIA_DSR_EXPORT_DAYS (default 14) sets when exports expire; SAMIA_DSR_PASSPHRASE_KEY_FILE is needed
+                for encrypted exports. Several processes may run at once: each request is claimed by one.
+                """)
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var flags: RunFlags
+        @Option(help: "Process at most this many requests.") var limit: Int?
+
+        func run() throws {
+            try execute {
+                var job = try DSRProcessJob.fromEnvironment()
+                if let limit { job.maxRequests = limit }
+                let runner = Runner(
+                    configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+                var options = flags.options(database)
+                options.force = true
+                try finish(runner.run(job, partition: .none, options: options))
+            }
+        }
+    }
+
+    struct Download: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "download",
+            abstract: "Copy a finished export out of storage (checked against its SHA-256; audited).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "Where to write the ZIP.") var out: String
+        @Option(help: "Who downloads (default: $USER).") var by: String?
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                let queue = DSRQueue(connection: db)
+                let request = try queue.find(id)
+                guard request.status == .done, let artifactID = request.artifactID else {
+                    throw DSRError.notDone(id: id, status: request.status.rawValue)
+                }
+                let registry = ArtifactRegistry(connection: db, store: try ObjectStores.fromEnvironment())
+                guard let record = try registry.find(id: artifactID) else {
+                    throw BatchError.badInput(
+                        file: "batch_artifacts", line: nil, field: "id",
+                        message: "artefact #\(artifactID) is gone (expired?)")
+                }
+                try registry.download(record, to: out)
+                try queue.recordDownload(request, by: by ?? DSRCommand.staff())
+                print("\(out): export of request #\(id), \(record.bytes) bytes, sha256 \(record.sha256) (checked)")
+            }
+        }
+    }
+
+    struct Passphrase: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "passphrase",
+            abstract:
+                "Print an encrypted export's passphrase, for delivery to the subject by another channel (audited).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "Who reads it (default: $USER).") var by: String?
+
+        func run() throws {
+            try execute {
+                let db = try DSRCommand.connect(database)
+                defer { db.close() }
+                let queue = DSRQueue(connection: db)
+                let request = try queue.find(id)
+                guard request.encrypted else {
+                    throw BatchError.badInput(
+                        file: "dsr_requests", line: nil, field: "encrypted", message: "request #\(id) is not encrypted")
+                }
+                guard let key = try DSRProcessJob.passphraseKey(ProcessInfo.processInfo.environment) else {
+                    throw DSRError.noPassphraseKey
+                }
+                try queue.recordPassphraseDisclosed(request, by: by ?? DSRCommand.staff())
+                print(DSRProcessJob.passphrase(requestID: id, key: key))
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Data-subject requests end to end through the real binary (Fixtures/dsr.sql): the workflow
+/// and its audit trail, the export ZIP read back entry by entry with bsdtar (and 7z when
+/// encrypted), masking of others' contacts, withheld columns, media with a hostile key, the
+/// superadmin override, a crash mid-export, and the unmapped-table guard.
+@Suite("Data-subject requests", .serialized)
+struct DSRTests {
+    let config: ConnectionConfiguration
+    let dir = NSTemporaryDirectory() + "samia-dsr-\(UUID().uuidString)"
+    var env: [String: String] = [:]
+    static let subject = "aaaaaaaa-0000-4000-8000-000000000001"
+    static let superadmin = "aaaaaaaa-0000-4000-8000-000000000004"
+
+    /// The objects the fixture's media rows name (B's upload included: it must stay out).
+    static let objects: [String: String] = [
+        "uploads/aaaaaaaa-0000-4000-8000-000000000001/order-1.jpg": "JPEG-A-1\u{0}\u{1}\u{2}",
+        "readings/1/answer.mp3": "MP3-ANSWER-1",
+        "uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg": "JPEG-B",
+        "invoices/2026/10/SAMIA-2026-000001.pdf": "%PDF-1.7 test body",
+    ]
+
+    init() throws {
+        config = try TestCluster.shared().freshDatabase()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/dsr.sql"
+        ).path
+        let r = try Shell.run(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", fixture])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try CLI.run(["keygen", "--out", dir + "/signing.key"]).status == 0)
+        for (key, body) in Self.objects {
+            let path = dir + "/storage/" + key
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(body.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        try Data((0..<32).map { UInt8($0 * 7 & 0xFF) }).write(to: URL(fileURLWithPath: dir + "/passphrase.key"))
+        env = [
+            "SAMIA_SIGNING_KEY_FILE": dir + "/signing.key", "SAMIA_SIGNING_PUBLIC_KEY_FILE": dir + "/signing.key.pub",
+            "SAMIA_STORAGE_DIR": dir + "/storage", "SAMIA_DPO_CONTACT": "privacy@samia.example (DPO)",
+            "SAMIA_DSR_PASSPHRASE_KEY_FILE": dir + "/passphrase.key", "USER": "dpo-test",
+            "SAMIA_METRICS_TEXTFILE": dir + "/metrics.prom",
+        ]
+    }
+
+    func dsr(_ arguments: [String], env more: [String: String] = [:]) throws -> Shell.Result {
+        try CLI.run(["dsr"] + arguments, database: config, env: env.merging(more) { $1 })
+    }
+
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
+
+    /// Files a request, approves it and returns its id.
+    func approvedExport(_ extra: [String] = [], approve: [String] = []) throws -> String {
+        let r = try dsr(["request", "export", "--subject", Self.subject] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        let id = try psql("SELECT max(id) FROM public.dsr_requests")
+        let a = try dsr(["approve", id] + approve)
+        #expect(a.status == 0, "\(a.stderr)")
+        return id
+    }
+
+    func entries(_ zip: String, passphrase: String? = nil) throws -> [String] {
+        let r = try Shell.run("/usr/bin/bsdtar", (passphrase.map { ["--passphrase", $0] } ?? []) + ["-tf", zip])
+        #expect(r.status == 0, "\(r.stderr)")
+        return r.stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
+    func extract(_ zip: String, passphrase: String? = nil) throws -> String {
+        let out = dir + "/x-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let r = try Shell.run(
+            "/usr/bin/bsdtar", (passphrase.map { ["--passphrase", $0] } ?? []) + ["-xf", zip, "-C", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        return out
+    }
+
+    func csv(_ path: String) throws -> [[String: String]] {
+        let rows = CSVText.parse(try String(contentsOfFile: path, encoding: .utf8))
+        guard let header = rows.first else { return [] }
+        return rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+    }
+
+    @Test func theWorkflowChecksEveryTransitionAndAuditsIt() throws {
+        let unknown = try dsr(["request", "export", "--subject", "bbbbbbbb-0000-4000-8000-000000000009"])
+        #expect(unknown.status == 65 && unknown.stderr.contains("has no profile"), "\(unknown.stderr)")
+        #expect(try psql("SELECT count(*) FROM public.dsr_requests") == "0")
+
+        let filed = try dsr(["request", "export", "--subject", Self.subject, "--requested-by", "dpo-1"])
+        #expect(filed.status == 0 && filed.stdout.contains("status: requested"), "\(filed.stdout) \(filed.stderr)")
+        let id = try psql("SELECT id FROM public.dsr_requests")
+        #expect(try psql("SELECT due_at = requested_at + interval '1 month' FROM public.dsr_requests") == "t")
+
+        // Not yet approved: nothing to download; a second approval is refused.
+        #expect(try dsr(["download", id, "--out", dir + "/early.zip"]).status == 65)
+        #expect(try dsr(["approve", id, "--by", "dpo-2"]).status == 0)
+        let again = try dsr(["approve", id])
+        #expect(again.status == 65 && again.stderr.contains("is approved"), "\(again.stderr)")
+
+        // --unmasked needs a superadmin's profile id.
+        let other = try dsr(["request", "export", "--subject", Self.subject])
+        #expect(other.status == 0)
+        let second = try psql("SELECT max(id) FROM public.dsr_requests")
+        let notSuper = try dsr(["approve", second, "--unmasked", "--by", "aaaaaaaa-0000-4000-8000-000000000002"])
+        #expect(notSuper.status == 65 && notSuper.stderr.contains("superadmin"), "\(notSuper.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(second)") == "requested")
+
+        // Extensions: one month, then one more, then no further (Art. 12(3)).
+        #expect(try dsr(["extend", second, "--months", "1", "--reason", "complex request"]).status == 0)
+        #expect(try dsr(["extend", second, "--months", "1", "--reason", "many requests"]).status == 0)
+        let third = try dsr(["extend", second, "--months", "1", "--reason", "again"])
+        #expect(third.status == 65 && third.stderr.contains("at most two months"), "\(third.stderr)")
+        #expect(
+            try psql(
+                "SELECT extended_until = due_at + interval '2 months' FROM public.dsr_requests WHERE id = \(second)")
+                == "t")
+        #expect(try dsr(["reject", second, "--reason", "duplicate of #\(id)"]).status == 0)
+        #expect(try dsr(["reject", second, "--reason", "twice"]).status == 65)
+
+        // Overdue: nothing near its deadline, then one past it.
+        let calm = try dsr(["list", "--overdue"])
+        #expect(calm.status == 0 && calm.stdout.split(separator: "\n").count == 1, "\(calm.stdout)")
+        _ = try psql("UPDATE public.dsr_requests SET due_at = now() - interval '1 day' WHERE id = \(id)")
+        let late = try dsr(["list", "--overdue"])
+        #expect(late.status == 1 && late.stdout.contains("\(id)\texport\tapproved"), "\(late.stdout)")
+        #expect(try dsr(["show", id]).stdout.contains("approved: ") == true)
+
+        #expect(
+            try psql(
+                "SELECT string_agg(event || ':' || entity_id, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests'"
+            )
+                == "account_export_requested:\(id),dsr_approved:\(id),account_export_requested:\(second),"
+                + "dsr_extended:\(second),dsr_extended:\(second),dsr_rejected:\(second)")
+        #expect(
+            try psql(
+                "SELECT count(*) FROM public.audit_log WHERE entity = 'dsr_requests' AND meta->>'subject' <> '\(Self.subject)'"
+            )
+                == "0")
+    }
+
+    @Test func theExportHoldsEverythingTheMapReachesAndNothingElse() throws {
+        let id = try approvedExport()
+        let run = try dsr(["process"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|1")
+        #expect(!run.stderr.contains("amira") && !run.stderr.contains("Amira"), "personal data in the log")
+
+        let zip = dir + "/export.zip"
+        let got = try dsr(["download", id, "--out", zip])
+        #expect(got.status == 0, "\(got.stderr)")
+        #expect(try Shell.run("/usr/bin/unzip", ["-tq", zip]).status == 0)
+        let names = try entries(zip)
+        let tables = [
+            "assist_drafts", "astro_requests", "audit_log", "blocked_profiles", "calls", "credit_notes", "invoices",
+            "media_assets", "moderation_actions", "notif_log", "notif_prefs", "orders", "payment_intents",
+            "phone_verifications", "profiles", "refunds",
+        ]
+        #expect(
+            names
+                == (tables.flatMap { ["data/\($0).csv", "data/\($0).json"] } + [
+                    "README.txt", "manifest.json", "manifest.sig",
+                    "media/invoices/2026/10/SAMIA-2026-000001.pdf", "media/readings/1/answer.mp3",
+                    "media/uploads/aaaaaaaa-0000-4000-8000-000000000001/order-1.jpg",
+                ]).sorted())
+        let out = try extract(zip)
+        for (key, body) in Self.objects where !key.contains("000000000003") {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/media/" + key)) == Data(body.utf8), "\(key)")
+        }
+
+        // Rows: A's and only A's; JSON holds the same rows as the CSV.
+        let counts: [String: Int] = [
+            "profiles": 1, "orders": 2, "media_assets": 5, "payment_intents": 1, "invoices": 1, "refunds": 1,
+            "calls": 1, "notif_log": 1, "notif_prefs": 1, "phone_verifications": 1, "astro_requests": 1,
+            "audit_log": 1, "credit_notes": 0,
+        ]
+        for table in tables {
+            let rows = try csv(out + "/data/\(table).csv")
+            let json = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out + "/data/\(table).json")))
+            #expect((json as? [[String: Any]])?.count == rows.count, "\(table).json")
+            if let n = counts[table] { #expect(rows.count == n, "\(table): \(rows.count) rows") }
+        }
+        let orders = try csv(out + "/data/orders.csv")
+        #expect(orders.map { $0["id", default: "?"] } == ["1", "2"])
+        #expect(
+            orders[0]["question_text"]
+                == "Please read for my sister sa***@example.net too, call her on +44***23. Reply to amira@example.com")
+        #expect(orders[1]["question_text"] == "Will I travel? سأسافر؟")
+        let payments = try csv(out + "/data/payment_intents.csv")
+        #expect(payments.first?["provider_intent_id"] == "pi_A1" && payments.first?["client_secret"] == nil)
+        #expect(try csv(out + "/data/refunds.csv").first?["reason"] == "asked by phone from +96***67")
+        let notif =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out + "/data/notif_log.json"))) as? [[String: Any]]
+        #expect((notif?.first?["payload"] as? [String: String])?["text"] == "Your reader re***@example.com replied")
+        #expect(notif?.first?["target"] as? String == "amira@example.com")
+        let media = try csv(out + "/data/media_assets.csv").map { $0["id", default: "?"] }
+        #expect(media == ["101", "102", "104", "105", "106"])
+        let everything = try Shell.run(
+            "/bin/grep", ["-r", "-l", "-e", "bob@example.org", "-e", "pi_B3", "-e", "root:x:", out])
+        #expect(everything.stdout.isEmpty, "others' data in the export: \(everything.stdout)")
+
+        let readme = try String(contentsOfFile: out + "/README.txt", encoding: .utf8)
+        #expect(readme.contains("- data/orders.csv and .json: 2 row(s)"))
+        #expect(readme.contains("payment_intents.client_secret: a live payment credential"))
+        #expect(readme.contains("2 media file(s) your records name could not be found"))
+        #expect(readme.contains("privacy@samia.example (DPO)") && readme.contains("Art. 77"))
+        #expect(readme.contains("حقوقك") && readme.contains("الغرض: القراءات التي طلبتها"))
+
+        let verify = try CLI.run(["verify", zip], env: env)
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        #expect(
+            try psql(
+                "SELECT string_agg(event, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests' AND entity_id = '\(id)'"
+            )
+                == "account_export_requested,dsr_approved,dsr_started,account_export_ready,account_export_downloaded")
+        #expect(
+            try psql(
+                "SELECT kind, expires_at::date = (now() + interval '14 days')::date FROM public.batch_artifacts")
+                == "dsr-export|t")
+        let metrics = try String(contentsOfFile: dir + "/metrics.prom", encoding: .utf8)
+        #expect(metrics.contains("samia_dsr_requests_open{job=\"dsr-process\"} 0"), "\(metrics)")
+    }
+
+    @Test func encryptionTheOverrideAndACrashAreHandled() throws {
+        // Encrypted: standard tools need the passphrase, which `dsr passphrase` derives again.
+        let id = try approvedExport(["--encrypt"])
+        // A crash after the ZIP is written and before it is recorded: the request stays running.
+        let crashed = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-after-zip"])
+        #expect(crashed.status == 71, "\(crashed.stderr)")
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "running|1")
+        #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
+        let resumed = try dsr(["process"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|2")
+
+        let zip = dir + "/encrypted.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        let passphrase = try dsr(["passphrase", id]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(passphrase.count == 27, "\(passphrase)")
+        #expect(try Shell.run("/usr/bin/bsdtar", ["--passphrase", "wrong", "-xf", zip, "-C", dir]).status != 0)
+        let out = try extract(zip, passphrase: passphrase)
+        #expect(FileManager.default.fileExists(atPath: out + "/data/orders.csv"))
+        let sevenZip = try Shell.run("/usr/bin/7z", ["t", "-p\(passphrase)", zip])
+        #expect(sevenZip.status == 0 && sevenZip.stdout.contains("Everything is Ok"), "\(sevenZip.stdout)")
+        #expect(
+            try psql(
+                "SELECT count(*) FROM public.audit_log WHERE event = 'dsr_passphrase_disclosed' AND entity_id = '\(id)'"
+            )
+                == "1")
+
+        // A superadmin override shows others' contacts, and is audited.
+        let raw = try approvedExport([], approve: ["--unmasked", "--by", Self.superadmin])
+        #expect(try dsr(["process"]).status == 0)
+        let rawZip = dir + "/raw.zip"
+        #expect(try dsr(["download", raw, "--out", rawZip]).status == 0)
+        let rawOut = try extract(rawZip)
+        #expect(try csv(rawOut + "/data/orders.csv").first?["question_text"]?.contains("sara@example.net") == true)
+        #expect(
+            try psql(
+                "SELECT actor FROM public.audit_log WHERE event = 'dsr_unmasked_override' AND entity_id = '\(raw)'")
+                == Self.superadmin)
+    }
+
+    @Test func anUnmappedTableOrMissingConfigurationStopsProcessing() throws {
+        let id = try approvedExport()
+        let noContact = try dsr(["process"], env: ["SAMIA_DPO_CONTACT": ""])
+        #expect(noContact.status == 78 && noContact.stderr.contains("SAMIA_DPO_CONTACT"), "\(noContact.stderr)")
+        _ = try psql(
+            "CREATE TABLE public.tarot_notes (id bigserial PRIMARY KEY, author uuid REFERENCES public.profiles(id), body text)"
+        )
+        let stopped = try dsr(["process"])
+        #expect(stopped.status == 78 && stopped.stderr.contains("tarot_notes"), "\(stopped.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
+        #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
+    }
+}

@@ -1,0 +1,55 @@
+-- Data-subject request fixture. Subject A (a client) with two orders, payments, an invoice, a
+-- refund, a call, notifications, media and an audit row; reader R handles A's orders and B's;
+-- client B's data must never appear in A's export; S is a superadmin.
+--   A aaaaaaaa-0000-4000-8000-000000000001  amira@example.com  +966500000001
+--   R aaaaaaaa-0000-4000-8000-000000000002  reader@example.com
+--   B aaaaaaaa-0000-4000-8000-000000000003  bob@example.org
+--   S aaaaaaaa-0000-4000-8000-000000000004
+INSERT INTO public.services (id, code, name) VALUES (1, 'coffee', 'Coffee cup'), (2, 'tarot', 'Tarot')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO public.profiles (id, email, phone, first_name, last_name, dob, country, role_id)
+SELECT v.id::uuid, v.email, v.phone, v.first_name, v.last_name, v.dob::date, v.country, r.id
+  FROM (VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'amira@example.com', '+966500000001', 'Amira', 'Haddad', '1990-05-12', 'SA', 'client'),
+               ('aaaaaaaa-0000-4000-8000-000000000002', 'reader@example.com', '+971500000002', 'Rana', 'Reader', NULL, 'AE', 'reader'),
+               ('aaaaaaaa-0000-4000-8000-000000000003', 'bob@example.org', '+12025550003', 'Bob', 'Other', '1985-01-01', 'US', 'client'),
+               ('aaaaaaaa-0000-4000-8000-000000000004', 'root@example.com', NULL, 'Sam', 'Super', NULL, 'LB', 'superadmin'))
+       v(id, email, phone, first_name, last_name, dob, country, role)
+  JOIN public.roles r ON r.code = v.role;
+
+INSERT INTO public.media_assets (id, owner_id, kind, url, bytes) VALUES
+  (101, 'aaaaaaaa-0000-4000-8000-000000000001', 'image', 'uploads/aaaaaaaa-0000-4000-8000-000000000001/order-1.jpg', 11),
+  (102, 'aaaaaaaa-0000-4000-8000-000000000002', 'audio', 'readings/1/answer.mp3', 12),
+  (103, 'aaaaaaaa-0000-4000-8000-000000000003', 'image', 'uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg', 6),
+  (104, 'aaaaaaaa-0000-4000-8000-000000000001', 'other', '../../etc/passwd', 0),
+  (105, 'aaaaaaaa-0000-4000-8000-000000000001', 'image', 'uploads/aaaaaaaa-0000-4000-8000-000000000001/gone.jpg', 5),
+  (106, 'aaaaaaaa-0000-4000-8000-000000000001', 'pdf', 'invoices/2026/10/SAMIA-2026-000001.pdf', 18);
+
+INSERT INTO public.orders (id, user_id, service_id, status, question_text, input_media_id, output_media_id, assigned_reader) VALUES
+  (1, 'aaaaaaaa-0000-4000-8000-000000000001', 1, 'delivered',
+   'Please read for my sister sara@example.net too, call her on +44 7700 900123. Reply to amira@example.com',
+   101, 102, 'aaaaaaaa-0000-4000-8000-000000000002'),
+  (2, 'aaaaaaaa-0000-4000-8000-000000000001', 2, 'new', 'Will I travel? سأسافر؟', NULL, NULL, 'aaaaaaaa-0000-4000-8000-000000000002'),
+  (3, 'aaaaaaaa-0000-4000-8000-000000000003', 1, 'delivered', 'Bob''s own question, bob@example.org', 103, NULL,
+   'aaaaaaaa-0000-4000-8000-000000000002');
+
+INSERT INTO public.payment_intents (id, order_id, provider, provider_intent_id, amount_cents, currency, status, client_secret) VALUES
+  (1, 1, 'stripe', 'pi_A1', 11500, 'SAR', 'succeeded', 'pi_A1_secret_do_not_export'),
+  (2, 3, 'stripe', 'pi_B3', 5000, 'USD', 'succeeded', 'pi_B3_secret');
+INSERT INTO public.invoices (order_id, payment_intent_id, number, subtotal_cents, vat_cents, total_cents, currency,
+                             pdf_media_id, billing_name, billing_email, billing_country)
+VALUES (1, 1, 'SAMIA-2026-000001', 10000, 1500, 11500, 'SAR', 106, 'Amira Haddad', 'amira@example.com', 'SA');
+INSERT INTO public.refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status)
+VALUES (1, 1, 're_A1', 1000, 'SAR', 'asked by phone from +966 55 123 4567', 'succeeded');
+INSERT INTO public.calls (order_id, started_at, ended_at, end_reason)
+VALUES (2, '2026-10-02 10:00Z', '2026-10-02 10:20Z', 'completed');
+INSERT INTO public.notif_log (user_id, channel, template_code, target, payload, status) VALUES
+  ('aaaaaaaa-0000-4000-8000-000000000001', 'email', 'reading_ready', 'amira@example.com',
+   '{"text": "Your reader reader@example.com replied"}', 'sent'),
+  ('aaaaaaaa-0000-4000-8000-000000000003', 'email', 'reading_ready', 'bob@example.org', '{}', 'sent');
+INSERT INTO public.notif_prefs (user_id) VALUES ('aaaaaaaa-0000-4000-8000-000000000001');
+INSERT INTO public.phone_verifications (profile_id, phone, status)
+VALUES ('aaaaaaaa-0000-4000-8000-000000000001', '+966500000001', 'verified');
+INSERT INTO public.astro_requests (user_id, order_id, birth_date, birth_place)
+VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 2, '1990-05-12', 'Beirut');
+INSERT INTO public.audit_log (actor, actor_role, event) VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'client', 'login');
