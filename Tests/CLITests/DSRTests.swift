@@ -278,4 +278,185 @@ struct DSRTests {
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
         #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
     }
+
+    /// A fingerprint of every table the fixture fills, to show a dry run or a rolled-back crash
+    /// changed nothing.
+    func fingerprint() throws -> String {
+        try [
+            "profiles", "orders", "media_assets", "payment_intents", "invoices", "refunds", "calls", "notif_log",
+            "notif_prefs", "phone_verifications", "astro_requests", "storage_outbox",
+        ].map { try psql("SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM public.\($0) t") }
+            .joined(separator: ",")
+    }
+
+    func approvedErasure(_ subject: String = DSRTests.subject) throws -> String {
+        #expect(try dsr(["request", "erase", "--subject", subject]).status == 0)
+        let id = try psql("SELECT max(id) FROM public.dsr_requests")
+        #expect(try dsr(["approve", id]).status == 0)
+        return id
+    }
+
+    func stored(_ key: String) -> Bool { FileManager.default.fileExists(atPath: dir + "/storage/" + key) }
+
+    @Test func anErasureDeletesAnonymizesAndKeepsWhatTheLawRequires() throws {
+        let id = try approvedErasure()
+        let before = try fingerprint()
+        let plan = try dsr(["process", "--dry-run"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("orders\tdelete\t2\t1\t1\t1 (invoices.order_id)\t0"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("media_assets\tdelete\t5\t4\t0\t1 (invoices.pdf_media_id)\t0"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("profiles\tanonymize\t1\t0\t1\t0\t0"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("storage objects to delete: 4"), "\(plan.stdout)")
+        #expect(try fingerprint() == before, "the dry run changed something")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
+
+        let run = try dsr(["process"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "done")
+        // Their own order the invoice points at stays, emptied; the other one is gone; B's is untouched.
+        #expect(
+            try psql(
+                "SELECT id, question_text IS NULL, input_media_id IS NULL, output_media_id IS NULL FROM public.orders ORDER BY id"
+            )
+                == "1|t|t|t\n3|f|f|t")
+        #expect(
+            try psql("SELECT question_text FROM public.orders WHERE id = 3") == "Bob's own question, bob@example.org")
+        #expect(
+            try psql(
+                """
+                SELECT (SELECT count(*) FROM public.calls) || ',' || (SELECT count(*) FROM public.astro_requests) || ','
+                       || (SELECT count(*) FROM public.notif_log) || ',' || (SELECT count(*) FROM public.notif_prefs) || ','
+                       || (SELECT count(*) FROM public.phone_verifications)
+                """) == "0,0,1,0,0")
+        #expect(
+            try psql(
+                """
+                SELECT email ~ '^[0-9a-f]{64}$', phone IS NULL, first_name, last_name, dob IS NULL, zodiac IS NULL
+                  FROM public.profiles WHERE id = '\(Self.subject)'
+                """) == "t|t|[erased]|[erased]|t|t")
+        #expect(try psql("SELECT count(*) FROM public.profiles WHERE first_name = '[erased]'") == "1")
+        // Retained for the law, with what may go gone.
+        #expect(
+            try psql("SELECT provider_intent_id, client_secret IS NULL FROM public.payment_intents WHERE id = 1")
+                == "pi_A1|t")
+        #expect(try psql("SELECT reason FROM public.refunds") == "[erased]")
+        #expect(try psql("SELECT billing_email FROM public.invoices") == "amira@example.com")
+        #expect(try psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.media_assets") == "103,106")
+        #expect(!stored("uploads/aaaaaaaa-0000-4000-8000-000000000001/order-1.jpg") && !stored("readings/1/answer.mp3"))
+        #expect(
+            stored("invoices/2026/10/SAMIA-2026-000001.pdf")
+                && stored("uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg"))
+        #expect(try psql("SELECT count(*), count(deleted_at) FROM public.storage_outbox") == "4|4")
+        #expect(
+            try psql(
+                "SELECT committed_at IS NOT NULL, verified_at IS NOT NULL, verification->>'passed' FROM public.dsr_erasures"
+            )
+                == "t|t|true")
+        #expect(
+            try psql(
+                "SELECT string_agg(event, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests' AND entity_id = '\(id)'"
+            )
+                == "account_delete_requested,dsr_approved,dsr_started,account_delete_completed")
+
+        // The proof: signed, counts and legal bases, no personal data.
+        let zip = dir + "/proof.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        #expect(try CLI.run(["verify", zip], env: env).status == 0)
+        let out = try extract(zip)
+        let proof =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/proof.json")))
+            as? [String: Any]
+        let tables = proof?["tables"] as? [[String: Any]] ?? []
+        let invoices = tables.first { $0["table"] as? String == "invoices" }
+        #expect(
+            invoices?["action"] as? String == "retain" && (invoices?["legalBasis"] as? String)?.contains("tax") == true)
+        #expect((proof?["objects"] as? [String: Any])?["deleted"] as? Int == 4)
+        #expect((proof?["verification"] as? [String: Any])?["passed"] as? Bool == true)
+        let leak = try Shell.run(
+            "/bin/grep", ["-r", "-i", "-l", "-e", "amira", "-e", "haddad", "-e", "966500", "-e", "sara@", out])
+        #expect(leak.stdout.isEmpty, "personal data in the proof: \(leak.stdout)")
+
+        // An export afterwards shows only what was kept, cleared.
+        let export = try approvedExport()
+        #expect(try dsr(["process"]).status == 0)
+        let exportZip = dir + "/after.zip"
+        #expect(try dsr(["download", export, "--out", exportZip]).status == 0)
+        let after = try extract(exportZip)
+        #expect(try csv(after + "/data/orders.csv").map { $0["question_text", default: "?"] } == [""])
+        #expect(try csv(after + "/data/notif_log.csv").isEmpty)
+    }
+
+    @Test func holdsCrashesAndAReadersErasureLeaveOthersRecordsWhole() throws {
+        // A hold on one table of A's: those rows stay as they are.
+        _ = try psql(
+            """
+            INSERT INTO public.legal_holds (subject, table_name, reason, placed_by)
+            VALUES ('\(Self.subject)', 'notif_log', 'complaint #77 under investigation', 'legal')
+            """)
+        let id = try approvedErasure()
+        let before = try fingerprint()
+        // Killed in the middle of the destructive transaction: nothing changed but the ledger entry.
+        let mid = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-mid-erasure"])
+        #expect(mid.status == 71, "\(mid.stderr)")
+        #expect(try fingerprint() == before)
+        #expect(try psql("SELECT committed_at IS NULL, plan IS NOT NULL FROM public.dsr_erasures") == "t|t")
+        // Killed after the commit, before the objects went: rows are erased, objects queued.
+        let after = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-after-erase-commit"])
+        #expect(after.status == 71, "\(after.stderr)")
+        #expect(try psql("SELECT count(*), count(deleted_at) FROM public.storage_outbox") == "4|0")
+        #expect(stored("readings/1/answer.mp3"))
+        let resumed = try dsr(["process"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|3")
+        #expect(try psql("SELECT count(*), count(deleted_at) FROM public.storage_outbox") == "4|4")
+        #expect(!stored("readings/1/answer.mp3"))
+        #expect(try psql("SELECT count(*) FROM public.notif_log WHERE user_id = '\(Self.subject)'") == "1")
+        #expect(
+            try psql("SELECT plan->'tables' @> '[{\"table\": \"notif_log\", \"held\": 1}]' FROM public.dsr_erasures")
+                == "t")
+
+        // A hold on the whole subject: the erasure is refused and nothing changes.
+        let bob = "aaaaaaaa-0000-4000-8000-000000000003"
+        _ = try psql(
+            "INSERT INTO public.legal_holds (subject, reason, placed_by) VALUES ('\(bob)', 'court order 12/2026', 'legal')"
+        )
+        let held = try approvedErasure(bob)
+        let bobBefore = try psql("SELECT md5(p::text) FROM public.profiles p WHERE id = '\(bob)'")
+        let refused = try dsr(["process"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(
+            try psql("SELECT status, error LIKE '%legal hold%' FROM public.dsr_requests WHERE id = \(held)")
+                == "failed|t")
+        #expect(try psql("SELECT md5(p::text) FROM public.profiles p WHERE id = '\(bob)'") == bobBefore)
+
+        // The reader's erasure: the clients' orders they handled, and the readings they recorded
+        // for them, stay; the reader's profile is anonymized.
+        _ = try psql("UPDATE public.dsr_requests SET status = 'rejected', rejection_reason = 'held' WHERE id = \(held)")
+        _ = try psql(
+            """
+            INSERT INTO public.media_assets (id, owner_id, kind, url) VALUES
+              (107, 'aaaaaaaa-0000-4000-8000-000000000002', 'audio', 'readings/3/answer.mp3'),
+              (108, 'aaaaaaaa-0000-4000-8000-000000000002', 'image', 'uploads/reader/avatar.jpg');
+            UPDATE public.orders SET output_media_id = 107 WHERE id = 3
+            """)
+        for key in ["readings/3/answer.mp3", "uploads/reader/avatar.jpg"] {
+            try FileManager.default.createDirectory(
+                atPath: ((dir + "/storage/" + key) as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/storage/" + key))
+        }
+        let reader = try approvedErasure("aaaaaaaa-0000-4000-8000-000000000002")
+        let readerRun = try dsr(["process"])
+        #expect(readerRun.status == 0, "\(readerRun.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(reader)") == "done")
+        #expect(
+            try psql("SELECT string_agg(id::text || ':' || assigned_reader, ',' ORDER BY id) FROM public.orders")
+                == "1:aaaaaaaa-0000-4000-8000-000000000002,3:aaaaaaaa-0000-4000-8000-000000000002")
+        #expect(
+            try psql("SELECT first_name FROM public.profiles WHERE id = 'aaaaaaaa-0000-4000-8000-000000000002'")
+                == "[erased]")
+        #expect(
+            try psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.media_assets WHERE id > 106") == "107")
+        #expect(stored("readings/3/answer.mp3") && !stored("uploads/reader/avatar.jpg"))
+    }
 }

@@ -69,12 +69,26 @@ struct DataMapTests {
                 "column payment_intents.client_secrt does not exist"
             ),
             (
-                "reach: [\"order_id -> orders.user_id\", \"order_id -> orders.assigned_reader\"]",
-                "reach: [\"order_id -> refunds.order_id\"]", "calls.order_id has no foreign key to refunds"
+                "reach: [\"order_id -> orders.user_id\"]\n    personal: { provider_intent_id",
+                "reach: [\"order_id -> refunds.order_id\"]\n    personal: { provider_intent_id",
+                "payment_intents.order_id has no foreign key to refunds"
             ),
             (
-                "erasure: { action: delete }\n    facts: { purpose: \"call",
-                "erasure: { action: shred }\n    facts: { purpose: \"call", "\"shred\" is not delete"
+                "erasure: { action: delete }\n    facts: { purpose: \"messages",
+                "erasure: { action: shred }\n    facts: { purpose: \"messages", "\"shred\" is not delete"
+            ),
+            (
+                "erasure: { action: delete, owner: [\"order_id -> orders.user_id\"] }\n    facts: { purpose: \"call",
+                "erasure: { action: delete, owner: [user_id] }\n    facts: { purpose: \"call",
+                "erasure owner \"user_id\" is not one of the reach entries"
+            ),
+            (
+                "phone: \"null\", first_name: redact", "phone: \"null\", first_name: redact, role_id: \"null\"",
+                "role_id is NOT NULL; it cannot be erased with null"
+            ),
+            (
+                "first_name: redact, last_name", "first_name: redact, email_verified: redact, last_name",
+                "email_verified is boolean; redact needs a text column"
             ),
             ("  horoscopes: \"editorial", "  horoscope: \"editorial", "table horoscope does not exist"),
         ]

@@ -15,6 +15,15 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
     case notDone(id: Int64, status: String)
     /// Encrypted exports need the secret their passphrases are derived from.
     case noPassphraseKey
+    /// A legal hold on the whole subject: nothing is erased until it is released.
+    case legalHold(subject: UUID, holds: [Int64])
+    /// The map's delete tables reference each other in a cycle: no safe order exists.
+    case erasureCycle(tables: [String])
+    case unsupportedTable(table: String, reason: String)
+    /// The erasure committed but its check found rows that should be gone.
+    case verificationFailed(id: Int64, problems: [String])
+    /// Objects the store could not delete yet; the next `dsr process` tries again.
+    case objectsPending(id: Int64, count: Int)
 
     public var description: String {
         switch self {
@@ -26,6 +35,17 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
             return "--unmasked needs --by to be the profile id of a superadmin; \(who) is not one"
         case .badExtension(let id, let reason): return "request #\(id): \(reason)"
         case .notDone(let id, let status): return "request #\(id) is \(status); its export is not ready"
+        case .legalHold(let subject, let holds):
+            return
+                "subject \(subject.uuidString.lowercased()) is under legal hold \(holds.map { "#\($0)" }.joined(separator: ", ")); nothing was erased"
+        case .erasureCycle(let tables):
+            return
+                "the data map's delete tables reference each other in a cycle (\(tables.joined(separator: ", "))); no safe order"
+        case .unsupportedTable(let table, let reason): return "table \(table): \(reason)"
+        case .verificationFailed(let id, let problems):
+            return "request #\(id): erasure check failed: \(problems.joined(separator: "; "))"
+        case .objectsPending(let id, let count):
+            return "request #\(id): \(count) storage object(s) not deleted yet; `dsr process` will retry"
         case .noPassphraseKey:
             return
                 "encrypted exports need SAMIA_DSR_PASSPHRASE_KEY_FILE (32 or more random bytes, readable only by the batch user)"

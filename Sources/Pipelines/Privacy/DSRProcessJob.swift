@@ -12,7 +12,8 @@ import Reports
 public struct DSRProcessJob: Job {
     public let name = "dsr-process"
     public let partitionKind = PartitionKind.none
-    public var isDestructive: Bool { false }
+    /// Erasures delete rows and objects: `--dry-run` prints their plans and changes nothing.
+    public var isDestructive: Bool { true }
     public var allowsConcurrentRuns: Bool { true }
 
     public let map: DataMap
@@ -35,19 +36,46 @@ public struct DSRProcessJob: Job {
         _ = try DataMapValidator(connection: db).validate(map, file: mapFile)
         let scope = try SubjectScope(map: map, connection: db)
         let queue = DSRQueue(connection: db)
-        var stats: [String: Int64] = ["exports_done": 0, "exports_failed": 0]
+        if context.dryRun { return try dryRun(scope: scope, queue: queue, context: context) }
+        var stats: [String: Int64] = ["exports_done": 0, "erasures_done": 0, "failed": 0]
         var artifacts: [String] = []
         var processed = 0
         while processed < maxRequests {
             try context.checkpoint()
-            guard let request = try queue.claim(kinds: [.export], runID: context.runID, maxAttempts: maxAttempts)
+            guard
+                let request = try queue.claim(kinds: [.export, .erase], runID: context.runID, maxAttempts: maxAttempts)
             else { break }
             processed += 1
             defer { try? queue.release(request.id) }
+            if request.kind == .erase {
+                do {
+                    let proof = try erase(request, scope: scope, db: db, context: context)
+                    _ = try queue.finishErasure(request, proof: proof)
+                    print("erasure #\(request.id): done, proof artefact #\(proof.id)")
+                    stats["erasures_done", default: 0] += 1
+                    artifacts.append(proof.storageKey)
+                    context.logger.info(
+                        "erasure done", metadata: ["event": "dsr_erasure_done", "request": "\(request.id)"])
+                } catch let error as BatchError {
+                    throw error
+                } catch {
+                    try? db.execute("ROLLBACK")
+                    try queue.fail(request, error: "\(error)")
+                    stats["failed", default: 0] += 1
+                    context.logger.error(
+                        "erasure failed",
+                        metadata: ["event": "dsr_erasure_failed", "request": "\(request.id)", "error": "\(error)"])
+                }
+                continue
+            }
             context.logger.info(
                 "export started", metadata: ["event": "dsr_export_started", "request": "\(request.id)"])
             do {
+                let started = Date()
                 let record = try export(request, scope: scope, db: db, context: context)
+                print(
+                    "export #\(request.id): \(record.bytes) bytes in \(Int(Date().timeIntervalSince(started) * 1000)) ms, artefact #\(record.id)"
+                )
                 let expires = context.clock.now().addingTimeInterval(Double(exportDays) * 86_400)
                 _ = try queue.finishExport(request, artifact: record, expiresAt: expires)
                 stats["exports_done", default: 0] += 1
@@ -64,14 +92,14 @@ public struct DSRProcessJob: Job {
             } catch {
                 let message = "\(error)"
                 try queue.fail(request, error: message)
-                stats["exports_failed", default: 0] += 1
+                stats["failed", default: 0] += 1
                 context.logger.error(
                     "export failed",
                     metadata: ["event": "dsr_export_failed", "request": "\(request.id)", "error": "\(message)"])
             }
         }
         var outcome = JobOutcome(
-            stats: stats, artifacts: artifacts, failedItems: Int(stats["exports_failed"] ?? 0),
+            stats: stats, artifacts: artifacts, failedItems: Int(stats["failed"] ?? 0),
             itemsProcessed: Int64(processed))
         let open = try queue.list()
         let now = context.clock.now()
@@ -104,7 +132,9 @@ public struct DSRProcessJob: Job {
         } else {
             passphrase = nil
         }
-        let zip = try ZipWriter(path: path, passphrase: passphrase)
+        // Stored, not deflated: an export is mostly media that is compressed already (JPEG, MP3,
+        // PDF), and deflating it would make the export CPU-bound instead of disk-bound.
+        let zip = try ZipWriter(path: path, passphrase: passphrase, compressionLevel: 0)
         var manifest = Manifest(
             artifact: "\(Self.artifactKind)/\(partition)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
             createdAt: PDFRenderer.isoDate(now))
@@ -138,6 +168,173 @@ public struct DSRProcessJob: Job {
     }
 
     public static let artifactKind = "dsr-export"
+    public static let proofKind = "dsr-erasure-proof"
+
+    /// Prints what each approved erasure would do, table by table, and what each approved export
+    /// would be; every plan runs in a transaction that is rolled back.
+    private func dryRun(scope: SubjectScope, queue: DSRQueue, context: JobContext) throws -> JobOutcome {
+        let pending = try queue.list().filter { $0.status == .approved || $0.status == .running }
+        for request in pending {
+            guard request.kind == .erase else {
+                print("request #\(request.id): would export subject \(request.subject.uuidString.lowercased())")
+                continue
+            }
+            try context.connection.execute("BEGIN")
+            defer { try? context.connection.execute("ROLLBACK") }
+            let plan = try SubjectErasure(connection: context.connection, scope: scope).run(
+                subject: request.subject, requestID: request.id, apply: false)
+            print(Self.describe(plan, request: request, dryRun: true))
+        }
+        return JobOutcome(stats: ["requests_planned": Int64(pending.count)], itemsProcessed: 0)
+    }
+
+    /// The plan as a table, for `--dry-run` and the proof's README.
+    public static func describe(_ plan: SubjectErasure.Plan, request: DSRRequest, dryRun: Bool) -> String {
+        var lines = [
+            "request #\(request.id): erasure of subject \(request.subject.uuidString.lowercased())"
+                + (dryRun ? " (dry run: nothing changed)" : ""),
+            "table\taction\ttheirs\tdeleted\tanonymized\tkept (referenced)\theld",
+        ]
+        for t in plan.tables {
+            lines.append(
+                "\(t.table)\t\(t.action)\t\(t.owned)\t\(t.deleted)\t\(t.anonymized)\t\(t.keptReferenced)"
+                    + (t.keptBy.isEmpty ? "" : " (\(t.keptBy.joined(separator: ", ")))") + "\t\(t.held)")
+        }
+        lines.append("storage objects to delete: \(plan.objects)")
+        for hold in plan.holds {
+            lines.append("legal hold #\(hold.id) on \(hold.table ?? "the whole subject"): \(hold.reason)")
+        }
+        if plan.blockedByHold { lines.append("NOTHING WILL BE ERASED while the subject is under legal hold") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Erases one subject, resumably: the plan is committed to the ledger before the destructive
+    /// transaction; that transaction changes the rows and queues the objects; the objects are
+    /// deleted after its commit; the result is checked and a signed proof stored. A crash at any
+    /// point is picked up by the next `dsr process` at the first step not yet recorded.
+    private func erase(_ request: DSRRequest, scope: SubjectScope, db: Connection, context: JobContext) throws
+        -> ArtifactRecord
+    {
+        let erasure = SubjectErasure(connection: db, scope: scope)
+        let committed =
+            try db.scalar(
+                "SELECT committed_at IS NOT NULL FROM public.dsr_erasures WHERE request_id = $1", [request.id],
+                as: Bool.self) ?? false
+        if !committed {
+            try db.transaction { _ in
+                let plan = try erasure.run(subject: request.subject, requestID: request.id, apply: false)
+                if plan.blockedByHold {
+                    throw DSRError.legalHold(
+                        subject: request.subject, holds: plan.holds.filter { $0.table == nil }.map(\.id))
+                }
+                try db.query(
+                    """
+                    INSERT INTO public.dsr_erasures (request_id, subject, plan) VALUES ($1, $2::uuid, $3::jsonb)
+                    ON CONFLICT (request_id) DO UPDATE SET plan = EXCLUDED.plan, started_at = now()
+                    """, [request.id, request.subject, try Self.json(plan)])
+            }
+            try db.transaction { _ in
+                let salt = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+                _ = try db.query("SELECT set_config('samia.erasure_salt', $1, true)", [salt])
+                let plan = try erasure.run(subject: request.subject, requestID: request.id, apply: true)
+                try db.query(
+                    """
+                    UPDATE public.dsr_erasures SET committed_at = now(), plan = $2::jsonb, objects_total = $3
+                     WHERE request_id = $1
+                    """, [request.id, try Self.json(plan), plan.objects])
+            }
+            if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-after-erase-commit" { _exit(71) }
+        }
+        let origin = "dsr-erasure:\(request.id)"
+        let pending = try StorageOutbox(connection: db, store: store).drain(origin: origin, logger: context.logger)
+        guard pending == 0 else { throw DSRError.objectsPending(id: request.id, count: pending) }
+
+        let stored = try db.query(
+            "SELECT plan::text, started_at, committed_at FROM public.dsr_erasures WHERE request_id = $1", [request.id])[
+                0]
+        let planText: String = try stored.decode(0)
+        let plan = try JSONDecoder().decode(SubjectErasure.Plan.self, from: Data(planText.utf8))
+        let verification = try erasure.verify(subject: request.subject, plan: plan)
+        try db.query(
+            """
+            UPDATE public.dsr_erasures SET verified_at = now(), verification = $2::jsonb,
+                   objects_deleted = (SELECT count(*) FROM public.storage_outbox WHERE origin = $3 AND deleted_at IS NOT NULL)
+             WHERE request_id = $1
+            """, [request.id, try Self.json(verification), origin])
+        guard verification.passed else {
+            throw DSRError.verificationFailed(id: request.id, problems: verification.problems)
+        }
+        let record = try proof(
+            request, plan: plan, verification: verification, started: try stored.decode(1),
+            committed: try stored.decode(2), db: db, context: context)
+        try db.query(
+            "UPDATE public.dsr_erasures SET proof_artifact_id = $2 WHERE request_id = $1", [request.id, record.id])
+        return record
+    }
+
+    /// The signed proof of erasure: counts per table and action, what was retained and on which
+    /// legal basis, holds, object deletions, timestamps and the check, with no personal data.
+    private func proof(
+        _ request: DSRRequest, plan: SubjectErasure.Plan, verification: SubjectErasure.Verification, started: Date,
+        committed: Date, db: Connection, context: JobContext
+    ) throws -> ArtifactRecord {
+        let registry = ArtifactRegistry(connection: db, store: store)
+        let partition = "request-\(request.id)"
+        let version = try registry.nextVersion(kind: Self.proofKind, partition: partition)
+        let fileName = "samia-erasure-proof-\(request.id)-v\(version).zip"
+        let directory = NSTemporaryDirectory() + "samia-dsr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/" + fileName
+        let now = context.clock.now()
+        let origin = "dsr-erasure:\(request.id)"
+        let objects = try db.query(
+            """
+            SELECT count(*) AS queued, count(deleted_at) AS deleted, min(deleted_at)::text AS first,
+                   max(deleted_at)::text AS last FROM public.storage_outbox WHERE origin = $1
+            """, [origin])[0]
+        let document: [String: Any] = [
+            "request": request.id, "subject": request.subject.uuidString.lowercased(), "kind": "erasure (GDPR Art. 17)",
+            "requested_at": PDFRenderer.isoDate(request.requestedAt),
+            "approved_at": request.approvedAt.map(PDFRenderer.isoDate) ?? "", "approved_by": request.approvedBy ?? "",
+            "erasure_started_at": PDFRenderer.isoDate(started), "erasure_committed_at": PDFRenderer.isoDate(committed),
+            "verified_at": PDFRenderer.isoDate(now),
+            "tables": try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan.tables)),
+            "legal_holds": try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan.holds)),
+            "objects": [
+                "queued": try objects.decode("queued", as: Int64.self),
+                "deleted": try objects.decode("deleted", as: Int64.self),
+                "first_deleted_at": try objects.decodeOptional("first", as: String.self) ?? "",
+                "last_deleted_at": try objects.decodeOptional("last", as: String.self) ?? "",
+            ],
+            "verification": try JSONSerialization.jsonObject(with: JSONEncoder().encode(verification)),
+        ]
+        let json = [UInt8](
+            try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]))
+        let summary = Array((Self.describe(plan, request: request, dryRun: false) + "\n").utf8)
+        let zip = try ZipWriter(path: path)
+        var manifest = Manifest(
+            artifact: "\(Self.proofKind)/\(partition)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
+            createdAt: PDFRenderer.isoDate(now))
+        manifest.parameters["request"] = String(request.id)
+        for (name, bytes) in [("proof.json", json), ("summary.txt", summary)] {
+            try zip.add(name, data: bytes, modified: now)
+            manifest.add(path: name, contents: bytes)
+        }
+        let (manifestBytes, signature) = try manifest.signed(with: signingKey)
+        try zip.add("manifest.json", data: manifestBytes, modified: now)
+        try zip.add("manifest.sig", data: signature, modified: now)
+        try zip.commit()
+        return try registry.record(
+            kind: Self.proofKind, partition: partition, version: version, localPath: path, fileName: fileName,
+            parameters: ["request": String(request.id)], runID: context.runID)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
 
     /// The export's passphrase, derived from the secret and the request id so it is never
     /// stored: `dsr passphrase ID` derives it again for out-of-band delivery. 24 characters of

@@ -74,12 +74,6 @@ public struct DSRQueue {
                 id, action: "approve", from: [.requested],
                 set: "status = 'approved', approved_by = $2, approved_at = now(), unmasked = $3",
                 parameters: [by, unmasked])
-            if request.kind == .erase {
-                // Refuse rather than queue something `dsr process` cannot yet carry out.
-                throw DSRError.wrongStatus(
-                    id: id, status: "an erasure request", action: "approve",
-                    allowed: ["an export request (erasure is not available in this version; docs/privacy.md)"])
-            }
             try audit("dsr_approved", request, by: by)
             if unmasked { try audit("dsr_unmasked_override", request, by: by) }
             return request
@@ -188,6 +182,20 @@ public struct DSRQueue {
             try audit(
                 "account_export_ready", done, by: "samia-batch",
                 extra: ["artifact_id": String(artifact.id), "sha256": artifact.sha256])
+            return done
+        }
+    }
+
+    func finishErasure(_ request: DSRRequest, proof: ArtifactRecord) throws -> DSRRequest {
+        try inTransaction {
+            let done = try transition(
+                request.id, action: "finish", from: [.running],
+                set: """
+                    status = 'done', finished_at = now(), artifact_id = $2, artifact_key = $3, artifact_sha256 = $4
+                    """, parameters: [proof.id, proof.storageKey, proof.sha256])
+            try audit(
+                "account_delete_completed", done, by: "samia-batch",
+                extra: ["proof_artifact_id": String(proof.id), "sha256": proof.sha256])
             return done
         }
     }

@@ -45,6 +45,13 @@ public struct DataMap: Sendable, Equatable {
         public var columns: [String: Strategy]
         public var legalBasis: String?
         public var period: String?
+        /// The reach entries that make a row the subject's own; the action applies only to
+        /// those. Rows reached otherwise (the orders a reader was assigned) are other people's
+        /// records that name the subject, and erasure leaves them alone. Default: every entry.
+        public var owner: [String] = []
+        /// For `delete`: what to clear in a row that cannot be deleted because a record that
+        /// stays references it (an order a retained tax invoice points at).
+        public var ifReferenced: [String: Strategy] = [:]
     }
 
     /// The subject's table and identity column, e.g. `profiles.id`.
@@ -79,6 +86,8 @@ public struct DataMap: Sendable, Equatable {
             var columns: [String: String]?
             var legal_basis: String?
             var period: String?
+            var owner: [String]?
+            var if_referenced: [String: String]?
         }
         var subject: String
         var tables: [String: TableEntry]
@@ -115,14 +124,26 @@ public struct DataMap: Sendable, Equatable {
                     file: file, table: name,
                     reason: "erasure action \"\(entry.erasure.action)\" is not delete, anonymize or retain")
             }
-            var columns: [String: Strategy] = [:]
-            for (column, strategy) in entry.erasure.columns ?? [:] {
-                guard let s = Strategy(rawValue: strategy) else {
-                    throw DataMapError.invalid(
-                        file: file, table: name,
-                        reason: "\(column): strategy \"\(strategy)\" is not null, redact or hash")
+            func strategies(_ raw: [String: String]?) throws -> [String: Strategy] {
+                var out: [String: Strategy] = [:]
+                for (column, strategy) in raw ?? [:] {
+                    guard let s = Strategy(rawValue: strategy) else {
+                        throw DataMapError.invalid(
+                            file: file, table: name,
+                            reason: "\(column): strategy \"\(strategy)\" is not null, redact or hash")
+                    }
+                    out[column] = s
                 }
-                columns[column] = s
+                return out
+            }
+            let columns = try strategies(entry.erasure.columns)
+            let ifReferenced = try strategies(entry.erasure.if_referenced)
+            for owner in entry.erasure.owner ?? [] where !entry.reach.contains(owner) {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "erasure owner \"\(owner)\" is not one of the reach entries")
+            }
+            if !ifReferenced.isEmpty && action != .delete {
+                throw DataMapError.invalid(file: file, table: name, reason: "if_referenced applies to delete only")
             }
             for (column, reason) in entry.withheld ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw DataMapError.invalid(file: file, table: name, reason: "withheld column \(column) has no reason")
@@ -140,7 +161,7 @@ public struct DataMap: Sendable, Equatable {
                 personal: entry.personal ?? [:], storage: entry.storage ?? [], withheld: entry.withheld ?? [:],
                 erasure: Erasure(
                     action: action, columns: columns, legalBasis: entry.erasure.legal_basis,
-                    period: entry.erasure.period),
+                    period: entry.erasure.period, owner: entry.erasure.owner ?? [], ifReferenced: ifReferenced),
                 facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:])
         }
         for (name, reason) in raw.excluded ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {

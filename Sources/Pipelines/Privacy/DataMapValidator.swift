@@ -17,10 +17,17 @@ public struct DataMapValidator {
 
     public func validate(_ map: DataMap, file: String) throws -> Report {
         var columns: [String: Set<String>] = [:]
+        var types: [String: (type: String, nullable: Bool)] = [:]
         for row in try db.query(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'")
+            """
+            SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES'
+              FROM information_schema.columns WHERE table_schema = 'public'
+            """)
         {
-            columns[try row.decode(0, as: String.self), default: []].insert(try row.decode(1, as: String.self))
+            let table = try row.decode(0, as: String.self)
+            let column = try row.decode(1, as: String.self)
+            columns[table, default: []].insert(column)
+            types["\(table).\(column)"] = (try row.decode(2, as: String.self), try row.decode(3, as: Bool.self))
         }
         // Single-column foreign keys: child.column → parent.
         var references: [String: [String: String]] = [:]
@@ -53,11 +60,24 @@ public struct DataMapValidator {
             let table = map.tables[name]!
             guard columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
             for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys)
-                + Array(table.withheld.keys)
+                + Array(table.withheld.keys) + Array(table.erasure.ifReferenced.keys)
             {
                 try requireColumn(name, column)
             }
             for column in table.idsWithoutForeignKey { try requireColumn(name, column) }
+            // Erasure strategies must fit their columns, or an erasure would fail half-way.
+            for (column, strategy) in Array(table.erasure.columns) + Array(table.erasure.ifReferenced) {
+                guard let info = types["\(name).\(column)"] else { continue }
+                if strategy == .null && !info.nullable {
+                    throw DataMapError.invalid(
+                        file: file, table: name, reason: "\(column) is NOT NULL; it cannot be erased with null")
+                }
+                if strategy != .null && !(info.type == "text" || info.type.hasPrefix("character")) {
+                    throw DataMapError.invalid(
+                        file: file, table: name,
+                        reason: "\(column) is \(info.type); \(strategy.rawValue) needs a text column (use null)")
+                }
+            }
             for path in table.reach {
                 try checkPath(
                     path, from: name, map: map, file: file, references: references,

@@ -215,8 +215,6 @@ public struct SubjectExport {
         subject: UUID, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary, now: Date
     ) throws {
         var seen = Set<String>()
-        let temporary = NSTemporaryDirectory() + "samia-dsr-media-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { unlink(temporary) }
         for table in scope.map.tables.keys.sorted() {
             let entry = scope.map.tables[table]!
             for column in entry.storage.sorted() {
@@ -229,27 +227,35 @@ public struct SubjectExport {
                 for row in keys {
                     let key: String = try row.decode(0)
                     guard seen.insert(key).inserted else { continue }
+                    let components = key.split(separator: "/").map { EntryName.sanitizedComponent(String($0)) }
+                    var name = "media/" + components.joined(separator: "/")
+                    if !EntryName.isSafe(name) || manifest.files.contains(where: { $0.path == name }) {
+                        name = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
+                    }
+                    // An entry is begun only once the object is known to exist, so a missing one
+                    // leaves no trace.
+                    var begun = false
+                    var hasher = SHA256Stream()
+                    var bytes: Int64 = 0
                     let found: Bool
-                    do { found = try store.getFile(key, to: temporary) } catch StorageError.unsafeKey {
+                    do {
+                        found = try store.read(key) { chunk in
+                            if !begun {
+                                try zip.begin(name, size: nil, modified: now)
+                                begun = true
+                            }
+                            try zip.write(chunk)
+                            hasher.update(chunk)
+                            bytes += Int64(chunk.count)
+                        }
+                    } catch StorageError.unsafeKey {
                         found = false
                     }
                     guard found else {
                         summary.missingMedia.append(key)
                         continue
                     }
-                    let components = key.split(separator: "/").map { EntryName.sanitizedComponent(String($0)) }
-                    var name = "media/" + components.joined(separator: "/")
-                    if !EntryName.isSafe(name) || manifest.files.contains(where: { $0.path == name }) {
-                        name = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
-                    }
-                    try zip.begin(name, size: nil, modified: now)
-                    var hasher = SHA256Stream()
-                    var bytes: Int64 = 0
-                    try LocalFile.stream(temporary, key: key) { chunk in
-                        try zip.write(chunk)
-                        hasher.update(chunk)
-                        bytes += Int64(chunk.count)
-                    }
+                    if !begun { try zip.begin(name, size: 0, modified: now) }
                     try zip.end()
                     manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
                     summary.mediaFiles += 1

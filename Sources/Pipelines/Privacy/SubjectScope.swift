@@ -67,16 +67,19 @@ public struct SubjectScope: Sendable {
         primaryKeys = keys
     }
 
-    /// A boolean SQL expression over `alias` that is true for the subject's rows of `table`.
-    public func predicate(_ table: String, subject: UUID, alias: String = "t") -> String {
+    /// A boolean SQL expression over `alias` that is true for the subject's rows of `table`;
+    /// with `owned`, only the rows its erasure `owner` entries reach (their own records, not
+    /// other people's records that name them).
+    public func predicate(_ table: String, subject: UUID, alias: String = "t", owned: Bool = false) -> String {
         let literal = "'\(subject.uuidString.lowercased())'::uuid"
         var depth = 0
-        return predicate(table, literal: literal, alias: alias, depth: &depth)
+        return predicate(table, literal: literal, alias: alias, owned: owned, depth: &depth)
     }
 
-    private func predicate(_ table: String, literal: String, alias: String, depth: inout Int) -> String {
+    private func predicate(_ table: String, literal: String, alias: String, owned: Bool, depth: inout Int) -> String {
         guard let entry = map.tables[table] else { return "false" }
-        let parts = entry.reach.map { path -> String in
+        let entries = owned && !entry.erasure.owner.isEmpty ? entry.erasure.owner : entry.reach
+        let parts = entries.map { path -> String in
             if path.hasPrefix("<-") {
                 let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces).split(separator: ".").map(
                     String.init)
@@ -84,7 +87,7 @@ public struct SubjectScope: Sendable {
                 let referenced = references[other]?[column]?.1 ?? "id"
                 depth += 1
                 let inner = "r\(depth)"
-                let innerPredicate = predicate(other, literal: literal, alias: inner, depth: &depth)
+                let innerPredicate = predicate(other, literal: literal, alias: inner, owned: owned, depth: &depth)
                 return "\(alias).\(q(referenced)) IN (SELECT \(inner).\(q(column)) FROM public.\(q(other)) \(inner) "
                     + "WHERE \(inner).\(q(column)) IS NOT NULL AND (\(innerPredicate)))"
             }
@@ -113,6 +116,12 @@ public struct SubjectScope: Sendable {
     public func orderBy(_ table: String, alias: String = "t") -> String {
         let keys = primaryKeys[table] ?? []
         return keys.isEmpty ? "\(alias).ctid" : keys.map { "\(alias).\(q($0))" }.joined(separator: ", ")
+    }
+
+    /// Single-column foreign keys in the public schema: (child, column, parent, parent column).
+    public var foreignKeys: [(child: String, column: String, parent: String, parentColumn: String)] {
+        references.flatMap { child, columns in columns.map { (child, $0.key, $0.value.0, $0.value.1) } }
+            .sorted { ($0.child, $0.column) < ($1.child, $1.column) }
     }
 
     func q(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

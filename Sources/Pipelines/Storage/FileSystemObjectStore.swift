@@ -40,6 +40,13 @@ public struct FileSystemObjectStore: ObjectStore {
         return true
     }
 
+    public func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        let p = try path(key)
+        guard FileManager.default.fileExists(atPath: p) else { return false }
+        try LocalFile.stream(p, key: key, body)
+        return true
+    }
+
     public func get(_ key: String) throws -> [UInt8]? {
         let p = try path(key)
         guard FileManager.default.fileExists(atPath: p) else { return nil }

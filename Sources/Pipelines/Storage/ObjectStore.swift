@@ -17,6 +17,9 @@ public protocol ObjectStore: Sendable {
     func putFile(_ key: String, from path: String, contentType: String) throws
     /// Writes the object to a local file atomically; false if there is no such object.
     func getFile(_ key: String, to path: String) throws -> Bool
+    /// Hands the object's bytes to `body` in chunks, without a local copy (exports copy media
+    /// straight into the ZIP); false if there is no such object.
+    func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool
 }
 
 extension ObjectStore {
@@ -25,6 +28,12 @@ extension ObjectStore {
             throw StorageError.io(key: key, message: "cannot read \(path)")
         }
         try put(key, data: [UInt8](data), contentType: contentType)
+    }
+
+    public func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        guard let bytes = try get(key) else { return false }
+        try bytes.withUnsafeBytes(body)
+        return true
     }
 
     public func getFile(_ key: String, to path: String) throws -> Bool {

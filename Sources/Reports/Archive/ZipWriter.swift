@@ -15,8 +15,10 @@ public final class ZipWriter {
     /// - Parameters:
     ///   - passphrase: when set, entries are encrypted with AES-256 (WinZip AE-2), readable by
     ///     7-Zip and bsdtar.
-    ///   - compressionLevel: deflate level 1–9; nil keeps libarchive's default (6). Level 1 keeps
-    ///     a ZIP of large CSVs streaming at about the speed PostgreSQL's `COPY` produces them.
+    ///   - compressionLevel: deflate level 1–9; nil keeps libarchive's default (6); 0 stores every
+    ///     entry as it is. Level 1 keeps a ZIP of large CSVs streaming at about the speed
+    ///     PostgreSQL's `COPY` produces them; 0 suits archives of already-compressed media.
+    ///     libarchive takes the option only before the archive opens, so it holds for all entries.
     public init(path: String, passphrase: String? = nil, compressionLevel: Int? = nil) throws {
         self.path = path
         self.temporaryPath = path + ".tmp-\(getpid())"
@@ -24,8 +26,8 @@ public final class ZipWriter {
         archive = a
         archive_write_set_format_zip(a)
         if let compressionLevel {
-            guard (1...9).contains(compressionLevel),
-                archive_write_set_options(a, "zip:compression-level=\(compressionLevel)") == ARCHIVE_OK
+            let option = compressionLevel == 0 ? "zip:compression=store" : "zip:compression-level=\(compressionLevel)"
+            guard (0...9).contains(compressionLevel), archive_write_set_options(a, option) == ARCHIVE_OK
             else { throw failure(nil) }
         }
         if let passphrase {

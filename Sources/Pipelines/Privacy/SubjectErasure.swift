@@ -1,0 +1,307 @@
+import Foundation
+import Postgres
+
+/// Erasure of one subject (Art. 17) as the data map declares it, inside the caller's
+/// transaction: the subject's own rows of each table get the table's action (`delete`,
+/// `anonymize`, or `retain` with the declared redactions), children before parents and never by
+/// cascade. A row that cannot be deleted because a record that stays references it (an order a
+/// retained tax invoice points at) is kept and cleared as the table's `if_referenced` says; the
+/// storage objects of deleted rows go to the outbox in the same transaction, unless a remaining
+/// row still names them. Rows under a legal hold are left untouched and reported.
+///
+/// The same code plans (`apply: false`, for `--dry-run` and the ledger entry) and applies, so
+/// the plan is what happens. Results hold counts and table names only: no personal data.
+public struct SubjectErasure {
+    public struct TableResult: Codable, Sendable, Equatable {
+        public var table: String
+        public var action: String
+        /// The subject's own rows found (before any change).
+        public var owned: Int64 = 0
+        public var deleted: Int64 = 0
+        /// Rows changed in place: anonymized, redacted while retained, or cleared while kept.
+        public var anonymized: Int64 = 0
+        /// `delete` rows kept because a remaining record references them.
+        public var keptReferenced: Int64 = 0
+        /// The references that kept them, e.g. `invoices.order_id`.
+        public var keptBy: [String] = []
+        /// Rows left untouched under a legal hold.
+        public var held: Int64 = 0
+        public var legalBasis: String?
+        public var period: String?
+    }
+
+    public struct Hold: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var table: String?
+        public var reason: String
+    }
+
+    public struct Plan: Codable, Sendable, Equatable {
+        public var tables: [TableResult]
+        public var objects: Int
+        public var holds: [Hold]
+        /// A hold on the whole subject: nothing may be erased.
+        public var blockedByHold: Bool { holds.contains { $0.table == nil } }
+    }
+
+    public struct Verification: Codable, Sendable, Equatable {
+        public var passed: Bool
+        public var problems: [String]
+        /// What an export would still show, per table, after the erasure.
+        public var remaining: [String: Int64]
+    }
+
+    let db: Connection
+    let scope: SubjectScope
+
+    public init(connection: Connection, scope: SubjectScope) {
+        db = connection
+        self.scope = scope
+    }
+
+    static let redaction = "[erased]"
+
+    /// Plans, and with `apply` carries out, the erasure. Needs an open transaction; with `apply`,
+    /// `samia.erasure_salt` must be set in it (the `hash` strategy's per-request salt).
+    public func run(subject: UUID, requestID: Int64, apply: Bool) throws -> Plan {
+        let map = scope.map
+        let holds = try db.query(
+            """
+            SELECT id, table_name, reason FROM public.legal_holds
+             WHERE subject = $1::uuid AND released_at IS NULL ORDER BY id
+            """, [subject]
+        ).map {
+            Hold(id: try $0.decode("id"), table: try $0.decodeOptional("table_name"), reason: try $0.decode("reason"))
+        }
+        let heldTables = Set(holds.compactMap(\.table))
+        var results: [String: TableResult] = [:]
+        for name in map.tables.keys.sorted() {
+            let erasure = map.tables[name]!.erasure
+            results[name] = TableResult(
+                table: name, action: erasure.action.rawValue, legalBasis: erasure.legalBasis, period: erasure.period)
+        }
+        try db.execute(
+            """
+            CREATE TEMP TABLE er_rows (tbl text NOT NULL, pk text NOT NULL, action text NOT NULL,
+                                       blocked boolean NOT NULL DEFAULT false, blocked_by text) ON COMMIT DROP;
+            CREATE TEMP TABLE er_objects (storage_key text PRIMARY KEY) ON COMMIT DROP
+            """)
+        for name in map.tables.keys.sorted() {
+            let (pk, _) = try primaryKey(name)
+            let predicate = scope.predicate(name, subject: subject, owned: true)
+            if heldTables.contains(name) || holds.contains(where: { $0.table == nil }) {
+                results[name]!.held =
+                    try db.scalar(
+                        "SELECT count(*) FROM public.\(q(name)) t WHERE \(predicate)", as: Int64.self) ?? 0
+                results[name]!.owned = results[name]!.held
+                continue
+            }
+            let inserted = try db.query(
+                """
+                INSERT INTO er_rows (tbl, pk, action)
+                SELECT '\(name)', t.\(q(pk))::text, '\(map.tables[name]!.erasure.action.rawValue)'
+                  FROM public.\(q(name)) t WHERE \(predicate)
+                """)
+            results[name]!.owned = Int64(inserted.affectedRows)
+        }
+        try db.execute("ANALYZE er_rows")
+
+        // Rows to delete that a remaining record still references are kept. Keeping one can keep
+        // its own parents, so repeat until nothing changes.
+        let edges = scope.foreignKeys.filter { map.tables[$0.parent]?.erasure.action == .delete }
+        var changed = true
+        var rounds = 0
+        while changed && rounds < 50 {
+            changed = false
+            rounds += 1
+            for edge in edges {
+                let (parentPK, parentType) = try primaryKey(edge.parent)
+                let child = map.tables[edge.child]
+                let childPK = scope.primaryKeys[edge.child]?.count == 1 ? scope.primaryKeys[edge.child]![0] : nil
+                // Whether a surviving child row still holds the reference after its own changes.
+                let nullsWhenChanged =
+                    child.map { $0.erasure.action != .delete && $0.erasure.columns[edge.column] == .null }
+                    ?? false
+                let nullsWhenKept = child?.erasure.ifReferenced[edge.column] == .null
+                let childRow =
+                    childPK.map {
+                        """
+                        LEFT JOIN er_rows d ON d.tbl = '\(edge.child)' AND d.pk = x.\(q($0))::text
+                         WHERE NOT (d.pk IS NOT NULL AND d.action = 'delete' AND NOT d.blocked)
+                           AND NOT (d.pk IS NOT NULL AND d.action <> 'delete' AND \(nullsWhenChanged))
+                           AND NOT (d.pk IS NOT NULL AND d.action = 'delete' AND d.blocked AND \(nullsWhenKept))
+                           AND
+                        """
+                    } ?? "WHERE"
+                let updated = try db.query(
+                    """
+                    UPDATE er_rows e SET blocked = true, blocked_by = '\(edge.child).\(edge.column)'
+                     WHERE e.tbl = '\(edge.parent)' AND e.action = 'delete' AND NOT e.blocked
+                       AND EXISTS (
+                         SELECT 1 FROM public.\(q(edge.parent)) y
+                           JOIN public.\(q(edge.child)) x ON x.\(q(edge.column)) = y.\(q(edge.parentColumn))
+                           \(childRow) y.\(q(parentPK)) = e.pk::\(parentType))
+                    """)
+                if updated.affectedRows > 0 { changed = true }
+            }
+        }
+
+        for row in try db.query(
+            """
+            SELECT tbl, count(*) FILTER (WHERE action = 'delete' AND NOT blocked) AS deleted,
+                   count(*) FILTER (WHERE action <> 'delete' OR blocked) AS changed,
+                   count(*) FILTER (WHERE blocked) AS kept,
+                   coalesce(array_to_string(array_agg(DISTINCT blocked_by) FILTER (WHERE blocked), ','), '') AS kept_by
+              FROM er_rows GROUP BY tbl
+            """)
+        {
+            let table: String = try row.decode("tbl")
+            let entry = map.tables[table]!.erasure
+            results[table]!.deleted = try row.decode("deleted")
+            results[table]!.keptReferenced = try row.decode("kept")
+            let keptBy: String = try row.decode("kept_by")
+            results[table]!.keptBy = keptBy.split(separator: ",").map(String.init).sorted()
+            // Rows changed in place: only where there is something to change.
+            let changedRows: Int64 = try row.decode("changed")
+            let hasColumns = entry.action == .delete ? !entry.ifReferenced.isEmpty : !entry.columns.isEmpty
+            results[table]!.anonymized = hasColumns ? changedRows : 0
+        }
+
+        // Objects of deleted rows that no remaining row names.
+        let storage = map.tables.keys.sorted().flatMap { t in map.tables[t]!.storage.sorted().map { (t, $0) } }
+        for (table, column) in storage {
+            let (pk, type) = try primaryKey(table)
+            let stillNamed = try storage.map { other, otherColumn -> String in
+                let (otherPK, otherType) = try primaryKey(other)
+                return """
+                    EXISTS (SELECT 1 FROM public.\(q(other)) o WHERE o.\(q(otherColumn)) = t.\(q(column))
+                             AND NOT EXISTS (SELECT 1 FROM er_rows g WHERE g.tbl = '\(other)' AND g.action = 'delete'
+                                               AND NOT g.blocked AND g.pk::\(otherType) = o.\(q(otherPK))))
+                    """
+            }.joined(separator: " OR ")
+            try db.execute(
+                """
+                INSERT INTO er_objects (storage_key)
+                SELECT DISTINCT t.\(q(column))::text FROM public.\(q(table)) t
+                  JOIN er_rows e ON e.tbl = '\(table)' AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
+                 WHERE t.\(q(column)) IS NOT NULL AND NOT (\(stillNamed))
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        let objects = try db.scalar("SELECT count(*) FROM er_objects", as: Int64.self) ?? 0
+        let plan = Plan(tables: map.tables.keys.sorted().map { results[$0]! }, objects: Int(objects), holds: holds)
+        guard apply else { return plan }
+        guard !plan.blockedByHold else {
+            throw DSRError.legalHold(subject: subject, holds: holds.filter { $0.table == nil }.map(\.id))
+        }
+
+        // Changes in place first (they may clear references), then deletes, children first.
+        for name in map.tables.keys.sorted() {
+            let erasure = map.tables[name]!.erasure
+            let (pk, type) = try primaryKey(name)
+            let sets: [(String, [String: DataMap.Strategy])] = [
+                ("e.action <> 'delete'", erasure.action == .delete ? [:] : erasure.columns),
+                ("e.blocked", erasure.action == .delete ? erasure.ifReferenced : [:]),
+            ]
+            for (condition, columns) in sets where !columns.isEmpty {
+                let assignments = columns.keys.sorted().map { "\(q($0)) = \(expression(columns[$0]!, column: $0))" }
+                try db.execute(
+                    """
+                    UPDATE public.\(q(name)) t SET \(assignments.joined(separator: ", "))
+                      FROM er_rows e WHERE e.tbl = '\(name)' AND \(condition) AND e.pk::\(type) = t.\(q(pk))
+                    """)
+            }
+        }
+        try db.query(
+            "INSERT INTO public.storage_outbox (storage_key, origin) SELECT storage_key, $1 FROM er_objects ORDER BY 1",
+            ["dsr-erasure:\(requestID)"])
+        for name in try deletionOrder() {
+            let (pk, type) = try primaryKey(name)
+            try db.execute(
+                """
+                DELETE FROM public.\(q(name)) t USING er_rows e
+                 WHERE e.tbl = '\(name)' AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
+                """)
+            if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-mid-erasure" { _exit(71) }
+        }
+        return plan
+    }
+
+    /// After the commit and the object deletions: the subject's own rows left must be exactly the
+    /// ones the plan kept (referenced or held), cleared as declared; and what an export would
+    /// still show is recorded per table.
+    public func verify(subject: UUID, plan: Plan) throws -> Verification {
+        var problems: [String] = []
+        var remaining: [String: Int64] = [:]
+        for result in plan.tables {
+            let entry = scope.map.tables[result.table]!.erasure
+            let owned = scope.predicate(result.table, subject: subject, owned: true)
+            let left =
+                try db.scalar("SELECT count(*) FROM public.\(q(result.table)) t WHERE \(owned)", as: Int64.self) ?? 0
+            let expected = entry.action == .delete ? result.keptReferenced + result.held : result.owned
+            if left != expected {
+                problems.append("\(result.table): \(left) of the subject's rows remain, \(expected) expected")
+            }
+            // Declared changes hold on every remaining row of theirs that is not under a hold.
+            let columns = entry.action == .delete ? entry.ifReferenced : entry.columns
+            if result.held == 0 {
+                for (column, strategy) in columns.sorted(by: { $0.key < $1.key }) where strategy != .hash {
+                    let condition =
+                        strategy == .null
+                        ? "t.\(q(column)) IS NOT NULL" : "t.\(q(column)) IS DISTINCT FROM '\(Self.redaction)'"
+                    let bad =
+                        try db.scalar(
+                            "SELECT count(*) FROM public.\(q(result.table)) t WHERE (\(owned)) AND \(condition)",
+                            as: Int64.self) ?? 0
+                    if bad > 0 {
+                        problems.append("\(result.table).\(column): \(bad) row(s) not erased (\(strategy.rawValue))")
+                    }
+                }
+            }
+            remaining[result.table] =
+                try db.scalar(
+                    "SELECT count(*) FROM public.\(q(result.table)) t WHERE \(scope.predicate(result.table, subject: subject))",
+                    as: Int64.self) ?? 0
+        }
+        return Verification(passed: problems.isEmpty, problems: problems, remaining: remaining)
+    }
+
+    /// Delete tables ordered so that a table referencing another is emptied first.
+    func deletionOrder() throws -> [String] {
+        let tables = Set(scope.map.tables.filter { $0.value.erasure.action == .delete }.keys)
+        var dependsOn: [String: Set<String>] = [:]  // parent -> children still to delete first
+        for edge in scope.foreignKeys where tables.contains(edge.child) && tables.contains(edge.parent) {
+            if edge.child != edge.parent { dependsOn[edge.parent, default: []].insert(edge.child) }
+        }
+        var order: [String] = []
+        var left = tables
+        while !left.isEmpty {
+            let ready = left.filter { (dependsOn[$0] ?? []).isDisjoint(with: left) }.sorted()
+            guard let next = ready.first else {
+                throw DSRError.erasureCycle(tables: left.sorted())
+            }
+            order.append(next)
+            left.remove(next)
+        }
+        return order
+    }
+
+    private func primaryKey(_ table: String) throws -> (String, String) {
+        guard let keys = scope.primaryKeys[table], keys.count == 1,
+            let type = scope.columns[table]?.first(where: { $0.name == keys[0] })?.type
+        else { throw DSRError.unsupportedTable(table: table, reason: "erasure needs a single-column primary key") }
+        return (keys[0], type)
+    }
+
+    private func expression(_ strategy: DataMap.Strategy, column: String) -> String {
+        switch strategy {
+        case .null: return "NULL"
+        case .redact: return "'\(Self.redaction)'"
+        case .hash:
+            return
+                "encode(sha256(convert_to(current_setting('samia.erasure_salt') || t.\(q(column))::text, 'UTF8')), 'hex')"
+        }
+    }
+
+    private func q(_ identifier: String) -> String { scope.q(identifier) }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The DSR benchmark (issue 5): one export of a subject with ORDERS orders and MEDIA media objects
+# (incompressible, ~200 KB each, on the filesystem store), then `dsr process` over QUEUED approved
+# exports on scale-10 demo data. Reports time per request and peak memory, and compares the big
+# export's ZIP write rate with the disk's (copying the same media with cat). No named peer.
+#   usage: bench/dsr.sh [ORDERS] [MEDIA] [QUEUED]    (defaults: 10000 1000 1000)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+orders=${1:-10000}
+media=${2:-1000}
+queued=${3:-1000}
+cd "$root"
+scripts/ensure-packages.sh time
+swift build -c release --product samia-batch >/dev/null
+bin="$root/.build/release/samia-batch"
+work=$(mktemp -d /tmp/samia-dsr-bench-XXXX)
+chmod 755 "$work"  # the postgres user must reach the data directory inside it
+trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+eval "$(scripts/pg-start.sh "$work/pg")"
+export PGDATABASE=samia_bench
+export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$PGDATABASE"
+export SAMIA_LOG_FORMAT=json SAMIA_STORAGE_DIR="$work/storage" SAMIA_SIGNING_KEY_FILE="$work/signing.key"
+export SAMIA_DPO_CONTACT="privacy@samia.example"
+"$bin" keygen --out "$SAMIA_SIGNING_KEY_FILE" >/dev/null
+"$bin" dev init --reset >/dev/null
+echo "seeding scale 10"
+"$bin" dev seed --scale 10 --seed 42 >/dev/null
+subject=$(psql -X -At -c "SELECT p.id FROM public.profiles p JOIN public.roles r ON r.id = p.role_id WHERE r.code = 'client' ORDER BY p.id LIMIT 1")
+echo "subject $subject: adding $orders orders and $media media objects"
+psql -X -q -v ON_ERROR_STOP=1 -v subject="$subject" -v orders="$orders" -v media="$media" <<'SQL'
+INSERT INTO public.orders (user_id, service_id, status, question_text, created_at)
+SELECT :'subject', (SELECT min(id) FROM public.services), 'delivered',
+       'Question ' || g || ': will the new job in Riyadh work out? سؤال عن العمل الجديد. Contact my friend at f' || g || '@example.net',
+       now() - make_interval(hours => g)
+  FROM generate_series(1, :orders) g;
+INSERT INTO public.media_assets (owner_id, kind, url, bytes)
+SELECT :'subject', 'image', 'bench/' || :'subject' || '/upload-' || g || '.jpg', 200000 FROM generate_series(1, :media) g;
+SQL
+mkdir -p "$work/storage/bench/$subject"
+for i in $(seq 1 "$media"); do head -c 200000 /dev/urandom > "$work/storage/bench/$subject/upload-$i.jpg"; done
+sync
+
+"$bin" dsr request export --subject "$subject" >/dev/null
+"$bin" dsr approve 1 >/dev/null
+/usr/bin/time -f "%e %M" -o "$work/one.time" "$bin" dsr process > "$work/one.out"
+read -r one_s one_kib < "$work/one.time"
+one_bytes=$(grep -o '[0-9]* bytes' "$work/one.out" | head -1 | cut -d' ' -f1)
+# The disk's rate for the same kind of bytes: the media files copied into one file, then synced.
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+start=$(date +%s.%N)
+cat "$work/storage/bench/$subject"/*.jpg > "$work/copy.bin"; sync
+end=$(date +%s.%N)
+copy_bytes=$(stat -c %s "$work/copy.bin")
+rm -f "$work/copy.bin"
+
+echo "queueing $queued approved exports"
+psql -X -q -v ON_ERROR_STOP=1 -v n="$queued" -v subject="$subject" <<'SQL'
+INSERT INTO public.dsr_requests (subject, kind, status, requested_by, approved_by, approved_at, due_at)
+SELECT p.id, 'export', 'approved', 'bench', 'bench', now(), now() + interval '1 month'
+  FROM public.profiles p WHERE p.id <> :'subject' ORDER BY p.id LIMIT :n;
+SQL
+/usr/bin/time -f "%e %M" -o "$work/many.time" "$bin" dsr process > "$work/many.out"
+read -r many_s many_kib < "$work/many.time"
+done_n=$(grep -c '^export #' "$work/many.out")
+python3 - "$one_s" "$one_kib" "$one_bytes" "$start" "$end" "$copy_bytes" "$many_s" "$many_kib" "$done_n" "$orders" "$media" <<'PY'
+import sys
+one_s, one_kib, one_bytes, start, end, copy_bytes, many_s, many_kib, done, orders, media = sys.argv[1:]
+one_s, many_s = float(one_s), float(many_s)
+zip_rate = int(one_bytes) / one_s
+disk_rate = int(copy_bytes) / (float(end) - float(start))
+print(f"one export ({orders} orders, {media} media): {one_s:.2f} s, {int(one_bytes) / 1e6:.1f} MB ZIP, "
+      f"{zip_rate / 1e6:.1f} MB/s; peak {int(one_kib) // 1024} MiB")
+print(f"disk (cat + sync of the same media): {disk_rate / 1e6:.1f} MB/s -> export at {zip_rate / disk_rate:.2f}x disk speed")
+print(f"{done} queued exports: {many_s:.2f} s, {many_s / max(int(done), 1) * 1000:.0f} ms per request; peak {int(many_kib) // 1024} MiB")
+PY
