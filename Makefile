@@ -27,6 +27,7 @@ demo-stop:
 	scripts/pg-stop.sh "$(PGDIR)"
 
 test: deps
+	@scripts/ensure-test-tools.sh
 	swift build --build-tests
 	swift test --skip-build
 

@@ -459,4 +459,48 @@ struct DSRTests {
             try psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM public.media_assets WHERE id > 106") == "107")
         #expect(stored("readings/3/answer.mp3") && !stored("uploads/reader/avatar.jpg"))
     }
+
+    /// The same export and erasure with the objects in an S3-compatible bucket (moto, checking
+    /// signatures): media read from S3 into the ZIP, artefacts stored there, objects deleted.
+    @Test func exportAndErasureWorkAgainstAnS3Bucket() throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        for (key, body) in Self.objects { try moto.put(key, body) }
+        var s3 = env.merging(moto.environment) { $1 }
+        s3.removeValue(forKey: "SAMIA_STORAGE_DIR")
+        let export = try approvedExport()
+        let run = try dsr(["process"], env: s3)
+        #expect(run.status == 0, "\(run.stderr)")
+        let zip = dir + "/s3.zip"
+        #expect(try dsr(["download", export, "--out", zip], env: s3).status == 0)
+        let out = try extract(zip)
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: out + "/media/readings/1/answer.mp3"))
+                == Data("MP3-ANSWER-1".utf8))
+        #expect(try moto.keys().contains { $0.hasPrefix("artifacts/dsr-export/request-\(export)/") })
+
+        let erase = try approvedErasure()
+        let erased = try dsr(["process"], env: s3)
+        #expect(erased.status == 0, "\(erased.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(erase)") == "done")
+        let keys = try moto.keys()
+        #expect(
+            !keys.contains("readings/1/answer.mp3")
+                && !keys.contains("uploads/aaaaaaaa-0000-4000-8000-000000000001/order-1.jpg"))
+        #expect(
+            keys.contains("invoices/2026/10/SAMIA-2026-000001.pdf")
+                && keys.contains("uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg"))
+
+        // A dead endpoint: the export cannot read B's media; the request fails and says why.
+        var dead = s3
+        dead["SAMIA_S3_ENDPOINT"] = "http://127.0.0.1:9"
+        let request = try dsr(["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-000000000003"], env: dead)
+        #expect(request.status == 0)
+        let id = try psql("SELECT max(id) FROM public.dsr_requests")
+        #expect(try dsr(["approve", id], env: dead).status == 0)
+        let failed = try dsr(["process"], env: dead)
+        #expect(failed.status == 1, "\(failed.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "failed")
+        #expect(!failed.stderr.contains(moto.secretAccessKey))
+    }
 }

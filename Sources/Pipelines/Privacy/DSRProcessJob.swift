@@ -72,10 +72,11 @@ public struct DSRProcessJob: Job {
                 "export started", metadata: ["event": "dsr_export_started", "request": "\(request.id)"])
             do {
                 let started = Date()
-                let record = try export(request, scope: scope, db: db, context: context)
+                let (record, summary, storeMilliseconds) = try export(request, scope: scope, db: db, context: context)
                 print(
-                    "export #\(request.id): \(record.bytes) bytes in \(Int(Date().timeIntervalSince(started) * 1000)) ms, artefact #\(record.id)"
-                )
+                    "export #\(request.id): \(record.bytes) bytes in \(Int(Date().timeIntervalSince(started) * 1000)) ms "
+                        + "(tables \(summary.dataMilliseconds) ms, \(summary.mediaFiles) media of \(summary.mediaBytes) bytes "
+                        + "\(summary.mediaMilliseconds) ms, storing \(storeMilliseconds) ms), artefact #\(record.id)")
                 let expires = context.clock.now().addingTimeInterval(Double(exportDays) * 86_400)
                 _ = try queue.finishExport(request, artifact: record, expiresAt: expires)
                 stats["exports_done", default: 0] += 1
@@ -114,7 +115,7 @@ public struct DSRProcessJob: Job {
     }
 
     private func export(_ request: DSRRequest, scope: SubjectScope, db: Connection, context: JobContext) throws
-        -> ArtifactRecord
+        -> (ArtifactRecord, SubjectExport.Summary, Int)
     {
         let registry = ArtifactRegistry(connection: db, store: store)
         let partition = "request-\(request.id)"
@@ -162,9 +163,11 @@ public struct DSRProcessJob: Job {
                     "event": "dsr_media_missing", "request": "\(request.id)", "count": "\(summary.missingMedia.count)",
                 ])
         }
-        return try registry.record(
+        let storing = Date()
+        let record = try registry.record(
             kind: Self.artifactKind, partition: partition, version: version, localPath: path, fileName: fileName,
             parameters: ["request": String(request.id), "encrypted": String(request.encrypted)], runID: context.runID)
+        return (record, summary, Int(Date().timeIntervalSince(storing) * 1000))
     }
 
     public static let artifactKind = "dsr-export"

@@ -18,6 +18,9 @@ public struct SubjectExport {
         public var mediaBytes: Int64 = 0
         /// Storage keys the rows name but the store does not hold (or refuses as unsafe).
         public var missingMedia: [String] = []
+        /// Where the time went: the tables through COPY, and the media.
+        public var dataMilliseconds = 0
+        public var mediaMilliseconds = 0
     }
 
     let db: Connection
@@ -40,6 +43,7 @@ public struct SubjectExport {
         let map = scope.map
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
+            let started = Date()
             try installMasking(subject: subject)
             for table in map.tables.keys.sorted() {
                 let select = selectList(table, unmasked: unmasked)
@@ -59,7 +63,10 @@ public struct SubjectExport {
                           TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
                         """, json: true, now: now)
             }
+            let mediaStarted = Date()
+            summary.dataMilliseconds = Int(mediaStarted.timeIntervalSince(started) * 1000)
             try addMedia(subject: subject, zip: zip, manifest: &manifest, summary: &summary, now: now)
+            summary.mediaMilliseconds = Int(Date().timeIntervalSince(mediaStarted) * 1000)
             try db.execute("COMMIT")
         } catch {
             try? db.execute("ROLLBACK")

@@ -57,14 +57,17 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Builds the configured store: `SAMIA_STORAGE_DIR` for the local filesystem. Missing
-/// configuration is an error: documents are never "stored" nowhere.
+/// Builds the configured store: an S3-compatible bucket when `SAMIA_S3_BUCKET` is set (with
+/// `SAMIA_S3_ENDPOINT`, `SAMIA_S3_REGION` and the key pair), else `SAMIA_STORAGE_DIR` for the
+/// local filesystem. Missing configuration is an error: documents are never "stored" nowhere.
 public enum ObjectStores {
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
         -> any ObjectStore
     {
+        if let s3 = try S3ObjectStore.fromEnvironment(env) { return s3 }
         if let dir = env["SAMIA_STORAGE_DIR"], !dir.isEmpty { return try FileSystemObjectStore(root: dir) }
         throw StorageError.notConfigured(
-            "no object storage configured: set SAMIA_STORAGE_DIR to a directory (see docs/operations.md)")
+            "no object storage configured: set SAMIA_STORAGE_DIR to a directory, or SAMIA_S3_BUCKET and its settings (see docs/operations.md)"
+        )
     }
 }
