@@ -44,6 +44,7 @@ sync
 "$bin" dsr approve 1 >/dev/null
 /usr/bin/time -f "%e %M" -o "$work/one.time" "$bin" dsr process > "$work/one.out"
 read -r one_s one_kib < "$work/one.time"
+grep '^export #' "$work/one.out"
 one_bytes=$(grep -o '[0-9]* bytes' "$work/one.out" | head -1 | cut -d' ' -f1)
 # The disk's rate for the same kind of bytes: the media files copied into one file, then synced.
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
@@ -62,6 +63,9 @@ SQL
 /usr/bin/time -f "%e %M" -o "$work/many.time" "$bin" dsr process > "$work/many.out"
 read -r many_s many_kib < "$work/many.time"
 done_n=$(grep -c '^export #' "$work/many.out")
+grep '^export #' "$work/many.out" | sed -n '1p;$p'
+# Time inside the exports versus the whole process (start-up, data-map check, claiming).
+grep -o 'in [0-9]* ms' "$work/many.out" | awk '{s += $2} END {printf "time inside the exports: %.2f s\n", s / 1000}'
 python3 - "$one_s" "$one_kib" "$one_bytes" "$start" "$end" "$copy_bytes" "$many_s" "$many_kib" "$done_n" "$orders" "$media" <<'PY'
 import sys
 one_s, one_kib, one_bytes, start, end, copy_bytes, many_s, many_kib, done, orders, media = sys.argv[1:]

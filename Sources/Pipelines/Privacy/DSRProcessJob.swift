@@ -166,7 +166,8 @@ public struct DSRProcessJob: Job {
         let storing = Date()
         let record = try registry.record(
             kind: Self.artifactKind, partition: partition, version: version, localPath: path, fileName: fileName,
-            parameters: ["request": String(request.id), "encrypted": String(request.encrypted)], runID: context.runID)
+            parameters: ["request": String(request.id), "encrypted": String(request.encrypted)], runID: context.runID,
+            consume: true)
         return (record, summary, Int(Date().timeIntervalSince(storing) * 1000))
     }
 

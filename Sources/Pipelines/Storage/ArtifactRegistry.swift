@@ -42,9 +42,11 @@ public struct ArtifactRegistry {
 
     /// Stores `localPath` as `version` of (kind, partition) and records it. A version already
     /// recorded is refused (unique key), never replaced.
+    /// With `consume`, the local file is handed to the store (moved when it can be) instead of
+    /// copied: for temporary files only, never a file the user asked for with `--out`.
     public func record(
         kind: String, partition: String, version: Int, localPath: String, fileName: String,
-        parameters: [String: String], runID: Int64?
+        parameters: [String: String], runID: Int64?, consume: Bool = false
     ) throws -> ArtifactRecord {
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
@@ -65,7 +67,11 @@ public struct ArtifactRegistry {
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
                 RETURNING \(Self.columns)
                 """, [kind, partition, version, key, fileName, sha, bytes, runID, json])
-            try store.putFile(key, from: localPath, contentType: "application/zip")
+            if consume {
+                try store.moveFile(key, from: localPath, contentType: "application/zip")
+            } else {
+                try store.putFile(key, from: localPath, contentType: "application/zip")
+            }
             return try Self.decode(rows[0])
         }
     }

@@ -33,6 +33,18 @@ public struct FileSystemObjectStore: ObjectStore {
         }
     }
 
+    /// On the same filesystem a rename: no second copy of a large export is written (the file
+    /// was fsynced by whoever wrote it). Across filesystems, a copy, then the source is removed.
+    public func moveFile(_ key: String, from source: String, contentType: String) throws {
+        let target = try path(key)
+        try? FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if rename(source, target) == 0 { return }
+        guard errno == EXDEV else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        try putFile(key, from: source, contentType: contentType)
+        unlink(source)
+    }
+
     public func getFile(_ key: String, to target: String) throws -> Bool {
         let p = try path(key)
         guard FileManager.default.fileExists(atPath: p) else { return false }

@@ -15,6 +15,9 @@ public protocol ObjectStore: Sendable {
     /// Stores a local file as the object, atomically, without holding it all in memory where
     /// the store can stream (large artefacts: finance ZIPs, DSR exports).
     func putFile(_ key: String, from path: String, contentType: String) throws
+    /// Like `putFile`, but the local file is handed over: the store may take it as it is
+    /// (a rename on the same filesystem) and it is gone afterwards.
+    func moveFile(_ key: String, from path: String, contentType: String) throws
     /// Writes the object to a local file atomically; false if there is no such object.
     func getFile(_ key: String, to path: String) throws -> Bool
     /// Hands the object's bytes to `body` in chunks, without a local copy (exports copy media
@@ -28,6 +31,11 @@ extension ObjectStore {
             throw StorageError.io(key: key, message: "cannot read \(path)")
         }
         try put(key, data: [UInt8](data), contentType: contentType)
+    }
+
+    public func moveFile(_ key: String, from path: String, contentType: String) throws {
+        try putFile(key, from: path, contentType: contentType)
+        unlink(path)
     }
 
     public func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
