@@ -21,6 +21,15 @@ struct DSRCommand: ParsableCommand {
         try database.connect(cliLogger(), applicationName: "samia-batch/dsr")
     }
 
+    /// Runs `body` with the queue on a fresh connection, reporting errors the usual way.
+    static func withQueue(_ database: DatabaseOptions, _ body: (DSRQueue, Connection) throws -> Void) throws {
+        try execute {
+            let db = try connect(database)
+            defer { db.close() }
+            try body(DSRQueue(connection: db), db)
+        }
+    }
+
     static func subjectID(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw ValidationError("--subject must be a UUID (profiles.id)") }
         return id
@@ -70,10 +79,8 @@ struct DSRCommand: ParsableCommand {
         }
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
-                let r = try DSRQueue(connection: db).request(
+            try DSRCommand.withQueue(database) { queue, _ in
+                let r = try queue.request(
                     kind: DSRRequest.Kind(rawValue: kind)!, subject: try DSRCommand.subjectID(subject),
                     requestedBy: requestedBy ?? DSRCommand.staff(), encrypted: encrypt)
                 print(DSRCommand.describe(r))
@@ -91,12 +98,10 @@ struct DSRCommand: ParsableCommand {
         @Flag(help: "Leave others' emails and phones unmasked (superadmin only; audited).") var unmasked = false
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
+            try DSRCommand.withQueue(database) { queue, _ in
                 print(
                     DSRCommand.describe(
-                        try DSRQueue(connection: db).approve(id, by: by ?? DSRCommand.staff(), unmasked: unmasked)))
+                        try queue.approve(id, by: by ?? DSRCommand.staff(), unmasked: unmasked)))
             }
         }
     }
@@ -116,12 +121,10 @@ struct DSRCommand: ParsableCommand {
         }
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
+            try DSRCommand.withQueue(database) { queue, _ in
                 print(
                     DSRCommand.describe(
-                        try DSRQueue(connection: db).reject(id, by: by ?? DSRCommand.staff(), reason: reason)))
+                        try queue.reject(id, by: by ?? DSRCommand.staff(), reason: reason)))
             }
         }
     }
@@ -137,12 +140,10 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Who extends (default: $USER).") var by: String?
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
+            try DSRCommand.withQueue(database) { queue, _ in
                 print(
                     DSRCommand.describe(
-                        try DSRQueue(connection: db).extend(
+                        try queue.extend(
                             id, months: months, reason: reason, by: by ?? DSRCommand.staff())))
             }
         }
@@ -158,10 +159,8 @@ struct DSRCommand: ParsableCommand {
         @Flag(help: "Closed requests too (done, rejected).") var all = false
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
-                let requests = try DSRQueue(connection: db).list(
+            try DSRCommand.withQueue(database) { queue, _ in
+                let requests = try queue.list(
                     overdueWithin: overdue ? Double(within) * 86_400 : nil, includeClosed: all)
                 let f = ISO8601DateFormatter()
                 let now = Date()
@@ -183,10 +182,8 @@ struct DSRCommand: ParsableCommand {
         @Argument(help: "Request id.") var id: Int64
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
-                print(DSRCommand.describe(try DSRQueue(connection: db).find(id)))
+            try DSRCommand.withQueue(database) { queue, _ in
+                print(DSRCommand.describe(try queue.find(id)))
             }
         }
     }
@@ -227,10 +224,7 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Who downloads (default: $USER).") var by: String?
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
-                let queue = DSRQueue(connection: db)
+            try DSRCommand.withQueue(database) { queue, db in
                 let request = try queue.find(id)
                 guard request.status == .done, let artifactID = request.artifactID else {
                     throw DSRError.notDone(id: id, status: request.status.rawValue)
@@ -258,10 +252,7 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Who reads it (default: $USER).") var by: String?
 
         func run() throws {
-            try execute {
-                let db = try DSRCommand.connect(database)
-                defer { db.close() }
-                let queue = DSRQueue(connection: db)
+            try DSRCommand.withQueue(database) { queue, _ in
                 let request = try queue.find(id)
                 guard request.encrypted else {
                     throw BatchError.badInput(

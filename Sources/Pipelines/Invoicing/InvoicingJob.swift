@@ -463,10 +463,7 @@ extension InvoicingJob {
     public static func fromEnvironment(limit: Int? = nil) throws -> InvoicingJob {
         let settings = try InvoiceSettings.fromEnvironment()
         let rates = try VATRateTable.load()
-        let store: any ObjectStore
-        do { store = try ObjectStores.fromEnvironment() } catch let error as StorageError {
-            throw BatchError.configuration(error.description)
-        }
+        let store = try JobEnvironment.objectStore(ProcessInfo.processInfo.environment)
         let fonts = FontSet.Paths.fromEnvironment()
         _ = try FontSet(paths: fonts)  // fail now, not after numbering, if a font is missing
         return InvoicingJob(

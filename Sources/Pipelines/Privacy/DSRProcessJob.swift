@@ -360,18 +360,8 @@ public struct DSRProcessJob: Job {
         -> DSRProcessJob
     {
         let (map, file) = try DataMap.load(environment: env)
-        guard let keyPath = env["SAMIA_SIGNING_KEY_FILE"], !keyPath.isEmpty else {
-            throw BatchError.configuration(
-                "no signing key: set SAMIA_SIGNING_KEY_FILE (create one with `samia-batch keygen`)")
-        }
-        let key: SigningKey
-        do { key = try SigningKey(contentsOf: keyPath) } catch {
-            throw BatchError.configuration("signing key \(keyPath): \(error)")
-        }
-        let store: any ObjectStore
-        do { store = try ObjectStores.fromEnvironment(env) } catch let error as StorageError {
-            throw BatchError.configuration(error.description)
-        }
+        let key = try JobEnvironment.signingKey(env)
+        let store = try JobEnvironment.objectStore(env)
         guard let contact = env["SAMIA_DPO_CONTACT"], !contact.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw BatchError.configuration(
                 "SAMIA_DPO_CONTACT is not set: the export's README must tell the subject how to reach the data protection officer"

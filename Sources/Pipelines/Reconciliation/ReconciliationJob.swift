@@ -354,18 +354,8 @@ extension ReconciliationJob {
             }
             policy.timeZone = timeZone
         }
-        guard let keyPath = env["SAMIA_SIGNING_KEY_FILE"], !keyPath.isEmpty else {
-            throw BatchError.configuration(
-                "no signing key: set SAMIA_SIGNING_KEY_FILE (create one with `samia-batch keygen`)")
-        }
-        let key: SigningKey
-        do { key = try SigningKey(contentsOf: keyPath) } catch {
-            throw BatchError.configuration("signing key \(keyPath): \(error)")
-        }
-        let store: any ObjectStore
-        do { store = try ObjectStores.fromEnvironment(env) } catch let error as StorageError {
-            throw BatchError.configuration(error.description)
-        }
+        let key = try JobEnvironment.signingKey(env)
+        let store = try JobEnvironment.objectStore(env)
         for file in settlementFiles where !FileManager.default.isReadableFile(atPath: file) {
             throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
         }
