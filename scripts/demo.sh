@@ -61,6 +61,24 @@ psql "$DATABASE_URL" -X -q -v from="$from" -v to="$to" -f "$root/scripts/demo-se
 "$bin" reconcile --month "$month" --settlement "$out/settlement/"*".$month.csv" \
   --out "$out/reconciliation/reconciliation-$month.zip" | grep -v '^phases'
 "$bin" verify "$out/reconciliation/reconciliation-$month.zip" --public-key "$out/keys/signing.key.pub" | tail -n 1
+echo "== data-subject requests: an export (masked, signed) and an erasure, with a dry run first"
+export SAMIA_DPO_CONTACT=${SAMIA_DPO_CONTACT:-"privacy@samia.example (demo)"}
+mkdir -p "$out/dsr"
+"$bin" datamap check
+client=$(psql "$DATABASE_URL" -X -At -c "SELECT o.user_id FROM public.orders o JOIN public.invoices i ON i.order_id = o.id
+  GROUP BY o.user_id ORDER BY count(*) DESC, o.user_id LIMIT 1")
+other=$(psql "$DATABASE_URL" -X -At -c "SELECT p.id FROM public.profiles p JOIN public.roles r ON r.id = p.role_id
+  WHERE r.code = 'client' AND p.id <> '$client' ORDER BY p.id LIMIT 1")
+export_id=$("$bin" dsr request export --subject "$client" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
+"$bin" dsr approve "$export_id" --by demo >/dev/null
+erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
+"$bin" dsr approve "$erase_id" --by demo >/dev/null
+"$bin" dsr process --dry-run | head -n 8
+"$bin" dsr process
+"$bin" dsr download "$export_id" --out "$out/dsr/export-$export_id.zip"
+"$bin" dsr download "$erase_id" --out "$out/dsr/erasure-proof-$erase_id.zip"
+"$bin" verify "$out/dsr/export-$export_id.zip" --public-key "$out/keys/signing.key.pub" | tail -n 1
+"$bin" dsr list --all | tail -n 2
 "$bin" dev exercise --seconds 0.5
 echo "== run ledger"
 "$bin" runs --limit 10
@@ -73,6 +91,7 @@ Outputs:
   daily KPIs    metrics_daily_* tables (docs/metrics.md)
   invoice PDFs  $SAMIA_STORAGE_DIR/invoices/  (examples: $out/examples/)
   finance ZIP   $out/reconciliation/  (samia-batch artifacts list; docs/reconciliation.md)
+  DSR           $out/dsr/  (an export ZIP and an erasure proof; docs/privacy.md)
   signing key   $out/keys/signing.key (+ .pub)
 Stop the database with: make demo-stop
 TXT

@@ -217,7 +217,8 @@ struct DSRCommand: ParsableCommand {
     struct Download: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "download",
-            abstract: "Copy a finished export out of storage (checked against its SHA-256; audited).")
+            abstract:
+                "Copy a finished export (or an erasure's proof) out of storage, checked against its SHA-256; audited.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Request id.") var id: Int64
         @Option(help: "Where to write the ZIP.") var out: String
@@ -237,7 +238,9 @@ struct DSRCommand: ParsableCommand {
                 }
                 try registry.download(record, to: out)
                 try queue.recordDownload(request, by: by ?? DSRCommand.staff())
-                print("\(out): export of request #\(id), \(record.bytes) bytes, sha256 \(record.sha256) (checked)")
+                print(
+                    "\(out): \(request.kind == .erase ? "erasure proof" : "export") of request #\(id), \(record.bytes) bytes, "
+                        + "sha256 \(record.sha256) (checked)")
             }
         }
     }
