@@ -211,7 +211,9 @@ public struct DSRQueue {
 
     /// Records a download of the export (by the DPO, for delivery to the subject).
     public func recordDownload(_ request: DSRRequest, by: String) throws {
-        try audit("account_export_downloaded", request, by: by, extra: ["sha256": request.artifactSHA256 ?? ""])
+        try audit(
+            request.kind == .export ? "account_export_downloaded" : "dsr_erasure_proof_downloaded", request, by: by,
+            extra: ["sha256": request.artifactSHA256 ?? ""])
     }
 
     public func recordPassphraseDisclosed(_ request: DSRRequest, by: String) throws {
