@@ -167,7 +167,7 @@ public struct DSRProcessJob: Job {
         let record = try registry.record(
             kind: Self.artifactKind, partition: partition, version: version, localPath: path, fileName: fileName,
             parameters: ["request": String(request.id), "encrypted": String(request.encrypted)], runID: context.runID,
-            consume: true)
+            consume: true, digest: zip.sha256.map { ($0, zip.bytes) })
         return (record, summary, Int(Date().timeIntervalSince(storing) * 1000))
     }
 

@@ -106,6 +106,7 @@ public struct ReconciliationJob: Job {
         manifest.parameters["csv"] = "UTF-8 with byte-order mark, comma-separated, header row (PostgreSQL COPY)"
         manifest.parameters["vat_rates_sha256"] = rates.sourceSHA256
 
+        var digest: (sha256: String, bytes: Int64)?
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             // JIT compiles for hundreds of milliseconds per statement here (temporary tables have no
@@ -208,6 +209,7 @@ public struct ReconciliationJob: Job {
             try zip.add("manifest.json", data: manifestBytes, modified: now)
             try zip.add("manifest.sig", data: signature, modified: now)
             try zip.commit()
+            digest = zip.sha256.map { ($0, zip.bytes) }
             try db.execute("COMMIT")
             for (type, n) in counts { stats["breaks_\(type)"] = n }
             stats["breaks"] = summary.totalBreaks
@@ -219,7 +221,8 @@ public struct ReconciliationJob: Job {
         let record = try registry.record(
             kind: Self.artifactKind, partition: monthKey, version: version, localPath: zipPath, fileName: fileName,
             parameters: ["month": monthKey, "breaks": String(stats["breaks"] ?? 0), "time_zone": policy.timeZone],
-            runID: context.runID)
+            runID: context.runID,
+            consume: outPath == nil, digest: digest)
         try db.query(
             """
             INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)

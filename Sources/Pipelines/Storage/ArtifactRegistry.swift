@@ -42,19 +42,25 @@ public struct ArtifactRegistry {
 
     /// Stores `localPath` as `version` of (kind, partition) and records it. A version already
     /// recorded is refused (unique key), never replaced.
+    /// `digest` is the file's SHA-256 and size when the writer already knows them.
     /// With `consume`, the local file is handed to the store (moved when it can be) instead of
     /// copied: for temporary files only, never a file the user asked for with `--out`.
     public func record(
         kind: String, partition: String, version: Int, localPath: String, fileName: String,
-        parameters: [String: String], runID: Int64?, consume: Bool = false
+        parameters: [String: String], runID: Int64?, consume: Bool = false,
+        digest: (sha256: String, bytes: Int64)? = nil
     ) throws -> ArtifactRecord {
+        // A digest computed while the file was written (ZipWriter's) spares reading it again.
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
-        try LocalFile.stream(localPath, key: fileName) { chunk in
-            hasher.update(chunk)
-            bytes += Int64(chunk.count)
+        if digest == nil {
+            try LocalFile.stream(localPath, key: fileName) { chunk in
+                hasher.update(chunk)
+                bytes += Int64(chunk.count)
+            }
         }
-        let sha = hasher.finalize()
+        let sha = digest?.sha256 ?? hasher.finalize()
+        if let digest { bytes = digest.bytes }
         let json = String(
             decoding: try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys]), as: UTF8.self)
         return try connection.transaction { tx in

@@ -1,4 +1,5 @@
 import CArchive
+import Crypto
 import Foundation
 
 /// Writes a ZIP file with libarchive, atomically: entries go to a temporary file beside the
@@ -11,6 +12,12 @@ public final class ZipWriter {
     private var committed = false
     /// Entry names already written, to refuse duplicates.
     private var names = Set<String>()
+    /// The temporary file, written through a callback that hashes every byte on its way, so the
+    /// finished ZIP's SHA-256 is known without reading it back.
+    private let sink: HashingSink
+    /// After `commit()`: the ZIP's SHA-256 (lower-case hex) and size.
+    public private(set) var sha256: String?
+    public private(set) var bytes: Int64 = 0
 
     /// - Parameters:
     ///   - passphrase: when set, entries are encrypted with AES-256 (WinZip AE-2), readable by
@@ -22,7 +29,16 @@ public final class ZipWriter {
     public init(path: String, passphrase: String? = nil, compressionLevel: Int? = nil) throws {
         self.path = path
         self.temporaryPath = path + ".tmp-\(getpid())"
-        guard let a = archive_write_new() else { throw ArchiveError(path: path, entry: nil, message: "out of memory") }
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw ArchiveError(path: path, entry: nil, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        sink = HashingSink(fd: fd)
+        guard let a = archive_write_new() else {
+            sink.close()
+            unlink(temporaryPath)
+            throw ArchiveError(path: path, entry: nil, message: "out of memory")
+        }
         archive = a
         archive_write_set_format_zip(a)
         if let compressionLevel {
@@ -35,11 +51,18 @@ public final class ZipWriter {
                 archive_write_set_passphrase(a, passphrase) == ARCHIVE_OK
             else { throw failure(nil) }
         }
-        guard archive_write_open_filename(a, temporaryPath) == ARCHIVE_OK else { throw failure(nil) }
+        // No blocking: libarchive would pad the last block with zeros after the ZIP's end.
+        archive_write_set_bytes_per_block(a, 0)
+        guard
+            archive_write_open2(
+                a, Unmanaged.passUnretained(sink).toOpaque(), nil, zipWriteCallback, zipCloseCallback, nil)
+                == ARCHIVE_OK
+        else { throw failure(nil) }
     }
 
     deinit {
         if let archive { archive_write_free(archive) }
+        sink.close()
         if !committed { unlink(temporaryPath) }
     }
 
@@ -104,11 +127,12 @@ public final class ZipWriter {
         guard archive_write_close(archive) == ARCHIVE_OK else { throw failure(nil) }
         archive_write_free(archive)
         archive = nil
-        let fd = open(temporaryPath, O_RDONLY)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
+        guard fsync(sink.fd) == 0 else {
+            throw ArchiveError(path: path, entry: nil, message: "fsync failed: \(String(cString: strerror(errno)))")
         }
+        sink.close()
+        sha256 = sink.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        bytes = sink.bytes
         guard rename(temporaryPath, path) == 0 else {
             throw ArchiveError(path: path, entry: nil, message: "rename failed: \(String(cString: strerror(errno)))")
         }
@@ -119,4 +143,42 @@ public final class ZipWriter {
         let text = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "libarchive error"
         return ArchiveError(path: path, entry: entry, message: text)
     }
+}
+
+/// The ZIP's bytes on their way to the temporary file.
+final class HashingSink {
+    let fd: Int32
+    var hasher = SHA256()
+    var bytes: Int64 = 0
+    private var closed = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
+    }
+}
+
+private let zipWriteCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int =
+    {
+        _, context, buffer, length in
+        guard let context, let buffer else { return -1 }
+        let sink = Unmanaged<HashingSink>.fromOpaque(context).takeUnretainedValue()
+        var offset = 0
+        while offset < length {
+            let n = Glibc.write(sink.fd, buffer + offset, length - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return -1
+            }
+            offset += n
+        }
+        sink.hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: length))
+        sink.bytes += Int64(length)
+        return length
+    }
+
+private let zipCloseCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { _, _ in ARCHIVE_OK
 }
