@@ -232,6 +232,9 @@ struct ReconciliationTests {
         let text = try PDFText.extract(pdf)
         #expect(text.contains("Monthly reconciliation 2026-10") && text.contains("Payout does not tie"), "\(text)")
         #expect(text.contains("التسوية الشهرية"), "\(text)")
+        // The month is isolated left-to-right inside the Arabic title: after Arabic letters the
+        // digits are Arabic numbers (UAX #9 W2) and "2026-10" would otherwise show as "10-2026".
+        #expect(text.contains("2026-10 التسوية الشهرية") && !text.contains("10-2026"), "\(text)")
         let manifest = try JSONSerialization.jsonObject(with: Data(try entry(zip, "manifest.json"))) as! [String: Any]
         let parameters = manifest["parameters"] as! [String: String]
         #expect(parameters["tolerance.amount_minor_units"] == "0" && parameters["tolerance.in_transit_days"] == "3")

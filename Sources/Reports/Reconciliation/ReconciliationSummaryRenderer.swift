@@ -51,7 +51,8 @@ public final class ReconciliationSummaryRenderer {
         let a = place(
             &out, labels.en("rec_title") + " " + s.month, x: m, w: half, style: title, dir: .leftToRight, lang: "en")
         let b = place(
-            &out, labels.ar("rec_title") + " " + s.month, x: m + Self.width - half, w: half, style: title,
+            &out, labels.ar("rec_title") + " \u{2066}" + s.month + "\u{2069}", x: m + Self.width - half, w: half,
+            style: title,
             dir: .rightToLeft, lang: "ar")
         out.y = max(a, b) + 8
         for (key, value) in [
