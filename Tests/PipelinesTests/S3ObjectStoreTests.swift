@@ -77,7 +77,7 @@ struct S3ObjectStoreTests {
         let configuration = S3ObjectStore.Configuration(
             endpoint: URL(string: "https://s3.eu-central-1.example.com:9443")!, bucket: "samia-exports",
             region: "eu-central-1", accessKeyID: "AKIDEXAMPLE",
-            secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+            secretAccessKey: "fake/secret+for-signing-tests-only")
         let date = Date(timeIntervalSince1970: 1_795_000_000)
         for key in ["invoices/2026/10/فاتورة 1.pdf", "a+b (2).txt", "plain/key.txt"] {
             let path = S3ObjectStore.path(bucket: configuration.bucket, key: key)
