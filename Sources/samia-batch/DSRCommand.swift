@@ -139,6 +139,13 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Why (complexity or number of requests; told to the subject).") var reason: String
         @Option(help: "Who extends (default: $USER).") var by: String?
 
+        func validate() throws {
+            guard (1...2).contains(months) else { throw ValidationError("--months must be 1 or 2 (Art. 12(3))") }
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--reason must not be empty")
+            }
+        }
+
         func run() throws {
             try DSRCommand.withQueue(database) { queue, _ in
                 print(

@@ -121,8 +121,7 @@ public struct DSRProcessJob: Job {
         let partition = "request-\(request.id)"
         let version = try registry.nextVersion(kind: Self.artifactKind, partition: partition)
         let fileName = "samia-export-\(request.id)-v\(version).zip"
-        let directory = NSTemporaryDirectory() + "samia-dsr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try LocalFile.temporaryDirectory("dsr")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/" + fileName
         let now = context.clock.now()
@@ -286,8 +285,7 @@ public struct DSRProcessJob: Job {
         let partition = "request-\(request.id)"
         let version = try registry.nextVersion(kind: Self.proofKind, partition: partition)
         let fileName = "samia-erasure-proof-\(request.id)-v\(version).zip"
-        let directory = NSTemporaryDirectory() + "samia-dsr-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try LocalFile.temporaryDirectory("dsr")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/" + fileName
         let now = context.clock.now()

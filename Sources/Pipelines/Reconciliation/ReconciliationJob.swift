@@ -89,8 +89,7 @@ public struct ReconciliationJob: Job {
             temporaryDirectory = nil
             zipPath = outPath
         } else {
-            let dir = NSTemporaryDirectory() + "samia-reconcile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let dir = try LocalFile.temporaryDirectory("reconcile")
             temporaryDirectory = dir
             zipPath = dir + "/" + fileName
         }

@@ -3,6 +3,14 @@ import Foundation
 /// Atomic local writes shared by the filesystem store and artefact downloads: a temporary file
 /// beside the target, fsynced, then renamed, so a reader sees the old file or the new one.
 enum LocalFile {
+    /// A fresh private directory under the system's temporary directory (or a fresh path for a
+    /// file, with `create: false`), for work files that are removed when the work is done.
+    static func temporaryDirectory(_ prefix: String, create: Bool = true) throws -> String {
+        let path = NSTemporaryDirectory() + "samia-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        if create { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        return path
+    }
+
     /// Runs `body` with a writer that appends bytes to the temporary file, then renames it over
     /// `path`. `key` names the object in errors.
     static func writeAtomically(

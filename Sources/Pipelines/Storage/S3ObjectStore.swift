@@ -58,22 +58,24 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func getFile(_ key: String, to path: String) throws -> Bool {
-        let response = try send("GET", key: key, download: true)
-        if response.status == 404 { return false }
-        try expect(response, key: key, ok: [200])
-        guard let file = response.file else { throw StorageError.io(key: key, message: "no body downloaded") }
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        try LocalFile.writeAtomically(path, key: key) { write in try LocalFile.stream(file, key: key, write) }
-        return true
+        try withDownload(key) { file in
+            try LocalFile.writeAtomically(path, key: key) { write in try LocalFile.stream(file, key: key, write) }
+        }
     }
 
     public func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        try withDownload(key) { file in try LocalFile.stream(file, key: key, body) }
+    }
+
+    /// Downloads the object to a temporary file, hands it to `body` and removes it; false (and
+    /// no call) when there is no such object.
+    private func withDownload(_ key: String, _ body: (String) throws -> Void) throws -> Bool {
         let response = try send("GET", key: key, download: true)
         if response.status == 404 { return false }
         try expect(response, key: key, ok: [200])
         guard let file = response.file else { throw StorageError.io(key: key, message: "no body downloaded") }
         defer { try? FileManager.default.removeItem(atPath: file) }
-        try LocalFile.stream(file, key: key, body)
+        try body(file)
         return true
     }
 
@@ -166,8 +168,9 @@ public struct S3ObjectStore: ObjectStore {
                 // The system deletes `location` when this returns: move it somewhere of ours.
                 var kept: String?
                 if let location {
-                    let target = NSTemporaryDirectory() + "samia-s3-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-                    if (try? FileManager.default.moveItem(atPath: location.path, toPath: target)) != nil {
+                    if let target = try? LocalFile.temporaryDirectory("s3", create: false),
+                        (try? FileManager.default.moveItem(atPath: location.path, toPath: target)) != nil
+                    {
                         kept = target
                     }
                 }
