@@ -241,7 +241,10 @@ struct DSRCommand: ParsableCommand {
                 guard let record = try registry.find(id: artifactID) else {
                     throw BatchError.badInput(
                         file: "batch_artifacts", line: nil, field: "id",
-                        message: "artefact #\(artifactID) is gone (expired?)")
+                        message: request.artifactExpiresAt.map {
+                            "the export expired on \(ISO8601DateFormatter().string(from: $0)) and retention deleted it; "
+                                + "file a new export request"
+                        } ?? "artefact #\(artifactID) is gone")
                 }
                 try registry.download(record, to: out)
                 try queue.recordDownload(request, by: by ?? DSRCommand.staff())

@@ -124,5 +124,5 @@ public struct SubjectScope: Sendable {
             .sorted { ($0.child, $0.column) < ($1.child, $1.column) }
     }
 
-    func q(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    func q(_ identifier: String) -> String { SQLIdentifier.quote(identifier) }
 }

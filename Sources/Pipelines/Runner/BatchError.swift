@@ -67,7 +67,7 @@ extension BatchError {
         case let e as BatchError: return e.exitStatus
         case let e as PostgresError where e.code == .configuration: return .configuration
         case let e as PostgresError where e.isTransient: return .temporaryFailure
-        case is DataMapError: return .configuration
+        case is DataMapError, is RetentionError: return .configuration
         case let e as DSRError:
             if case .noPassphraseKey = e { return .configuration }
             return .dataError

@@ -49,9 +49,11 @@ public struct MetricsTextfile {
             else { continue }
             let name = String(line[..<brace])
             let labels = line[line.index(after: brace)..<close]
-            guard labels.hasPrefix("job=\""), labels.hasSuffix("\"") else { continue }
-            let job = String(labels.dropFirst(5).dropLast())
-            out[job, default: [:]][name] = value
+            guard labels.hasPrefix("job=\""), let end = labels.dropFirst(5).firstIndex(of: "\"") else { continue }
+            let job = String(labels[labels.index(labels.startIndex, offsetBy: 5)..<end])
+            // Further labels (`rule="horoscopes"`) stay part of the sample's key.
+            let rest = labels[labels.index(after: end)...].drop { $0 == "," }
+            out[job, default: [:]][rest.isEmpty ? name : "\(name){\(rest)}"] = value
         }
         return out
     }
@@ -59,14 +61,21 @@ public struct MetricsTextfile {
     func write(_ samples: [String: [String: Double]]) throws {
         var text = ""
         let known = Set(MetricsTextfile.help.map(\.0))
-        let extraNames = Set(samples.values.flatMap(\.keys)).subtracting(known).sorted()
+        // A key may carry labels of its own (`name{rule="x"}`); HELP and TYPE go once per name.
+        func base(_ key: String) -> String { String(key.prefix { $0 != "{" }) }
+        let allKeys = Set(samples.values.flatMap(\.keys))
+        let extraNames = Set(allKeys.map(base)).subtracting(known).sorted()
         for (name, type, help) in MetricsTextfile.help + extraNames.map({ ($0, "gauge", "Job-specific gauge.") }) {
-            let rows = samples.keys.sorted().compactMap { job in samples[job]?[name].map { (job, $0) } }
+            let keys = allKeys.filter { base($0) == name }.sorted()
+            let rows = samples.keys.sorted().flatMap { job in
+                keys.compactMap { key in samples[job]?[key].map { (job, key, $0) } }
+            }
             guard !rows.isEmpty else { continue }
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (job, value) in rows {
+            for (job, key, value) in rows {
                 let rendered = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-                text += "\(name){job=\"\(job)\"} \(rendered)\n"
+                let extra = key.count > name.count ? "," + key.dropFirst(name.count + 1).dropLast() : ""
+                text += "\(name){job=\"\(job)\"\(extra)} \(rendered)\n"
             }
         }
         let directory = (path as NSString).deletingLastPathComponent

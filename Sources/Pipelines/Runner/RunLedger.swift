@@ -89,6 +89,13 @@ public struct RunLedger {
         try connection.query("UPDATE batch_runs SET attempts = $2 WHERE id = $1", [runID, attempts])
     }
 
+    /// Records a running job's progress so far (`samia-batch runs` shows it, and a crash
+    /// leaves it behind): call it inside the transaction that commits the work it counts.
+    public func progress(runID: Int64, stats: [String: Int64]) throws {
+        try connection.query(
+            "UPDATE batch_runs SET stats = $2::jsonb WHERE id = $1", [runID, try JSONText(encoding: stats)])
+    }
+
     public func finish(runID: Int64, status: String, outcome: JobOutcome?, error: String?) throws {
         try connection.query(
             """

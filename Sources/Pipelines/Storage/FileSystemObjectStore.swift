@@ -76,4 +76,24 @@ public struct FileSystemObjectStore: ObjectStore {
             throw StorageError.io(key: key, message: String(cString: strerror(errno)))
         }
     }
+
+    /// Walks the folder under `prefix`; files still being written (`*.tmp-*`) are skipped.
+    public func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws {
+        guard EntryName.isSafe(prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix) else {
+            throw StorageError.unsafeKey(prefix)
+        }
+        let folder = prefix.hasSuffix("/") ? prefix : (prefix as NSString).deletingLastPathComponent + "/"
+        let base = root + "/" + (folder == "/" ? "" : folder)
+        guard FileManager.default.fileExists(atPath: base), let walker = FileManager.default.enumerator(atPath: base)
+        else { return }
+        while let relative = walker.nextObject() as? String {
+            var info = stat()
+            guard lstat(base + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                !relative.contains(".tmp-")
+            else { continue }
+            let key = (folder == "/" ? "" : folder) + relative
+            guard key.hasPrefix(prefix) else { continue }
+            try body(key, Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+        }
+    }
 }

@@ -23,6 +23,9 @@ public protocol ObjectStore: Sendable {
     /// Hands the object's bytes to `body` in chunks, without a local copy (exports copy media
     /// straight into the ZIP); false if there is no such object.
     func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool
+    /// Every object whose key starts with `prefix`, with when it was last written: the
+    /// retention sweep compares them with the keys the database still names.
+    func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws
 }
 
 extension ObjectStore {

@@ -92,6 +92,36 @@ public struct S3ObjectStore: ObjectStore {
         try expect(response, key: key, ok: [200, 204, 404])
     }
 
+    /// ListObjectsV2, page by page (1,000 keys each), following the continuation token.
+    public func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws {
+        let dates = ISO8601DateFormatter()
+        dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plainDates = ISO8601DateFormatter()
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", prefix)]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try send("GET", key: "", query: query)
+            try expect(response, key: prefix, ok: [200])
+            let xml = String(decoding: response.body, as: UTF8.self)
+            for part in xml.components(separatedBy: "<Contents>").dropFirst() {
+                guard let key = Self.element("Key", in: part).map(Self.unescape) else { continue }
+                let stamp = Self.element("LastModified", in: part) ?? ""
+                try body(key, dates.date(from: stamp) ?? plainDates.date(from: stamp) ?? Date())
+            }
+            token =
+                Self.element("IsTruncated", in: xml) == "true"
+                ? Self.element("NextContinuationToken", in: xml).map(Self.unescape) : nil
+        } while token != nil
+    }
+
+    /// The five predefined XML entities, as S3 escapes keys in listings.
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
     // MARK: - HTTP
 
     enum Body {
@@ -122,17 +152,22 @@ public struct S3ObjectStore: ObjectStore {
         return String(xml[open.upperBound..<close.lowerBound])
     }
 
+    /// One signed request. An empty `key` addresses the bucket itself (listings).
     private func send(
-        _ method: String, key: String, body: Body = .none, contentType: String? = nil, download: Bool = false
+        _ method: String, key: String, query: [(String, String)] = [], body: Body = .none, contentType: String? = nil,
+        download: Bool = false
     ) throws -> Response {
-        guard EntryName.isSafe(key) else { throw StorageError.unsafeKey(key) }
-        let path = Self.path(bucket: configuration.bucket, key: key)
+        guard key.isEmpty ? !query.isEmpty : EntryName.isSafe(key) else { throw StorageError.unsafeKey(key) }
+        let path = key.isEmpty ? "/" + Self.encode(configuration.bucket) : Self.path(bucket: configuration.bucket, key: key)
+        let canonicalQuery = query.map { (Self.encode($0.0), Self.encode($0.1)) }.sorted { $0 < $1 }
+            .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         guard var components = URLComponents(url: configuration.endpoint, resolvingAgainstBaseURL: false) else {
             throw StorageError.notConfigured("S3 endpoint \(configuration.endpoint) is not a URL")
         }
         components.percentEncodedPath =
             (components.percentEncodedPath.hasSuffix("/")
                 ? String(components.percentEncodedPath.dropLast()) : components.percentEncodedPath) + path
+        if !canonicalQuery.isEmpty { components.percentEncodedQuery = canonicalQuery }
         guard let url = components.url, let host = components.host else {
             throw StorageError.notConfigured("S3 endpoint \(configuration.endpoint) has no host")
         }
@@ -146,8 +181,8 @@ public struct S3ObjectStore: ObjectStore {
         var request = URLRequest(url: url, timeoutInterval: configuration.timeout)
         request.httpMethod = method
         let headers = Self.sign(
-            method: method, path: components.percentEncodedPath, host: hostHeader, payloadHash: payloadHash,
-            date: Date(), configuration: configuration)
+            method: method, path: components.percentEncodedPath, query: canonicalQuery, host: hostHeader,
+            payloadHash: payloadHash, date: Date(), configuration: configuration)
         // Host is signed, and URLSession sends the same value from the URL itself.
         for (name, value) in headers where name != "Host" { request.setValue(value, forHTTPHeaderField: name) }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
@@ -210,7 +245,8 @@ public struct S3ObjectStore: ObjectStore {
     /// The headers of a SigV4-signed request (`Authorization`, `x-amz-date`,
     /// `x-amz-content-sha256`, `Host`).
     static func sign(
-        method: String, path: String, host: String, payloadHash: String, date: Date, configuration: Configuration
+        method: String, path: String, query: String = "", host: String, payloadHash: String, date: Date,
+        configuration: Configuration
     ) -> [(String, String)] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -220,7 +256,7 @@ public struct S3ObjectStore: ObjectStore {
         let day = String(amzDate.prefix(8))
         let signedHeaders = "host;x-amz-content-sha256;x-amz-date"
         let canonical = [
-            method, path, "", "host:\(host)", "x-amz-content-sha256:\(payloadHash)", "x-amz-date:\(amzDate)", "",
+            method, path, query, "host:\(host)", "x-amz-content-sha256:\(payloadHash)", "x-amz-date:\(amzDate)", "",
             signedHeaders, payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(configuration.region)/s3/aws4_request"

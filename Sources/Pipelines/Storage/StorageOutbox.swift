@@ -24,6 +24,18 @@ public struct StorageOutbox {
             "SELECT id, storage_key FROM public.storage_outbox WHERE origin = $1 AND deleted_at IS NULL ORDER BY id",
             [origin])
         var left = 0
+        var deleted: [Int64] = []
+        // Done entries are marked in bulk: one statement per thousand objects, not per object.
+        func markDeleted() throws {
+            guard !deleted.isEmpty else { return }
+            try db.query(
+                """
+                UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL
+                 WHERE id = ANY($1::text::bigint[])
+                """, ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
+            deleted.removeAll(keepingCapacity: true)
+        }
+        defer { try? markDeleted() }
         for row in pending {
             let id: Int64 = try row.decode(0)
             let key: String = try row.decode(1)
@@ -50,11 +62,11 @@ public struct StorageOutbox {
                     "storage object not deleted yet",
                     metadata: ["event": "outbox_delete_failed", "outbox_id": "\(id)", "origin": "\(origin)"])
             } else {
-                try db.query(
-                    "UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1",
-                    [id])
+                deleted.append(id)
+                if deleted.count >= 1000 { try markDeleted() }
             }
         }
+        try markDeleted()
         return left
     }
 }

@@ -1,0 +1,125 @@
+import Foundation
+import Postgres
+
+/// A retention rule checked against the live catalog and turned into the SQL the purge runs:
+/// the primary key it walks, the foreign keys that keep a row or a media object alive, the
+/// legal holds that protect them, and the cutoff as a literal fixed at the start of the run.
+struct ResolvedRule {
+    /// A table rows point at (`media_assets`), deleted with the purged row when nothing else
+    /// references it; `keyColumn` names its storage object.
+    struct Media {
+        var column: String
+        var table: String
+        var primaryKey: String
+        var primaryKeyType: String
+        var keyColumn: String
+        /// Every (table, column) whose foreign key points at the media table.
+        var referencedBy: [(table: String, column: String)]
+    }
+
+    let rule: RetentionPolicy.Rule
+    let primaryKey: String
+    let primaryKeyType: String
+    let media: [Media]
+    /// Foreign keys from other tables to the rule's rows: a referenced row is kept.
+    let children: [(table: String, column: String)]
+    /// `'2026-09-21'::date` or a timestamptz literal, from the database's clock.
+    let cutoff: String
+    /// The SQL condition, over alias `t`, of the rows past their keep period (and not public).
+    let expired: String
+    /// `expired`, less the rows something still references and the rows under a legal hold:
+    /// the rows this run may delete.
+    let due: String
+
+    init(
+        rule: RetentionPolicy.Rule, scope: SubjectScope, map: DataMap, today: String, now: String,
+        subjectHolds: [(subject: UUID, table: String?)]
+    ) throws {
+        self.rule = rule
+        func fail(_ reason: String) -> RetentionError { .schema(rule: rule.name, reason: reason) }
+        guard let columns = scope.columns[rule.table] else { throw fail("table \(rule.table) does not exist") }
+        func type(_ table: String, _ column: String) -> String? {
+            scope.columns[table]?.first { $0.name == column }?.type
+        }
+        guard let ageType = type(rule.table, rule.age) else {
+            throw fail("column \(rule.table).\(rule.age) does not exist")
+        }
+        let keys = scope.primaryKeys[rule.table] ?? []
+        guard keys.count == 1, let keyType = type(rule.table, keys[0]) else {
+            throw fail("table \(rule.table) needs a single-column primary key to be purged in batches")
+        }
+        primaryKey = keys[0]
+        primaryKeyType = keyType
+        for column in rule.storage where !columns.contains(where: { $0.name == column }) {
+            throw fail("storage column \(rule.table).\(column) does not exist")
+        }
+        let fks = scope.foreignKeys
+        children = fks.filter { $0.parent == rule.table }.map { ($0.child, $0.column) }
+        media = try rule.media.map { column in
+            guard let fk = fks.first(where: { $0.child == rule.table && $0.column == column }) else {
+                throw fail("media column \(rule.table).\(column) is not a foreign key")
+            }
+            guard let key = map.tables[fk.parent]?.storage.first else {
+                throw fail("media column \(column) points at \(fk.parent), which the data map gives no storage column")
+            }
+            return Media(
+                column: column, table: fk.parent, primaryKey: fk.parentColumn,
+                primaryKeyType: type(fk.parent, fk.parentColumn) ?? "bigint", keyColumn: key,
+                referencedBy: fks.filter { $0.parent == fk.parent }.map { ($0.child, $0.column) })
+        }
+
+        let literal: String
+        switch ageType {
+        case "date":
+            literal = rule.expiry ? "'\(today)'::date" : "('\(today)'::date - \(rule.keepDays))"
+        case "timestamp with time zone", "timestamp without time zone":
+            literal =
+                rule.expiry
+                ? "'\(now)'::timestamptz" : "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
+        default:
+            throw fail("age column \(rule.table).\(rule.age) is \(ageType); it must be a date or a timestamp")
+        }
+        cutoff = literal
+        var parts = ["t.\(q(rule.age)) < \(literal)"]
+        if let condition = rule.condition { parts.append("(\(condition))") }
+        // Today's approved daily horoscope is public: never purged, whatever the rule says.
+        if rule.table == "horoscopes" {
+            parts.append("NOT (t.scope = 'daily' AND t.approved_at IS NOT NULL AND t.ref_date >= '\(today)'::date)")
+        }
+        expired = parts.joined(separator: "\n   AND ")
+        parts = []
+        for child in children {
+            parts.append(
+                "NOT EXISTS (SELECT 1 FROM public.\(q(child.table)) c WHERE c.\(q(child.column)) = t.\(q(primaryKey)))")
+        }
+        parts.append(Self.notHeld(table: rule.table, key: primaryKey, alias: "t", scope: scope, holds: subjectHolds))
+        due = ([expired] + parts).joined(separator: "\n   AND ")
+    }
+
+    /// Rows under an active legal hold: on the row itself, or on a subject the data map says
+    /// the row belongs to (for the whole subject, or for this table).
+    static func notHeld(
+        table: String, key: String, alias: String, scope: SubjectScope, holds: [(subject: UUID, table: String?)]
+    ) -> String {
+        var sql =
+            "NOT EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL AND h.table_name = "
+            + "'\(table.replacingOccurrences(of: "'", with: "''"))' AND h.row_key = \(alias).\(q(key))::text)"
+        if scope.map.tables[table] != nil {
+            for hold in holds where hold.table == nil || hold.table == table {
+                sql += "\n   AND NOT (\(scope.predicate(table, subject: hold.subject, alias: alias)))"
+            }
+        }
+        return sql
+    }
+
+    /// The media rows of the deleted rows that nothing references any more and no hold keeps.
+    func unreferenced(_ m: Media, scope: SubjectScope, holds: [(subject: UUID, table: String?)]) -> String {
+        var parts = m.referencedBy.map {
+            "NOT EXISTS (SELECT 1 FROM public.\(q($0.table)) r WHERE r.\(q($0.column)) = m.\(q(m.primaryKey)))"
+        }
+        parts.append(Self.notHeld(table: m.table, key: m.primaryKey, alias: "m", scope: scope, holds: holds))
+        return parts.joined(separator: "\n   AND ")
+    }
+}
+
+private func q(_ identifier: String) -> String { SQLIdentifier.quote(identifier) }

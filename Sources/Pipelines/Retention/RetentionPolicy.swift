@@ -1,0 +1,136 @@
+import Foundation
+import Yams
+
+/// The `retention:` section of `policy/data-map.yaml`: what the nightly purge deletes for good,
+/// and the limits it must stay within. It lives beside the data map so that one file says
+/// both where personal data is and how long it stays (docs/retention.md).
+public struct RetentionPolicy: Sendable, Equatable {
+    public struct Rule: Sendable, Equatable {
+        public var name: String
+        public var table: String
+        /// A `date` or `timestamptz` column; with `expiry`, the moment the row may go.
+        public var age: String
+        public var keepDays: Int
+        /// The platform's keep period: a `keep_days` below it is a configuration error.
+        public var floorDays: Int
+        public var expiry: Bool
+        /// An extra SQL condition on the row (alias `t`), reviewed like code.
+        public var condition: String?
+        /// Foreign-key columns to rows that hold storage keys (`horoscopes.audio_media_id`).
+        public var media: [String]
+        /// The row's own storage-key columns (`batch_artifacts.storage_key`).
+        public var storage: [String]
+        /// Storage prefixes the orphan sweep checks against the database.
+        public var orphans: [String]
+        public var maxFraction: Double
+    }
+
+    public var rules: [Rule]
+    /// The business time zone that cuts days for `date` age columns.
+    public var timeZone: String
+    public var batchSize: Int
+    public var pauseMilliseconds: Int
+    public var maxClockSkewSeconds: Double
+    public var orphanGraceHours: Double
+    /// Tables no rule may purge, with the reason (besides the data map's `retain` tables).
+    public var legalRecords: [String: String]
+
+    private struct File: Decodable {
+        struct Section: Decodable {
+            var time_zone: String?
+            var batch_size: Int?
+            var pause_ms: Int?
+            var max_fraction: Double?
+            var max_clock_skew_seconds: Double?
+            var orphan_grace_hours: Double?
+            var legal_records: [String: String]?
+            var rules: [String: RuleEntry]
+        }
+        struct RuleEntry: Decodable {
+            var table: String
+            var age: String
+            var keep_days: Int?
+            var floor_days: Int?
+            var expiry: Bool?
+            var `where`: String?
+            var media: [String]?
+            var storage: [String]?
+            var orphans: [String]?
+            var max_fraction: Double?
+        }
+        var retention: Section?
+    }
+
+    /// Parses the section; every error names the file and the rule or field. A map without
+    /// the section is an error: a purge with no rules would "succeed" having done nothing.
+    public static func parse(_ text: String, file: String, map: DataMap) throws -> RetentionPolicy {
+        let raw: File
+        do { raw = try YAMLDecoder().decode(File.self, from: text) } catch {
+            throw RetentionError.policy(file: file, rule: nil, reason: "cannot be read: \(error)")
+        }
+        guard let section = raw.retention else {
+            throw RetentionError.policy(file: file, rule: nil, reason: "has no retention: section")
+        }
+        let timeZone = section.time_zone ?? "UTC"
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw RetentionError.policy(file: file, rule: nil, reason: "time_zone \"\(timeZone)\" is not a known zone")
+        }
+        let batchSize = section.batch_size ?? 1000
+        guard (1...100_000).contains(batchSize) else {
+            throw RetentionError.policy(file: file, rule: nil, reason: "batch_size must be 1 to 100000")
+        }
+        let legal = section.legal_records ?? [:]
+        var rules: [Rule] = []
+        for name in section.rules.keys.sorted() {
+            let entry = section.rules[name]!
+            func fail(_ reason: String) -> RetentionError { .policy(file: file, rule: name, reason: reason) }
+            guard name.range(of: "^[a-z][a-z0-9-]*$", options: .regularExpression) != nil else {
+                throw fail("rule names are lower-case letters, digits and dashes")
+            }
+            if let reason = legal[entry.table] {
+                throw fail("table \(entry.table) holds records kept for legal reasons (\(reason)); no rule may purge it")
+            }
+            if let mapped = map.tables[entry.table], mapped.erasure.action == .retain {
+                throw fail(
+                    "table \(entry.table) is kept for legal reasons (\(mapped.erasure.legalBasis ?? "retain"), "
+                        + "\(mapped.erasure.period ?? "")); no rule may purge it")
+            }
+            let expiry = entry.expiry ?? false
+            let keep = entry.keep_days ?? 0
+            let floor = entry.floor_days ?? (expiry ? 0 : 1)
+            guard keep >= 0, floor >= 0 else { throw fail("keep_days and floor_days cannot be negative") }
+            if !expiry && keep < 1 { throw fail("keep_days must be at least 1 (or the age column an expiry: expiry: true)") }
+            let fraction = entry.max_fraction ?? section.max_fraction ?? 0.25
+            guard fraction > 0 && fraction <= 1 else { throw fail("max_fraction must be above 0 and at most 1") }
+            for prefix in entry.orphans ?? [] where prefix.isEmpty || !prefix.hasSuffix("/") || prefix.hasPrefix("/")
+                || prefix.contains("..")
+            {
+                throw fail("orphan prefix \"\(prefix)\" must be a relative folder ending in / (never the whole store)")
+            }
+            if let condition = entry.where, condition.contains(";") {
+                throw fail("where must be one SQL condition, without ;")
+            }
+            rules.append(
+                Rule(
+                    name: name, table: entry.table, age: entry.age, keepDays: keep, floorDays: floor, expiry: expiry,
+                    condition: entry.where, media: entry.media ?? [], storage: entry.storage ?? [],
+                    orphans: entry.orphans ?? [], maxFraction: fraction))
+        }
+        guard !rules.isEmpty else { throw RetentionError.policy(file: file, rule: nil, reason: "has no rules") }
+        return RetentionPolicy(
+            rules: rules, timeZone: timeZone, batchSize: batchSize, pauseMilliseconds: section.pause_ms ?? 20,
+            maxClockSkewSeconds: section.max_clock_skew_seconds ?? 300,
+            orphanGraceHours: section.orphan_grace_hours ?? 24, legalRecords: legal)
+    }
+
+    /// Reads the data map file (`SAMIA_DATA_MAP` or `policy/data-map.yaml`) and its section.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (
+        RetentionPolicy, DataMap, String
+    ) {
+        let (map, path) = try DataMap.load(environment: environment)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataMapError.unreadable(file: path, reason: "cannot read the file")
+        }
+        return (try parse(String(decoding: data, as: UTF8.self), file: path, map: map), map, path)
+    }
+}
