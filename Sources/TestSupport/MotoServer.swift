@@ -19,7 +19,11 @@ public final class MotoServer: @unchecked Sendable {
         ]
     }
 
-    public init() throws {
+    /// With `checkSignatures` (the default) every request after the setup must be signed by
+    /// the test user. moto itself cannot check a signed listing whose prefix holds a `/` (it
+    /// signs the decoded query; boto3's own such listing fails against it too), so tests of
+    /// listings run with it off and the listing's signature is compared with botocore's instead.
+    public init(checkSignatures: Bool = true) throws {
         let venv = TestCluster.repositoryRoot.appendingPathComponent(".venv-test/bin").path
         guard FileManager.default.isExecutableFile(atPath: venv + "/moto_server") else {
             throw TestSupportError.toolFailed("moto_server missing: run scripts/ensure-test-tools.sh (make test does)")
@@ -28,7 +32,7 @@ public final class MotoServer: @unchecked Sendable {
         endpoint = "http://127.0.0.1:\(port)"
         // The first requests are free (to create the user and its key); every later one is checked.
         var env = ProcessInfo.processInfo.environment
-        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
+        if checkSignatures { env["INITIAL_NO_AUTH_ACTION_COUNT"] = "4" }
         process = try Shell.start(venv + "/moto_server", ["-H", "127.0.0.1", "-p", String(port)], environment: env)
         let setup = """
             import json, sys, time, urllib.request

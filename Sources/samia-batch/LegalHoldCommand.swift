@@ -66,7 +66,8 @@ struct LegalHoldCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "Active holds (--all: with released).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Active holds (--all: with released).")
         @OptionGroup var database: DatabaseOptions
         @Flag(help: "Include released holds.") var all = false
 

@@ -6,7 +6,8 @@ import Postgres
 struct RetentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
-        abstract: "The nightly purge: hard-delete what the retention rules say has been kept long enough (docs/retention.md).",
+        abstract:
+            "The nightly purge: hard-delete what the retention rules say has been kept long enough (docs/retention.md).",
         discussion: """
             Rules come from the retention: section of policy/data-map.yaml (SAMIA_DATA_MAP). Rows go in batches of
             batch_size, each committed with its audit_log row; their storage objects are deleted after the commit

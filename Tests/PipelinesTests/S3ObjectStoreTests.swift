@@ -79,12 +79,16 @@ struct S3ObjectStoreTests {
             region: "eu-central-1", accessKeyID: "AKIDEXAMPLE",
             secretAccessKey: "fake/secret+for-signing-tests-only")
         let date = Date(timeIntervalSince1970: 1_795_000_000)
-        for key in ["invoices/2026/10/فاتورة 1.pdf", "a+b (2).txt", "plain/key.txt"] {
-            let path = S3ObjectStore.path(bucket: configuration.bucket, key: key)
+        // Object requests, and a listing whose query (a prefix with slashes) is signed too.
+        let cases: [(method: String, path: String, query: String)] =
+            ["invoices/2026/10/فاتورة 1.pdf", "a+b (2).txt", "plain/key.txt"].map {
+                ("PUT", S3ObjectStore.path(bucket: configuration.bucket, key: $0), "")
+            } + [("GET", "/samia-exports", "continuation-token=a%2Bb%3D&list-type=2&prefix=artifacts%2Fdsr-export%2F")]
+        for (method, path, query) in cases {
             let payload = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
             let ours = S3ObjectStore.sign(
-                method: "PUT", path: path, host: "s3.eu-central-1.example.com:9443", payloadHash: payload, date: date,
-                configuration: configuration
+                method: method, path: path, query: query, host: "s3.eu-central-1.example.com:9443",
+                payloadHash: payload, date: date, configuration: configuration
             ).first { $0.0 == "Authorization" }?.1
             let script = """
                 import sys, datetime
@@ -92,8 +96,8 @@ struct S3ObjectStoreTests {
                 from botocore.auth import S3SigV4Auth
                 from botocore.awsrequest import AWSRequest
                 from botocore.credentials import Credentials
-                url, payload, secret = sys.argv[1:4]
-                request = AWSRequest(method="PUT", url=url, headers={"x-amz-content-sha256": payload})
+                url, payload, secret, method = sys.argv[1:5]
+                request = AWSRequest(method=method, url=url, headers={"x-amz-content-sha256": payload})
                 when = datetime.datetime.fromtimestamp(1795000000, datetime.timezone.utc)
                 with mock.patch("botocore.auth.get_current_datetime", return_value=when):
                     S3SigV4Auth(Credentials("AKIDEXAMPLE", secret), "s3", "eu-central-1").add_auth(request)
@@ -102,11 +106,12 @@ struct S3ObjectStoreTests {
             let r = try Shell.run(
                 python,
                 [
-                    "-c", script, "https://s3.eu-central-1.example.com:9443" + path, payload,
-                    configuration.secretAccessKey,
+                    "-c", script,
+                    "https://s3.eu-central-1.example.com:9443" + path + (query.isEmpty ? "" : "?" + query),
+                    payload, configuration.secretAccessKey, method,
                 ])
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(ours == r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(key)")
+            #expect(ours == r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(path)?\(query)")
         }
     }
 

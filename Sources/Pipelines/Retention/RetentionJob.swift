@@ -78,8 +78,10 @@ public struct RetentionJob: Job {
             [policy.timeZone]
         ).first!
         let (dbNow, dbEpoch, today) =
-            (try clockRow.decode(0, as: String.self), try clockRow.decode(1, as: Double.self),
-             try clockRow.decode(2, as: String.self))
+            (
+                try clockRow.decode(0, as: String.self), try clockRow.decode(1, as: Double.self),
+                try clockRow.decode(2, as: String.self)
+            )
         let skew = abs(dbEpoch - context.clock.now().timeIntervalSince1970)
         if skew > policy.maxClockSkewSeconds {
             throw RetentionError.cutoffInsideKeepPeriod(
@@ -119,7 +121,7 @@ public struct RetentionJob: Job {
                 throw RetentionError.tooMany(
                     rule: plan.rule.rule.name, rows: plan.due,
                     limit:
-                        "\(percent(fraction)) of \(plan.rule.rule.table)'s \(plan.total) rows "
+                        "\(percent(fraction)) of the \(plan.total) rows of \(plan.rule.rule.table) "
                         + "(\(percent(Double(plan.due) / Double(plan.total))) would go)")
             }
         }
@@ -146,8 +148,9 @@ public struct RetentionJob: Job {
         var total: Int64 = 0
         for plan in plans {
             let name = plan.rule.rule.name
-            let result = try purge(plan, context: context, scope: scope, holds: holds, references: references,
-                                   outbox: outbox, stats: &stats)
+            let result = try purge(
+                plan, context: context, scope: scope, holds: holds, references: references,
+                outbox: outbox, stats: &stats)
             let orphans = try plan.rule.rule.orphans.reduce(0) {
                 $0 + (try sweep.sweep(prefix: $1, rule: name, runID: context.runID, outbox: outbox))
             }
@@ -162,9 +165,10 @@ public struct RetentionJob: Job {
                     + "\(plan.expired - plan.due) expired row(s) kept (held, referenced or public); longest batch \(result.longestMilliseconds) ms"
             )
         }
-        let pending = try db.scalar(
-            "SELECT count(*) FROM public.storage_outbox WHERE origin LIKE 'retention%' AND deleted_at IS NULL",
-            as: Int64.self) ?? 0
+        let pending =
+            try db.scalar(
+                "SELECT count(*) FROM public.storage_outbox WHERE origin LIKE 'retention%' AND deleted_at IS NULL",
+                as: Int64.self) ?? 0
         stats["objects_pending"] = pending
         gauges["samia_retention_objects_pending"] = Double(pending)
         if pending > 0 {
@@ -179,7 +183,9 @@ public struct RetentionJob: Job {
 
     // MARK: - Planning
 
-    private func plan(_ rule: ResolvedRule, db: Connection, scope: SubjectScope, holds: [(subject: UUID, table: String?)])
+    private func plan(
+        _ rule: ResolvedRule, db: Connection, scope: SubjectScope, holds: [(subject: UUID, table: String?)]
+    )
         throws -> Plan
     {
         let table = "public.\(SQLIdentifier.quote(rule.rule.table))"
@@ -231,7 +237,7 @@ public struct RetentionJob: Job {
         if let maxRows { limit = min(limit, maxRows) }
         return Plan(
             rule: rule, total: total, expired: try counts.decode(1, as: Int64.self), due: due, firstKeys: firstKeys,
-            mediaRows: mediaRows, objects: objects, limit: max(limit, due > 0 ? min(due, limit) : 0))
+            mediaRows: mediaRows, objects: objects, limit: limit)
     }
 
     private func describe(_ plan: Plan, cutoffDay: String) -> String {
@@ -276,7 +282,9 @@ public struct RetentionJob: Job {
         while result.rows < plan.limit {
             try context.checkpoint()
             let size = min(Int64(policy.batchSize), plan.limit - result.rows)
-            let after = last.map { " AND t.\(key) > '\($0.replacingOccurrences(of: "'", with: "''"))'::\(rule.primaryKeyType)" } ?? ""
+            let after =
+                last.map { " AND t.\(key) > '\($0.replacingOccurrences(of: "'", with: "''"))'::\(rule.primaryKeyType)" }
+                ?? ""
             let started = Date()
             var batch = Result()
             var batchLast: String?
@@ -316,7 +324,9 @@ public struct RetentionJob: Job {
                             RETURNING m.\(SQLIdentifier.quote(m.keyColumn))::text
                             """, [Self.arrayLiteral(mediaIDs[i])])
                         batch.mediaRows += Int64(gone.count)
-                        for row in gone { if let k = try row.decodeOptional(0, as: String.self) { objectKeys.append(k) } }
+                        for row in gone {
+                            if let k = try row.decodeOptional(0, as: String.self) { objectKeys.append(k) }
+                        }
                     }
                     if !objectKeys.isEmpty {
                         let queued = try tx.query(
@@ -400,7 +410,9 @@ public struct RetentionJob: Job {
             for column in rule.rule.storage { set["\(rule.rule.table).\(column)"] = (rule.rule.table, column) }
             for m in rule.media { set["\(m.table).\(m.keyColumn)"] = (m.table, m.keyColumn) }
         }
-        if scope.columns["batch_artifacts"] != nil { set["batch_artifacts.storage_key"] = ("batch_artifacts", "storage_key") }
+        if scope.columns["batch_artifacts"] != nil {
+            set["batch_artifacts.storage_key"] = ("batch_artifacts", "storage_key")
+        }
         return set.keys.sorted().map { set[$0]! }
     }
 
@@ -412,7 +424,11 @@ public struct RetentionJob: Job {
 
     /// A PostgreSQL array literal of text elements, each quoted.
     static func arrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        "{"
+            + values.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }
             .joined(separator: ",") + "}"
     }
 

@@ -88,7 +88,8 @@ public struct RetentionPolicy: Sendable, Equatable {
                 throw fail("rule names are lower-case letters, digits and dashes")
             }
             if let reason = legal[entry.table] {
-                throw fail("table \(entry.table) holds records kept for legal reasons (\(reason)); no rule may purge it")
+                throw fail(
+                    "table \(entry.table) holds records kept for legal reasons (\(reason)); no rule may purge it")
             }
             if let mapped = map.tables[entry.table], mapped.erasure.action == .retain {
                 throw fail(
@@ -99,10 +100,13 @@ public struct RetentionPolicy: Sendable, Equatable {
             let keep = entry.keep_days ?? 0
             let floor = entry.floor_days ?? (expiry ? 0 : 1)
             guard keep >= 0, floor >= 0 else { throw fail("keep_days and floor_days cannot be negative") }
-            if !expiry && keep < 1 { throw fail("keep_days must be at least 1 (or the age column an expiry: expiry: true)") }
+            if !expiry && keep < 1 {
+                throw fail("keep_days must be at least 1 (or the age column an expiry: expiry: true)")
+            }
             let fraction = entry.max_fraction ?? section.max_fraction ?? 0.25
             guard fraction > 0 && fraction <= 1 else { throw fail("max_fraction must be above 0 and at most 1") }
-            for prefix in entry.orphans ?? [] where prefix.isEmpty || !prefix.hasSuffix("/") || prefix.hasPrefix("/")
+            for prefix in entry.orphans ?? []
+            where prefix.isEmpty || !prefix.hasSuffix("/") || prefix.hasPrefix("/")
                 || prefix.contains("..")
             {
                 throw fail("orphan prefix \"\(prefix)\" must be a relative folder ending in / (never the whole store)")

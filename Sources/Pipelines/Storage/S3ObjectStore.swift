@@ -158,7 +158,8 @@ public struct S3ObjectStore: ObjectStore {
         download: Bool = false
     ) throws -> Response {
         guard key.isEmpty ? !query.isEmpty : EntryName.isSafe(key) else { throw StorageError.unsafeKey(key) }
-        let path = key.isEmpty ? "/" + Self.encode(configuration.bucket) : Self.path(bucket: configuration.bucket, key: key)
+        let path =
+            key.isEmpty ? "/" + Self.encode(configuration.bucket) : Self.path(bucket: configuration.bucket, key: key)
         let canonicalQuery = query.map { (Self.encode($0.0), Self.encode($0.1)) }.sorted { $0 < $1 }
             .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         guard var components = URLComponents(url: configuration.endpoint, resolvingAgainstBaseURL: false) else {
