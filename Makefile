@@ -11,7 +11,7 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
   libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 
-.PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile format clean demo-stop
+.PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -36,6 +36,7 @@ bench: deps
 	bench/invoices.sh
 	bench/metrics.sh
 	bench/reconcile.sh
+	bench/retention.sh
 
 bench-invoices: deps
 	bench/invoices.sh
@@ -45,6 +46,9 @@ bench-metrics: deps
 
 bench-reconcile: deps
 	bench/reconcile.sh
+
+bench-retention: deps
+	bench/retention.sh
 
 format:
 	swift format -i -r Sources Tests bench

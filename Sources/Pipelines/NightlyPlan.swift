@@ -14,6 +14,11 @@ public enum NightlyPlan {
         jobs.append((try InvoicingJob.fromEnvironment(limit: limit), .none))
         // Daily KPIs for the business day, recomputing the last few days for late events.
         jobs.append((MetricsJob(settings: try MetricsSettings.fromEnvironment(environment)), .day(day)))
+        // The 60-day purge last: nothing above reads what it deletes, and a guard that stops it
+        // must not stop the invoices.
+        let (policy, map, _) = try RetentionPolicy.load(environment: environment)
+        jobs.append(
+            (RetentionJob(policy: policy, map: map, store: try ObjectStores.fromEnvironment(environment)), .none))
         return jobs
     }
 }

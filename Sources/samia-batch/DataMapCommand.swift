@@ -33,6 +33,8 @@ struct DataMapCommand: ParsableCommand {
                     "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded; "
                         + "\(report.reaching.count) table(s) reference \(dataMap.subjectTable) through foreign keys, all covered"
                 )
+                let (policy, _, _) = try RetentionPolicy.load(environment: env)
+                for line in try policy.check(map: dataMap, connection: connection) { print(line) }
             }
         }
     }

@@ -33,6 +33,33 @@ struct DataMapTests {
         let r = try check()
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("all covered"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "retention rule horoscopes: horoscopes.ref_date, 60 days, media audio_media_id -> media_assets.url"),
+            "\(r.stdout)")
+    }
+
+    @Test func retentionRulesAreCheckedAgainstTheSchema() throws {
+        let cases: [(String, String, String)] = [
+            ("age: ref_date", "age: ref_day", "retention rule horoscopes: column horoscopes.ref_day does not exist"),
+            ("age: ref_date", "age: zodiac", "age column horoscopes.zodiac is text; it must be a date or a timestamp"),
+            (
+                "media: [audio_media_id]", "media: [text_content]",
+                "media column horoscopes.text_content is not a foreign key"
+            ),
+            ("where: \"t.kind = 'dsr-export'\"", "where: \"t.knd = 'dsr-export'\"", "its condition does not plan"),
+            ("table: api_rate_limits", "table: invoices", "table invoices is kept for legal reasons"),
+            (
+                "table: api_rate_limits", "table: dsr_erasures",
+                "holds records kept for legal reasons (proof of erasure)"
+            ),
+            ("keep_days: 7\n", "keep_days: 0\n", "keep_days must be at least 1"),
+            ("orphans: [\"horoscopes/\"]", "orphans: [\"\"]", "must be a relative folder ending in /"),
+        ]
+        for (old, new, message) in cases {
+            let r = try check(try variant(old, new))
+            #expect(r.status == 78 && r.stderr.contains(message), "\(new): \(r.stderr)")
+        }
     }
 
     @Test func aNewTableThatReferencesAPersonStopsTheCheck() throws {

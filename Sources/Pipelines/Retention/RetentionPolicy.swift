@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Yams
 
 /// The `retention:` section of `policy/data-map.yaml`: what the nightly purge deletes for good,
@@ -136,5 +137,29 @@ public struct RetentionPolicy: Sendable, Equatable {
             throw DataMapError.unreadable(file: path, reason: "cannot read the file")
         }
         return (try parse(String(decoding: data, as: UTF8.self), file: path, map: map), map, path)
+    }
+}
+
+extension RetentionPolicy {
+    /// Checks every rule against the live schema the way a run would resolve it, and has
+    /// PostgreSQL plan each rule's condition, so `datamap check` finds a wrong column or a bad
+    /// `where` before the night does. Returns one line per rule.
+    public func check(map: DataMap, connection db: Connection) throws -> [String] {
+        let scope = try SubjectScope(map: map, connection: db)
+        let today = try db.scalar("SELECT (now() AT TIME ZONE $1)::date::text", [timeZone], as: String.self)!
+        let now = try db.scalar("SELECT now()::text", as: String.self)!
+        return try rules.map { rule in
+            let resolved = try ResolvedRule(
+                rule: rule, scope: scope, map: map, today: today, now: now, subjectHolds: [])
+            do {
+                try db.query("EXPLAIN SELECT 1 FROM public.\(SQLIdentifier.quote(rule.table)) t WHERE \(resolved.due)")
+            } catch let error as PostgresError {
+                throw RetentionError.schema(rule: rule.name, reason: "its condition does not plan: \(error.message)")
+            }
+            let media = resolved.media.map { "\($0.column) -> \($0.table).\($0.keyColumn)" }
+            return "retention rule \(rule.name): \(rule.table).\(rule.age), "
+                + (rule.expiry ? "expiry" : "\(rule.keepDays) days")
+                + (media.isEmpty ? "" : ", media \(media.joined(separator: ", "))")
+        }
     }
 }

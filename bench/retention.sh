@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The retention benchmark (issue 6): EXPIRED expired horoscopes, each with its own audio row and
+# object on the filesystem store, among TOTAL horoscopes. Two runs on identical copies (the
+# database from one template, the objects as hard links of one set):
+#   samia-batch retention --rule horoscopes   batches of BATCH rows, objects deleted after each commit
+#   the peer: one statement                    DELETE the horoscopes and their media rows in one go
+# While each runs, a writer keeps updating the lowest expired horoscope still there (the row the
+# purge is about to take) through one psql session with \timing: its longest wait is how long
+# the purge made an API write wait. Reports rows/s for both, the ratio, and the longest waits.
+#   usage: bench/retention.sh [TOTAL] [EXPIRED] [BATCH]    (defaults: 10000000 1000000 5000)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+total=${1:-10000000}
+expired=${2:-1000000}
+batch=${3:-5000}
+cd "$root"
+swift build -c release --product samia-batch >/dev/null
+bin="$root/.build/release/samia-batch"
+work=$(mktemp -d /tmp/samia-retention-bench-XXXX)
+chmod 755 "$work"
+trap 'kill $(jobs -p) 2>/dev/null || true; scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+eval "$(scripts/pg-start.sh "$work/pg")"
+export PGDATABASE=samia_demo
+export SAMIA_LOG_FORMAT=json
+"$bin" dev init --reset >/dev/null
+echo "generating $total horoscopes, $expired of them expired with their own audio"
+start=$(date +%s)
+psql -X -q -v ON_ERROR_STOP=1 -v total="$total" -v expired="$expired" <<'SQL'
+SET synchronous_commit = off;
+INSERT INTO public.media_assets (kind, url, bytes)
+SELECT 'audio', 'horoscopes/bench/' || (g / 1000) || '/' || g || '.mp3', 1 FROM generate_series(1, :expired) g;
+-- Older rows have lower ids, as in production: the expired ones come first.
+INSERT INTO public.horoscopes (scope, zodiac, ref_date, audio_media_id, text_content, approved_at)
+SELECT 'daily', 'z' || g,
+       CASE WHEN g <= :expired THEN current_date - 61 - (:expired - g) / 10000 ELSE current_date - ((g * 7) % 55) END,
+       CASE WHEN g <= :expired THEN g END, 'text', now()
+  FROM generate_series(1, :total) g;
+VACUUM ANALYZE public.horoscopes;
+VACUUM ANALYZE public.media_assets;
+SQL
+psql -X -q -c "ALTER DATABASE samia_demo IS_TEMPLATE true" -d postgres
+echo "writing $expired objects"
+python3 - "$work/objects" "$expired" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for g in range(1, n + 1):
+    d = f"{root}/horoscopes/bench/{g // 1000}"
+    if g % 1000 == 0 or g == 1:
+        os.makedirs(d, exist_ok=True)
+    with open(f"{d}/{g}.mp3", "wb") as f:
+        f.write(b"a")
+PY
+echo "data ready in $(( $(date +%s) - start )) s"
+
+cat > "$work/data-map.yaml" <<YAML
+$(sed '/^retention:/,$d' policy/data-map.yaml)
+retention:
+  time_zone: UTC
+  batch_size: $batch
+  pause_ms: 0
+  rules:
+    horoscopes: { table: horoscopes, age: ref_date, keep_days: 60, floor_days: 60, media: [audio_media_id], max_fraction: 0.5 }
+YAML
+
+# The writer: one session, one UPDATE of the lowest expired row every 20 ms, timed by psql.
+writer() {
+  local db=$1 out=$2
+  { echo '\timing on'
+    while [ ! -f "$work/stop" ]; do
+      echo "UPDATE public.horoscopes SET text_content = 'edited' WHERE id = (SELECT id FROM public.horoscopes WHERE ref_date < current_date - 60 ORDER BY id LIMIT 1);"
+      sleep 0.02
+    done; } | psql -X -q -d "$db" > "$out" 2>&1
+}
+longest() { grep -o 'Time: [0-9.]*' "$1" | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }'; }
+
+run() {
+  local name=$1 db=$2
+  psql -X -q -d postgres -c "CREATE DATABASE $db TEMPLATE samia_demo"
+  rm -rf "$work/storage" && cp -al "$work/objects" "$work/storage"
+  rm -f "$work/stop"
+  writer "$db" "$work/writer-$name.log" &
+  local wpid=$!
+  sleep 1
+  local t0 t1
+  t0=$(date +%s.%N)
+  if [ "$name" = samia ]; then
+    DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$db" SAMIA_DATA_MAP="$work/data-map.yaml" \
+      SAMIA_STORAGE_DIR="$work/storage" "$bin" retention --rule horoscopes > "$work/samia.out" 2> "$work/samia.err"
+  else
+    psql -X -q -d "$db" -v ON_ERROR_STOP=1 <<'SQL'
+WITH gone AS (DELETE FROM public.horoscopes t WHERE t.ref_date < current_date - 60 RETURNING t.audio_media_id)
+DELETE FROM public.media_assets m USING gone WHERE m.id = gone.audio_media_id
+  AND NOT EXISTS (SELECT 1 FROM public.orders o WHERE o.input_media_id = m.id OR o.output_media_id = m.id);
+SQL
+  fi
+  t1=$(date +%s.%N)
+  touch "$work/stop"; wait "$wpid" || true
+  local left
+  left=$(psql -X -At -d "$db" -c "SELECT count(*) FROM public.horoscopes WHERE ref_date < current_date - 60")
+  local secs
+  secs=$(echo "$t1 - $t0" | bc -l)
+  printf '%-10s %8.2f s  %9.0f rows/s  longest writer wait %s ms\n' "$name" "$secs" "$(echo "$expired / $secs" | bc -l)" \
+    "$(longest "$work/writer-$name.log")"
+  echo "$secs" > "$work/$name.secs"
+  if [ "$left" != 0 ]; then
+    # SKIP LOCKED leaves a row the writer held at that moment for the next run; check it takes them.
+    [ "$name" = samia ] || { echo "$name left $left expired rows" >&2; exit 1; }
+    echo "  $left expired row(s) were locked by the writer when their batch came; a second run (not timed):"
+    DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$db" SAMIA_DATA_MAP="$work/data-map.yaml" \
+      SAMIA_STORAGE_DIR="$work/storage" "$bin" retention --rule horoscopes 2>/dev/null | sed 's/^/  /'
+    left=$(psql -X -At -d "$db" -c "SELECT count(*) FROM public.horoscopes WHERE ref_date < current_date - 60")
+    [ "$left" = 0 ] || { echo "$name still left $left expired rows" >&2; exit 1; }
+  fi
+}
+
+echo "== runs ($expired of $total rows; batch $batch)"
+run samia run_samia
+grep -o '"horoscopes.longest_batch_ms": [0-9]*' <(psql -X -At -d run_samia -c "SELECT stats FROM batch_runs ORDER BY id DESC LIMIT 1") || true
+tail -n 1 "$work/samia.out"
+objects_left=$(find "$work/storage/horoscopes/bench" -type f | wc -l)
+echo "objects left on the store after samia-batch: $objects_left"
+run single run_single
+echo "samia-batch / single DELETE time ratio: $(echo "$(cat "$work/samia.secs") / $(cat "$work/single.secs")" | bc -l | xargs printf '%.2f')"
