@@ -386,6 +386,24 @@ struct DSRTests {
         #expect(try csv(after + "/data/notif_log.csv").isEmpty)
     }
 
+    @Test func aHoldOnOneRowKeepsThatRowThroughAnErasure() throws {
+        let place = try CLI.run(
+            ["legal-hold", "place", "--table", "orders", "--key", "2", "--reason", "chargeback dispute"],
+            database: config, env: env)
+        #expect(place.status == 0, "\(place.stderr)")
+        let id = try approvedErasure()
+        let r = try dsr(["process"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "done")
+        #expect(try psql("SELECT question_text FROM public.orders WHERE id = 2") == "Will I travel? سأسافر؟")
+        #expect(
+            try psql("SELECT plan->'tables' @> '[{\"table\": \"orders\", \"held\": 1}]' FROM public.dsr_erasures")
+                == "t")
+        #expect(
+            try psql("SELECT question_text IS DISTINCT FROM 'Will I travel? سأسافر؟' FROM public.orders WHERE id = 1")
+                != "f")
+    }
+
     @Test func holdsCrashesAndAReadersErasureLeaveOthersRecordsWhole() throws {
         // A hold on one table of A's: those rows stay as they are.
         _ = try psql(

@@ -96,13 +96,22 @@ public struct SubjectErasure {
                 results[name]!.owned = results[name]!.held
                 continue
             }
+            // A hold on one row (`legal-hold place --table T --key PK`) keeps that row as it is.
+            let rowHeld = """
+                EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL
+                           AND h.table_name = '\(name)' AND h.row_key = t.\(q(pk))::text)
+                """
             let inserted = try db.query(
                 """
                 INSERT INTO er_rows (tbl, pk, action)
                 SELECT '\(name)', t.\(q(pk))::text, '\(map.tables[name]!.erasure.action.rawValue)'
-                  FROM public.\(q(name)) t WHERE \(predicate)
+                  FROM public.\(q(name)) t WHERE (\(predicate)) AND NOT \(rowHeld)
                 """)
-            results[name]!.owned = Int64(inserted.affectedRows)
+            let held =
+                try db.scalar(
+                    "SELECT count(*) FROM public.\(q(name)) t WHERE (\(predicate)) AND \(rowHeld)", as: Int64.self) ?? 0
+            results[name]!.held = held
+            results[name]!.owned = Int64(inserted.affectedRows) + held
         }
         try db.execute("ANALYZE er_rows")
 
