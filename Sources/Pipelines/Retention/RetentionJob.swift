@@ -279,26 +279,42 @@ public struct RetentionJob: Job {
         var result = Result()
         var last: String?
         let pause = Double(policy.pauseMilliseconds) / 1000
+        // The due keys, listed once: each batch then takes the next ones by primary key instead
+        // of searching the table again (which sorted every remaining due row per batch).
+        if try db.scalar("SELECT to_regclass('pg_temp.retention_due') IS NOT NULL", as: Bool.self) ?? false {
+            try db.execute("DROP TABLE pg_temp.retention_due")
+        }
+        try db.execute(
+            """
+            CREATE TEMP TABLE retention_due AS SELECT t.\(key) AS k FROM \(table) t WHERE \(rule.due);
+            CREATE INDEX ON retention_due (k);
+            ANALYZE retention_due
+            """)
+        defer { try? db.execute("DROP TABLE IF EXISTS pg_temp.retention_due") }
         while result.rows < plan.limit {
             try context.checkpoint()
             let size = min(Int64(policy.batchSize), plan.limit - result.rows)
-            let after =
-                last.map { " AND t.\(key) > '\($0.replacingOccurrences(of: "'", with: "''"))'::\(rule.primaryKeyType)" }
-                ?? ""
+            let candidates = try db.query(
+                "SELECT d.k::text FROM retention_due d WHERE $1::text IS NULL OR d.k > $1::text::\(rule.primaryKeyType) ORDER BY d.k LIMIT \(size)",
+                [last]
+            ).map { try $0.decode(0, as: String.self) }
+            guard let lastCandidate = candidates.last else { break }
             let started = Date()
             var batch = Result()
-            var batchLast: String?
             try withRetries(context) {
                 batch = Result()
                 try db.transaction { tx in
+                    // The condition is checked again under the row locks: a row changed or held
+                    // since the list was made is left alone, and one the API holds is skipped.
                     let rows = try tx.query(
                         """
                         WITH victims AS (
-                          SELECT t.\(key) FROM \(table) t WHERE \(rule.due)\(after)
-                           ORDER BY t.\(key) LIMIT \(size) FOR UPDATE OF t SKIP LOCKED)
+                          SELECT t.\(key) FROM \(table) t
+                           WHERE t.\(key) = ANY($1::text::\(rule.primaryKeyType)[]) AND \(rule.due)
+                           FOR UPDATE OF t SKIP LOCKED)
                         DELETE FROM \(table) t USING victims v WHERE t.\(key) = v.\(key)
                         RETURNING \(returning)
-                        """)
+                        """, [Self.arrayLiteral(candidates)])
                     guard rows.count > 0 else { return }
                     var keys: [String] = []
                     var objectKeys: [String] = []
@@ -338,7 +354,6 @@ public struct RetentionJob: Job {
                         batch.objects = Int64(queued.count)
                     }
                     batch.rows = Int64(rows.count)
-                    batchLast = keys.last
                     try tx.query(
                         """
                         INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
@@ -360,14 +375,14 @@ public struct RetentionJob: Job {
                     try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
                 }
             }
-            guard batch.rows > 0, let batchLast else { break }
+            last = lastCandidate
+            guard batch.rows > 0 else { continue }
             let held = Int64(Date().timeIntervalSince(started) * 1000)
             result.longestMilliseconds = max(result.longestMilliseconds, held)
             result.rows += batch.rows
             result.mediaRows += batch.mediaRows
             result.objects += batch.objects
             result.batches += 1
-            last = batchLast
             context.progress.update(name, done: result.rows, total: plan.due)
             // Test-only crash point: the batch committed, its objects are only in the outbox.
             if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "retention-after-commit" { _exit(71) }
