@@ -97,10 +97,7 @@ public struct SubjectErasure {
                 continue
             }
             // A hold on one row (`legal-hold place --table T --key PK`) keeps that row as it is.
-            let rowHeld = """
-                EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL
-                           AND h.table_name = '\(name)' AND h.row_key = t.\(q(pk))::text)
-                """
+            let rowHeld = LegalHoldSQL.rowHeld(table: name, key: pk, alias: "t")
             let inserted = try db.query(
                 """
                 INSERT INTO er_rows (tbl, pk, action)

@@ -101,9 +101,7 @@ struct ResolvedRule {
     static func notHeld(
         table: String, key: String, alias: String, scope: SubjectScope, holds: [(subject: UUID, table: String?)]
     ) -> String {
-        var sql =
-            "NOT EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL AND h.table_name = "
-            + "'\(table.replacingOccurrences(of: "'", with: "''"))' AND h.row_key = \(alias).\(q(key))::text)"
+        var sql = "NOT " + LegalHoldSQL.rowHeld(table: table, key: key, alias: alias)
         if scope.map.tables[table] != nil {
             for hold in holds where hold.table == nil || hold.table == table {
                 sql += "\n   AND NOT (\(scope.predicate(table, subject: hold.subject, alias: alias)))"

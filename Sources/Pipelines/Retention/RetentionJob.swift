@@ -371,7 +371,8 @@ public struct RetentionJob: Job {
                     progress["\(name).media_rows_deleted"] = result.mediaRows + batch.mediaRows
                     progress["\(name).objects_queued"] = result.objects + batch.objects
                     progress["\(name).batches"] = result.batches + 1
-                    progress["\(name).last_key_numeric"] = Int64(keys.last!) ?? 0
+                    // The key the run has reached, where keys are numbers (stats hold integers).
+                    if let reached = Int64(keys.last!) { progress["\(name).last_key"] = reached }
                     try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
                 }
             }
