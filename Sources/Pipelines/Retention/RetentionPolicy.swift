@@ -70,7 +70,8 @@ public struct RetentionPolicy: Sendable, Equatable {
             throw RetentionError.policy(file: file, rule: nil, reason: "cannot be read: \(error)")
         }
         guard let section = raw.retention else {
-            throw RetentionError.policy(file: file, rule: nil, reason: "the file has no retention section (see docs/retention.md)")
+            throw RetentionError.policy(
+                file: file, rule: nil, reason: "the file has no retention section (see docs/retention.md)")
         }
         let timeZone = section.time_zone ?? "UTC"
         guard TimeZone(identifier: timeZone) != nil else {
