@@ -71,3 +71,17 @@ public struct JSONText: PostgresEncodable, Hashable {
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresText: String? { self?.postgresText }
 }
+
+/// A one-dimensional `text[]` parameter (cast it in SQL: `$1::text[]`), so lists of names
+/// travel as one bound value instead of being spliced into the statement.
+public struct PostgresArray: PostgresEncodable, Hashable {
+    public let elements: [String]
+    public init(_ elements: [String]) { self.elements = elements }
+    public var postgresText: String? {
+        "{"
+            + elements.map {
+                "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            }.joined(separator: ",") + "}"
+    }
+}

@@ -68,6 +68,9 @@ extension BatchError {
         case let e as PostgresError where e.code == .configuration: return .configuration
         case let e as PostgresError where e.isTransient: return .temporaryFailure
         case is DataMapError, is RetentionError: return .configuration
+        case let e as ParityError:
+            if case .schema = e { return .dataError }
+            return .configuration
         case let e as DSRError:
             if case .noPassphraseKey = e { return .configuration }
             return .dataError

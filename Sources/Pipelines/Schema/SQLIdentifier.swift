@@ -4,4 +4,9 @@ enum SQLIdentifier {
     static func quote(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    /// A string literal, for values that end up inside SQL the matrix wrote (`:uid`, `:app_role`).
+    static func literal(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+    }
 }

@@ -1,0 +1,174 @@
+import Foundation
+import Postgres
+
+/// Builds the report: for every role × relation × command, the declaration, the catalog's
+/// answer and the probe's, combined into one verdict with its reason; then the lints, the
+/// exception register, and the diff against the previous report.
+public struct ParityAuditor {
+    public let matrix: AccessMatrix
+    public let probeWrites: Bool
+    public let today: String
+    public let sampleRows: Int
+
+    public init(matrix: AccessMatrix, probeWrites: Bool, today: String, sampleRows: Int) {
+        self.sampleRows = sampleRows
+        self.matrix = matrix
+        self.probeWrites = probeWrites
+        self.today = today
+    }
+
+    public func audit(_ db: Connection, header: ParityReport.Header) throws -> ParityReport {
+        let databaseRoles = Array(Set(matrix.roles.map(\.databaseRole))).sorted()
+        let snapshot = try CatalogSnapshot.read(db, schemas: matrix.schemas, databaseRoles: databaseRoles)
+        for name in matrix.tables.keys where snapshot.relation(name) == nil {
+            throw ParityError.schema(
+                reason:
+                    "\(matrix.file): tables.\(name) names no table or view in the schemas \(matrix.schemas.joined(separator: ", "))"
+            )
+        }
+        for e in matrix.exceptions where snapshot.relation(e.table) == nil {
+            throw ParityError.schema(reason: "an exception names \(e.table), which is not in the exposed schemas")
+        }
+        var report = ParityReport(header: header, cells: [], findings: [], sideEffects: [], changes: [])
+        report.header.databaseVersion = snapshot.serverVersion
+        report.header.catalogFingerprint = snapshot.fingerprint
+
+        let prober = ParityProber(
+            db: db, matrix: matrix, snapshot: snapshot, writes: probeWrites, sampleRows: sampleRows)
+        try prober.begin()
+        defer { prober.end() }
+        for relation in snapshot.relations {
+            for role in matrix.roles {
+                for command in AccessMatrix.Command.allCases {
+                    report.cells.append(
+                        try cell(role: role, relation: relation, command: command, snapshot: snapshot, prober: prober))
+                }
+            }
+        }
+        report.header.identities = prober.identityNotes
+        report.sideEffects = prober.sideEffects
+        report.findings = CatalogLints.run(snapshot, apiRoles: databaseRoles)
+        for e in matrix.exceptions where e.expires < today {
+            report.findings.insert(
+                .init(
+                    severity: "high", code: "exception_expired", relation: e.table,
+                    message:
+                        "the exception for \(e.role) × \(e.table) × \(e.command.rawValue) expired on \(e.expires) (owner \(e.owner))",
+                    evidence: [e.justification, "approved by \(e.approvedBy)"]), at: 0)
+        }
+        return report
+    }
+
+    func cell(
+        role: AccessMatrix.Role, relation: CatalogSnapshot.Relation, command: AccessMatrix.Command,
+        snapshot: CatalogSnapshot, prober: ParityProber
+    ) throws -> ParityReport.Cell {
+        let grant = matrix.grant(role: role.name, table: relation.qualified, command: command)
+        let side = CatalogAnalysis.side(
+            relation: relation, command: command, databaseRole: role.databaseRole, snapshot: snapshot)
+        var cell = ParityReport.Cell(
+            role: role.name, relation: relation.qualified, kind: relation.kindName, command: command,
+            declared: grant.scope, columns: grant.columns, catalog: side, probe: nil, verdict: "not-tested", reason: "")
+        let catalogVerdict = CatalogAnalysis.verdict(declared: grant.scope, side: side)
+        // Probe whenever the catalog lets the command through at all: even a conclusive
+        // catalog answer is then confirmed by behaviour.
+        if side.access != "denied" {
+            cell.probe = try prober.probe(role: role, relation: relation, command: command, declared: grant.scope)
+        }
+        var verdict: (String, String)
+        if let catalogVerdict, catalogVerdict.0 == "fail" {
+            verdict = catalogVerdict
+        } else if let probe = cell.probe, let probed = Self.judge(probe, declared: grant.scope, command: command) {
+            verdict = probed
+        } else if let catalogVerdict {
+            verdict = catalogVerdict
+        } else {
+            verdict = (
+                "not-tested",
+                command == .select || probeWrites
+                    ? "rows decided by policies and the probe could not tell: "
+                        + (cell.probe.map { $0.message ?? ($0.inside.map { "inside the scope: \($0)" } ?? $0.outcome) }
+                            ?? "no probe")
+                    : "rows decided by policies; write probes need --probe-writes on a clone"
+            )
+        }
+        if verdict.0 != "fail", let columns = grant.columns, command != .delete,
+            let allowed = snapshot.access[role.databaseRole]?[relation.oid]?.columns[command], side.access != "denied"
+        {
+            let extra = allowed.filter { !columns.contains($0) }
+            let missing = columns.filter { !allowed.contains($0) }
+            if !extra.isEmpty {
+                verdict = ("fail", "columns beyond the declared ones are granted: \(extra.joined(separator: ", "))")
+            } else if !missing.isEmpty {
+                verdict = ("fail", "declared columns not granted: \(missing.joined(separator: ", "))")
+            }
+        }
+        cell.verdict = verdict.0
+        cell.reason = verdict.1
+        if let e = matrix.exceptions.first(where: {
+            $0.role == role.name && $0.table == relation.qualified && $0.command == command
+        }) {
+            let expired = e.expires < today
+            cell.exception = .init(
+                owner: e.owner, justification: e.justification, approvedBy: e.approvedBy, expires: e.expires,
+                expired: expired)
+            if cell.verdict == "fail" && !expired {
+                cell.verdict = "exception"
+                cell.reason += " — accepted until \(e.expires) by \(e.approvedBy): \(e.justification)"
+            } else if cell.verdict == "fail" {
+                cell.reason += " — the exception for it expired on \(e.expires)"
+            }
+        }
+        return cell
+    }
+
+    /// The probe's verdict against the declaration; nil when the probe could not tell.
+    static func judge(_ p: ParityReport.ProbeSide, declared: String, command: AccessMatrix.Command) -> (String, String)?
+    {
+        switch p.outcome {
+        case "refused":
+            return declared == "none"
+                ? ("pass", "refused as declared: \(p.message ?? "")")
+                : ("fail", "declared \(declared), but the probe was refused: \(p.message ?? "")")
+        case "rows" where command == .insert:
+            let inside = p.inside ?? "", outside = p.outside ?? ""
+            if inside == "no sample row" || outside == "no sample row" { return nil }
+            let insideAllowed = inside.hasPrefix("allowed")
+            let outsideAllowed = outside.hasPrefix("allowed")
+            switch declared {
+            case "none":
+                return insideAllowed
+                    ? ("fail", "declared none, but a row was accepted: \(inside)")
+                    : ("pass", "refused as declared: \(inside)")
+            case "all":
+                return insideAllowed
+                    ? ("pass", "a row was accepted as declared") : ("fail", "declared all, but refused: \(inside)")
+            default:
+                if !insideAllowed { return ("fail", "a row inside scope \(declared) was refused: \(inside)") }
+                if outsideAllowed { return ("fail", "a row outside scope \(declared) was accepted: \(outside)") }
+                return ("pass", "inside scope \(declared) accepted, outside refused (\(outside))")
+            }
+        case "rows":
+            let visible = p.visible ?? 0, excess = p.excess ?? 0, missing = p.missing ?? 0
+            let verb = command == .select ? "sees" : "can \(command.rawValue)"
+            if excess > 0 {
+                return ("fail", "\(verb) \(excess) row(s) outside the declared scope \(declared) (\(visible) in all)")
+            }
+            if missing > 0 {
+                return (
+                    "fail", "declared \(declared), but \(missing) of its \(p.expected ?? 0) row(s) are out of reach"
+                )
+            }
+            if declared == "none" { return ("pass", "\(verb) no rows, as declared (filtered, no error)") }
+            return ("pass", "\(verb) exactly the \(visible) row(s) of scope \(declared)")
+        case "error" where p.sqlState != nil && p.message?.hasPrefix("reference query failed") != true:
+            // The statement itself fails for this role (e.g. 42P17, a policy that recurses):
+            // whatever was intended, the API cannot do it.
+            return declared == "none"
+                ? ("pass", "no access: the statement fails (\(p.sqlState!)): \(p.message ?? "")")
+                : ("fail", "declared \(declared), but the statement fails (\(p.sqlState!)): \(p.message ?? "")")
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// Why the parity report could not be made. A report that silently skipped a table or a role
+/// would tell the auditor something false, so every gap in the declaration is an error.
+public enum ParityError: Error, CustomStringConvertible, Equatable {
+    /// The access matrix or exception register is wrong: the file, where, and what to change.
+    case matrix(file: String, at: String?, reason: String)
+    /// The declaration names something the database does not have.
+    case schema(reason: String)
+    /// `--probe-writes` against a database not marked as a clone or staging copy.
+    case writeProbesRefused(database: String)
+
+    public var description: String {
+        switch self {
+        case .matrix(let file, let at, let reason):
+            return "\(file)\(at.map { ": \($0)" } ?? ""): \(reason)"
+        case .schema(let reason): return "access matrix does not match the database: \(reason)"
+        case .writeProbesRefused(let database):
+            return
+                "--probe-writes refused: database \(database) is not marked as a clone or staging copy "
+                + "(ALTER DATABASE ... SET samia.environment = 'staging', or a dev database); write probes lock rows "
+                + "and advance sequences, so they never run on production"
+        }
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import Postgres
+
+/// Asks the database what a role can actually do, the way PostgREST runs a request: inside a
+/// transaction, a savepoint, `set_config('role', ..., true)` and `request.jwt.claims`, the
+/// statement, then `ROLLBACK TO SAVEPOINT`. The rows the probe sees are compared in SQL with
+/// the rows the declared scope should show, listed first by this connection's own role,
+/// which must bypass RLS; the whole probe phase is one REPEATABLE READ transaction that
+/// ends in ROLLBACK, so both sides see the same snapshot and nothing is kept.
+public final class ParityProber {
+    let db: Connection
+    let matrix: AccessMatrix
+    let snapshot: CatalogSnapshot
+    /// Role → probe identity (`sub`), nil for roles without one (anon).
+    public private(set) var identities: [String: String?] = [:]
+    public private(set) var identityNotes: [String: String] = [:]
+    public private(set) var sideEffects: [String] = []
+    let writes: Bool
+    /// Rows sampled per side (inside and outside the declared scope) per probe; 0 for all rows.
+    let sampleRows: Int
+
+    public init(db: Connection, matrix: AccessMatrix, snapshot: CatalogSnapshot, writes: Bool, sampleRows: Int) {
+        self.sampleRows = sampleRows
+        self.db = db
+        self.matrix = matrix
+        self.snapshot = snapshot
+        self.writes = writes
+    }
+
+    static let expectedTable = "samia_parity_expected"
+
+    /// Opens the probe transaction and picks one identity per role. Fails when this connection
+    /// cannot see every row: the reference counts would be wrong.
+    public func begin() throws {
+        let bypass =
+            try db.scalar(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user", as: Bool.self) ?? false
+        guard bypass else {
+            throw ParityError.schema(
+                reason:
+                    "the reference counts need a role that bypasses RLS (superuser or BYPASSRLS); connect as such a role"
+            )
+        }
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try db.execute("SET LOCAL statement_timeout = \(matrix.statementTimeoutMilliseconds)")
+        try db.execute("SET LOCAL lock_timeout = 1000")
+        try db.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        try db.execute("CREATE TEMP TABLE \(Self.expectedTable) (k text, in_scope boolean) ON COMMIT DROP")
+        try db.execute("GRANT SELECT ON \(Self.expectedTable) TO PUBLIC")
+        for role in matrix.roles {
+            guard let app = role.appRole else {
+                identities[role.name] = .some(nil)
+                identityNotes[role.name] = "no sub (claims role \(role.databaseRole))"
+                continue
+            }
+            let sql = matrix.identityQuery.replacingOccurrences(of: ":app_role", with: SQLIdentifier.literal(app))
+            let id = try db.savepoint("samia_identity") { try $0.scalar(sql, as: String.self) }
+            if let id {
+                identities[role.name] = .some(id)
+                identityNotes[role.name] = "sub \(id), database role \(role.databaseRole)"
+            } else {
+                identityNotes[role.name] = "no profile with role \(app): probes not run"
+            }
+        }
+    }
+
+    public func end() {
+        try? db.execute("ROLLBACK")
+    }
+
+    func claims(_ role: AccessMatrix.Role, _ uid: String?) -> String {
+        var object: [String: String] = ["role": role.databaseRole]
+        if let uid { object["sub"] = uid }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(object), as: UTF8.self)
+    }
+
+    /// The row identity the two sides compare: the primary key, or a hash of the whole row.
+    func identity(_ r: CatalogSnapshot.Relation) -> String {
+        if r.primaryKey.count == 1 { return "t.\(SQLIdentifier.quote(r.primaryKey[0]))::text" }
+        if r.primaryKey.count > 1 {
+            return "ROW(" + r.primaryKey.map { "t.\(SQLIdentifier.quote($0))" }.joined(separator: ", ") + ")::text"
+        }
+        return "md5(t::text)"
+    }
+
+    func qualified(_ r: CatalogSnapshot.Relation) -> String {
+        "\(SQLIdentifier.quote(r.schema)).\(SQLIdentifier.quote(r.name))"
+    }
+
+    func predicate(_ scope: String, _ r: CatalogSnapshot.Relation, uid: String?) -> String? {
+        guard let p = matrix.predicate(scope: scope, table: r.qualified) else { return nil }
+        return p.replacingOccurrences(
+            of: ":uid", with: uid.map { SQLIdentifier.literal($0) + "::uuid" } ?? "NULL::uuid")
+    }
+
+    /// Runs `body` as the role, inside a savepoint that is always rolled back.
+    func asRole<T>(_ role: AccessMatrix.Role, uid: String?, _ body: () throws -> T) throws -> T {
+        try db.execute("SAVEPOINT samia_probe")
+        defer { try? db.execute("ROLLBACK TO SAVEPOINT samia_probe") }
+        if writes {
+            // Triggers and foreign-key checks off for the probe (superuser only), so a write
+            // probe measures RLS alone and fires nothing; without it, constraint errors are
+            // classified instead.
+            try? db.savepoint("samia_replica") { try $0.execute("SET LOCAL session_replication_role = replica") }
+        }
+        _ = try db.query(
+            "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)",
+            [role.databaseRole, claims(role, uid)])
+        return try body()
+    }
+
+    /// One cell's probe; nil when the command is not probed in this run.
+    public func probe(
+        role: AccessMatrix.Role, relation r: CatalogSnapshot.Relation, command: AccessMatrix.Command, declared: String
+    ) throws -> ParityReport.ProbeSide? {
+        guard let uidEntry = identities[role.name] else {
+            return .init(
+                outcome: "skipped", message: identityNotes[role.name], sql: "", claims: "")
+        }
+        let uid = uidEntry
+        let claimText = claims(role, uid)
+        if command != .select && !writes { return nil }
+        if command != .select && r.kind != "r" && r.kind != "p" {
+            return .init(outcome: "skipped", message: "write probes run on tables only", sql: "", claims: claimText)
+        }
+        guard let scopeSQL = predicate(declared, r, uid: uid) else {
+            return .init(outcome: "skipped", message: "scope \(declared) has no predicate", sql: "", claims: claimText)
+        }
+        if command == .insert { return try probeInsert(role, r, declared: declared, scopeSQL: scopeSQL, uid: uid) }
+
+        let table = qualified(r)
+        let id = identity(r)
+        let limit = sampleRows > 0 ? " ORDER BY md5(\(id)) LIMIT \(sampleRows)" : ""
+        let reference = """
+            INSERT INTO \(Self.expectedTable) SELECT k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a;
+            INSERT INTO \(Self.expectedTable) SELECT k, false FROM (SELECT \(id) AS k FROM \(table) t
+             WHERE (\(scopeSQL)) IS NOT TRUE\(limit)) b;
+            ANALYZE \(Self.expectedTable)
+            """
+        try db.execute("TRUNCATE \(Self.expectedTable)")
+        let expected: Int64
+        do {
+            expected = try db.savepoint("samia_reference") {
+                try $0.execute(reference)
+                return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self) ?? 0
+            }
+        } catch let e as PostgresError {
+            return .init(
+                outcome: "error", sqlState: e.sqlState, message: "reference query failed: \(e.message)", sql: reference,
+                claims: claimText)
+        }
+        // Rows are found through the primary key's index where there is one, so a probe costs
+        // the sample, not the table, even when policies call functions per row.
+        let match: String
+        if r.primaryKey.count == 1, let type = r.primaryKeyType {
+            match =
+                "t.\(SQLIdentifier.quote(r.primaryKey[0])) = ANY (ARRAY(SELECT s.k::\(type) FROM \(Self.expectedTable) s WHERE %@))"
+        } else {
+            match = "\(id) IN (SELECT s.k FROM \(Self.expectedTable) s WHERE %@)"
+        }
+        let inside = String(format: match, "s.in_scope")
+        let outside = String(format: match, "NOT s.in_scope")
+        if command == .select {
+            let sql = """
+                SELECT (SELECT count(*) FROM \(table) t WHERE \(inside)) AS reached,
+                       (SELECT count(*) FROM \(table) t WHERE \(outside)) AS excess
+                """
+            do {
+                let row = try asRole(role, uid: uid) { try db.query(sql) }.first!
+                let reached: Int64 = try row.decode("reached")
+                let excess: Int64 = try row.decode("excess")
+                return .init(
+                    outcome: "rows", visible: reached + excess, expected: expected, excess: excess,
+                    missing: max(0, expected - reached), sql: sql, claims: claimText)
+            } catch let e as PostgresError {
+                return failed(e, expected: expected, sql: sql, claims: claimText)
+            }
+        }
+        // Writes in two statements, as an API request filtered by key would: the sampled rows
+        // of the declared scope (all must be reachable), then the others (none may be). A WITH
+        // CHECK refusal on the second is a refusal, not an error.
+        let verb: String
+        if command == .update {
+            guard let column = r.columns.first(where: { !r.primaryKey.contains($0) }) ?? r.columns.first else {
+                return .init(outcome: "skipped", message: "no column to update", sql: "", claims: claimText)
+            }
+            let c = SQLIdentifier.quote(column)
+            verb = "UPDATE \(table) t SET \(c) = t.\(c)"
+        } else {
+            verb = "DELETE FROM \(table) t"
+        }
+        let insideSQL = "\(verb) WHERE \(inside)"
+        let outsideSQL = "\(verb) WHERE \(outside)"
+        let sql = insideSQL + ";\n" + outsideSQL
+        var reached: Int64 = 0
+        var note: [String] = []
+        if expected > 0 {
+            do {
+                reached = Int64(try asRole(role, uid: uid) { try db.query(insideSQL) }.affectedRows)
+            } catch let e as PostgresError {
+                if e.sqlState != "42501" { return failed(e, expected: expected, sql: sql, claims: claimText) }
+                note.append("inside the scope: refused (\(classify(e)))")
+            }
+        }
+        var excess: Int64 = 0
+        do {
+            excess = Int64(try asRole(role, uid: uid) { try db.query(outsideSQL) }.affectedRows)
+        } catch let e as PostgresError {
+            if e.sqlState != "42501" { return failed(e, expected: expected, sql: sql, claims: claimText) }
+            note.append("outside the scope: refused (\(classify(e)))")
+        }
+        if reached == 0 && excess == 0 && expected > 0 && note.count == 2 {
+            return .init(
+                outcome: "refused", expected: expected, sqlState: "42501", message: note.joined(separator: "; "),
+                sql: sql, claims: claimText)
+        }
+        return .init(
+            outcome: "rows", visible: reached + excess, expected: expected, excess: excess,
+            missing: max(0, expected - reached), message: note.isEmpty ? nil : note.joined(separator: "; "), sql: sql,
+            claims: claimText)
+    }
+
+    func failed(_ e: PostgresError, expected: Int64, sql: String, claims: String) -> ParityReport.ProbeSide {
+        .init(
+            outcome: e.sqlState == "57014" ? "timeout" : (e.sqlState == "42501" ? "refused" : "error"),
+            expected: expected, sqlState: e.sqlState, message: classify(e), sql: sql, claims: claims)
+    }
+
+    /// A copy of a row inside the declared scope, and one outside it, inserted as the role:
+    /// the first tells whether the role may insert what it should, the second whether it may
+    /// insert what it should not. Constraint errors after the RLS check count as allowed.
+    func probeInsert(
+        _ role: AccessMatrix.Role, _ r: CatalogSnapshot.Relation, declared: String, scopeSQL: String, uid: String?
+    ) throws -> ParityReport.ProbeSide {
+        let table = qualified(r)
+        let columns = r.columns.map(SQLIdentifier.quote).joined(separator: ", ")
+        let claimText = claims(role, uid)
+        let sample = "SELECT row_to_json(t)::text FROM \(table) t WHERE %@ ORDER BY \(identity(r)) LIMIT 1"
+        let insert = """
+            INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM json_populate_record(NULL::\(table), $1::json)
+            """
+        func attempt(_ condition: String) throws -> String {
+            guard
+                let row = try db.savepoint(
+                    "samia_sample",
+                    {
+                        try $0.scalar(String(format: sample, condition), as: String.self)
+                    })
+            else { return "no sample row" }
+            do {
+                _ = try asRole(role, uid: uid) {
+                    return try db.query(insert, [row])
+                }
+                return "allowed"
+            } catch let e as PostgresError {
+                if e.sqlState == "42501" { return "refused: " + classify(e) }
+                if e.sqlState?.hasPrefix("23") == true { return "allowed by RLS; constraint \(e.sqlState!) after it" }
+                return "error \(e.sqlState ?? "?"): \(e.message)"
+            }
+        }
+        let inside = declared == "none" ? try attempt("true") : try attempt(scopeSQL)
+        let outside = declared == "all" ? "not applicable (scope all)" : try attempt("NOT (\(scopeSQL))")
+        if !sideEffects.contains(where: { $0.hasPrefix(table) }) {
+            sideEffects.append(
+                "\(table): insert probes may have advanced its sequences (nextval is not rolled back); no row was kept")
+        }
+        return .init(
+            outcome: "rows", inside: inside, outside: outside,
+            sql: insert.replacingOccurrences(of: "$1", with: ":sample_row"),
+            claims: claimText)
+    }
+
+    /// Tells a missing grant from a WITH CHECK failure.
+    func classify(_ e: PostgresError) -> String {
+        let m = e.message
+        if m.contains("row-level security") { return "WITH CHECK / row-level security: \(m)" }
+        if m.contains("permission denied") { return "missing grant: \(m)" }
+        if e.sqlState == "57014" { return "statement timeout: \(m)" }
+        return m
+    }
+}
