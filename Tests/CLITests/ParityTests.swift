@@ -1,0 +1,273 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// The RLS-parity report through the real binary, against the project's own schema and
+/// policies on a small hand-made data set: first the correct schema (no false positive, counts
+/// checked by hand), then deliberately broken variants, each of which must appear as the
+/// right finding in the right cell.
+@Suite("RLS parity", .serialized)
+struct ParityTests {
+    let config: ConnectionConfiguration
+    let dir = NSTemporaryDirectory() + "samia-parity-\(UUID().uuidString)"
+    var env: [String: String] = [:]
+    static let client1 = "dddddddd-0000-4000-8000-000000000001"
+    static let client2 = "dddddddd-0000-4000-8000-000000000002"
+    static let reader = "dddddddd-0000-4000-8000-000000000003"
+    static let monitor = "dddddddd-0000-4000-8000-000000000004"
+    static let admin = "dddddddd-0000-4000-8000-000000000005"
+    static let superadmin = "dddddddd-0000-4000-8000-000000000006"
+
+    init() throws {
+        config = try TestCluster.shared().freshDatabase()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(try CLI.run(["keygen", "--out", dir + "/signing.key"]).status == 0)
+        env = [
+            "SAMIA_SIGNING_KEY_FILE": dir + "/signing.key", "SAMIA_SIGNING_PUBLIC_KEY_FILE": dir + "/signing.key.pub",
+            "SAMIA_ACCESS_MATRIX": TestCluster.repositoryRoot.appendingPathComponent("policy/access-matrix.yaml").path,
+            "SAMIA_ACCESS_EXCEPTIONS": dir + "/exceptions.yaml",
+        ]
+        try "exceptions: []\n".write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
+        _ = try psql(
+            """
+            INSERT INTO public.profiles (id, email, first_name, role_id, created_at)
+            SELECT v.id::uuid, v.email, 'Test', (SELECT r.id FROM public.roles r WHERE r.code = v.code), now() - v.age * interval '1 day'
+              FROM (VALUES ('\(Self.client1)', 'c1@samia.example', 'client', 9), ('\(Self.client2)', 'c2@samia.example', 'client', 8),
+                           ('\(Self.reader)', 'r@samia.example', 'reader', 7), ('\(Self.monitor)', 'm@samia.example', 'monitor', 6),
+                           ('\(Self.admin)', 'a@samia.example', 'admin', 5), ('\(Self.superadmin)', 's@samia.example', 'superadmin', 4))
+                   v(id, email, code, age);
+            INSERT INTO public.services (code, name, is_active) VALUES ('tarot', 'Tarot', true), ('coffee', 'Coffee', false);
+            INSERT INTO public.orders (user_id, service_id, status, assigned_reader)
+            SELECT o.u::uuid, (SELECT id FROM public.services WHERE code = 'tarot'), o.s::public.order_status, o.r::uuid
+              FROM (VALUES ('\(Self.client1)', 'new', NULL), ('\(Self.client1)', 'assigned', '\(Self.reader)'),
+                           ('\(Self.client1)', 'delivered', '\(Self.reader)'), ('\(Self.client2)', 'assigned', '\(Self.reader)'),
+                           ('\(Self.client2)', 'new', NULL)) o(u, s, r);
+            INSERT INTO public.horoscopes (scope, zodiac, ref_date, text_content, approved_at) VALUES
+              ('daily', 'aries', current_date, 'today, approved', now()),
+              ('daily', 'taurus', current_date, 'today, not yet approved', NULL),
+              ('daily', 'gemini', current_date - 30, 'a month ago', now() - interval '30 days'),
+              ('daily', 'cancer', current_date - 90, 'three months ago', now() - interval '90 days');
+            INSERT INTO public.notif_prefs (user_id) VALUES ('\(Self.client1)'), ('\(Self.reader)'), ('\(Self.monitor)'),
+              ('\(Self.admin)'), ('\(Self.superadmin)');
+            INSERT INTO public.notif_templates (channel, code, subject, body) VALUES ('email', 'welcome', 'Hi', 'Welcome');
+            INSERT INTO public.promo_codes (code, percent_off) VALUES ('SPRING', 10);
+            -- A policy without an expression grants nothing: no finding, no access.
+            CREATE POLICY app_settings_nothing ON public.app_settings FOR SELECT TO authenticated;
+            """)
+    }
+
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
+
+    func parity(_ arguments: [String] = [], out: String? = nil) throws -> Shell.Result {
+        try CLI.run(["parity", "--out", out ?? dir + "/report"] + arguments, database: config, env: env)
+    }
+
+    func report(_ path: String? = nil) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: (path ?? dir + "/report") + "/report.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    func cell(_ r: [String: Any], _ role: String, _ relation: String, _ command: String) -> [String: Any] {
+        (r["cells"] as! [[String: Any]]).first {
+            $0["role"] as? String == role && $0["relation"] as? String == relation && $0["command"] as? String == command
+        } ?? [:]
+    }
+
+    func findings(_ r: [String: Any], _ code: String) -> [String] {
+        (r["findings"] as! [[String: Any]]).filter { $0["code"] as? String == code }.compactMap {
+            $0["relation"] as? String
+        }
+    }
+
+    @Test func theProjectSchemaPassesWithoutFalsePositives() throws {
+        let result = try parity(["--probe-writes"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let r = try report()
+        let cells = r["cells"] as! [[String: Any]]
+        #expect(cells.filter { $0["verdict"] as? String == "fail" }.isEmpty)
+        let relations = Int(try psql(
+            """
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            """))!
+        #expect(cells.count == relations * 6 * 4, "one cell per relation × role × command")
+
+        // Counts checked by hand against the fixture.
+        let own = cell(r, "client", "orders", "select")["probe"] as! [String: Any]
+        #expect(own["visible"] as? Int == 3 && own["expected"] as? Int == 3 && own["excess"] as? Int == 0)
+        #expect((cell(r, "reader", "orders", "select")["probe"] as! [String: Any])["visible"] as? Int == 3)
+        #expect((cell(r, "reader", "orders", "update")["probe"] as! [String: Any])["visible"] as? Int == 3)
+        #expect((cell(r, "anon", "horoscopes", "select")["probe"] as! [String: Any])["visible"] as? Int == 1)
+        // Monitors: the last 60 days, approved or not (aries, taurus, gemini), not three months ago.
+        #expect((cell(r, "monitor", "horoscopes", "select")["probe"] as! [String: Any])["visible"] as? Int == 3)
+        #expect((cell(r, "admin", "horoscopes", "select")["probe"] as! [String: Any])["visible"] as? Int == 4)
+        #expect((cell(r, "anon", "services", "select")["probe"] as! [String: Any])["visible"] as? Int == 1)
+        #expect(cell(r, "anon", "orders", "select")["verdict"] as? String == "pass")
+        #expect((cell(r, "anon", "orders", "select")["catalog"] as! [String: Any])["access"] as? String == "denied")
+        // Insert probes: a client may file its own new order, not someone else's.
+        let insert = cell(r, "client", "orders", "insert")
+        #expect(insert["verdict"] as? String == "pass", "\(insert)")
+        let insertProbe = insert["probe"] as! [String: Any]
+        #expect((insertProbe["inside"] as? String ?? "").hasPrefix("allowed"))
+        #expect((insertProbe["outside"] as? String ?? "").contains("row-level security"))
+        // The profile update that used to recurse (fixed by migration 0012) now passes.
+        #expect(cell(r, "client", "profiles", "update")["verdict"] as? String == "pass")
+        // A policy without an expression denies, and is not reported as permissive.
+        #expect((cell(r, "client", "app_settings", "select")["catalog"] as! [String: Any])["access"] as? String == "no-rows")
+        #expect(findings(r, "always_true_write_policy").isEmpty)
+        #expect(findings(r, "auth_call_per_row").isEmpty, "auth.uid() wrapped in a sub-select is fine")
+        #expect(findings(r, "rls_disabled_in_exposed_schema").isEmpty)
+        #expect(!(r["side_effects"] as! [String]).isEmpty, "insert probes list the sequences they may advance")
+        #expect(try psql("SELECT count(*) FROM public.orders") == "5", "every probe was rolled back")
+        #expect(try psql("SELECT count(*) FROM public.audit_log WHERE event = 'parity_report_ready'") == "1")
+
+        // The artefact: signed, with the PDF, HTML and Markdown saying the same thing.
+        let verify = try CLI.run(["verify", dir + "/report"], env: env)
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(try Shell.run("/usr/bin/qpdf", ["--check", dir + "/report/report.pdf"]).status == 0)
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", dir + "/report/report.pdf", "-"]).stdout
+        #expect(text.contains("RLS parity report") && text.contains("0 fail"))
+        let html = try String(contentsOfFile: dir + "/report/report.html", encoding: .utf8)
+        #expect(html.contains("0 fail") && !html.contains("src=") && !html.contains("<link") && !html.contains("<script"))
+        let markdown = try String(contentsOfFile: dir + "/report/report.md", encoding: .utf8)
+        #expect(markdown.contains("| orders | client | select | own |"))
+    }
+
+    @Test func brokenVariantsShowAsTheRightFindingInTheRightCell() throws {
+        #expect(try parity().status == 0)
+        _ = try psql(
+            """
+            -- RLS off on a table the API can read.
+            ALTER TABLE public.notif_templates DISABLE ROW LEVEL SECURITY;
+            GRANT SELECT ON public.notif_templates TO anon;
+            -- An always-true write policy.
+            CREATE POLICY promo_anyone ON public.promo_codes FOR UPDATE TO authenticated USING (true) WITH CHECK (true);
+            -- A missing grant.
+            REVOKE SELECT ON public.notif_log FROM authenticated;
+            -- A view without security_invoker.
+            CREATE VIEW public.order_overview AS SELECT id, user_id, status FROM public.orders;
+            GRANT SELECT ON public.order_overview TO authenticated;
+            -- A SECURITY DEFINER function anyone may execute, with no fixed search_path.
+            CREATE FUNCTION public.profile_by_email(e text) RETURNS uuid LANGUAGE sql SECURITY DEFINER
+              AS 'SELECT id FROM public.profiles WHERE email = e';
+            -- A partition read directly.
+            CREATE TABLE public.visits (id bigint, day date, actor text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+            CREATE TABLE public.visits_2026 PARTITION OF public.visits FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+            ALTER TABLE public.visits ENABLE ROW LEVEL SECURITY;
+            GRANT SELECT ON public.visits, public.visits_2026 TO authenticated;
+            INSERT INTO public.visits VALUES (1, '2026-06-01', 'someone');
+            -- The owner bypasses RLS when it is not forced.
+            CREATE TABLE public.owned_notes (id bigint PRIMARY KEY, body text);
+            ALTER TABLE public.owned_notes ENABLE ROW LEVEL SECURITY;
+            INSERT INTO public.owned_notes VALUES (1, 'note');
+            ALTER TABLE public.owned_notes OWNER TO authenticated;
+            """)
+        try """
+        exceptions:
+          - { role: client, table: notif_templates, command: select, owner: growth, justification: "templates are public copy",
+              approved_by: dpo, expires: "2020-01-01" }
+          - { role: anon, table: notif_templates, command: select, owner: growth, justification: "templates are public copy",
+              approved_by: dpo, expires: "2999-12-31" }
+        """.write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
+        let result = try parity()
+        #expect(result.status == 1, "a failing cell without a live exception exits 1: \(result.stdout)\(result.stderr)")
+        let r = try report()
+        func verdict(_ role: String, _ relation: String, _ command: String) -> String {
+            cell(r, role, relation, command)["verdict"] as? String ?? "?"
+        }
+        func reason(_ role: String, _ relation: String, _ command: String) -> String {
+            cell(r, role, relation, command)["reason"] as? String ?? "?"
+        }
+        // RLS off with grants.
+        #expect(findings(r, "rls_disabled_in_exposed_schema") == ["notif_templates"])
+        #expect(verdict("anon", "notif_templates", "select") == "exception", "a live exception")
+        #expect(verdict("client", "notif_templates", "select") == "fail", "an expired exception is a finding again")
+        #expect(reason("client", "notif_templates", "select").contains("expired on 2020-01-01"))
+        #expect(findings(r, "exception_expired") == ["notif_templates"])
+        // USING (true) on a write.
+        #expect(findings(r, "always_true_write_policy") == ["promo_codes"])
+        #expect(verdict("client", "promo_codes", "update") == "fail")
+        #expect(reason("client", "promo_codes", "update").contains("always true"))
+        #expect(verdict("client", "promo_codes", "select") == "pass", "reads stay denied")
+        // The missing grant: declared own, the catalog allows nothing.
+        #expect(verdict("client", "notif_log", "select") == "fail")
+        #expect(verdict("admin", "notif_log", "select") == "fail")
+        #expect(verdict("anon", "notif_log", "select") == "pass", "declared none, and denied")
+        #expect(reason("admin", "notif_log", "select").contains("no SELECT privilege"))
+        // The view runs with its owner's rights: every order for every signed-in role.
+        #expect(findings(r, "security_definer_view") == ["order_overview"])
+        #expect(verdict("client", "order_overview", "select") == "fail")
+        // The function.
+        #expect(findings(r, "security_definer_function_mutable_search_path") == ["public"])
+        #expect(findings(r, "security_definer_function_exposed") == ["public"])
+        // The partition read directly, while the parent is closed.
+        #expect(findings(r, "partition_readable_directly") == ["visits_2026"])
+        #expect(verdict("client", "visits_2026", "select") == "fail")
+        #expect(verdict("client", "visits", "select") == "pass")
+        // The owner without FORCE sees everything.
+        #expect(findings(r, "owner_bypass_without_force") == ["owned_notes"])
+        #expect(verdict("client", "owned_notes", "select") == "fail")
+        #expect(reason("client", "owned_notes", "select").contains("owner"))
+        // What changed since the last run, in the report and on stdout.
+        let changes = r["changes"] as! [String]
+        #expect(changes.contains { $0.hasPrefix("admin × notif_log × select: pass → fail") }, "\(changes)")
+        #expect(changes.contains { $0.contains("new finding [high] always_true_write_policy") })
+        #expect(result.stdout.contains("FAIL admin × notif_log × select"))
+
+        // Forcing RLS and fixing the grant mends those cells on the next run.
+        _ = try psql(
+            "ALTER TABLE public.owned_notes FORCE ROW LEVEL SECURITY; GRANT SELECT ON public.notif_log TO authenticated;")
+        _ = try parity()
+        let again = try report()
+        #expect(cell(again, "client", "owned_notes", "select")["verdict"] as? String == "pass")
+        #expect(cell(again, "admin", "notif_log", "select")["verdict"] as? String == "pass")
+        #expect(findings(again, "owner_bypass_without_force").isEmpty)
+    }
+
+    @Test func mistakesAreRefusedBeforeAnythingIsWritten() throws {
+        // Write probes never run on a database not marked as a clone.
+        _ = try psql("DELETE FROM samia_dev.marker")
+        let refused = try parity(["--probe-writes"])
+        #expect(refused.status == 78 && refused.stderr.contains("not marked as a clone"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/report"))
+        _ = try psql("ALTER DATABASE \(config.database) SET samia.environment = 'staging'")
+        #expect(try parity(["--probe-writes", "--format", "json"]).status == 0)
+
+        // A role the matrix does not declare, named with the file and line.
+        let matrix = dir + "/matrix.yaml"
+        try """
+        roles:
+          client: { db_role: authenticated, app_role: client }
+        tables:
+          orders:
+            clinet: { select: all }
+        """.write(toFile: matrix, atomically: true, encoding: .utf8)
+        let typo = try parity(["--matrix", matrix])
+        #expect(typo.status == 78 && typo.stderr.contains("matrix.yaml") && typo.stderr.contains("clinet"))
+        #expect(typo.stderr.contains("line 5"), "\(typo.stderr)")
+        // A table that does not exist, and a scope nobody defined.
+        try """
+        roles:
+          client: { db_role: authenticated, app_role: client }
+        tables:
+          order: { client: { select: all } }
+        """.write(toFile: matrix, atomically: true, encoding: .utf8)
+        let missing = try parity(["--matrix", matrix])
+        #expect(missing.status == 65 && missing.stderr.contains("tables.order"), "\(missing.stderr)")
+        try """
+        roles:
+          client: { db_role: authenticated, app_role: client }
+        tables:
+          orders: { client: { select: mine } }
+        """.write(toFile: matrix, atomically: true, encoding: .utf8)
+        let scope = try parity(["--matrix", matrix])
+        #expect(scope.status == 78 && scope.stderr.contains("scope \"mine\""), "\(scope.stderr)")
+        // No signing key: a configuration error, not an unsigned report.
+        var unsigned = env
+        unsigned["SAMIA_SIGNING_KEY_FILE"] = nil
+        let noKey = try CLI.run(["parity", "--out", dir + "/unsigned"], database: config, env: unsigned)
+        #expect(noKey.status == 78 && noKey.stderr.contains("SAMIA_SIGNING_KEY_FILE"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/unsigned"))
+    }
+}
