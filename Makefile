@@ -11,7 +11,7 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
   libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 
-.PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention format clean demo-stop
+.PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -37,6 +37,7 @@ bench: deps
 	bench/metrics.sh
 	bench/reconcile.sh
 	bench/retention.sh
+	bench/parity.sh
 
 bench-invoices: deps
 	bench/invoices.sh
@@ -49,6 +50,9 @@ bench-reconcile: deps
 
 bench-retention: deps
 	bench/retention.sh
+
+bench-parity: deps
+	bench/parity.sh
 
 format:
 	swift format -i -r Sources Tests bench

@@ -80,6 +80,9 @@ erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed
 "$bin" verify "$out/dsr/export-$export_id.zip" --public-key "$out/keys/signing.key.pub" | tail -n 1
 "$bin" dsr list --all | tail -n 2
 "$bin" dev exercise --seconds 0.5
+echo "== RLS-parity report for auditors (read and write probes: this is a dev database)"
+"$bin" parity --out "$out/parity" --probe-writes
+"$bin" verify "$out/parity" --public-key "$out/keys/signing.key.pub" | tail -n 1
 echo "== run ledger"
 "$bin" runs --limit 10
 cat <<TXT
@@ -92,6 +95,7 @@ Outputs:
   invoice PDFs  $SAMIA_STORAGE_DIR/invoices/  (examples: $out/examples/)
   finance ZIP   $out/reconciliation/  (samia-batch artifacts list; docs/reconciliation.md)
   DSR           $out/dsr/  (an export ZIP and an erasure proof; docs/privacy.md)
+  RLS parity    $out/parity/report.html (+ .pdf, .md, .json, signed; docs/parity.md)
   signing key   $out/keys/signing.key (+ .pub)
 Stop the database with: make demo-stop
 TXT

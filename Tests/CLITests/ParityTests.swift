@@ -70,7 +70,8 @@ struct ParityTests {
 
     func cell(_ r: [String: Any], _ role: String, _ relation: String, _ command: String) -> [String: Any] {
         (r["cells"] as! [[String: Any]]).first {
-            $0["role"] as? String == role && $0["relation"] as? String == relation && $0["command"] as? String == command
+            $0["role"] as? String == role && $0["relation"] as? String == relation
+                && $0["command"] as? String == command
         } ?? [:]
     }
 
@@ -86,11 +87,12 @@ struct ParityTests {
         let r = try report()
         let cells = r["cells"] as! [[String: Any]]
         #expect(cells.filter { $0["verdict"] as? String == "fail" }.isEmpty)
-        let relations = Int(try psql(
-            """
-            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-            """))!
+        let relations = Int(
+            try psql(
+                """
+                SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                """))!
         #expect(cells.count == relations * 6 * 4, "one cell per relation × role × command")
 
         // Counts checked by hand against the fixture.
@@ -114,7 +116,9 @@ struct ParityTests {
         // The profile update that used to recurse (fixed by migration 0012) now passes.
         #expect(cell(r, "client", "profiles", "update")["verdict"] as? String == "pass")
         // A policy without an expression denies, and is not reported as permissive.
-        #expect((cell(r, "client", "app_settings", "select")["catalog"] as! [String: Any])["access"] as? String == "no-rows")
+        #expect(
+            (cell(r, "client", "app_settings", "select")["catalog"] as! [String: Any])["access"] as? String == "no-rows"
+        )
         #expect(findings(r, "always_true_write_policy").isEmpty)
         #expect(findings(r, "auth_call_per_row").isEmpty, "auth.uid() wrapped in a sub-select is fine")
         #expect(findings(r, "rls_disabled_in_exposed_schema").isEmpty)
@@ -129,7 +133,8 @@ struct ParityTests {
         let text = try Shell.run("/usr/bin/pdftotext", ["-layout", dir + "/report/report.pdf", "-"]).stdout
         #expect(text.contains("RLS parity report") && text.contains("0 fail"))
         let html = try String(contentsOfFile: dir + "/report/report.html", encoding: .utf8)
-        #expect(html.contains("0 fail") && !html.contains("src=") && !html.contains("<link") && !html.contains("<script"))
+        #expect(
+            html.contains("0 fail") && !html.contains("src=") && !html.contains("<link") && !html.contains("<script"))
         let markdown = try String(contentsOfFile: dir + "/report/report.md", encoding: .utf8)
         #expect(markdown.contains("| orders | client | select | own |"))
     }
@@ -217,7 +222,8 @@ struct ParityTests {
 
         // Forcing RLS and fixing the grant mends those cells on the next run.
         _ = try psql(
-            "ALTER TABLE public.owned_notes FORCE ROW LEVEL SECURITY; GRANT SELECT ON public.notif_log TO authenticated;")
+            "ALTER TABLE public.owned_notes FORCE ROW LEVEL SECURITY; GRANT SELECT ON public.notif_log TO authenticated;"
+        )
         _ = try parity()
         let again = try report()
         #expect(cell(again, "client", "owned_notes", "select")["verdict"] as? String == "pass")
