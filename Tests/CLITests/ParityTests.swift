@@ -216,7 +216,7 @@ struct ParityTests {
         #expect(reason("client", "owned_notes", "select").contains("owner"))
         // What changed since the last run, in the report and on stdout.
         let changes = r["changes"] as! [String]
-        #expect(changes.contains { $0.hasPrefix("admin × notif_log × select: pass → fail") }, "\(changes)")
+        #expect(changes.contains { $0.hasPrefix("admin × notif_log × select: pass -> fail") }, "\(changes)")
         #expect(changes.contains { $0.contains("new finding [high] always_true_write_policy") })
         #expect(result.stdout.contains("FAIL admin × notif_log × select"))
 

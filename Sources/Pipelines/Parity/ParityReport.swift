@@ -14,7 +14,7 @@ public struct ParityReport: Codable, Sendable {
         public var probeWrites: Bool
         public var matrixSha256: String
         public var exceptionsSha256: String?
-        /// Role → the identity its probes used (`sub` and database role), or why none.
+        /// Role -> the identity its probes used (`sub` and database role), or why none.
         public var identities: [String: String]
         public var previous: String?
     }
@@ -109,12 +109,12 @@ public struct ParityReport: Codable, Sendable {
                 continue
             }
             if was.verdict != cell.verdict {
-                out.append("\(cell.key): \(was.verdict) → \(cell.verdict) (\(cell.reason))")
+                out.append("\(cell.key): \(was.verdict) -> \(cell.verdict) (\(cell.reason))")
             }
-            if was.declared != cell.declared { out.append("\(cell.key): declared \(was.declared) → \(cell.declared)") }
+            if was.declared != cell.declared { out.append("\(cell.key): declared \(was.declared) -> \(cell.declared)") }
             if was.catalog != cell.catalog {
                 out.append(
-                    "\(cell.key): catalog \(was.catalog.access) → \(cell.catalog.access) (\(cell.catalog.reason))")
+                    "\(cell.key): catalog \(was.catalog.access) -> \(cell.catalog.access) (\(cell.catalog.reason))")
             }
         }
         for cell in old.cells where after[cell.key] == nil { out.append("cell gone: \(cell.key)") }
@@ -128,7 +128,7 @@ public struct ParityReport: Codable, Sendable {
         }
         if old.header.catalogFingerprint != new.header.catalogFingerprint {
             out.append(
-                "catalog fingerprint \(old.header.catalogFingerprint.prefix(12)) → \(new.header.catalogFingerprint.prefix(12))"
+                "catalog fingerprint \(old.header.catalogFingerprint.prefix(12)) -> \(new.header.catalogFingerprint.prefix(12))"
             )
         }
         return out
