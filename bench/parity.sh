@@ -29,24 +29,7 @@ export SAMIA_SIGNING_KEY_FILE="$work/key"
 maxid=$(psql -X -At -c "SELECT max(id) FROM public.orders")
 
 writer() {
-  python3 - "$1" "$work/stop" "$maxid" <<'PY'
-import os, random, subprocess, sys, time
-out, stop, maxid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-p = subprocess.Popen(["psql", "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     stderr=subprocess.STDOUT, text=True, bufsize=1)
-p.stdin.write("\\timing on\n")
-with open(out, "w") as log:
-    while not os.path.exists(stop):
-        p.stdin.write(f"UPDATE public.orders SET updated_at = now() WHERE id = {random.randint(1, maxid)};\n\\echo done\n")
-        p.stdin.flush()
-        for line in p.stdout:
-            if line.strip() == "done":
-                break
-            log.write(line)
-        time.sleep(0.02)
-p.stdin.close()
-p.wait()
-PY
+  python3 "$root/bench/timed_writer.py" "$1" "$work/stop" "$maxid" "UPDATE public.orders SET updated_at = now() WHERE id = {id}"
 }
 longest() { grep -o 'Time: [0-9.]*' "$1" | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }'; }
 count() { grep -c 'Time: ' "$1" || true; }

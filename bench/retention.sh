@@ -66,25 +66,8 @@ YAML
 # each waited for and timed with \timing. A row the purge holds makes it wait until that
 # transaction ends: with batches about one batch in 200 is hit, with one statement most are.
 writer() {
-  local db=$1 out=$2
-  python3 - "$db" "$out" "$work/stop" "$expired" <<'PY'
-import os, random, subprocess, sys, time
-db, out, stop, expired = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-p = subprocess.Popen(["psql", "-X", "-q", "-d", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                     stderr=subprocess.STDOUT, text=True, bufsize=1)
-p.stdin.write("\\timing on\n")
-with open(out, "w") as log:
-    while not os.path.exists(stop):
-        p.stdin.write(f"UPDATE public.horoscopes SET text_content = 'edited' WHERE id = {random.randint(1, expired)};\n\\echo done\n")
-        p.stdin.flush()
-        for line in p.stdout:
-            if line.strip() == "done":
-                break
-            log.write(line)
-        time.sleep(0.02)
-p.stdin.close()
-p.wait()
-PY
+  python3 "$root/bench/timed_writer.py" "$2" "$work/stop" "$expired" \
+    "UPDATE public.horoscopes SET text_content = 'edited' WHERE id = {id}" "$1"
 }
 longest() { grep -o 'Time: [0-9.]*' "$1" | awk '{ if ($2 > m) m = $2 } END { printf "%.1f", m }'; }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Yams
 
 /// The declared side of the parity report (`policy/access-matrix.yaml`): what the API's route
@@ -243,7 +244,7 @@ public struct AccessMatrix: Sendable, Equatable {
             guard matrix.role(e.role) != nil else {
                 throw ParityError.matrix(file: file, at: at, reason: "\"\(e.role)\" is not a declared role")
             }
-            guard LocalDateText.isValid(e.expires) else {
+            guard LocalDate(e.expires) != nil else {
                 throw ParityError.matrix(file: file, at: at, reason: "expires \"\(e.expires)\" is not YYYY-MM-DD")
             }
             for (field, value) in [
@@ -254,16 +255,5 @@ public struct AccessMatrix: Sendable, Equatable {
             }
         }
         return list
-    }
-}
-
-/// `YYYY-MM-DD` checks without a calendar round trip.
-enum LocalDateText {
-    static func isValid(_ s: String) -> Bool {
-        let parts = s.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let m = Int(parts[1]), let d = Int(parts[2]), Int(parts[0]) != nil
-        else { return false }
-        return (1...12).contains(m) && (1...31).contains(d)
     }
 }

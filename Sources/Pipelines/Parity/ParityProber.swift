@@ -115,11 +115,10 @@ public final class ParityProber {
     public func probe(
         role: AccessMatrix.Role, relation r: CatalogSnapshot.Relation, command: AccessMatrix.Command, declared: String
     ) throws -> ParityReport.ProbeSide? {
-        guard let uidEntry = identities[role.name] else {
+        guard let uid = identities[role.name] else {
             return .init(
                 outcome: "skipped", message: identityNotes[role.name], sql: "", claims: "")
         }
-        let uid = uidEntry
         let claimText = claims(role, uid)
         if command != .select && !writes { return nil }
         if command != .select && r.kind != "r" && r.kind != "p" {

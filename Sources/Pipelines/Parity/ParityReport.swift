@@ -94,9 +94,6 @@ public struct ParityReport: Codable, Sendable {
 
     public func count(_ verdict: String) -> Int { cells.filter { $0.verdict == verdict }.count }
 
-    /// Cells that fail and findings at or above `high` gate CI: exit 1.
-    public var gateFailures: Int { failures.count }
-
     /// "What changed since the last audit": cells whose verdict, declaration or catalog side
     /// changed, and findings that appeared or went away.
     public static func changes(from old: ParityReport, to new: ParityReport) -> [String] {
