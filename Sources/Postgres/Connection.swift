@@ -99,11 +99,32 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Called before every COMMIT made through `transaction` or `commit()`; a throw rolls the
+    /// transaction back instead. The runner sets it to re-check that the job still holds its
+    /// lock, so work done after the lock was lost (a dropped lock connection) never commits.
+    public var beforeCommit: (@Sendable () throws -> Void)? {
+        get { hookLock.withLock { _beforeCommit } }
+        set { hookLock.withLock { _beforeCommit = newValue } }
+    }
+    private let hookLock = NSLock()
+    private var _beforeCommit: (@Sendable () throws -> Void)?
+
+    /// Commits the open transaction after the `beforeCommit` check; on a failed check the
+    /// transaction is rolled back and the check's error thrown.
+    public func commit() throws {
+        do { try beforeCommit?() } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+        try execute("COMMIT")
+    }
+
     /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
     public func transaction<T>(_ body: (Connection) throws -> T) throws -> T {
         try execute("BEGIN")
         do {
             let value = try body(self)
+            try beforeCommit?()
             try execute("COMMIT")
             return value
         } catch {

@@ -13,6 +13,10 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     public let target: String
     /// The database name libpq will use, resolved the same way libpq resolves it.
     public let database: String
+    /// The host (or socket directory) and port libpq will use; the runner reads the port to
+    /// refuse a transaction-mode pooler's well-known one.
+    public let host: String
+    public let port: String
     /// When set, connect to this database instead (e.g. `postgres`, to create another one).
     public private(set) var databaseOverride: String?
 
@@ -48,6 +52,8 @@ public struct ConnectionConfiguration: Sendable, Equatable {
         self.conninfo = raw
         self.target = "\(host):\(port)/\(db)" + (user.map { " as \($0)" } ?? "")
         self.database = db
+        self.host = host
+        self.port = port
         self.targetPrefix = "\(host):\(port)/"
         self.userSuffix = user.map { " as \($0)" } ?? ""
     }

@@ -6,9 +6,13 @@ import Postgres
 struct NightlyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightly",
-        abstract: "Run the nightly jobs in order for one business day (default: yesterday).",
-        discussion:
-            "Each job runs under the runner: locked, recorded in batch_runs, skipped if its day already succeeded.")
+        abstract: "Run the nightly jobs in dependency order for one business day (default: yesterday).",
+        discussion: """
+            Jobs: invoicing, metrics (the day), retention (after metrics). Each runs under the runner: locked, recorded
+            in batch_runs, skipped if its day already succeeded. A job that fails stops the jobs that depend on it and
+            no others; the summary names each job's outcome and the exit code is the worst one (1 if any failed).
+            Only one nightly runs at a time: a second start exits 75 at once.
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
@@ -19,26 +23,62 @@ struct NightlyCommand: ParsableCommand {
         try execute {
             let timeZone = try businessTimeZone()
             let day = date ?? LocalDate(Date(), in: timeZone).adding(days: -1)
-            let plan = try NightlyPlan.jobs(for: day)
-            guard !plan.isEmpty else {
-                print("nightly \(day): no nightly jobs are registered in this version; nothing to do")
-                return
-            }
+            let steps = try NightlyPlan.steps(for: day)
+            let logger = cliLogger()
             let runner = Runner(
-                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+                configuration: try database.configuration(), logger: logger, version: SamiaVersion.version)
+            let ping = try HealthPing.forJob("nightly", environment: ProcessInfo.processInfo.environment)
+            // The night as a whole is locked too, so two timers (or two hosts) starting it
+            // together give one night, not two interleaved ones.
+            let lock = try runner.acquireLock(
+                AdvisoryLockKey("samia-batch:nightly"), job: "nightly", retry: database.retry)
+            defer { lock.close() }
+            ping?.start(runID: nil, logger: logger)
+
+            var outcome: [String: ExitStatus] = [:]
+            var lines: [String] = []
             var worst = ExitStatus.success
-            for (job, partition) in plan {
-                var options = flags.options(database)
-                options.parameters["date"] = day.description
-                let report = runner.run(job, partition: partition, options: options)
-                let state =
-                    report.skippedBecauseOf != nil
-                    ? "skipped (already succeeded)" : (report.error == nil ? "ok" : "\(report.error!)")
-                print("\(job.name) \(partition): \(state)")
-                if report.status != .success && (worst == .success || report.status == .failure) {
-                    worst = report.status
+            var interrupted = false
+            for step in steps {
+                let name = step.job.name
+                let status: ExitStatus
+                let state: String
+                if interrupted {
+                    status = .temporaryFailure
+                    state = "NOT RUN: the night was interrupted"
+                } else if let blocker = step.dependsOn.first(where: { outcome[$0] != .success }) {
+                    let error = BatchError.dependencyFailed(job: name, dependency: blocker)
+                    logger.error(
+                        "job not run",
+                        metadata: ["event": "dependency_failed", "job": "\(name)", "dependency": "\(blocker)"])
+                    status = error.exitStatus
+                    state = "NOT RUN: depends on \(blocker), which did not succeed"
+                } else {
+                    var options = flags.options(database)
+                    options.parameters["date"] = day.description
+                    let started = Date()
+                    let report = runner.run(step.job, partition: step.partition, options: options)
+                    status = report.status
+                    if case BatchError.interrupted? = report.error { interrupted = true }
+                    let took = String(format: "%.1f s", Date().timeIntervalSince(started))
+                    if report.skippedBecauseOf != nil {
+                        state = "ok (already succeeded)"
+                    } else if let error = report.error {
+                        state = "FAILED, exit \(report.status.rawValue) (\(took)): \(error)"
+                    } else {
+                        state = "ok (\(took)" + (report.runID.map { ", run \($0))" } ?? ")")
+                    }
                 }
+                outcome[name] = status
+                lines.append("  \(name) \(step.partition): \(state)")
+                if status != .success && (worst == .success || status == .failure) { worst = status }
             }
+            let failed = steps.map(\.job.name).filter { outcome[$0] != .success }
+            print(
+                "nightly \(day): \(steps.count - failed.count) of \(steps.count) job(s) ok"
+                    + (failed.isEmpty ? "" : "; not ok: \(failed.joined(separator: ", "))"))
+            lines.forEach { print($0) }
+            ping?.finish(exitCode: worst.rawValue, runID: nil, logLines: lines, logger: logger)
             if worst != .success { throw ExitCode(worst.rawValue) }
         }
     }

@@ -15,7 +15,8 @@ struct SamiaBatch: ParsableCommand {
             """,
         version: SamiaVersion.version,
         subcommands: [
-            MigrateCommand.self, RunsCommand.self, NightlyCommand.self, KeygenCommand.self, VerifyCommand.self,
+            MigrateCommand.self, RunsCommand.self, NightlyCommand.self, BackfillCommand.self, KeygenCommand.self,
+            VerifyCommand.self,
             RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
             SettlementCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
             DSRCommand.self, RetentionCommand.self, LegalHoldCommand.self, ParityCommand.self, DevCommand.self,

@@ -115,7 +115,7 @@ public struct MetricsJob: Job {
                     message: "data-quality check failed, \(window.lowerBound)…\(window.upperBound) left as it was: "
                         + violations.joined(separator: "; "))
             }
-            try db.execute("COMMIT")
+            try db.commit()
         } catch {
             try? db.execute("ROLLBACK")
             throw error

@@ -67,7 +67,7 @@ public struct SubjectExport {
             summary.dataMilliseconds = Int(mediaStarted.timeIntervalSince(started) * 1000)
             try addMedia(subject: subject, zip: zip, manifest: &manifest, summary: &summary, now: now)
             summary.mediaMilliseconds = Int(Date().timeIntervalSince(mediaStarted) * 1000)
-            try db.execute("COMMIT")
+            try db.commit()
         } catch {
             try? db.execute("ROLLBACK")
             throw error

@@ -209,7 +209,7 @@ public struct ReconciliationJob: Job {
             try zip.add("manifest.sig", data: signature, modified: now)
             try zip.commit()
             digest = zip.sha256.map { ($0, zip.bytes) }
-            try db.execute("COMMIT")
+            try db.commit()
             for (type, n) in counts { stats["breaks_\(type)"] = n }
             stats["breaks"] = summary.totalBreaks
         } catch {

@@ -24,14 +24,19 @@ public enum BatchError: Error, Sendable, CustomStringConvertible {
     case partial(job: String, failed: Int, succeeded: Int)
     /// A database refuses to be used for this (not a dev database; an unsafe target).
     case refused(String)
+    /// The connection goes through a transaction-mode pooler: session advisory locks would not
+    /// hold, so two runs could overlap. Use the direct connection (or a session pooler).
+    case transactionPooler(target: String, evidence: String)
+    /// A nightly job did not run because a job it depends on failed.
+    case dependencyFailed(job: String, dependency: String)
 
     public var exitStatus: ExitStatus {
         switch self {
-        case .configuration, .refused: return .configuration
+        case .configuration, .refused, .transactionPooler: return .configuration
         case .badInput: return .dataError
         // Interrupted runs are aborted cleanly and complete when started again: retry later.
         case .lockHeld, .unreachable, .interrupted: return .temporaryFailure
-        case .deadlineExceeded, .lockLost, .jobFailed, .partial: return .failure
+        case .deadlineExceeded, .lockLost, .jobFailed, .partial, .dependencyFailed: return .failure
         }
     }
 
@@ -55,6 +60,13 @@ public enum BatchError: Error, Sendable, CustomStringConvertible {
         case .partial(let job, let failed, let ok):
             return "job \(job) finished partially: \(failed) failed, \(ok) succeeded"
         case .refused(let m): return m
+        case .transactionPooler(let target, let evidence):
+            return
+                "\(target) looks like a transaction-mode connection pooler (\(evidence)); session advisory locks do not hold "
+                + "there, so runs could overlap. Connect directly (Supabase: the direct connection, or the session pooler on "
+                + "port 5432), or set SAMIA_TRUST_POOLER=session if this pooler runs in session mode"
+        case .dependencyFailed(let job, let dependency):
+            return "job \(job) not run: it depends on \(dependency), which did not succeed"
         }
     }
 }

@@ -46,6 +46,7 @@ public struct BatchLogHandler: LogHandler {
             line = "\(time) \(level) \(event.message)" + (pairs.isEmpty ? "" : "  \(pairs)") + "\n"
         }
         BatchLogHandler.lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
+        LogTail.shared.append(String(line.dropLast()))
     }
 
     static func iso(_ date: Date) -> String {

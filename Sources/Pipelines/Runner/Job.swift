@@ -97,12 +97,13 @@ public final class JobContext: @unchecked Sendable {
     public let progress: ProgressReporter
     let deadline: Date?
     let runnerState: RunnerState
+    let lockCheck: (@Sendable () throws -> Void)?
 
     init(
         connection: Connection, configuration: ConnectionConfiguration, partition: Partition, dryRun: Bool,
         runID: Int64,
         attempt: Int, logger: Logger, clock: any BatchClock, progress: ProgressReporter, deadline: Date?,
-        runnerState: RunnerState
+        runnerState: RunnerState, lockCheck: (@Sendable () throws -> Void)? = nil
     ) {
         self.connection = connection
         self.configuration = configuration
@@ -115,11 +116,13 @@ public final class JobContext: @unchecked Sendable {
         self.progress = progress
         self.deadline = deadline
         self.runnerState = runnerState
+        self.lockCheck = lockCheck
     }
 
-    /// Throws if the run was interrupted or ran past `--max-duration`; call between items
-    /// so long work stops at a clean boundary.
+    /// Throws if the run was interrupted, ran past `--max-duration` or lost its lock; call
+    /// between items so long work stops at a clean boundary.
     public func checkpoint() throws {
+        try lockCheck?()
         if let signal = runnerState.signal { throw BatchError.interrupted(job: runnerState.job, signal: signal) }
         if let deadline, clock.now() >= deadline {
             throw BatchError.deadlineExceeded(job: runnerState.job, seconds: runnerState.maxDuration ?? 0)

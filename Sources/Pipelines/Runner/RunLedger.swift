@@ -61,6 +61,39 @@ public struct RunLedger {
         }
     }
 
+    /// What happened to each partition of `job` in `partitions`, judged by the latest real
+    /// finished run covering it (a day is covered by its own run and by a range run over it):
+    /// `succeeded`, `failed` (also partial or aborted), or absent when nothing ever ran.
+    public func partitionStates(job: String, partitions: [Partition]) throws -> [Partition: String] {
+        let rows = try connection.query(
+            """
+            SELECT id, partition_key, status FROM public.batch_runs
+             WHERE job = $1 AND NOT dry_run AND status <> 'running' ORDER BY id
+            """, [job])
+        var latest: [Partition: (id: Int64, status: String)] = [:]
+        let wanted = Set(partitions)
+        for row in rows {
+            let id: Int64 = try row.decode(0)
+            let key: String = try row.decode(1)
+            let status: String = try row.decode(2)
+            var covered: [Partition] = []
+            if key.contains(".."), let days = Partition(kind: .range, key: key).dayRange {
+                var day = days.lowerBound
+                while day <= days.upperBound {
+                    covered.append(.day(day))
+                    day = day.adding(days: 1)
+                }
+            } else {
+                covered = partitions.filter { $0.key == key }
+            }
+            for p in covered where wanted.contains(p) {
+                if let seen = latest[p], seen.id > id { continue }
+                latest[p] = (id, status == "succeeded" ? "succeeded" : "failed")
+            }
+        }
+        return latest.mapValues(\.status)
+    }
+
     /// Marks runs left `running` by a process that vanished as aborted. Only call while
     /// holding the job's lock: then nobody else can be running them.
     @discardableResult

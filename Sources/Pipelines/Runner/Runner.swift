@@ -73,6 +73,52 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
+    /// Connects a dedicated session for `key` and takes the lock, without waiting.
+    ///
+    /// Session advisory locks only mean something on a session of our own: behind a
+    /// transaction-mode pooler each statement may run on another server session, so the lock
+    /// would be held by a stranger (or released under us). The session is therefore checked
+    /// first: Supabase's transaction-pooler port is refused, consecutive statements must answer
+    /// from one backend, and the lock must be visible as ours right after it is taken.
+    /// `SAMIA_TRUST_POOLER=session` skips the first two checks for a pooler known to be in
+    /// session mode. Throws `lockHeld` (exit 75) when another run holds it.
+    public func acquireLock(_ key: AdvisoryLockKey, job: String, retry: RetryPolicy) throws -> Connection {
+        let trusted = ProcessInfo.processInfo.environment["SAMIA_TRUST_POOLER"] == "session"
+        if !trusted && configuration.port == "6543" {
+            throw BatchError.transactionPooler(
+                target: configuration.displayTarget, evidence: "port 6543 is Supabase's transaction pooler")
+        }
+        let connection = try connect(applicationName: "samia-batch/\(job)/lock", retry: retry)
+        do {
+            if !trusted {
+                var backends = Set<Int32>()
+                for _ in 0..<4 {
+                    backends.insert(try connection.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0)
+                }
+                if backends.count > 1 {
+                    throw BatchError.transactionPooler(
+                        target: configuration.displayTarget,
+                        evidence: "four statements on one connection ran in \(backends.count) different server sessions"
+                    )
+                }
+            }
+            guard try connection.tryAdvisoryLock(key) else {
+                let holder = (try? connection.advisoryLockHolder(key)).flatMap { $0 }
+                let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
+                throw BatchError.lockHeld(job: job, holder: who)
+            }
+            guard try connection.holdsAdvisoryLock(key) else {
+                throw BatchError.transactionPooler(
+                    target: configuration.displayTarget,
+                    evidence: "the lock just taken is not held by the session that asks for it")
+            }
+            return connection
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
     /// Runs `job` for `partition`. Never throws: every failure becomes a report with its exit status.
     public func run(_ job: any Job, partition: Partition, options: RunOptions) -> RunReport {
         let state = RunnerState(job: job.name, maxDuration: options.maxDuration)
@@ -82,33 +128,49 @@ public final class Runner: @unchecked Sendable {
         let signals = installSignalHandlers(state: state)
         defer { signals.forEach { $0.cancel() } }
 
-        let lockConnection: Connection
-        do {
-            lockConnection = try connect(applicationName: "samia-batch/\(job.name)/lock", retry: options.retry)
-        } catch {
+        let ping: HealthPing?
+        do { ping = try HealthPing.forJob(job.name, environment: ProcessInfo.processInfo.environment) } catch {
             log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
             return RunReport(
                 status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
             )
         }
-        defer { lockConnection.close() }
         let key = Runner.lockKey(for: job.name)
-        let ledger = RunLedger(connection: lockConnection)
+        let lockConnection: Connection
         do {
-            guard try job.allowsConcurrentRuns || lockConnection.tryAdvisoryLock(key) else {
-                let holder = (try? lockConnection.advisoryLockHolder(key)).flatMap { $0 }
-                let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
-                let error = BatchError.lockHeld(job: job.name, holder: who)
-                log.warning("already running", metadata: ["event": "lock_held", "holder_pid": "\(holder?.pid ?? 0)"])
-                return RunReport(
-                    status: .temporaryFailure, runID: nil, outcome: nil, skippedBecauseOf: nil, error: error)
-            }
+            lockConnection =
+                job.allowsConcurrentRuns
+                ? try connect(applicationName: "samia-batch/\(job.name)/ledger", retry: options.retry)
+                : try acquireLock(key, job: job.name, retry: options.retry)
         } catch {
+            if case BatchError.lockHeld = error {
+                log.warning("already running", metadata: ["event": "lock_held"])
+            } else {
+                log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
+                // A start that cannot even lock is a failed night for the monitor; a held
+                // lock is not (the holder pings).
+                ping?.finish(
+                    exitCode: BatchError.exitStatus(for: error).rawValue, runID: nil,
+                    logLines: LogTail.shared.last(20), logger: log)
+            }
             return RunReport(
                 status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
             )
         }
+        defer { lockConnection.close() }
+        let ledger = RunLedger(connection: lockConnection)
         defer { if !job.allowsConcurrentRuns { _ = try? lockConnection.advisoryUnlock(key) } }
+        // Work committed after the lock was lost could overlap another run's: every commit
+        // (and every checkpoint) first asks the lock session whether it still holds it.
+        let jobName = job.name
+        let lockCheck: (@Sendable () throws -> Void)? =
+            job.allowsConcurrentRuns
+            ? nil
+            : { @Sendable () throws -> Void in
+                guard (try? lockConnection.holdsAdvisoryLock(key)) == true else {
+                    throw BatchError.lockLost(job: jobName)
+                }
+            }
 
         let started = clock.now()
         let runID: Int64
@@ -124,6 +186,7 @@ public final class Runner: @unchecked Sendable {
                 log.info(
                     "partition already succeeded; skipping (use --force to run again)",
                     metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
+                ping?.finish(exitCode: 0, runID: nil, logLines: LogTail.shared.last(5), logger: log)
                 return RunReport(status: .success, runID: nil, outcome: nil, skippedBecauseOf: previous, error: nil)
             }
             var parameters = options.parameters
@@ -140,6 +203,7 @@ public final class Runner: @unchecked Sendable {
         }
         log[metadataKey: "run_id"] = "\(runID)"
         log.info("run started", metadata: ["event": "run_started", "dry_run": "\(options.dryRun)"])
+        ping?.start(runID: runID, logger: log)
 
         let deadline = options.maxDuration.map { started.addingTimeInterval($0) }
         let timer = deadline.map { armDeadline($0) }
@@ -155,6 +219,7 @@ public final class Runner: @unchecked Sendable {
             do {
                 let connection = try connect(applicationName: "samia-batch/\(job.name)", retry: options.retry)
                 setCurrent(connection)
+                connection.beforeCommit = lockCheck
                 defer {
                     setCurrent(nil)
                     connection.close()
@@ -166,7 +231,7 @@ public final class Runner: @unchecked Sendable {
                 let context = JobContext(
                     connection: connection, configuration: configuration, partition: partition,
                     dryRun: options.dryRun, runID: runID, attempt: attempt, logger: log, clock: clock,
-                    progress: progress, deadline: deadline, runnerState: state)
+                    progress: progress, deadline: deadline, runnerState: state, lockCheck: lockCheck)
                 try context.checkpoint()
                 outcome = try job.run(context)
                 break
@@ -246,6 +311,7 @@ public final class Runner: @unchecked Sendable {
             log.error("run finished", metadata: meta)
         }
         let exit = failure.map { BatchError.exitStatus(for: $0) } ?? .success
+        ping?.finish(exitCode: exit.rawValue, runID: runID, logLines: LogTail.shared.last(20), logger: log)
         return RunReport(status: exit, runID: runID, outcome: outcome, skippedBecauseOf: nil, error: failure)
     }
 

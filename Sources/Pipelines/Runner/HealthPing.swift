@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The dead-man's switch: tells an external monitor (healthchecks.io, or anything speaking its
+/// protocol) that a job started, succeeded or failed, so a night that never ran at all still
+/// raises an alarm there. A ping that fails is logged and never fails the job.
+///
+/// The URL comes from `SAMIA_PING_URL_<JOB>` (the job name upper-cased, `-` as `_`), else from
+/// `SAMIA_PING_BASE_URL` plus `/<job>` (healthchecks' slug URLs). Start is `<url>/start`,
+/// success `<url>`, failure `<url>/<exit code>`; success and failure carry the last log lines
+/// as the body (logs carry no personal data). Every ping sends the run id as `rid`.
+public struct HealthPing: Sendable {
+    public let url: URL
+    var timeout: TimeInterval = 10
+    var attempts = 2
+
+    public init(url: URL) { self.url = url }
+
+    /// The ping for `job` from the environment, or nil when none is configured; a value that
+    /// is not an http(s) URL is a configuration error, not a silently missing alarm.
+    public static func forJob(_ job: String, environment: [String: String]) throws -> HealthPing? {
+        let variable = "SAMIA_PING_URL_" + job.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        let text: String
+        if let own = environment[variable], !own.isEmpty {
+            text = own
+        } else if let base = environment["SAMIA_PING_BASE_URL"], !base.isEmpty {
+            text = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/" + job
+        } else {
+            return nil
+        }
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw BatchError.configuration("\(variable) / SAMIA_PING_BASE_URL must be an http(s) URL")
+        }
+        return HealthPing(url: url)
+    }
+
+    public func start(runID: Int64?, logger: Logger) {
+        send(suffix: "start", runID: runID, body: nil, logger: logger)
+    }
+
+    /// Success (exit 0) or failure with the exit code, with the log's last lines.
+    public func finish(exitCode: Int32, runID: Int64?, logLines: [String], logger: Logger) {
+        let body = logLines.joined(separator: "\n")
+        send(suffix: exitCode == 0 ? nil : String(exitCode), runID: runID, body: body, logger: logger)
+    }
+
+    private func send(suffix: String?, runID: Int64?, body: String?, logger: Logger) {
+        var target = suffix.map { url.appendingPathComponent($0) } ?? url
+        if let runID, var components = URLComponents(url: target, resolvingAgainstBaseURL: false) {
+            components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "rid", value: String(runID))]
+            target = components.url ?? target
+        }
+        var request = URLRequest(url: target, timeoutInterval: timeout)
+        request.httpMethod = body == nil ? "GET" : "POST"
+        // healthchecks keeps the first 100 kB of a body; the tail is far smaller.
+        if let body {
+            request.httpBody = Data(body.utf8.suffix(100_000))
+            request.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
+        }
+        var failure = ""
+        for attempt in 1...attempts {
+            let status = Self.perform(request)
+            if let code = status.code, (200..<300).contains(code) { return }
+            failure = status.code.map { "HTTP \($0)" } ?? status.error ?? "no response"
+            if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        // The URL's path holds the check's secret key: only the host is logged.
+        logger.warning(
+            "dead-man ping failed; the job's outcome is unchanged",
+            metadata: [
+                "event": "ping_failed", "ping_host": "\(url.host ?? "")", "kind": "\(suffix ?? "success")",
+                "error": "\(failure)",
+            ])
+    }
+
+    private static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
+        let box = PingResult()
+        let done = DispatchSemaphore(value: 0)
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        session.dataTask(with: request) { _, response, error in
+            box.set((response as? HTTPURLResponse)?.statusCode, error.map { $0.localizedDescription })
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.get()
+    }
+}
+
+/// The completion handler's answer, handed across the URLSession thread.
+private final class PingResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var code: Int?
+    private var error: String?
+
+    func set(_ code: Int?, _ error: String?) { lock.withLock { (self.code, self.error) = (code, error) } }
+    func get() -> (code: Int?, error: String?) { lock.withLock { (code, error) } }
+}
