@@ -11,6 +11,10 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
   libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 
+# Only the tests need these: PgBouncer (the pooler refusal), promtool (the alert rules) and
+# systemd-analyze (the units).
+TEST_APT_PACKAGES := pgbouncer prometheus systemd
+
 .PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
 
 deps:
@@ -27,6 +31,7 @@ demo-stop:
 	scripts/pg-stop.sh "$(PGDIR)"
 
 test: deps
+	@scripts/ensure-packages.sh $(TEST_APT_PACKAGES)
 	@scripts/ensure-test-tools.sh
 	swift build --build-tests
 	swift test --skip-build

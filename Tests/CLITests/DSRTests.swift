@@ -142,6 +142,33 @@ struct DSRTests {
                 == "0")
     }
 
+    @Test func threeWorkersAtOnceProcessEveryRequestExactlyOnce() throws {
+        var ids: [String] = []
+        for n in 1...4 {
+            let r = try dsr(["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-00000000000\(n)"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let id = try psql("SELECT max(id) FROM public.dsr_requests")
+            #expect(try dsr(["approve", id]).status == 0)
+            ids.append(id)
+        }
+        let workers = try (0..<3).map { _ in try CLI.start(["dsr", "process"], database: config, env: env) }
+        for r in workers.map({ $0.wait() }) { #expect(r.status == 0, "\(r.stderr)") }
+        for id in ids {
+            #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|1")
+            for event in ["dsr_started", "account_export_ready"] {
+                #expect(
+                    try psql(
+                        "SELECT count(*) FROM public.audit_log WHERE event = '\(event)' AND entity_id = '\(id)'")
+                        == "1",
+                    "\(event) for request \(id)")
+            }
+        }
+        #expect(try psql("SELECT count(*) FROM public.batch_artifacts WHERE kind = 'dsr-export'") == "4")
+        #expect(
+            try psql("SELECT count(*) FROM public.batch_runs WHERE job = 'dsr-process' AND status = 'succeeded'") == "3"
+        )
+    }
+
     @Test func theExportHoldsEverythingTheMapReachesAndNothingElse() throws {
         let id = try approvedExport()
         let run = try dsr(["process"])

@@ -138,13 +138,9 @@ struct InvoicingTests {
             ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-number:3"]) { $1 })
         #expect(crashed.status == 70, "the injected crash did not happen: \(crashed.stderr)")
         #expect(try psql("SELECT count(*) FROM invoices") == "2")
-        // Then two workers at once share the rest.
-        let first = try CLI.start(["invoices"], database: config, env: env)
-        let second = try CLI.start(["invoices"], database: config, env: env)
-        let a = first.wait()
-        let b = second.wait()
-        #expect(a.status == 0, "\(a.stderr)")
-        #expect(b.status == 0, "\(b.stderr)")
+        // Then four workers at once share the rest.
+        let workers = try (0..<4).map { _ in try CLI.start(["invoices"], database: config, env: env) }
+        for r in workers.map({ $0.wait() }) { #expect(r.status == 0, "\(r.stderr)") }
         // A run after the crash finishes the work.
         #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
         let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year!

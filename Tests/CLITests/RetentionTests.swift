@@ -377,6 +377,57 @@ struct RetentionTests {
             ) == "0")
     }
 
+    @Test func threeWorkersAtOnceDeleteEveryRowAndObjectExactlyOnce() throws {
+        // 600 expired horoscopes with an object each; three purges start together.
+        _ = try psql(
+            """
+            INSERT INTO public.media_assets (owner_id, kind, url, meta)
+            SELECT '\(Self.staff)', 'audio', 'horoscopes/many/' || g || '.mp3', jsonb_build_object('many', g)
+              FROM generate_series(1, 600) g;
+            INSERT INTO public.horoscopes (scope, zodiac, ref_date, audio_media_id)
+            SELECT 'monthly', 'many-' || (m.meta->>'many'), current_date - 100, m.id
+              FROM public.media_assets m WHERE m.meta ? 'many';
+            """)
+        for g in 1...600 { try put("horoscopes/many/\(g).mp3", "a") }
+        try writePolicy(
+            """
+            retention:
+              time_zone: \(zone)
+              batch_size: 20
+              pause_ms: 5
+              rules:
+                horoscopes: { table: horoscopes, age: ref_date, keep_days: 60, floor_days: 60, media: [audio_media_id],
+                              orphans: ["horoscopes/"], max_fraction: 1.0 }
+            """)
+        let before = Int(try psql("SELECT count(*) FROM public.horoscopes"))!
+        let workers = try (0..<3).map { _ in try CLI.start(["retention"], database: config, env: env) }
+        let results = workers.map { $0.wait() }
+        for r in results { #expect(r.status == 0, "\(r.stderr)") }
+        #expect(try psql("SELECT count(*) FROM public.horoscopes WHERE zodiac LIKE 'many-%'") == "0")
+        #expect(!(1...600).contains { exists("horoscopes/many/\($0).mp3") })
+        try everyRowHasItsObject()
+        // Every row is counted by exactly one batch of one worker, and the work was shared.
+        let counted = try psql(
+            "SELECT sum((meta->>'rows')::int) FROM public.audit_log WHERE event = 'retention_delete' AND meta->>'rule' = 'horoscopes'"
+        )
+        let deleted = before - Int(try psql("SELECT count(*) FROM public.horoscopes"))!
+        #expect(deleted >= 600)
+        #expect(Int(counted) == deleted, "audit rows count \(counted) rows, \(deleted) were deleted")
+        #expect(
+            try psql(
+                "SELECT count(DISTINCT meta->>'run_id') FROM public.audit_log WHERE event = 'retention_delete' AND meta->>'rule' = 'horoscopes'"
+            ) != "1", "one worker did all the batches")
+        // Each object was queued once and deleted by one drain.
+        #expect(
+            try psql(
+                "SELECT count(*) FROM public.storage_outbox WHERE storage_key LIKE 'horoscopes/many/%' AND deleted_at IS NOT NULL AND attempts = 1"
+            ) == "600")
+        #expect(
+            try psql("SELECT count(*) FROM public.storage_outbox WHERE storage_key LIKE 'horoscopes/many/%'") == "600")
+        #expect(
+            try psql("SELECT count(*) FROM public.batch_runs WHERE job = 'retention' AND status = 'succeeded'") == "3")
+    }
+
     @Test func s3StorageLosesTheSameObjectsAndItsOrphans() throws {
         // Listings are signed as AWS wants; moto cannot check those (see MotoServer), so it
         // runs without signature checks here and S3ObjectStoreTests compares them with botocore.

@@ -16,6 +16,10 @@ public struct RetentionJob: Job {
     public let name = "retention"
     public var partitionKind: PartitionKind { .none }
     public var isDestructive: Bool { true }
+    /// Several workers may purge at once: each batch claims its rows with `FOR UPDATE SKIP
+    /// LOCKED` and re-checks them under the lock, the outbox is claimed the same way, and the
+    /// orphan sweep of a rule runs on one worker at a time (docs/scaling.md).
+    public var allowsConcurrentRuns: Bool { true }
 
     let policy: RetentionPolicy
     let map: DataMap
@@ -151,8 +155,19 @@ public struct RetentionJob: Job {
             let result = try purge(
                 plan, context: context, scope: scope, holds: holds, references: references,
                 outbox: outbox, stats: &stats)
-            let orphans = try plan.rule.rule.orphans.reduce(0) {
-                $0 + (try sweep.sweep(prefix: $1, rule: name, runID: context.runID, outbox: outbox))
+            // One worker sweeps a rule's prefixes at a time; another finding the sweep taken
+            // leaves it (the listing is the expensive part, and the next night sweeps again).
+            let sweepLock = AdvisoryLockKey("samia-batch:retention-sweep:\(name)")
+            var orphans: Int64 = 0
+            if try db.tryAdvisoryLock(sweepLock) {
+                defer { _ = try? db.advisoryUnlock(sweepLock) }
+                orphans = try plan.rule.rule.orphans.reduce(0) {
+                    $0 + (try sweep.sweep(prefix: $1, rule: name, runID: context.runID, outbox: outbox))
+                }
+            } else {
+                context.logger.info(
+                    "another worker is sweeping this rule's orphans",
+                    metadata: ["event": "sweep_skipped", "rule": "\(name)"])
             }
             stats["\(name).orphans_deleted"] = orphans
             total += result.rows

@@ -107,6 +107,27 @@ public struct RunLedger {
         ).affectedRows
     }
 
+    /// The `application_name` of the session that holds run `runID` of `job` open.
+    public static func sessionName(job: String, runID: Int64) -> String {
+        String("samia-batch/\(job)/run-\(runID)".filter { $0 != "'" }.prefix(63))
+    }
+
+    /// For jobs run by several workers at once: marks aborted the running rows whose
+    /// session (named by `sessionName`) is gone from the server, i.e. whose process died.
+    /// Rows younger than a minute are left alone: their session may not be named yet.
+    @discardableResult
+    public func abortVanished(job: String) throws -> Int {
+        try connection.query(
+            """
+            UPDATE batch_runs r SET status = 'aborted', finished_at = now(),
+                   error = coalesce(error, 'process ended without recording an outcome')
+             WHERE r.job = $1 AND r.status = 'running' AND r.started_at < now() - interval '1 minute'
+               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                WHERE a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63))
+            """, [job]
+        ).affectedRows
+    }
+
     public func start(
         job: String, partition: Partition, dryRun: Bool, host: String, pid: Int32, version: String,
         parameters: [String: String]

@@ -73,35 +73,42 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// Connects a dedicated session for `key` and takes the lock, without waiting.
+    /// Connects a session of our own for locks, and proves it is one.
     ///
     /// Session advisory locks only mean something on a session of our own: behind a
-    /// transaction-mode pooler each statement may run on another server session, so the lock
-    /// would be held by a stranger (or released under us). The session is therefore checked
-    /// first: Supabase's transaction-pooler port is refused, consecutive statements must answer
-    /// from one backend, and the lock must be visible as ours right after it is taken.
-    /// `SAMIA_TRUST_POOLER=session` skips the first two checks for a pooler known to be in
-    /// session mode. Throws `lockHeld` (exit 75) when another run holds it.
-    public func acquireLock(_ key: AdvisoryLockKey, job: String, retry: RetryPolicy) throws -> Connection {
+    /// transaction-mode pooler each statement may run on another server session, so a lock
+    /// would be held by a stranger (or released under us). Supabase's transaction-pooler port is
+    /// refused, and consecutive statements must answer from one backend.
+    /// `SAMIA_TRUST_POOLER=session` skips both for a pooler known to run in session mode.
+    public func sessionConnection(job: String, purpose: String, retry: RetryPolicy) throws -> Connection {
         let trusted = ProcessInfo.processInfo.environment["SAMIA_TRUST_POOLER"] == "session"
         if !trusted && configuration.port == "6543" {
             throw BatchError.transactionPooler(
                 target: configuration.displayTarget, evidence: "port 6543 is Supabase's transaction pooler")
         }
-        let connection = try connect(applicationName: "samia-batch/\(job)/lock", retry: retry)
+        let connection = try connect(applicationName: "samia-batch/\(job)/\(purpose)", retry: retry)
+        guard !trusted else { return connection }
         do {
-            if !trusted {
-                var backends = Set<Int32>()
-                for _ in 0..<4 {
-                    backends.insert(try connection.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0)
-                }
-                if backends.count > 1 {
-                    throw BatchError.transactionPooler(
-                        target: configuration.displayTarget,
-                        evidence: "four statements on one connection ran in \(backends.count) different server sessions"
-                    )
-                }
+            var backends = Set<Int32>()
+            for _ in 0..<4 { backends.insert(try connection.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0) }
+            if backends.count > 1 {
+                throw BatchError.transactionPooler(
+                    target: configuration.displayTarget,
+                    evidence: "four statements on one connection ran in \(backends.count) different server sessions")
             }
+            return connection
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
+    /// Connects a dedicated session (see `sessionConnection`) and takes `key` on it without
+    /// waiting; the lock must then be visible as this session's own. Throws `lockHeld`
+    /// (exit 75) when another run holds it.
+    public func acquireLock(_ key: AdvisoryLockKey, job: String, retry: RetryPolicy) throws -> Connection {
+        let connection = try sessionConnection(job: job, purpose: "lock", retry: retry)
+        do {
             guard try connection.tryAdvisoryLock(key) else {
                 let holder = (try? connection.advisoryLockHolder(key)).flatMap { $0 }
                 let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
@@ -140,7 +147,7 @@ public final class Runner: @unchecked Sendable {
         do {
             lockConnection =
                 job.allowsConcurrentRuns
-                ? try connect(applicationName: "samia-batch/\(job.name)/ledger", retry: options.retry)
+                ? try sessionConnection(job: job.name, purpose: "ledger", retry: options.retry)
                 : try acquireLock(key, job: job.name, retry: options.retry)
         } catch {
             if case BatchError.lockHeld = error {
@@ -175,8 +182,10 @@ public final class Runner: @unchecked Sendable {
         let started = clock.now()
         let runID: Int64
         do {
-            // Concurrent workers share the job: another worker's running row is not stale.
-            let stale = job.allowsConcurrentRuns ? 0 : try ledger.abortStale(job: job.name)
+            // Concurrent workers share the job: only a running row whose session is gone is stale.
+            let stale =
+                job.allowsConcurrentRuns
+                ? try ledger.abortVanished(job: job.name) : try ledger.abortStale(job: job.name)
             if stale > 0 {
                 log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"])
             }
@@ -195,6 +204,9 @@ public final class Runner: @unchecked Sendable {
             runID = try ledger.start(
                 job: job.name, partition: partition, dryRun: options.dryRun, host: host, pid: getpid(),
                 version: version, parameters: parameters)
+            // The ledger session names its run, so another worker can tell a live run from a
+            // vanished one (`abortVanished`).
+            try lockConnection.execute("SET application_name = '\(RunLedger.sessionName(job: job.name, runID: runID))'")
         } catch {
             log.error("cannot record the run", metadata: ["event": "ledger_error", "error": "\(error)"])
             return RunReport(

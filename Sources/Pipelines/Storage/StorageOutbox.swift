@@ -18,55 +18,67 @@ public struct StorageOutbox {
         self.store = store
     }
 
-    /// Works through `origin`'s pending objects; returns how many are still pending.
-    public func drain(origin: String, logger: Logger) throws -> Int {
-        let pending = try db.query(
-            "SELECT id, storage_key FROM public.storage_outbox WHERE origin = $1 AND deleted_at IS NULL ORDER BY id",
-            [origin])
+    /// Works through `origin`'s pending objects; returns how many this call left pending.
+    ///
+    /// Entries are claimed a chunk at a time with `FOR UPDATE SKIP LOCKED` in a short
+    /// transaction that also marks them done, so several workers draining the same origin
+    /// never delete one object twice, and a worker that dies mid-chunk leaves its chunk queued.
+    public func drain(origin: String, logger: Logger, chunk: Int = 500) throws -> Int {
         var left = 0
-        var deleted: [Int64] = []
-        // Done entries are marked in bulk: one statement per thousand objects, not per object.
-        func markDeleted() throws {
-            guard !deleted.isEmpty else { return }
-            try db.query(
-                """
-                UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL
-                 WHERE id = ANY($1::text::bigint[])
-                """, ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
-            deleted.removeAll(keepingCapacity: true)
-        }
-        defer { try? markDeleted() }
-        for row in pending {
-            let id: Int64 = try row.decode(0)
-            let key: String = try row.decode(1)
-            var lastError: String?
-            for attempt in 1...attempts {
-                do {
-                    try store.delete(key)
-                    lastError = nil
-                    break
-                } catch StorageError.unsafeKey {
-                    lastError = nil
-                    break
-                } catch {
-                    lastError = "\(error)"
-                    if attempt < attempts { Thread.sleep(forTimeInterval: backoff * Double(1 << (attempt - 1))) }
+        var after: Int64 = 0
+        while true {
+            let claimed = try db.transaction { tx -> Int in
+                let pending = try tx.query(
+                    """
+                    SELECT id, storage_key FROM public.storage_outbox
+                     WHERE origin = $1 AND deleted_at IS NULL AND id > $2
+                     ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED
+                    """, [origin, after])
+                var deleted: [Int64] = []
+                for row in pending {
+                    let id: Int64 = try row.decode(0)
+                    let key: String = try row.decode(1)
+                    after = id
+                    if let error = deleteWithRetries(key) {
+                        left += 1
+                        try tx.query(
+                            "UPDATE public.storage_outbox SET attempts = attempts + \(attempts), last_error = $2 WHERE id = $1",
+                            [id, error])
+                        logger.warning(
+                            "storage object not deleted yet",
+                            metadata: ["event": "outbox_delete_failed", "outbox_id": "\(id)", "origin": "\(origin)"])
+                    } else {
+                        deleted.append(id)
+                    }
                 }
+                // Done entries are marked in bulk: one statement per chunk, not per object.
+                if !deleted.isEmpty {
+                    try tx.query(
+                        """
+                        UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL
+                         WHERE id = ANY($1::text::bigint[])
+                        """, ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
+                }
+                return pending.count
             }
-            if let lastError {
-                left += 1
-                try db.query(
-                    "UPDATE public.storage_outbox SET attempts = attempts + \(attempts), last_error = $2 WHERE id = $1",
-                    [id, lastError])
-                logger.warning(
-                    "storage object not deleted yet",
-                    metadata: ["event": "outbox_delete_failed", "outbox_id": "\(id)", "origin": "\(origin)"])
-            } else {
-                deleted.append(id)
-                if deleted.count >= 1000 { try markDeleted() }
+            if claimed < chunk { return left }
+        }
+    }
+
+    /// Nil when the object is gone (or was never there, or its key could not name one).
+    private func deleteWithRetries(_ key: String) -> String? {
+        var lastError: String?
+        for attempt in 1...attempts {
+            do {
+                try store.delete(key)
+                return nil
+            } catch StorageError.unsafeKey {
+                return nil
+            } catch {
+                lastError = "\(error)"
+                if attempt < attempts { Thread.sleep(forTimeInterval: backoff * Double(1 << (attempt - 1))) }
             }
         }
-        try markDeleted()
-        return left
+        return lastError
     }
 }
