@@ -19,7 +19,7 @@ struct ReconcileCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
 
-    @Option(help: "The month to close, YYYY-MM.")
+    @Option(help: "The month to close, YYYY-MM, or `previous` (last month in SAMIA_TIMEZONE, else UTC; for timers).")
     var month: String
 
     @Option(parsing: .upToNextOption, help: "Settlement CSV files to import before matching.")
@@ -38,10 +38,16 @@ struct ReconcileCommand: ParsableCommand {
     var fxRates: String?
 
     func parsedMonth() throws -> (Int, Int) {
+        if month == "previous" {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = try businessTimeZone()
+            let last = calendar.date(byAdding: .month, value: -1, to: Date())!
+            return (calendar.component(.year, from: last), calendar.component(.month, from: last))
+        }
         let parts = month.split(separator: "-")
         guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
             (2000...2999).contains(y), (1...12).contains(m)
-        else { throw ValidationError("--month must be YYYY-MM, e.g. 2026-10") }
+        else { throw ValidationError("--month must be YYYY-MM (e.g. 2026-10) or previous") }
         return (y, m)
     }
 

@@ -238,9 +238,15 @@ public struct ReconciliationJob: Job {
             "phases: matching \(stats["match_ms"] ?? 0) ms; CSVs through COPY into the ZIP \(stats["csv_ms"] ?? 0) ms "
                 + "for \(stats["csv_bytes"] ?? 0) bytes, of which \(stats["csv_wait_ms"] ?? 0) ms waiting for the ZIP writer"
         )
-        return JobOutcome(
+        var outcome = JobOutcome(
             stats: stats, artifacts: [outPath ?? record.storageKey],
             itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
+        // Breaks do not fail the run; the alert on these gauges is what tells finance.
+        outcome.gauges["samia_reconciliation_breaks"] = Double(stats["breaks"] ?? 0)
+        for (key, n) in stats where key.hasPrefix("breaks_") {
+            outcome.gauges["samia_reconciliation_breaks_by_type{type=\"\(key.dropFirst(7))\"}"] = Double(n)
+        }
+        return outcome
     }
 
     /// Loads the exchange rates through COPY and refuses, naming file, line and field, a rate

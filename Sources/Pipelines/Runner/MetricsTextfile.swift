@@ -24,6 +24,15 @@ public struct MetricsTextfile {
         job: String, succeeded: Bool, finishedAt: Date, duration: Double, items: Int64,
         extra: [String: Double] = [:]
     ) throws {
+        // Jobs on other timers finish while this one does (invoices every 15 minutes during
+        // the nightly): the read-modify-write is serialised so no job's samples are lost.
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let lock = open(path + ".lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
         var samples = read()
         var mine = samples[job] ?? [:]
         mine["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
