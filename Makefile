@@ -15,7 +15,7 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
 # systemd-analyze (the units).
 TEST_APT_PACKAGES := pgbouncer prometheus systemd
 
-.PHONY: deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
+.PHONY: install install-files deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -58,6 +58,18 @@ bench-retention: deps
 
 bench-parity: deps
 	bench/parity.sh
+
+# make install PREFIX=/opt/samia-batch: the release binary and its resource bundle in
+# PREFIX/bin, templates and policy examples in PREFIX/share/samia-batch (where the binary looks),
+# schedules with their paths filled in, and the docs. DESTDIR stages a package.
+CONFIGURATION ?= release
+install: deps
+	swift build -c $(CONFIGURATION) --product samia-batch
+	$(MAKE) install-files BIN_PATH="$$(swift build -c $(CONFIGURATION) --show-bin-path)"
+
+install-files:
+	@test -x "$(BIN_PATH)/samia-batch" || { echo "install-files: no samia-batch in BIN_PATH=$(BIN_PATH)" >&2; exit 78; }
+	@scripts/install.sh "$(BIN_PATH)" "$(DESTDIR)" "$(PREFIX)"
 
 format:
 	swift format -i -r Sources Tests bench

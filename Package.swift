@@ -47,7 +47,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Schema/migrations"), .copy("Schema/dev")],
-            swiftSettings: strict),
+            swiftSettings: strict, plugins: ["BuildInfo"]),
+        .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
         .executableTarget(
             name: "samia-batch",
             dependencies: [

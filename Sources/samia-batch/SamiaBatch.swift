@@ -13,7 +13,7 @@ struct SamiaBatch: ParsableCommand {
             Exit codes (sysexits):
             \(ExitStatus.helpText)
             """,
-        version: SamiaVersion.version,
+        version: "samia-batch \(SamiaVersion.release) (git commit \(SamiaVersion.commit))",
         subcommands: [
             MigrateCommand.self, RunsCommand.self, NightlyCommand.self, BackfillCommand.self, KeygenCommand.self,
             VerifyCommand.self,

@@ -113,8 +113,7 @@ public enum PolicyFiles {
     {
         var candidates: [String] = []
         if let dir = env["SAMIA_POLICY_DIR"], !dir.isEmpty { candidates.append(dir) }
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        let exe = Executable.directory
         candidates.append(exe.deletingLastPathComponent().path + "/share/samia-batch/policy")
         for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), exe] {
             var dir = start

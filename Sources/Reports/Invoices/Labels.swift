@@ -41,8 +41,7 @@ public struct Labels: Sendable {
     public static func locate(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> Labels {
         var candidates: [String] = []
         if let dir = env["SAMIA_TEMPLATES"], !dir.isEmpty { candidates.append(dir + "/locales") }
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        let exe = Executable.directory
         candidates.append(exe.deletingLastPathComponent().path + "/share/samia-batch/templates/locales")
         var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         for _ in 0..<6 {

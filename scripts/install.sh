@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Copies a built samia-batch and everything it reads into DESTDIR/PREFIX (see `make install`).
+#   usage: scripts/install.sh BIN_PATH DESTDIR PREFIX
+set -euo pipefail
+bin=${1:?BIN_PATH}; destdir=${2:-}; prefix=${3:?PREFIX}
+root=$(cd "$(dirname "$0")/.." && pwd)
+target="$destdir$prefix"
+share="$target/share/samia-batch"
+install -d "$target/bin" "$share" "$target/share/doc/samia-batch"
+install -m 0755 "$bin/samia-batch" "$target/bin/samia-batch"
+# SwiftPM resource bundles (the migrations) are found beside the executable.
+for bundle in "$bin"/*.resources; do
+  rm -rf "$target/bin/$(basename "$bundle")"
+  cp -R "$bundle" "$target/bin/"
+done
+rm -rf "$share/templates" "$share/policy" "$share/schedules"
+cp -R "$root/templates" "$share/templates"
+cp -R "$root/policy" "$share/policy"
+cp -R "$root/schedules" "$share/schedules"
+# The schedules name the installed binary.
+grep -rl '@BINDIR@' "$share/schedules" | while read -r f; do
+  sed -i "s#@BINDIR@#$prefix/bin#g" "$f"
+done
+cp "$root"/docs/*.md "$root/README.md" "$target/share/doc/samia-batch/"
+echo "installed $("$target/bin/samia-batch" --version) into $target"
+echo "next: schedules/README.md in $share/schedules says how to enable the timers, cron or CronJobs"
