@@ -83,6 +83,9 @@ erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed
 echo "== RLS-parity report for auditors (read and write probes: this is a dev database)"
 "$bin" parity --out "$out/parity" --probe-writes
 "$bin" verify "$out/parity" --public-key "$out/keys/signing.key.pub" | tail -n 1
+echo "== on-call: what a catch-up would run, and whether every job succeeded recently"
+"$bin" backfill metrics --from "$(date -d "$today -7 days" +%F)" --to "$(date -d "$today -1 days" +%F)" --dry-run
+"$bin" check-freshness --max-age 26h --job invoices --job metrics --job retention --job dsr-process --job parity
 echo "== run ledger"
 "$bin" runs --limit 10
 cat <<TXT

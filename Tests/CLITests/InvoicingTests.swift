@@ -131,7 +131,7 @@ struct InvoicingTests {
         #expect(try psql("SELECT meta->>'identical' FROM audit_log WHERE event = 'document_pdf_restored'") == "true")
     }
 
-    @Test func twoWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {
+    @Test func fourWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {
         try load(orders: 40)
         // A worker crashes (the process exits) after taking its 3rd number, before committing.
         let crashed = try CLI.run(

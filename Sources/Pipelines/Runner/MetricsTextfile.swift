@@ -93,6 +93,9 @@ public struct MetricsTextfile {
         }
         let temporary = path + ".tmp-\(getpid())"
         try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        // node_exporter runs as another user, and services run with a strict umask: the
+        // metrics (counts and times, nothing personal) are made readable explicitly.
+        chmod(temporary, 0o644)
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw BatchError.configuration("cannot write metrics textfile \(path): \(String(cString: strerror(errno)))")

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The scale-out benchmark (issue 9): the same queue worked by 1, 2 and 4 `samia-batch invoices`
+# processes started together against one PostgreSQL, each count on a fresh copy of the same
+# database. Reports documents/s, the speed-up against one worker (the peer), and checks every run
+# for gapless, unique numbers and one PDF per document.
+#   usage: bench/scaleout.sh [ORDERS] [ROUNDS]    (defaults: 600 orders, 2 rounds)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+orders=${1:-600}
+rounds=${2:-2}
+cd "$root"
+swift build -c release --product samia-batch >/dev/null
+work=$(mktemp -d /tmp/samia-scaleout-bench-XXXX)
+chmod 755 "$work"
+trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+eval "$(scripts/pg-start.sh "$work/pg")"
+export PGDATABASE=samia_scaleout
+export SAMIA_LOG_FORMAT=json
+.build/release/samia-batch dev init --reset >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -v orders="$orders" -f Tests/CLITests/Fixtures/invoicing.sql
+mkdir -p bench/results
+python3 bench/scaleout.py "$root/.build/release/samia-batch" "$work" "$orders" "$rounds" \
+  "bench/results/scaleout-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
