@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Pipelines
 import Postgres
 
@@ -23,7 +24,7 @@ struct NightlyCommand: ParsableCommand {
         try execute {
             let timeZone = try businessTimeZone()
             let day = date ?? LocalDate(Date(), in: timeZone).adding(days: -1)
-            let steps = try NightlyPlan.steps(for: day)
+            let steps = NightlyPlan.steps(for: day)
             let logger = cliLogger()
             let runner = Runner(
                 configuration: try database.configuration(), logger: logger, version: SamiaVersion.version)
@@ -40,7 +41,7 @@ struct NightlyCommand: ParsableCommand {
             var worst = ExitStatus.success
             var interrupted = false
             for step in steps {
-                let name = step.job.name
+                let name = step.name
                 let status: ExitStatus
                 let state: String
                 if interrupted {
@@ -54,26 +55,13 @@ struct NightlyCommand: ParsableCommand {
                     status = error.exitStatus
                     state = "NOT RUN: depends on \(blocker), which did not succeed"
                 } else {
-                    var options = flags.options(database)
-                    options.parameters["date"] = day.description
-                    let started = Date()
-                    let report = runner.run(step.job, partition: step.partition, options: options)
-                    status = report.status
-                    if case BatchError.interrupted? = report.error { interrupted = true }
-                    let took = String(format: "%.1f s", Date().timeIntervalSince(started))
-                    if report.skippedBecauseOf != nil {
-                        state = "ok (already succeeded)"
-                    } else if let error = report.error {
-                        state = "FAILED, exit \(report.status.rawValue) (\(took)): \(error)"
-                    } else {
-                        state = "ok (\(took)" + (report.runID.map { ", run \($0))" } ?? ")")
-                    }
+                    (status, state) = run(step, day: day, runner: runner, logger: logger, interrupted: &interrupted)
                 }
                 outcome[name] = status
                 lines.append("  \(name) \(step.partition): \(state)")
                 if status != .success && (worst == .success || status == .failure) { worst = status }
             }
-            let failed = steps.map(\.job.name).filter { outcome[$0] != .success }
+            let failed = steps.map(\.name).filter { outcome[$0] != .success }
             print(
                 "nightly \(day): \(steps.count - failed.count) of \(steps.count) job(s) ok"
                     + (failed.isEmpty ? "" : "; not ok: \(failed.joined(separator: ", "))"))
@@ -81,6 +69,32 @@ struct NightlyCommand: ParsableCommand {
             ping?.finish(exitCode: worst.rawValue, runID: nil, logLines: lines, logger: logger)
             if worst != .success { throw ExitCode(worst.rawValue) }
         }
+    }
+}
+
+extension NightlyCommand {
+    /// Builds and runs one step; a job whose configuration is missing fails alone (exit 78).
+    func run(_ step: NightlyStep, day: LocalDate, runner: Runner, logger: Logger, interrupted: inout Bool)
+        -> (ExitStatus, String)
+    {
+        let job: any Job
+        do { job = try step.makeJob() } catch {
+            logger.error("job not run", metadata: ["event": "job_not_configured", "job": "\(step.name)"])
+            FileHandle.standardError.write(Data("samia-batch: \(step.name): \(error)\n".utf8))
+            let status = BatchError.exitStatus(for: error)
+            return (status, "FAILED, exit \(status.rawValue): \(error)")
+        }
+        var options = flags.options(database)
+        options.parameters["date"] = day.description
+        let started = Date()
+        let report = runner.run(job, partition: step.partition, options: options)
+        if case BatchError.interrupted? = report.error { interrupted = true }
+        let took = String(format: "%.1f s", Date().timeIntervalSince(started))
+        if report.skippedBecauseOf != nil { return (report.status, "ok (already succeeded)") }
+        if let error = report.error {
+            return (report.status, "FAILED, exit \(report.status.rawValue) (\(took)): \(error)")
+        }
+        return (report.status, "ok (\(took)" + (report.runID.map { ", run \($0))" } ?? ")"))
     }
 }
 

@@ -80,6 +80,13 @@ struct OperationsTests {
         let again = try CLI.run(["nightly", "--date", "2026-11-02"], database: config, env: env)
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         #expect(try psql("SELECT count(*) FROM batch_runs WHERE job = 'retention' AND status = 'succeeded'") == "1")
+        // A job whose settings are missing fails alone, with the configuration code.
+        let unconfigured = try CLI.run(
+            ["nightly", "--date", "2026-11-05"], database: config, env: ["SAMIA_STORAGE_DIR": dir + "/storage"])
+        #expect(unconfigured.status == 78, "\(unconfigured.stdout) \(unconfigured.stderr)")
+        #expect(unconfigured.stdout.contains("invoices (none): FAILED, exit 78"))
+        #expect(unconfigured.stdout.contains("metrics day 2026-11-05: ok"))
+        #expect(unconfigured.stderr.contains("INVOICE_FROM_NAME"), "\(unconfigured.stderr)")
     }
 
     @Test func sigtermMidNightAbortsReleasesTheLocksAndARerunCompletes() throws {
@@ -95,7 +102,10 @@ struct OperationsTests {
         #expect(try psql("SELECT status FROM batch_runs WHERE job = 'metrics'") == "aborted")
         #expect(try psql("SELECT count(*) FROM batch_runs WHERE job = 'retention'") == "0")
         // No advisory lock of ours is left behind, and the night runs again to the end.
-        #expect(try psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == "0")
+        #expect(
+            try psql(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+            ) == "0")
         let rerun = try CLI.run(["nightly", "--date", "2026-11-03"], database: config, env: env)
         #expect(rerun.status == 0, "\(rerun.stdout) \(rerun.stderr)")
         #expect(try psql("SELECT status FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "succeeded")

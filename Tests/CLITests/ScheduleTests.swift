@@ -39,7 +39,8 @@ struct ScheduleTests {
         let service = try String(contentsOfFile: dir + "/samia-batch@.service", encoding: .utf8)
         for line in [
             "Type=oneshot", "SuccessExitStatus=75", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-            "PrivateTmp=yes", "ReadWritePaths=/var/lib/samia-batch -/var/lib/prometheus/node-exporter", "User=samia-batch",
+            "PrivateTmp=yes", "ReadWritePaths=/var/lib/samia-batch -/var/lib/prometheus/node-exporter",
+            "User=samia-batch",
             "EnvironmentFile=/etc/samia-batch/samia-batch.env",
         ] {
             #expect(service.contains("\n" + line + "\n"), "\(line)")
