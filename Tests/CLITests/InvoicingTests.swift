@@ -149,6 +149,12 @@ struct InvoicingTests {
             try psql("SELECT string_agg(number, ',' ORDER BY number) FROM invoices")
                 == (1...40).map { String(format: "SAMIA-\(year)-%06d", $0) }.joined(separator: ","))
         #expect(try psql("SELECT count(DISTINCT payment_intent_id) FROM invoices") == "40")
+        // The runs' counts add up: a payment another worker numbered first is not counted twice
+        // (the crashed run's 2 committed invoices are in no finished run's stats).
+        #expect(
+            try psql(
+                "SELECT sum((stats->>'invoices_issued')::int) FROM batch_runs WHERE job = 'invoices' AND status = 'succeeded'"
+            ) == "38")
         #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "40")
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")
     }

@@ -92,7 +92,7 @@ public struct InvoicingJob: Job {
         func excluded(_ source: String) -> String { (failed[source] ?? []).map(String.init).joined(separator: ",") }
 
         // 1. Number invoices, then 2. credit notes: one short transaction per document.
-        let series: [(source: String, stat: String, issue: (Connection, String, Int) throws -> Int64?)] = [
+        let series: [(source: String, stat: String, issue: (Connection, String, Int) throws -> Claim?)] = [
             ("payment_intent", "invoices_issued", { try issueInvoice($0, context: context, exclude: $1, ordinal: $2) }),
             (
                 "refund", "credit_notes_issued",
@@ -102,14 +102,19 @@ public struct InvoicingJob: Job {
         for (source, stat, issue) in series {
             while limit.map({ issued < $0 }) ?? true {
                 try context.checkpoint()
-                var claimed: Int64?
+                var claimed: Claim?
                 do {
                     claimed = try db.transaction { tx in try issue(tx, excluded(source), issued + 1) }
                 } catch let error as FailedSource {
                     record(source, error.id, error.underlying)
                     continue
                 }
-                guard claimed != nil else { break }
+                guard let claimed else { break }
+                // A source another worker numbered first counts for neither.
+                guard claimed.issued else {
+                    stats["\(source)_taken_by_another_worker", default: 0] += 1
+                    continue
+                }
                 issued += 1
                 stats[stat, default: 0] += 1
             }
@@ -168,7 +173,14 @@ public struct InvoicingJob: Job {
         return "\(prefix)\(year)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
-    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: String, ordinal: Int) throws -> Int64? {
+    /// A source claimed under its row lock: `issued` is false when another worker had numbered
+    /// it between this statement's snapshot and the lock.
+    struct Claim {
+        let id: Int64
+        let issued: Bool
+    }
+
+    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: String, ordinal: Int) throws -> Claim? {
         let rows = try tx.query(
             """
             SELECT pi.id, pi.order_id, pi.amount_cents, pi.currency::text AS currency, pi.provider_intent_id,
@@ -189,6 +201,11 @@ public struct InvoicingJob: Job {
         guard rows.count == 1 else { return nil }
         let row = rows[0]
         let id: Int64 = try row.decode("id")
+        // SKIP LOCKED does not re-check NOT EXISTS after the lock: a worker that committed
+        // the invoice in between is seen only by a new statement's snapshot.
+        if try tx.scalar("SELECT EXISTS (SELECT 1 FROM public.invoices WHERE payment_intent_id = $1)", [id]) ?? false {
+            return Claim(id: id, issued: false)
+        }
         do {
             try tx.savepoint { sp in
                 let now = context.clock.now()
@@ -242,14 +259,14 @@ public struct InvoicingJob: Job {
             }
         } catch let error as PostgresError where error.sqlState == "23505" {
             // Another worker numbered this payment between our snapshot and our lock: nothing to do.
-            return id
+            return Claim(id: id, issued: false)
         } catch {
             throw FailedSource(id: id, underlying: error)
         }
-        return id
+        return Claim(id: id, issued: true)
     }
 
-    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: String) throws -> Int64? {
+    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: String) throws -> Claim? {
         let rows = try tx.query(
             """
             SELECT r.id, r.order_id, r.amount_cents, r.currency::text AS currency, coalesce(r.reason, '') AS reason,
@@ -268,6 +285,17 @@ public struct InvoicingJob: Job {
         guard rows.count == 1 else { return nil }
         let row = rows[0]
         let id: Int64 = try row.decode("id")
+        // Under the locks, with a new snapshot: another worker may have issued this refund's
+        // note, or another note of the same invoice, since the claiming statement began.
+        if try tx.scalar("SELECT EXISTS (SELECT 1 FROM public.credit_notes WHERE refund_id = $1)", [id]) ?? false {
+            return Claim(id: id, issued: false)
+        }
+        let invoiceID: Int64 = try row.decode("invoice_id")
+        let credited: Int64 =
+            try tx.scalar(
+                "SELECT coalesce(sum(amount_cents), 0)::bigint FROM public.credit_notes WHERE invoice_id = $1",
+                [invoiceID])
+            ?? 0
         do {
             try tx.savepoint { sp in
                 let currency: String = try row.decode("currency")
@@ -280,7 +308,7 @@ public struct InvoicingJob: Job {
                     throw InvoiceError.invalidField(field: "refunds.currency", reason: "unknown currency \(currency)")
                 }
                 let amount: Int64 = try row.decode("amount_cents")
-                let remaining: Int64 = try row.decode("total_cents") - (try row.decode("credited") as Int64)
+                let remaining: Int64 = try row.decode("total_cents") - credited
                 guard amount <= remaining else {
                     throw InvoiceError.invalidField(
                         field: "refunds.amount_cents",
@@ -325,11 +353,11 @@ public struct InvoicingJob: Job {
                 try sp.query("DELETE FROM public.document_failures WHERE source = 'refund' AND source_id = $1", [id])
             }
         } catch let error as PostgresError where error.sqlState == "23505" {
-            return id
+            return Claim(id: id, issued: false)
         } catch {
             throw FailedSource(id: id, underlying: error)
         }
-        return id
+        return Claim(id: id, issued: true)
     }
 
     // MARK: - PDFs

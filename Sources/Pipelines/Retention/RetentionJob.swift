@@ -306,6 +306,13 @@ public struct RetentionJob: Job {
             ANALYZE retention_due
             """)
         defer { try? db.execute("DROP TABLE IF EXISTS pg_temp.retention_due") }
+        // Objects are deleted on a second thread while the next batch runs; what it leaves is
+        // drained below, after the last batch.
+        let drain = try BackgroundDrain(
+            configuration: context.configuration, store: store, origin: origin, logger: context.logger)
+        var drainFinished = false
+        defer { if !drainFinished { _ = try? drain.finish() } }
+        var transactionMilliseconds: Int64 = 0
         while result.rows < plan.limit {
             try context.checkpoint()
             let size = min(Int64(policy.batchSize), plan.limit - result.rows)
@@ -394,6 +401,7 @@ public struct RetentionJob: Job {
             last = lastCandidate
             guard batch.rows > 0 else { continue }
             let held = Int64(Date().timeIntervalSince(started) * 1000)
+            transactionMilliseconds += held
             result.longestMilliseconds = max(result.longestMilliseconds, held)
             result.rows += batch.rows
             result.mediaRows += batch.mediaRows
@@ -402,9 +410,15 @@ public struct RetentionJob: Job {
             context.progress.update(name, done: result.rows, total: plan.due)
             // Test-only crash point: the batch committed, its objects are only in the outbox.
             if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "retention-after-commit" { _exit(71) }
-            _ = try outbox.drain(origin: origin, logger: context.logger)
+            drain.kick()
             if pause > 0 { context.clock.sleep(seconds: pause) }
         }
+        drainFinished = true
+        let background = try drain.finish()
+        let closing = Date()
+        _ = try outbox.drain(origin: origin, logger: context.logger)
+        stats["\(name).transaction_ms"] = transactionMilliseconds
+        stats["\(name).object_delete_ms"] = background.milliseconds + Int64(Date().timeIntervalSince(closing) * 1000)
         stats["\(name).rows_deleted"] = result.rows
         stats["\(name).media_rows_deleted"] = result.mediaRows
         stats["\(name).objects_queued"] = result.objects
