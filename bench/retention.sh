@@ -7,12 +7,15 @@
 # While each runs, a writer keeps updating random expired horoscopes by primary key, one at a
 # time through one psql session with \timing: its longest wait is how long
 # the purge made an API write wait. Reports rows/s for both, the ratio, and the longest waits.
-#   usage: bench/retention.sh [TOTAL] [EXPIRED] [BATCH]    (defaults: 10000000 1000000 5000)
+# With WORKERS > 1, that many `samia-batch retention` processes start together (they share the
+# rows through SKIP LOCKED, docs/scaling.md).
+#   usage: bench/retention.sh [TOTAL] [EXPIRED] [BATCH] [WORKERS]   (defaults: 10000000 1000000 5000 1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 total=${1:-10000000}
 expired=${2:-1000000}
 batch=${3:-5000}
+workers=${4:-1}
 cd "$root"
 swift build -c release --product samia-batch >/dev/null
 bin="$root/.build/release/samia-batch"
@@ -82,8 +85,14 @@ run() {
   local t0 t1
   t0=$(date +%s.%N)
   if [ "$name" = samia ]; then
-    DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$db" SAMIA_DATA_MAP="$work/data-map.yaml" \
-      SAMIA_STORAGE_DIR="$work/storage" "$bin" retention --rule horoscopes > "$work/samia.out" 2> "$work/samia.err"
+    local pids=() w
+    for w in $(seq 1 "$workers"); do
+      DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$db" SAMIA_DATA_MAP="$work/data-map.yaml" \
+        SAMIA_STORAGE_DIR="$work/storage" "$bin" retention --rule horoscopes > "$work/samia.out.$w" 2> "$work/samia.err.$w" &
+      pids+=($!)
+    done
+    for w in "${pids[@]}"; do wait "$w"; done
+    cat "$work"/samia.out.* > "$work/samia.out"
   else
     psql -X -q -d "$db" -v ON_ERROR_STOP=1 <<'SQL'
 WITH gone AS (DELETE FROM public.horoscopes t WHERE t.ref_date < current_date - 60 RETURNING t.audio_media_id)
@@ -111,9 +120,12 @@ SQL
   fi
 }
 
-echo "== runs ($expired of $total rows; batch $batch)"
+echo "== runs ($expired of $total rows; batch $batch; $workers worker(s))"
 run samia run_samia
-tail -n 1 "$work/samia.out"
+grep '^retention horoscopes' "$work/samia.out"
+psql -X -At -d run_samia -c "SELECT 'per run: ' || string_agg(format('%s rows in %s batches, transactions %s ms, object deletes %s ms (own thread)',
+    stats->>'horoscopes.rows_deleted', stats->>'horoscopes.batches', stats->>'horoscopes.transaction_ms',
+    stats->>'horoscopes.object_delete_ms'), '; ') FROM batch_runs WHERE job = 'retention' AND NOT dry_run"
 objects_left=$(find "$work/storage/horoscopes/bench" -type f | wc -l)
 echo "objects left on the store after samia-batch: $objects_left"
 run single run_single
