@@ -96,6 +96,21 @@ struct RetentionTests {
         }
     }
 
+    /// `count` horoscopes 100 days old named `NAME-n`, each with its own audio row and object
+    /// `horoscopes/NAME/n.mp3`.
+    func expiredHoroscopes(_ name: String, count: Int) throws {
+        _ = try psql(
+            """
+            INSERT INTO public.media_assets (owner_id, kind, url, meta)
+            SELECT '\(Self.staff)', 'audio', 'horoscopes/\(name)/' || g || '.mp3', jsonb_build_object('\(name)', g)
+              FROM generate_series(1, \(count)) g;
+            INSERT INTO public.horoscopes (scope, zodiac, ref_date, audio_media_id)
+            SELECT 'monthly', '\(name)-' || (m.meta->>'\(name)'), current_date - 100, m.id
+              FROM public.media_assets m WHERE m.meta ? '\(name)';
+            """)
+        for g in 1...count { try put("horoscopes/\(name)/\(g).mp3", "a") }
+    }
+
     func exists(_ key: String) -> Bool { FileManager.default.fileExists(atPath: dir + "/storage/" + key) }
 
     func retention(_ arguments: [String] = [], env more: [String: String] = [:]) throws -> Shell.Result {
@@ -306,16 +321,7 @@ struct RetentionTests {
     @Test func apiWritesDuringThePurgeWaitAtMostOneBatch() throws {
         // 3,000 expired horoscopes, each with its own audio; the writer keeps attaching new
         // horoscopes to audio the purge is deleting.
-        _ = try psql(
-            """
-            INSERT INTO public.media_assets (owner_id, kind, url, meta)
-            SELECT '\(Self.staff)', 'audio', 'horoscopes/bulk/' || g || '.mp3', jsonb_build_object('bulk', g)
-              FROM generate_series(1, 3000) g;
-            INSERT INTO public.horoscopes (scope, zodiac, ref_date, audio_media_id)
-            SELECT 'monthly', 'bulk-' || (m.meta->>'bulk'), current_date - 100, m.id
-              FROM public.media_assets m WHERE m.meta ? 'bulk';
-            """)
-        for g in 1...3000 { try put("horoscopes/bulk/\(g).mp3", "a") }
+        try expiredHoroscopes("bulk", count: 3000)
         try writePolicy(
             """
             retention:
@@ -379,16 +385,7 @@ struct RetentionTests {
 
     @Test func threeWorkersAtOnceDeleteEveryRowAndObjectExactlyOnce() throws {
         // 600 expired horoscopes with an object each; three purges start together.
-        _ = try psql(
-            """
-            INSERT INTO public.media_assets (owner_id, kind, url, meta)
-            SELECT '\(Self.staff)', 'audio', 'horoscopes/many/' || g || '.mp3', jsonb_build_object('many', g)
-              FROM generate_series(1, 600) g;
-            INSERT INTO public.horoscopes (scope, zodiac, ref_date, audio_media_id)
-            SELECT 'monthly', 'many-' || (m.meta->>'many'), current_date - 100, m.id
-              FROM public.media_assets m WHERE m.meta ? 'many';
-            """)
-        for g in 1...600 { try put("horoscopes/many/\(g).mp3", "a") }
+        try expiredHoroscopes("many", count: 600)
         try writePolicy(
             """
             retention:

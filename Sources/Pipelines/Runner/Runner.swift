@@ -88,7 +88,7 @@ public final class Runner: @unchecked Sendable {
         }
         let connection = try connect(applicationName: "samia-batch/\(job)/\(purpose)", retry: retry)
         guard !trusted else { return connection }
-        do {
+        return try Self.vetted(connection) { connection in
             var backends = Set<Int32>()
             for _ in 0..<4 { backends.insert(try connection.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0) }
             if backends.count > 1 {
@@ -96,6 +96,13 @@ public final class Runner: @unchecked Sendable {
                     target: configuration.displayTarget,
                     evidence: "four statements on one connection ran in \(backends.count) different server sessions")
             }
+        }
+    }
+
+    /// Hands `connection` back once `check` passes on it; closes it when the check throws.
+    private static func vetted(_ connection: Connection, _ check: (Connection) throws -> Void) throws -> Connection {
+        do {
+            try check(connection)
             return connection
         } catch {
             connection.close()
@@ -108,7 +115,7 @@ public final class Runner: @unchecked Sendable {
     /// (exit 75) when another run holds it.
     public func acquireLock(_ key: AdvisoryLockKey, job: String, retry: RetryPolicy) throws -> Connection {
         let connection = try sessionConnection(job: job, purpose: "lock", retry: retry)
-        do {
+        return try Self.vetted(connection) { connection in
             guard try connection.tryAdvisoryLock(key) else {
                 let holder = (try? connection.advisoryLockHolder(key)).flatMap { $0 }
                 let who = holder.map { "lock held by backend pid \($0.pid), \($0.application)" } ?? "lock held"
@@ -119,10 +126,6 @@ public final class Runner: @unchecked Sendable {
                     target: configuration.displayTarget,
                     evidence: "the lock just taken is not held by the session that asks for it")
             }
-            return connection
-        } catch {
-            connection.close()
-            throw error
         }
     }
 
