@@ -271,8 +271,7 @@ public struct InvoicingJob: Job {
             """
             SELECT r.id, r.order_id, r.amount_cents, r.currency::text AS currency, coalesce(r.reason, '') AS reason,
                    r.created_at, i.id AS invoice_id, i.number, i.total_cents, i.currency::text AS invoice_currency,
-                   i.created_at AS invoice_created, (i.meta->'document')::text AS document,
-                   coalesce((SELECT sum(c.amount_cents) FROM public.credit_notes c WHERE c.invoice_id = i.id), 0)::bigint AS credited
+                   i.created_at AS invoice_created, (i.meta->'document')::text AS document
               FROM public.refunds r
               JOIN public.invoices i ON i.payment_intent_id = r.payment_intent_id
              WHERE r.status = 'succeeded'
