@@ -253,6 +253,33 @@ struct DSRTests {
         #expect(metrics.contains("samia_dsr_requests_open{job=\"dsr-process\"} 0"), "\(metrics)")
     }
 
+    @Test func aFailedTableQueryFailsOnlyItsOwnExport() throws {
+        // The tables are read on a second session beside the media. A query failing there fails
+        // that request alone; the session is rolled back and serves the next export in the run.
+        let first = try approvedExport()
+        let second = try approvedExport()
+        let run = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-tables-fail:\(first)"])
+        #expect(run.status != 0, "\(run.stdout)")
+        #expect(
+            try psql("SELECT status, error LIKE '%division by zero%' FROM public.dsr_requests WHERE id = \(first)")
+                == "failed|t")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(second)") == "done")
+        #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "1")
+        let zip = dir + "/second.zip"
+        #expect(try dsr(["download", second, "--out", zip]).status == 0)
+        let names = try entries(zip)
+        #expect(
+            names.contains("data/orders.csv") && names.contains("data/orders.json") && names.contains("manifest.json"))
+        #expect(names.contains { $0.hasPrefix("media/") }, "\(names)")
+        let out = try extract(zip)
+        #expect(
+            try csv(out + "/data/orders.csv").count
+                == Int(
+                    try psql(
+                        "SELECT count(*) FROM public.orders WHERE user_id = '\(Self.subject)'")))
+        #expect(try CLI.run(["verify", zip], env: env).status == 0)
+    }
+
     @Test func encryptionTheOverrideAndACrashAreHandled() throws {
         // Encrypted: standard tools need the passphrase, which `dsr passphrase` derives again.
         let id = try approvedExport(["--encrypt"])

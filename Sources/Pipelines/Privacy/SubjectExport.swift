@@ -24,51 +24,76 @@ public struct SubjectExport {
     }
 
     let db: Connection
+    /// A second session for the table queries. They run in the main session's snapshot, on
+    /// their own thread, while the main session's media are copied into the ZIP: the export
+    /// then takes as long as its bytes take to write, not its queries plus its bytes.
+    let tableConnection: Connection
     let scope: SubjectScope
     let store: any ObjectStore
 
-    public init(connection: Connection, scope: SubjectScope, store: any ObjectStore) {
+    public init(connection: Connection, tableConnection: Connection, scope: SubjectScope, store: any ObjectStore) {
         db = connection
+        self.tableConnection = tableConnection
         self.scope = scope
         self.store = store
     }
 
+    /// One table's file, spooled to scratch space while the media were written.
+    struct SpooledEntry {
+        var table: String
+        var name: String
+        var path: String
+        var sha256: String
+        var bytes: Int64
+        var rows: Int
+    }
+
     /// Fails with `DSRError.unknownSubject` when the subject has no profile: an export of no one
-    /// must not look like an export of someone with no data.
+    /// must not look like an export of someone with no data. `scratch` is a private directory
+    /// for the table files until they join the ZIP.
     public func write(
         subject: UUID, requestID: Int64, unmasked: Bool, contact: String, zip: ZipWriter, manifest: inout Manifest,
-        now: Date
+        scratch: String, now: Date
     ) throws -> Summary {
         var summary = Summary()
         let map = scope.map
+        var tables: BackgroundCall<(entries: [SpooledEntry], milliseconds: Int)>?
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
-            let started = Date()
-            try installMasking(subject: subject)
-            for table in map.tables.keys.sorted() {
-                let select = selectList(table, unmasked: unmasked)
-                let from =
-                    "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
-                let name = EntryName.sanitizedComponent(table)
-                summary.rows[table] = Int64(
-                    try addCopy(
-                        zip, &manifest, name: "data/\(name).csv",
-                        sql: "COPY (SELECT \(select) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false,
-                        now: now)
-                )
-                _ = try addCopy(
-                    zip, &manifest, name: "data/\(name).json",
-                    sql: """
-                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(select) \(from)) x)
-                          TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
-                        """, json: true, now: now)
+            // Both sessions read one snapshot, so the media keys and the rows agree.
+            let snapshot: String = try db.query("SELECT pg_export_snapshot()")[0].decode(0)
+            try tableConnection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            try tableConnection.execute("SET TRANSACTION SNAPSHOT \(SQLIdentifier.literal(snapshot))")
+            tables = BackgroundCall(name: "samia-batch export tables") { [self] in
+                let started = Date()
+                let entries = try spoolTables(subject: subject, unmasked: unmasked, scratch: scratch)
+                // Test-only (SAMIA_FAULT_INJECTION=dsr-tables-fail:ID): a real error in the table
+                // session mid-transaction, as a lost or cancelled query would leave it.
+                if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-tables-fail:\(requestID)" {
+                    try tableConnection.execute("SELECT 1 / 0")
+                }
+                return (entries, Int(Date().timeIntervalSince(started) * 1000))
             }
             let mediaStarted = Date()
-            summary.dataMilliseconds = Int(mediaStarted.timeIntervalSince(started) * 1000)
             try addMedia(subject: subject, zip: zip, manifest: &manifest, summary: &summary, now: now)
             summary.mediaMilliseconds = Int(Date().timeIntervalSince(mediaStarted) * 1000)
+            let spooled = try tables!.wait()
+            tables = nil
+            summary.dataMilliseconds = spooled.milliseconds
+            for entry in spooled.entries {
+                try zip.begin(entry.name, size: entry.bytes, modified: now)
+                try LocalFile.stream(entry.path, key: entry.name) { try zip.write($0) }
+                try zip.end()
+                try? FileManager.default.removeItem(atPath: entry.path)
+                manifest.add(path: entry.name, sha256: entry.sha256, bytes: entry.bytes)
+                if entry.name.hasSuffix(".csv") { summary.rows[entry.table] = Int64(entry.rows) }
+            }
+            try tableConnection.execute("COMMIT")
             try db.commit()
         } catch {
+            // The thread owns the table session until it returns.
+            _ = try? tables?.wait()
+            try? tableConnection.execute("ROLLBACK")
             try? db.execute("ROLLBACK")
             throw error
         }
@@ -82,10 +107,35 @@ public struct SubjectExport {
         return summary
     }
 
+    /// Every mapped table as CSV and JSON, through `COPY` on the table session, each into its own
+    /// scratch file with its SHA-256 taken on the way.
+    private func spoolTables(subject: UUID, unmasked: Bool, scratch: String) throws -> [SpooledEntry] {
+        try installMasking(subject: subject)
+        var entries: [SpooledEntry] = []
+        for table in scope.map.tables.keys.sorted() {
+            let select = selectList(table, unmasked: unmasked)
+            let from =
+                "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
+            let name = EntryName.sanitizedComponent(table)
+            entries.append(
+                try spool(
+                    table: table, name: "data/\(name).csv", scratch: scratch,
+                    sql: "COPY (SELECT \(select) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false))
+            entries.append(
+                try spool(
+                    table: table, name: "data/\(name).json", scratch: scratch,
+                    sql: """
+                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(select) \(from)) x)
+                          TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
+                        """, json: true))
+        }
+        return entries
+    }
+
     /// Session functions that mask contacts other than the subject's own. The subject's own
     /// email and phone travel as transaction-local settings, never inside SQL text.
     private func installMasking(subject: UUID) throws {
-        let profile = try db.query(
+        let profile = try tableConnection.query(
             "SELECT email, phone FROM public.\(scope.q(scope.map.subjectTable)) WHERE \(scope.q(scope.map.subjectColumn)) = $1::uuid",
             [subject.uuidString.lowercased()])
         guard let row = profile.first else { throw DSRError.unknownSubject(subject) }
@@ -100,7 +150,7 @@ public struct SubjectExport {
             for (column, category) in entry.personal where category == "contact.email" || category == "contact.phone" {
                 guard !direct.isEmpty, table != scope.map.subjectTable else { continue }
                 let condition = direct.map { "\(scope.q($0)) = $1::uuid" }.joined(separator: " OR ")
-                for value in try db.query(
+                for value in try tableConnection.query(
                     "SELECT DISTINCT \(scope.q(column))::text FROM public.\(scope.q(table)) WHERE (\(condition)) AND \(scope.q(column)) IS NOT NULL",
                     [subject.uuidString.lowercased()])
                 {
@@ -113,7 +163,7 @@ public struct SubjectExport {
                 }
             }
         }
-        try db.query(
+        try tableConnection.query(
             "SELECT set_config('samia.dsr_own_emails', $1, true), set_config('samia.dsr_own_phones', $2, true)",
             [emails.sorted().joined(separator: "\n"), phones.filter { !$0.isEmpty }.sorted().joined(separator: "\n")])
         // Free text: the subject's own contacts, exactly as stored, are swapped for placeholders,
@@ -124,9 +174,9 @@ public struct SubjectExport {
         if let phone = try row.decodeOptional("phone", as: String.self) { own.insert(phone) }
         let ownValues = own.filter { !$0.isEmpty }.sorted { ($0.count, $0) > ($1.count, $1) }
         for (i, value) in ownValues.enumerated() {
-            try db.query("SELECT set_config($1, $2, true)", ["samia.dsr_own_\(i)", value])
+            try tableConnection.query("SELECT set_config($1, $2, true)", ["samia.dsr_own_\(i)", value])
         }
-        try db.execute(Self.maskingFunctions(ownCount: ownValues.count))
+        try tableConnection.execute(Self.maskingFunctions(ownCount: ownValues.count))
     }
 
     static func digits(_ text: String) -> String {
@@ -191,43 +241,43 @@ public struct SubjectExport {
         }.joined(separator: ", ")
     }
 
-    /// One `COPY` into one entry. JSON: each row arrives as one line of JSON (CSV mode with a
-    /// quote and delimiter that JSON text cannot contain, so nothing is escaped); the lines
-    /// become one array.
-    private func addCopy(
-        _ zip: ZipWriter, _ manifest: inout Manifest, name: String, sql: String, json: Bool, now: Date
-    ) throws -> Int {
-        try zip.begin(name, size: nil, modified: now)
+    /// One `COPY` into one scratch file. JSON: each row arrives as one line of JSON (CSV mode
+    /// with a quote and delimiter that JSON text cannot contain, so nothing is escaped); the
+    /// lines become one array.
+    private func spool(table: String, name: String, scratch: String, sql: String, json: Bool) throws -> SpooledEntry {
+        let path = scratch + "/" + name.replacingOccurrences(of: "/", with: "_")
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
-        func emit(_ chunk: UnsafeRawBufferPointer) throws {
-            try zip.write(chunk)
-            hasher.update(chunk)
-            bytes += Int64(chunk.count)
-        }
-        var pendingNewline = false
-        var out = [UInt8]()
-        if json { try [UInt8]("[\n".utf8).withUnsafeBytes(emit) }
-        let rows = try db.copyOut(sql) { chunk in
-            guard json else { return try emit(chunk) }
-            out.removeAll(keepingCapacity: true)
-            for byte in chunk {
-                if pendingNewline {
-                    out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\n")])
-                    pendingNewline = false
-                }
-                if byte == UInt8(ascii: "\n") {
-                    pendingNewline = true
-                } else {
-                    out.append(byte)
-                }
+        var rows = 0
+        try LocalFile.writeAtomically(path, key: name, durable: false) { write in
+            func emit(_ chunk: UnsafeRawBufferPointer) throws {
+                try write(chunk)
+                hasher.update(chunk)
+                bytes += Int64(chunk.count)
             }
-            try out.withUnsafeBytes(emit)
+            var pendingNewline = false
+            var out = [UInt8]()
+            if json { try [UInt8]("[\n".utf8).withUnsafeBytes(emit) }
+            rows = try tableConnection.copyOut(sql) { chunk in
+                guard json else { return try emit(chunk) }
+                out.removeAll(keepingCapacity: true)
+                for byte in chunk {
+                    if pendingNewline {
+                        out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\n")])
+                        pendingNewline = false
+                    }
+                    if byte == UInt8(ascii: "\n") {
+                        pendingNewline = true
+                    } else {
+                        out.append(byte)
+                    }
+                }
+                try out.withUnsafeBytes(emit)
+            }
+            if json { try [UInt8]((rows > 0 ? "\n]\n" : "]\n").utf8).withUnsafeBytes(emit) }
         }
-        if json { try [UInt8]((rows > 0 ? "\n]\n" : "]\n").utf8).withUnsafeBytes(emit) }
-        try zip.end()
-        manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
-        return rows
+        return SpooledEntry(
+            table: table, name: name, path: path, sha256: hasher.finalize(), bytes: bytes, rows: rows)
     }
 
     /// The objects the subject's rows point at, each under `media/` with a name made only of

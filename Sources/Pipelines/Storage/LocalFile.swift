@@ -12,9 +12,11 @@ enum LocalFile {
     }
 
     /// Runs `body` with a writer that appends bytes to the temporary file, then renames it over
-    /// `path`. `key` names the object in errors.
+    /// `path`. `key` names the object in errors. `durable` false skips the fsync, for scratch
+    /// files that a crash may lose.
     static func writeAtomically(
-        _ path: String, key: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+        _ path: String, key: String, durable: Bool = true,
+        _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
@@ -34,7 +36,9 @@ enum LocalFile {
                     offset += n
                 }
             }
-            guard fsync(fd) == 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+            guard !durable || fsync(fd) == 0 else {
+                throw StorageError.io(key: key, message: String(cString: strerror(errno)))
+            }
         } catch {
             close(fd)
             unlink(tmp)
