@@ -209,6 +209,11 @@ struct DSRTests {
             let json = try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: out + "/data/\(table).json")))
             #expect((json as? [[String: Any]])?.count == rows.count, "\(table).json")
+            // Both formats list the same rows in the same (key) order.
+            if rows.first?["id"] != nil {
+                let ids = (json as? [[String: Any]])?.map { "\($0["id"] ?? "")" }
+                #expect(ids == rows.map { $0["id", default: "?"] }, "\(table): JSON and CSV rows differ")
+            }
             if let n = counts[table] { #expect(rows.count == n, "\(table): \(rows.count) rows") }
         }
         let orders = try csv(out + "/data/orders.csv")
