@@ -114,36 +114,20 @@ public struct SubjectExport {
         var entries: [SpooledEntry] = []
         for table in scope.map.tables.keys.sorted() {
             let select = selectList(table, unmasked: unmasked)
-            var from =
+            let from =
                 "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
-            var columns = select
-            // Masking runs regular expressions over every free-text value: where a table has
-            // masked columns its rows are masked once into a scratch table that both formats
-            // read, in the original order, instead of once per format.
-            let materialized = select.contains("pg_temp.dsr_mask_")
-            if materialized {
-                try tableConnection.execute(
-                    """
-                    CREATE TEMP TABLE dsr_rows AS
-                    SELECT row_number() OVER (ORDER BY \(scope.orderBy(table))) AS dsr_row, \(select)
-                      FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject))
-                    """)
-                columns = outputColumns(table).map { "t.\($0)" }.joined(separator: ", ")
-                from = "FROM pg_temp.dsr_rows t ORDER BY t.dsr_row"
-            }
             let name = EntryName.sanitizedComponent(table)
             entries.append(
                 try spool(
                     table: table, name: "data/\(name).csv", scratch: scratch,
-                    sql: "COPY (SELECT \(columns) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false))
+                    sql: "COPY (SELECT \(select) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false))
             entries.append(
                 try spool(
                     table: table, name: "data/\(name).json", scratch: scratch,
                     sql: """
-                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(columns) \(from)) x)
+                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(select) \(from)) x)
                           TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
                         """, json: true))
-            if materialized { try tableConnection.execute("DROP TABLE pg_temp.dsr_rows") }
         }
         return entries
     }
@@ -234,12 +218,6 @@ public struct SubjectExport {
                        '(\\+[0-9]{2})[0-9 ().-]{3,}([0-9]{2})', '\\1***\\2', 'g'))
             $f$;
             """
-    }
-
-    /// The exported columns' names, quoted: every column but the withheld ones.
-    func outputColumns(_ table: String) -> [String] {
-        let entry = scope.map.tables[table]!
-        return (scope.columns[table] ?? []).filter { entry.withheld[$0.name] == nil }.map { scope.q($0.name) }
     }
 
     /// Every column but the withheld ones; contact and free-text columns through the masks.
