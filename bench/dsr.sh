@@ -4,6 +4,7 @@
 # exports on scale-10 demo data. Reports time per request and peak memory, and compares the big
 # export's ZIP write rate with the disk's (copying the same media with cat). No named peer.
 #   usage: bench/dsr.sh [ORDERS] [MEDIA] [QUEUED]    (defaults: 10000 1000 1000)
+#   SAMIA_BENCH_BASELINE_BIN=path also times another build's export of the same subject.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 orders=${1:-10000}
@@ -45,6 +46,17 @@ sync
 /usr/bin/time -f "%e %M" -o "$work/one.time" "$bin" dsr process > "$work/one.out"
 read -r one_s one_kib < "$work/one.time"
 grep '^export #' "$work/one.out"
+# Optional: the same export by another build (SAMIA_BENCH_BASELINE_BIN, e.g. the previous commit's
+# release binary), then by this one again, on the same data in the same run.
+if [ -n "${SAMIA_BENCH_BASELINE_BIN:-}" ]; then
+  for who in baseline this baseline this; do
+    b=$bin; [ "$who" = baseline ] && b=$SAMIA_BENCH_BASELINE_BIN
+    "$bin" dsr request export --subject "$subject" >/dev/null
+    "$bin" dsr approve "$(psql -X -At -c 'SELECT max(id) FROM public.dsr_requests')" >/dev/null
+    /usr/bin/time -f "%e" -o "$work/ab.time" "$b" dsr process > "$work/ab.out"
+    echo "$who: whole process $(cat "$work/ab.time") s; $(grep '^export #' "$work/ab.out")"
+  done
+fi
 one_bytes=$(grep -o '[0-9]* bytes' "$work/one.out" | head -1 | cut -d' ' -f1)
 # The disk's rate for the same kind of bytes: the media files copied into one file, then synced.
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
