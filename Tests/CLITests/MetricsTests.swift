@@ -131,6 +131,58 @@ struct MetricsTests {
                 == "2026-10-24|2\n2026-10-25|1")
     }
 
+    /// Days are found among the window's local midnights (`width_bucket`), and a window is cut
+    /// into slices run on several sessions; both must give exactly the days PostgreSQL's own
+    /// `AT TIME ZONE` gives, across Beirut's spring-forward (no midnight on 29 March 2026: the
+    /// clocks jump from 00:00 to 01:00) and fall-back days, whatever the number of sessions.
+    @Test func slicedWindowsCutDaysLikePostgresAcrossBothDSTChanges() throws {
+        // An order event every 7 minutes (not a divisor of an hour, so every minute of the
+        // hour is hit) from two days before to two days after each change.
+        _ = try psql(
+            """
+            INSERT INTO events_raw (occurred_at, event, actor_hash, actor_role, service_code)
+            SELECT ts, 'order_created', md5(ts::text), 'client', 'tarot'
+              FROM (SELECT generate_series(timestamptz '2026-03-26 00:00Z', '2026-04-02 00:00Z', interval '7 minutes')
+                    UNION ALL
+                    SELECT generate_series(timestamptz '2026-10-22 00:00Z', '2026-10-29 00:00Z', interval '7 minutes')) g(ts)
+            """)
+        let postgres = """
+            SELECT day, count(*) FILTER (WHERE event = 'order_created' AND service_code = 'tarot'),
+                   count(DISTINCT actor_hash) FILTER (WHERE actor_role = 'client')
+              FROM (SELECT (occurred_at AT TIME ZONE 'Asia/Beirut')::date AS day, * FROM events_raw) e
+             WHERE day BETWEEN '2026-03-27' AND '2026-04-01' OR day BETWEEN '2026-10-23' AND '2026-10-28'
+             GROUP BY 1 ORDER BY 1
+            """
+        let ours = """
+            SELECT o.day, o.orders_created, p.daily_active_clients
+              FROM metrics_daily_orders o JOIN metrics_daily_platform p USING (day)
+             WHERE o.service_code = 'tarot'
+               AND (o.day BETWEEN '2026-03-27' AND '2026-04-01' OR o.day BETWEEN '2026-10-23' AND '2026-10-28')
+             ORDER BY 1
+            """
+        let expected = try psql(postgres)
+        // 29 March has 23 hours (22:00Z to 21:00Z: 198 events from 22:00Z on); 24 October has 25
+        // (21:00Z on the 23rd to 22:00Z, when 00:00 on the 25th becomes 23:00 again: 214 events,
+        // and the fixture's two).
+        #expect(expected.contains("2026-03-29|198|") && expected.contains("2026-10-24|216|"), "\(expected)")
+        var digests: [String] = []
+        for sessions in ["1", "2", "3", "8"] {
+            for range in [["2026-03-27", "2026-04-01"], ["2026-10-23", "2026-10-28"]] {
+                let r = try metrics(
+                    ["--backfill"] + range + ["--timezone", "Asia/Beirut", "--force"],
+                    extra: ["METRICS_SESSIONS": sessions])
+                #expect(r.status == 0, "\(sessions) session(s): \(r.stderr)")
+            }
+            let got = try psql(ours)
+            #expect(got == expected, "\(sessions) session(s)\n\(got)\n---\n\(expected)")
+            digests.append(try digest())
+        }
+        #expect(Set(digests).count == 1, "the tables depend on the number of sessions")
+        #expect(
+            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "6",
+            "8 sessions asked for a 6-day window run 6")
+    }
+
     @Test func aLateEventIsCountedByTheNextNight() throws {
         #expect(try metrics(["--date", "2026-11-20", "--timezone", "Asia/Beirut"]).status == 0)
         let day = "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-20' AND service_code = 'tarot'"
@@ -158,6 +210,13 @@ struct MetricsTests {
             bad.stderr.contains("metrics_daily_platform") && bad.stderr.contains("2026-11-20")
                 && bad.stderr.contains("avg_sql_latency_ms"), "\(bad.stderr)")
         #expect(try digest() == before, "a failed check changed the tables")
+        // The same with the bad day in a slice of its own on a second session, and on one.
+        for (sessions, failing) in [("3", "2026-11-20…2026-11-20"), ("1", "2026-11-19…2026-11-21")] {
+            let sliced = try metrics(
+                ["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"], extra: ["METRICS_SESSIONS": sessions])
+            #expect(sliced.status == 1 && sliced.stderr.contains("failed for \(failing);"), "\(sliced.stderr)")
+            #expect(try digest() == before, "a failed check on \(sessions) session(s) changed the tables")
+        }
 
         // A backfill in two-day chunks stops at the chunk with the bad day, the earlier chunk
         // committed, and a rerun after the fix resumes there.
@@ -185,6 +244,8 @@ struct MetricsTests {
         #expect(zone.status == 78 && zone.stderr.contains("Mars/Olympus"), "\(zone.stderr)")
         let lookback = try metrics(["--date", "2026-11-20"], extra: ["METRICS_LOOKBACK_DAYS": "zero"])
         #expect(lookback.status == 78 && lookback.stderr.contains("METRICS_LOOKBACK_DAYS"), "\(lookback.stderr)")
+        let sessions = try metrics(["--date", "2026-11-20"], extra: ["METRICS_SESSIONS": "9"])
+        #expect(sessions.status == 78 && sessions.stderr.contains("METRICS_SESSIONS=9"), "\(sessions.stderr)")
         #expect(try psql("SELECT count(*) FROM metrics_daily_orders") == "0")
         let dry = try metrics(["--date", "2026-11-20", "--dry-run"])
         #expect(dry.status == 0 && dry.stdout.contains("would recompute 3 day(s)"), "\(dry.stdout)")

@@ -51,7 +51,6 @@ public struct MetricsJob: Job {
         default:
             throw BatchError.configuration("the metrics job runs for a day or a day range, not \(context.partition)")
         }
-        let parameters: [any PostgresEncodable] = [window.lowerBound, window.upperBound, settings.timeZone]
         let db = context.connection
         // Ask PostgreSQL itself (cheaper than scanning pg_timezone_names): an unknown zone is 22023.
         do {
@@ -61,17 +60,83 @@ public struct MetricsJob: Job {
             throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
         }
         let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1)
+        let slices = Self.slices(of: window, sessions: settings.sessions)
         if context.dryRun {
-            print("would recompute \(days) day(s) \(window.lowerBound)…\(window.upperBound) in \(settings.timeZone)")
+            print(
+                "would recompute \(days) day(s) \(window.lowerBound)…\(window.upperBound) in \(settings.timeZone)"
+                    + " on \(slices.count) session(s)")
             return JobOutcome(stats: ["days": days])
         }
         context.logger.info(
             "recomputing daily metrics",
             metadata: [
                 "event": "metrics_window", "from": "\(window.lowerBound)", "to": "\(window.upperBound)",
-                "time_zone": "\(settings.timeZone)",
+                "time_zone": "\(settings.timeZone)", "sessions": "\(slices.count)",
             ])
-        var stats: [String: Int64] = ["days": days]
+        // Every slice but the first runs on its own session and thread. Each leaves its
+        // transaction open and checked; only when all are done and clean does any commit.
+        var sessions: [Connection] = []
+        defer { sessions.forEach { context.closeSession($0) } }
+        for index in slices.indices.dropFirst() {
+            sessions.append(try context.openSession(purpose: "slice-\(index + 1)"))
+        }
+        let beside = zip(slices.dropFirst(), sessions).map { slice, session in
+            BackgroundCall(name: "metrics \(slice.lowerBound)…\(slice.upperBound)") {
+                try self.recompute(slice, on: session, context: context, reportsProgress: false)
+            }
+        }
+        let first = Result { try recompute(slices[0], on: db, context: context, reportsProgress: true) }
+        let results = [first] + beside.map { call in Result { try call.wait() } }
+        let connections = [db] + sessions
+        if let failure = results.lazy.compactMap({ result -> (any Error)? in
+            if case .failure(let error) = result { return error }
+            return nil
+        }).first {
+            for (connection, result) in zip(connections, results) {
+                if case .success = result { try? connection.execute("ROLLBACK") }
+            }
+            throw failure
+        }
+        // Days never span slices, and each slice's days are whole and checked: should the
+        // process die between two commits, every day holds either its new or its previous
+        // figures, and the run (not marked succeeded) is recomputed whole next time.
+        for (index, connection) in connections.enumerated() {
+            do { try connection.commit() } catch {
+                for later in connections.dropFirst(index + 1) { try? later.execute("ROLLBACK") }
+                throw error
+            }
+        }
+        var stats: [String: Int64] = ["days": days, "sessions": Int64(slices.count)]
+        for result in results {
+            for (name, value) in try result.get() { stats[name, default: 0] += value }
+        }
+        return JobOutcome(stats: stats, itemsProcessed: days)
+    }
+
+    /// Contiguous runs of days, one per session, as even as the days allow; never more slices
+    /// than days.
+    static func slices(of window: ClosedRange<LocalDate>, sessions: Int) -> [ClosedRange<LocalDate>] {
+        let days = window.upperBound.daysSince(window.lowerBound) + 1
+        let count = max(1, min(sessions, days))
+        var slices: [ClosedRange<LocalDate>] = []
+        var first = window.lowerBound
+        for index in 0..<count {
+            let length = days / count + (index < days % count ? 1 : 0)
+            let last = first.adding(days: length - 1)
+            slices.append(first...last)
+            first = last.adding(days: 1)
+        }
+        return slices
+    }
+
+    /// Replaces `slice`'s days on `db` in a REPEATABLE READ transaction and runs the checks,
+    /// leaving the transaction open for the caller to commit; rolls back and throws on any
+    /// error or violation. Returns the rows written per table.
+    private func recompute(
+        _ slice: ClosedRange<LocalDate>, on db: Connection, context: JobContext, reportsProgress: Bool
+    ) throws -> [String: Int64] {
+        let parameters: [any PostgresEncodable] = [slice.lowerBound, slice.upperBound, settings.timeZone]
+        var stats: [String: Int64] = [:]
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             // Percentiles and distinct counts sort a window's events; keep those sorts in memory
@@ -80,9 +145,7 @@ public struct MetricsJob: Job {
             for table in MetricsSQL.tables {
                 _ = try db.query(
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
-                    [
-                        window.lowerBound, window.upperBound,
-                    ])
+                    [slice.lowerBound, slice.upperBound])
             }
             let steps = [MetricsSQL.events, MetricsSQL.payments, MetricsSQL.contentAndNotifications]
             var read: [String: Int64] = [:]
@@ -93,7 +156,9 @@ public struct MetricsJob: Job {
                     let value = try result[0].decode(column, as: Int64.self)
                     if name.hasPrefix("source_") { read[name] = value } else { stats["rows_" + name] = value }
                 }
-                context.progress.update("sources", done: Int64(index + 1), total: Int64(steps.count))
+                if reportsProgress {
+                    context.progress.update("sources", done: Int64(index + 1), total: Int64(steps.count))
+                }
             }
             var violations: [String] = []
             let eventCounts: [any PostgresEncodable] = ["source_orders", "source_calls", "source_platform"].map {
@@ -112,14 +177,14 @@ public struct MetricsJob: Job {
             guard violations.isEmpty else {
                 throw BatchError.jobFailed(
                     job: name,
-                    message: "data-quality check failed, \(window.lowerBound)…\(window.upperBound) left as it was: "
+                    message: "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
+                        + "is committed, every day keeps its previous figures: "
                         + violations.joined(separator: "; "))
             }
-            try db.commit()
+            return stats
         } catch {
             try? db.execute("ROLLBACK")
             throw error
         }
-        return JobOutcome(stats: stats, itemsProcessed: days)
     }
 }

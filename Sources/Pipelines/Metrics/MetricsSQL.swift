@@ -1,9 +1,11 @@
 /// The statements of the metrics job. Every statement takes the same three parameters:
 /// `$1` first day, `$2` last day (dates in the business time zone), `$3` the time zone name.
 ///
-/// A day is `(ts AT TIME ZONE tz)::date`; sources are filtered by the window's local midnights
-/// as timestamptz (`day::timestamp AT TIME ZONE tz`), which are constants for the planner, so
-/// the timestamp indexes are range-scanned and 23- and 25-hour days are cut where they fall.
+/// A day is the local date `(ts AT TIME ZONE tz)::date`; sources are filtered by the window's
+/// local midnights as timestamptz (`day::timestamp AT TIME ZONE tz`), which are constants for
+/// the planner, so the timestamp indexes are range-scanned and 23- and 25-hour days are cut
+/// where they fall. Rows are given their day by `localDay`, a search among those same
+/// midnights, not by converting each row's time (see there).
 /// Each source is read once per window. Every day gets its rows even when nothing happened:
 /// one row per day, per service in `services`, per notification channel; revenue rows exist per
 /// day and currency with any payment attempt or refund (a currency has no fixed domain). The
@@ -16,6 +18,19 @@ enum MetricsSQL {
 
     static func inWindow(_ column: String) -> String {
         "\(column) >= \(windowStart) AND \(column) < \(windowEnd)"
+    }
+
+    /// The window's local midnights as timestamptz, in order: computed once per statement.
+    static let midnights =
+        "SELECT array_agg(d::date::timestamp AT TIME ZONE $3 ORDER BY d) FROM generate_series($1::date, $2::date, interval '1 day') d"
+
+    /// The local day of `column` for a row already inside the window: the number of the last
+    /// local midnight at or before it, found by binary search (`width_bucket`). It equals
+    /// `(column AT TIME ZONE $3)::date`, whose zone-rule lookup per row costs more than the
+    /// scan itself (docs/performance.md); the midnights are the same expressions the window
+    /// filter uses, so DST days are cut identically.
+    static func localDay(_ column: String) -> String {
+        "($1::date + width_bucket(\(column), (\(midnights))) - 1)"
     }
 
     static let tables = [
@@ -33,7 +48,7 @@ enum MetricsSQL {
     static let events = """
         WITH days AS (\(days)),
         base AS MATERIALIZED (
-          SELECT (e.occurred_at AT TIME ZONE $3)::date AS day, coalesce(e.service_code, 'unknown') AS service_code,
+          SELECT \(localDay("e.occurred_at")) AS day, coalesce(e.service_code, 'unknown') AS service_code,
                  e.event,
                  CASE WHEN e.actor_role = 'client' THEN e.actor_hash END AS client,
                  CASE WHEN e.event = 'order_delivered' THEN (e.props->>'order_age_s')::double precision END AS order_age_s,
@@ -149,14 +164,14 @@ enum MetricsSQL {
     static let payments = """
         WITH days AS (\(days)),
         pi AS MATERIALIZED (
-          SELECT (p.created_at AT TIME ZONE $3)::date AS day, p.currency::text AS currency, p.status, p.amount_cents,
+          SELECT \(localDay("p.created_at")) AS day, p.currency::text AS currency, p.status, p.amount_cents,
                  NOT EXISTS (SELECT 1 FROM public.payment_intents x
                               WHERE x.order_id = p.order_id AND (x.created_at, x.id) < (p.created_at, p.id)) AS first_attempt
             FROM public.payment_intents p
            WHERE \(inWindow("p.created_at"))
         ),
         rf AS MATERIALIZED (
-          SELECT (r.created_at AT TIME ZONE $3)::date AS day, r.currency::text AS currency, count(*) AS n,
+          SELECT \(localDay("r.created_at")) AS day, r.currency::text AS currency, count(*) AS n,
                  sum(r.amount_cents) AS amount
             FROM public.refunds r
            WHERE r.status = 'succeeded' AND \(inWindow("r.created_at"))
@@ -202,7 +217,7 @@ enum MetricsSQL {
     static let contentAndNotifications = """
         WITH days AS (\(days)),
         mod AS (
-          SELECT (m.created_at AT TIME ZONE $3)::date AS day,
+          SELECT \(localDay("m.created_at")) AS day,
                  count(*) FILTER (WHERE m.action = 'approve') AS approvals,
                  count(*) FILTER (WHERE m.action = 'reject') AS rejections,
                  avg(extract(epoch FROM m.created_at - o.created_at)::double precision)
@@ -216,7 +231,7 @@ enum MetricsSQL {
            GROUP BY 1
         ),
         nl AS (
-          SELECT (n.created_at AT TIME ZONE $3)::date AS day, n.channel,
+          SELECT \(localDay("n.created_at")) AS day, n.channel,
                  count(*) FILTER (WHERE n.status = 'queued') AS queued,
                  count(*) FILTER (WHERE n.status = 'sent') AS sent,
                  count(*) FILTER (WHERE n.status = 'failed') AS failed

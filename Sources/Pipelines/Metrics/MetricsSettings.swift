@@ -12,17 +12,25 @@ public struct MetricsSettings: Sendable, Equatable {
     public var rawRetentionDays: Int
     /// `work_mem` for the job's transaction (PostgreSQL units, e.g. `64MB`).
     public var workMem: String
+    /// Database sessions that recompute a window's days side by side, each a contiguous slice
+    /// of them. PostgreSQL runs one statement on one core (an `INSERT … SELECT` gets no
+    /// parallel workers), so a second session is what puts a second core to work.
+    public var sessions: Int
 
-    public init(timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB") {
+    public init(
+        timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB",
+        sessions: Int = 2
+    ) {
         self.timeZone = timeZone
         self.lookbackDays = lookbackDays
         self.rawRetentionDays = rawRetentionDays
         self.workMem = workMem
+        self.sessions = sessions
     }
 
-    /// From `SAMIA_TIMEZONE`, `METRICS_LOOKBACK_DAYS`, `METRICS_RAW_RETENTION_DAYS` and
-    /// `METRICS_WORK_MEM`; a value
-    /// that is set but unusable is a configuration error, never a silent default.
+    /// From `SAMIA_TIMEZONE`, `METRICS_LOOKBACK_DAYS`, `METRICS_RAW_RETENTION_DAYS`,
+    /// `METRICS_WORK_MEM` and `METRICS_SESSIONS`; a value that is set but unusable is a
+    /// configuration error, never a silent default.
     public static func fromEnvironment(
         _ env: [String: String] = ProcessInfo.processInfo.environment, timeZone override: String? = nil
     ) throws -> MetricsSettings {
@@ -31,15 +39,16 @@ public struct MetricsSettings: Sendable, Equatable {
         guard TimeZone(identifier: settings.timeZone) != nil else {
             throw BatchError.configuration("time zone \"\(settings.timeZone)\" is not a known IANA time zone")
         }
-        func positive(_ name: String, _ fallback: Int, max: Int) throws -> Int {
+        func positive(_ name: String, _ fallback: Int, max: Int, unit: String = "days") throws -> Int {
             guard let text = env[name] else { return fallback }
             guard let value = Int(text), (1...max).contains(value) else {
-                throw BatchError.configuration("\(name)=\(text) must be a whole number of days from 1 to \(max)")
+                throw BatchError.configuration("\(name)=\(text) must be a whole number of \(unit) from 1 to \(max)")
             }
             return value
         }
         settings.lookbackDays = try positive("METRICS_LOOKBACK_DAYS", 3, max: 60)
         settings.rawRetentionDays = try positive("METRICS_RAW_RETENTION_DAYS", 90, max: 36_500)
+        settings.sessions = try positive("METRICS_SESSIONS", 2, max: 8, unit: "sessions")
         if let workMem = env["METRICS_WORK_MEM"] {
             guard workMem.range(of: #"^[0-9]{1,7}(kB|MB|GB)$"#, options: .regularExpression) != nil else {
                 throw BatchError.configuration("METRICS_WORK_MEM=\(workMem) must look like 64MB (kB, MB or GB)")

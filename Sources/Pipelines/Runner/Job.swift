@@ -119,6 +119,31 @@ public final class JobContext: @unchecked Sendable {
         self.lockCheck = lockCheck
     }
 
+    /// Opens another session to the same database for work done beside the main connection
+    /// (a slice of the days on a second core). It is held to the same rules as the main one:
+    /// its commits re-check the job's lock, its statements stop at the run's deadline, and
+    /// SIGTERM cancels what it runs. Close it with `closeSession` on every path.
+    public func openSession(purpose: String) throws -> Connection {
+        let session = try Connection(configuration, applicationName: "samia-batch/\(runnerState.job)/\(purpose)")
+        do {
+            if let deadline {
+                let ms = max(1, Int(deadline.timeIntervalSince(clock.now()) * 1000))
+                try session.execute("SET statement_timeout = \(ms)")
+            }
+        } catch {
+            session.close()
+            throw error
+        }
+        session.beforeCommit = lockCheck
+        runnerState.register(session)
+        return session
+    }
+
+    public func closeSession(_ session: Connection) {
+        runnerState.unregister(session)
+        session.close()
+    }
+
     /// Throws if the run was interrupted, ran past `--max-duration` or lost its lock; call
     /// between items so long work stops at a clean boundary.
     public func checkpoint() throws {

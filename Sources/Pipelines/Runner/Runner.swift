@@ -172,14 +172,16 @@ public final class Runner: @unchecked Sendable {
         defer { if !job.allowsConcurrentRuns { _ = try? lockConnection.advisoryUnlock(key) } }
         // Work committed after the lock was lost could overlap another run's: every commit
         // (and every checkpoint) first asks the lock session whether it still holds it.
+        // Sessions a job opens beside its main one call this from their own threads; the lock
+        // session is one connection, so the calls take turns.
         let jobName = job.name
+        let lockSession = NSLock()
         let lockCheck: (@Sendable () throws -> Void)? =
             job.allowsConcurrentRuns
             ? nil
             : { @Sendable () throws -> Void in
-                guard (try? lockConnection.holdsAdvisoryLock(key)) == true else {
-                    throw BatchError.lockLost(job: jobName)
-                }
+                let held = lockSession.withLock { (try? lockConnection.holdsAdvisoryLock(key)) == true }
+                guard held else { throw BatchError.lockLost(job: jobName) }
             }
 
         let started = clock.now()
@@ -221,7 +223,7 @@ public final class Runner: @unchecked Sendable {
         ping?.start(runID: runID, logger: log)
 
         let deadline = options.maxDuration.map { started.addingTimeInterval($0) }
-        let timer = deadline.map { armDeadline($0) }
+        let timer = deadline.map { armDeadline($0, state: state) }
         defer { timer?.cancel() }
         let progress = ProgressReporter(interactive: options.interactive, logger: log)
 
@@ -334,14 +336,15 @@ public final class Runner: @unchecked Sendable {
         currentLock.withLock { currentConnection = connection }
     }
 
-    private func cancelCurrent() {
+    private func cancelCurrent(_ state: RunnerState) {
         currentLock.withLock { currentConnection }?.cancel()
+        state.cancelSessions()
     }
 
-    private func armDeadline(_ deadline: Date) -> any DispatchSourceTimer {
+    private func armDeadline(_ deadline: Date, state: RunnerState) -> any DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + max(0, deadline.timeIntervalSince(clock.now())))
-        timer.setEventHandler { [weak self] in self?.cancelCurrent() }
+        timer.setEventHandler { [weak self] in self?.cancelCurrent(state) }
         timer.resume()
         return timer
     }
@@ -352,7 +355,7 @@ public final class Runner: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
                 state.signal = sig
-                self?.cancelCurrent()
+                self?.cancelCurrent(state)
             }
             source.resume()
             return source
