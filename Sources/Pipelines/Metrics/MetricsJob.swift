@@ -141,7 +141,10 @@ public struct MetricsJob: Job {
         do {
             // Percentiles and distinct counts sort a window's events; keep those sorts in memory
             // for this transaction only (PostgreSQL's default 4 MB spills a 10-day window to disk).
-            _ = try db.query("SELECT set_config('work_mem', $1, true)", [settings.workMem])
+            // JIT compilation is off for it too: these statements cost enough to trigger it, and
+            // compiling took 1.3–2 s per statement, more than it saved (docs/performance.md).
+            _ = try db.query(
+                "SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true)", [settings.workMem])
             for table in MetricsSQL.tables {
                 _ = try db.query(
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
@@ -177,7 +180,8 @@ public struct MetricsJob: Job {
             guard violations.isEmpty else {
                 throw BatchError.jobFailed(
                     job: name,
-                    message: "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
+                    message:
+                        "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
                         + "is committed, every day keeps its previous figures: "
                         + violations.joined(separator: "; "))
             }

@@ -304,7 +304,8 @@ BEGIN
       SELECT as_of - make_interval(secs => 86400 * 90 * samia_dev.rnd(seed, 'sqlt', k)), 'sql_latency', NULL, 'system', NULL,
              jsonb_build_object('ms', round((2 + 40 * power(samia_dev.rnd(seed, 'sqlms', k), 3))::numeric, 2)), k + 90000000
         FROM generate_series(1, 2000 * scale) k
-    ) e;
+    ) e
+   ORDER BY e.ts, e.k;  -- appended as they happen, as the platform does: the heap is laid out by time
 
   SELECT jsonb_object_agg(t, n) INTO counts FROM (
     SELECT 'profiles' t, count(*) n FROM public.profiles UNION ALL SELECT 'orders', count(*) FROM public.orders
