@@ -4,9 +4,11 @@ import Postgres
 /// Recomputes the daily KPI tables for a window of business days ending at its partition's day.
 ///
 /// Whole days are replaced: the window's rows are deleted and inserted again from the sources
-/// in one REPEATABLE READ transaction, then checked (`MetricsQualityCheck`) before commit, so a
+/// in REPEATABLE READ transactions, then checked (`MetricsQualityCheck`) before commit, so a
 /// re-run is idempotent, keys that vanished from the sources vanish from the tables, and a
-/// failed check leaves the previous figures in place. Every source is read once per window.
+/// failed check leaves the previous figures in place. The window is cut into slices of whole
+/// days recomputed on `settings.sessions` sessions side by side (one statement uses one core);
+/// none commits until all are clean.
 public struct MetricsJob: Job {
     public let name = "metrics"
     public let partitionKind = PartitionKind.day
