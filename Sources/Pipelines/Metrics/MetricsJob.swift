@@ -115,6 +115,10 @@ public struct MetricsJob: Job {
         return JobOutcome(stats: stats, itemsProcessed: days)
     }
 
+    /// Longest a slice's statement waits for a row lock. Only the metrics job writes the
+    /// `metrics_daily_*` tables and it runs one at a time, so no wait is legitimate for long.
+    static let sliceLockTimeoutSeconds = 60
+
     /// Contiguous runs of days, one per session, as even as the days allow; never more slices
     /// than days.
     static func slices(of window: ClosedRange<LocalDate>, sessions: Int) -> [ClosedRange<LocalDate>] {
@@ -145,8 +149,13 @@ public struct MetricsJob: Job {
             // for this transaction only (PostgreSQL's default 4 MB spills a 10-day window to disk).
             // JIT compilation is off for it too: these statements cost enough to trigger it, and
             // compiling took 1.3–2 s per statement, more than it saved (docs/performance.md).
+            // Slices write disjoint days, so one never waits for another's rows; should a fault
+            // make one write a day of another, the lock timeout fails the run instead of leaving
+            // both waiting for ever (the other slice's thread waits for this one to return).
             _ = try db.query(
-                "SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true)", [settings.workMem])
+                "SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true), "
+                    + "set_config('lock_timeout', $2, true)",
+                [settings.workMem, "\(Self.sliceLockTimeoutSeconds)s"])
             for table in MetricsSQL.tables {
                 _ = try db.query(
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
@@ -190,7 +199,12 @@ public struct MetricsJob: Job {
             return stats
         } catch {
             try? db.execute("ROLLBACK")
-            throw error
+            guard (error as? PostgresError)?.sqlState == "55P03" else { throw error }
+            throw BatchError.jobFailed(
+                job: name,
+                message:
+                    "\(slice.lowerBound)…\(slice.upperBound) waited over \(Self.sliceLockTimeoutSeconds) s for rows "
+                    + "of the metrics tables that another session holds; nothing of this run is committed")
         }
     }
 }
