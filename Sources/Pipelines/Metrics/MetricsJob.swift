@@ -88,6 +88,8 @@ public struct MetricsJob: Job {
             }
         }
         let first = Result { try recompute(slices[0], on: db, context: context, reportsProgress: true) }
+        // A failed first slice dooms the run: stop the others rather than wait for them.
+        if case .failure = first { sessions.forEach { $0.cancel() } }
         let results = [first] + beside.map { call in Result { try call.wait() } }
         let connections = [db] + sessions
         if let failure = results.lazy.compactMap({ result -> (any Error)? in

@@ -218,22 +218,26 @@ enum MetricsSQL {
         SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue
         """
 
-    /// One pass over `moderation_actions` and one over `notif_log`.
+    /// One pass over `moderation_actions` (with each approval's order found by key) and one
+    /// over `notif_log`.
     static let contentAndNotifications = """
         WITH days AS (\(days)),
-        mod AS (
-          SELECT \(localDay("m.created_at")) AS day,
-                 count(*) FILTER (WHERE m.action = 'approve') AS approvals,
-                 count(*) FILTER (WHERE m.action = 'reject') AS rejections,
-                 avg(extract(epoch FROM m.created_at - o.created_at)::double precision)
-                   FILTER (WHERE m.action = 'approve' AND o.id IS NOT NULL) AS latency_avg,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM m.created_at - o.created_at)::double precision)
-                   FILTER (WHERE m.action = 'approve' AND o.id IS NOT NULL) AS latency_p95
+        -- An approval's latency looks up its order by primary key, row by row: a join let the
+        -- planner hash all of `orders` for every window (docs/performance.md).
+        acts AS MATERIALIZED (
+          SELECT \(localDay("m.created_at")) AS day, m.action,
+                 CASE WHEN m.action = 'approve' AND m.target_kind = 'order' AND m.target_id ~ '^[0-9]{1,18}$'
+                      THEN (SELECT extract(epoch FROM m.created_at - o.created_at)::double precision
+                              FROM public.orders o WHERE o.id = m.target_id::bigint) END AS latency_s
             FROM public.moderation_actions m
-            LEFT JOIN public.orders o
-              ON m.target_kind = 'order' AND m.target_id ~ '^[0-9]{1,18}$' AND o.id = m.target_id::bigint
            WHERE m.action IN ('approve', 'reject') AND \(inWindow("m.created_at"))
-           GROUP BY 1
+        ),
+        mod AS (
+          SELECT day, count(*) FILTER (WHERE action = 'approve') AS approvals,
+                 count(*) FILTER (WHERE action = 'reject') AS rejections,
+                 avg(latency_s) AS latency_avg,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_s) AS latency_p95
+            FROM acts GROUP BY day
         ),
         nl AS (
           SELECT \(localDay("n.created_at")) AS day, n.channel,
