@@ -3,6 +3,8 @@ same database, checks that samia-batch and dbt produce identical tables, and pri
 
     usage: run.py SAMIA_BATCH DBT_PROJECT PROFILES_DIR END_DAY TIME_ZONE ROUNDS RESULTS_JSONL
 
+With SAMIA_BENCH_BASELINE_BIN=path, another build of samia-batch is timed in the same rounds.
+
 The database comes from DATABASE_URL (samia-batch) and PG* variables (psql, dbt's profile).
 """
 
@@ -93,7 +95,14 @@ def main():
             ours = [samia, "metrics", "--backfill", start, end, "--timezone", tz, "--force"]
         theirs = dbt + ["--vars", vars_]
         times = {"samia-batch": [], "dbt": [], "floor": []}
+        # Another build of samia-batch (SAMIA_BENCH_BASELINE_BIN), timed in the same rounds just
+        # before this one, so that its tables are rewritten by this build before the diff.
+        baseline = os.environ.get("SAMIA_BENCH_BASELINE_BIN")
+        if baseline:
+            times["baseline"] = []
         for r in range(rounds):
+            if baseline:
+                times["baseline"].append(timed([baseline] + ours[1:]))
             times["samia-batch"].append(timed(ours))
             times["dbt"].append(timed(theirs))
             times["floor"].append(timed(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", floor_sql(start, end, tz)]))
@@ -114,6 +123,13 @@ def main():
         print(f"| {r['mode']} | {r['samia-batch_s']:.2f} s | {r['dbt_s']:.2f} s | {r['floor_s']:.2f} s "
               f"| {r['dbt_s'] / r['samia-batch_s']:.1f}× | {r['samia-batch_s'] / r['floor_s']:.1f}× | {r['differing_rows']} "
               f"| {r['samia_peak_rss_kib'] / 1024:.0f} / {r['dbt_peak_rss_kib'] / 1024:.0f} MiB |")
+    if any("baseline_s" in r for r in rows):
+        print()
+        print("| run | baseline build | this build | this ÷ baseline |")
+        print("| --- | ---: | ---: | ---: |")
+        for r in rows:
+            print(f"| {r['mode']} | {r['baseline_s']:.2f} s | {r['samia-batch_s']:.2f} s "
+                  f"| {r['samia-batch_s'] / r['baseline_s']:.2f}× |")
 
 
 if __name__ == "__main__":
