@@ -92,10 +92,7 @@ public struct MetricsJob: Job {
         if case .failure = first { sessions.forEach { $0.cancel() } }
         let results = [first] + beside.map { call in Result { try call.wait() } }
         let connections = [db] + sessions
-        if let failure = results.lazy.compactMap({ result -> (any Error)? in
-            if case .failure(let error) = result { return error }
-            return nil
-        }).first {
+        for case .failure(let failure) in results {
             for (connection, result) in zip(connections, results) {
                 if case .success = result { try? connection.execute("ROLLBACK") }
             }

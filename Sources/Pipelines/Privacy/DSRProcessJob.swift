@@ -41,7 +41,7 @@ public struct DSRProcessJob: Job {
         // Exports read their tables on a second session beside the media copy; opened once for
         // the run, on the first export.
         var tableConnection: Connection?
-        defer { tableConnection?.close() }
+        defer { tableConnection.map(context.closeSession) }
         var artifacts: [String] = []
         var processed = 0
         while processed < maxRequests {
@@ -77,8 +77,7 @@ public struct DSRProcessJob: Job {
             do {
                 let started = Date()
                 if tableConnection == nil {
-                    tableConnection = try Connection(
-                        context.configuration, applicationName: "samia-batch/dsr-process/tables")
+                    tableConnection = try context.openSession(purpose: "tables")
                 }
                 let (record, summary, storeMilliseconds) = try export(
                     request, scope: scope, db: db, tables: tableConnection!, context: context)

@@ -308,8 +308,9 @@ public struct RetentionJob: Job {
         defer { try? db.execute("DROP TABLE IF EXISTS pg_temp.retention_due") }
         // Objects are deleted on a second thread while the next batch runs; what it leaves is
         // drained below, after the last batch.
-        let drain = try BackgroundDrain(
-            configuration: context.configuration, store: store, origin: origin, logger: context.logger)
+        let drain = BackgroundDrain(
+            connection: try context.openSession(purpose: "storage"), release: context.closeSession, store: store,
+            origin: origin, logger: context.logger)
         var drainFinished = false
         defer { if !drainFinished { _ = try? drain.finish() } }
         var transactionMilliseconds: Int64 = 0

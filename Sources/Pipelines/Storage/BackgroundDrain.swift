@@ -16,12 +16,15 @@ final class BackgroundDrain: @unchecked Sendable {
     private var left = 0
     private var busyMilliseconds: Int64 = 0
 
-    init(configuration: ConnectionConfiguration, store: any ObjectStore, origin: String, logger: Logger) throws {
-        let connection = try Connection(configuration, applicationName: "samia-batch/retention/storage")
+    /// Takes over `connection` and hands it to `release` when the thread ends.
+    init(
+        connection: Connection, release: @escaping @Sendable (Connection) -> Void, store: any ObjectStore,
+        origin: String, logger: Logger
+    ) {
         Thread.detachNewThread { [self] in
             let outbox = StorageOutbox(connection: connection, store: store)
             defer {
-                connection.close()
+                release(connection)
                 condition.withLock {
                     finished = true
                     condition.broadcast()
