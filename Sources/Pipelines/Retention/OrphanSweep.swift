@@ -69,7 +69,7 @@ struct OrphanSweep {
                                            'run_id', $5::bigint))
                 """, [prefix, rule, Int64(found.count), grace / 3600, runID])
         }
-        let left = try outbox.drain(origin: origin, logger: logger)
+        let left = try outbox.drain(origin: origin, logger: logger, removeDone: true)
         return Int64(found.count - left)
     }
 

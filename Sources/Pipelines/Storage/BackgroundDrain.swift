@@ -40,7 +40,7 @@ final class BackgroundDrain: @unchecked Sendable {
                 if stop { return }
                 let started = Date()
                 do {
-                    let remaining = try outbox.drain(origin: origin, logger: logger)
+                    let remaining = try outbox.drain(origin: origin, logger: logger, removeDone: true)
                     condition.withLock {
                         left = remaining
                         busyMilliseconds += Int64(Date().timeIntervalSince(started) * 1000)

@@ -23,10 +23,19 @@ public struct StorageOutbox {
     /// Entries are claimed a chunk at a time with `FOR UPDATE SKIP LOCKED` in a short
     /// transaction that also marks them done, so several workers draining the same origin
     /// never delete one object twice, and a worker that dies mid-chunk leaves its chunk queued.
-    public func drain(origin: String, logger: Logger, chunk: Int = 500) throws -> Int {
+    ///
+    /// With `removeDone`, a done entry is deleted instead of marked: retention queues a million
+    /// objects on a big night and counts them in its ledger and audit rows, while an erasure's
+    /// done entries are its proof and stay.
+    public func drain(origin: String, logger: Logger, chunk: Int = 500, removeDone: Bool = false) throws -> Int {
         var left = 0
         var after: Int64 = 0
         while true {
+            if removeDone, let fast = try removeChunk(origin: origin, after: after, chunk: chunk) {
+                after = fast.last
+                if fast.taken < chunk { return left }
+                continue
+            }
             let claimed = try db.transaction { tx -> Int in
                 let pending = try tx.query(
                     """
@@ -51,8 +60,12 @@ public struct StorageOutbox {
                         deleted.append(id)
                     }
                 }
-                // Done entries are marked in bulk: one statement per chunk, not per object.
-                if !deleted.isEmpty {
+                // Done entries are marked (or removed) in bulk: one statement per chunk.
+                if !deleted.isEmpty && removeDone {
+                    try tx.query(
+                        "DELETE FROM public.storage_outbox WHERE id = ANY($1::text::bigint[])",
+                        ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
+                } else if !deleted.isEmpty {
                     try tx.query(
                         """
                         UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL
@@ -65,8 +78,39 @@ public struct StorageOutbox {
         }
     }
 
+    /// Takes the next chunk and removes it in one statement, then deletes its objects, and
+    /// commits only when every one is gone: the usual night, where nothing fails, costs one
+    /// statement per chunk instead of a read and an update. Nil when an object could not be
+    /// deleted: the chunk is given back whole (its deleted objects count as deleted when it is
+    /// taken again) for the path that retries and records the error.
+    private func removeChunk(origin: String, after: Int64, chunk: Int) throws -> (taken: Int, last: Int64)? {
+        final class Refused: Error {}
+        do {
+            return try db.transaction { tx in
+                // By ctid, so the delete cannot be planned as a scan of the whole outbox.
+                let taken = try tx.query(
+                    """
+                    DELETE FROM public.storage_outbox WHERE ctid = ANY(ARRAY(
+                      SELECT ctid FROM public.storage_outbox
+                       WHERE origin = $1 AND deleted_at IS NULL AND id > $2
+                       ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED))
+                    RETURNING id, storage_key
+                    """, [origin, after])
+                var last = after
+                for row in taken {
+                    last = max(last, try row.decode(0, as: Int64.self))
+                    if deleteWithRetries(try row.decode(1, as: String.self), attempts: 1) != nil { throw Refused() }
+                }
+                return (taken.count, last)
+            }
+        } catch is Refused {
+            return nil
+        }
+    }
+
     /// Nil when the object is gone (or was never there, or its key could not name one).
-    private func deleteWithRetries(_ key: String) -> String? {
+    private func deleteWithRetries(_ key: String, attempts: Int? = nil) -> String? {
+        let attempts = attempts ?? self.attempts
         var lastError: String?
         for attempt in 1...attempts {
             do {
