@@ -10,6 +10,7 @@
 # With WORKERS > 1, that many `samia-batch retention` processes start together (they share the
 # rows through SKIP LOCKED, docs/scaling.md).
 #   usage: bench/retention.sh [TOTAL] [EXPIRED] [BATCH] [WORKERS]   (defaults: 10000000 1000000 5000 1)
+# Each process purges on SESSIONS sessions at once (the policy's `workers:`; default 2, the job's default).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 total=${1:-10000000}
@@ -61,6 +62,7 @@ retention:
   time_zone: UTC
   batch_size: $batch
   pause_ms: 0
+  workers: ${SESSIONS:-2}
   rules:
     horoscopes: { table: horoscopes, age: ref_date, keep_days: 60, floor_days: 60, media: [audio_media_id], max_fraction: 0.5 }
 YAML
@@ -120,7 +122,7 @@ SQL
   fi
 }
 
-echo "== runs ($expired of $total rows; batch $batch; $workers worker(s))"
+echo "== runs ($expired of $total rows; batch $batch; $workers process(es) of ${SESSIONS:-2} session(s))"
 run samia run_samia
 grep '^retention horoscopes' "$work/samia.out"
 psql -X -At -d run_samia -c "SELECT 'per run: ' || string_agg(format('%s rows in %s batches, transactions %s ms, object deletes %s ms (own thread)',

@@ -415,6 +415,46 @@ struct RetentionTests {
             ) == "0")
     }
 
+    @Test func oneRunOnThreeSessionsDeletesEveryRowAndObjectOnceAndCountsThemAll() throws {
+        try expiredHoroscopes("lanes", count: 300)
+        let section = { (workers: Int) in
+            """
+            retention:
+              time_zone: \(zone)
+              batch_size: 10
+              pause_ms: 0
+              workers: \(workers)
+              rules:
+                horoscopes: { table: horoscopes, age: ref_date, keep_days: 60, floor_days: 60, media: [audio_media_id],
+                              max_fraction: 1.0 }
+            """
+        }
+        try writePolicy(section(9))
+        let refused = try retention()
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("workers must be 1 to 8"))
+        #expect(try psql("SELECT count(*) FROM public.horoscopes WHERE zodiac LIKE 'lanes-%'") == "300")
+
+        try writePolicy(section(3))
+        let before = Int(try psql("SELECT count(*) FROM public.horoscopes"))!
+        let r = try retention()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try psql("SELECT count(*) FROM public.horoscopes WHERE zodiac LIKE 'lanes-%'") == "0")
+        #expect(!(1...300).contains { exists("horoscopes/lanes/\($0).mp3") })
+        try everyRowHasItsObject()
+        let deleted = before - Int(try psql("SELECT count(*) FROM public.horoscopes"))!
+        // The run's ledger counts every worker's rows, once; so do the batches' audit rows.
+        let ledger = try psql(
+            "SELECT (stats->>'horoscopes.rows_deleted') || '|' || (stats->>'horoscopes.workers') FROM public.batch_runs WHERE job = 'retention' AND status = 'succeeded'"
+        )
+        #expect(ledger == "\(deleted)|3")
+        #expect(
+            try psql(
+                "SELECT sum((meta->>'rows')::int) FROM public.audit_log WHERE event = 'retention_delete' AND meta->>'rule' = 'horoscopes'"
+            ) == "\(deleted)")
+        #expect(try psql("SELECT count(*) FROM public.storage_outbox WHERE deleted_at IS NULL") == "0")
+    }
+
     @Test func threeWorkersAtOnceDeleteEveryRowAndObjectExactlyOnce() throws {
         // 600 expired horoscopes with an object each; three purges start together.
         try expiredHoroscopes("many", count: 600)

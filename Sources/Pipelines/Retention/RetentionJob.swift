@@ -219,13 +219,7 @@ public struct RetentionJob: Job {
         let counts: Row
         let firstKeys: [String]
         do {
-            try db.execute(
-                """
-                DROP TABLE IF EXISTS \(dueTable);
-                CREATE TEMP TABLE retention_due_\(index) AS SELECT t.\(key) AS k FROM \(table) t WHERE \(rule.due);
-                CREATE INDEX ON \(dueTable) (k);
-                ANALYZE \(dueTable)
-                """)
+            try listDue(rule, into: index, on: db)
             counts = try db.query(
                 """
                 SELECT count(*)::bigint, count(*) FILTER (WHERE \(rule.expired))::bigint,
@@ -306,7 +300,131 @@ public struct RetentionJob: Job {
         _ plan: Plan, context: JobContext, scope: SubjectScope, holds: [(subject: UUID, table: String?)],
         references: [(table: String, column: String)], outbox: StorageOutbox, stats: inout [String: Int64]
     ) throws -> Result {
-        let db = context.connection
+        let name = plan.rule.rule.name
+        // The first worker walks the list made when planning, on the job's session; each other
+        // one gets a session, a thread and a list of its own (a temporary table is per session).
+        let workers = max(1, min(policy.workers, Int(min(plan.due, Int64(Int.max)))))
+        let tally = Tally()
+        var sessions: [Connection] = []
+        defer { sessions.forEach { context.closeSession($0) } }
+        for index in 1..<max(workers, 1) {
+            sessions.append(try context.openSession(purpose: "purge-\(index)"))
+        }
+        let snapshot = stats
+        let beside = sessions.enumerated().map { offset, session in
+            BackgroundCall(name: "retention \(name) \(offset + 1)") {
+                do {
+                    let list = 100 + offset
+                    try self.listDue(plan.rule, into: list, on: session)
+                    return try self.lane(
+                        plan, dueTable: "pg_temp.retention_due_\(list)", db: session, leads: false, tally: tally,
+                        context: context, scope: scope, holds: holds, references: references, stats: snapshot,
+                        drainPurpose: "storage-\(offset + 1)")
+                } catch {
+                    tally.stop()
+                    throw error
+                }
+            }
+        }
+        let first = Swift.Result {
+            try lane(
+                plan, dueTable: plan.dueTable, db: context.connection, leads: true, tally: tally, context: context,
+                scope: scope, holds: holds, references: references, stats: stats, drainPurpose: "storage")
+        }
+        // A failed first worker (cancelled, its session lost) stops the others.
+        if case .failure = first {
+            tally.stop()
+            sessions.forEach { $0.cancel() }
+        }
+        let lanes = [first] + beside.map { call in Swift.Result { try call.wait() } }
+        var result = Result()
+        var transactionMilliseconds: Int64 = 0
+        var objectDeleteMilliseconds: Int64 = 0
+        for lane in lanes {
+            let lane = try lane.get()
+            result.rows += lane.result.rows
+            result.mediaRows += lane.result.mediaRows
+            result.objects += lane.result.objects
+            result.batches += lane.result.batches
+            result.longestMilliseconds = max(result.longestMilliseconds, lane.result.longestMilliseconds)
+            transactionMilliseconds += lane.transactionMilliseconds
+            objectDeleteMilliseconds += lane.objectDeleteMilliseconds
+        }
+        let closing = Date()
+        _ = try outbox.drain(origin: "retention:\(name)", logger: context.logger, removeDone: true)
+        stats["\(name).workers"] = Int64(workers)
+        stats["\(name).transaction_ms"] = transactionMilliseconds
+        stats["\(name).object_delete_ms"] = objectDeleteMilliseconds + Int64(Date().timeIntervalSince(closing) * 1000)
+        stats["\(name).rows_deleted"] = result.rows
+        stats["\(name).media_rows_deleted"] = result.mediaRows
+        stats["\(name).objects_queued"] = result.objects
+        stats["\(name).batches"] = result.batches
+        stats["\(name).longest_batch_ms"] = result.longestMilliseconds
+        stats["\(name).kept"] = plan.expired - plan.due
+        return result
+    }
+
+    /// What one worker did.
+    struct Lane {
+        var result = Result()
+        var transactionMilliseconds: Int64 = 0
+        var objectDeleteMilliseconds: Int64 = 0
+    }
+
+    /// The totals of all workers of a rule, and whether one has failed.
+    final class Tally: @unchecked Sendable {
+        private let lock = NSLock()
+        private var total = Result()
+        private var failed = false
+
+        var rows: Int64 { lock.withLock { total.rows } }
+        var stopped: Bool { lock.withLock { failed } }
+        func stop() { lock.withLock { failed = true } }
+        func add(_ batch: Result) {
+            lock.withLock {
+                total.rows += batch.rows
+                total.mediaRows += batch.mediaRows
+                total.objects += batch.objects
+                total.batches += 1
+            }
+        }
+        /// The totals as they will be once `batch` commits (for the progress it writes).
+        func adding(_ batch: Result) -> Result {
+            lock.withLock {
+                var next = total
+                next.rows += batch.rows
+                next.mediaRows += batch.mediaRows
+                next.objects += batch.objects
+                next.batches += 1
+                return next
+            }
+        }
+    }
+
+    /// Lists `rule`'s due keys into the session's temporary table `retention_due_INDEX`.
+    private func listDue(_ rule: ResolvedRule, into index: Int, on db: Connection) throws {
+        let table = "pg_temp.retention_due_\(index)"
+        try db.execute(
+            """
+            DROP TABLE IF EXISTS \(table);
+            CREATE TEMP TABLE retention_due_\(index) AS
+              SELECT t.\(SQLIdentifier.quote(rule.primaryKey)) AS k FROM public.\(SQLIdentifier.quote(rule.rule.table)) t
+               WHERE \(rule.due);
+            CREATE INDEX ON \(table) (k);
+            ANALYZE \(table)
+            """)
+    }
+
+    /// One worker's walk of the due keys on `db`, batch after batch, until the list is done,
+    /// the rule's limit is reached or another worker failed. The leading worker (the job's own
+    /// session) checks for cancellation and writes the run's progress, with every worker's
+    /// totals, in its batch transactions; the others leave the ledger row alone, or their
+    /// batches would queue on its row lock.
+    private func lane(
+        _ plan: Plan, dueTable: String, db: Connection, leads: Bool, tally: Tally, context: JobContext,
+        scope: SubjectScope, holds: [(subject: UUID, table: String?)], references: [(table: String, column: String)],
+        stats: [String: Int64], drainPurpose: String
+    ) throws -> Lane {
         let rule = plan.rule
         let name = rule.rule.name
         let origin = "retention:\(name)"
@@ -319,15 +437,15 @@ public struct RetentionJob: Job {
             "NOT EXISTS (SELECT 1 FROM public.\(SQLIdentifier.quote($0.table)) u WHERE u.\(SQLIdentifier.quote($0.column)) = k)"
         }.joined(separator: " AND ")
         var result = Result()
+        var done = Lane()
         let pause = Double(policy.pauseMilliseconds) / 1000
         // Objects are deleted on a second thread while the next batch runs; what it leaves is
         // drained below, after the last batch.
         let drain = BackgroundDrain(
-            connection: try context.openSession(purpose: "storage"), release: context.closeSession, store: store,
+            connection: try context.openSession(purpose: drainPurpose), release: context.closeSession, store: store,
             origin: origin, logger: context.logger)
         var drainFinished = false
         defer { if !drainFinished { _ = try? drain.finish() } }
-        var transactionMilliseconds: Int64 = 0
         var sharedLastBatch = Array(repeating: false, count: rule.media.count)
         // Workers purging one rule together start at different places in the key list (the
         // first at its start, the second half-way, the next ones between), then wrap round: in
@@ -339,7 +457,7 @@ public struct RetentionJob: Job {
             slot == 0
             ? nil
             : try db.scalar(
-                "SELECT d.k::text FROM \(plan.dueTable) d ORDER BY d.k OFFSET $1 LIMIT 1",
+                "SELECT d.k::text FROM \(dueTable) d ORDER BY d.k OFFSET $1 LIMIT 1",
                 [Int64(Self.startFraction(slot) * Double(plan.due))], as: String.self)
         var wrapped = start == nil
         // Where the next batch starts: after the last key listed, or at a key (the start, or
@@ -358,12 +476,12 @@ public struct RetentionJob: Job {
             }
             return (bounds.isEmpty ? "true" : bounds.joined(separator: " AND "), values)
         }
-        while result.rows < plan.limit {
-            try context.checkpoint()
-            let size = min(Int64(policy.batchSize), plan.limit - result.rows)
+        while !tally.stopped, tally.rows < plan.limit {
+            if leads { try context.checkpoint() }
+            let size = max(1, min(Int64(policy.batchSize), plan.limit - tally.rows))
             let walk = range(cursor)
             let candidates = try db.query(
-                "SELECT d.k::text FROM \(plan.dueTable) d WHERE \(walk.sql) ORDER BY d.k LIMIT \(size)", walk.values
+                "SELECT d.k::text FROM \(dueTable) d WHERE \(walk.sql) ORDER BY d.k LIMIT \(size)", walk.values
             ).map { try $0.decode(0, as: String.self) }
             guard let lastCandidate = candidates.last else {
                 if wrapped { break }
@@ -433,11 +551,13 @@ public struct RetentionJob: Job {
                             rule.rule.table, "\(keys.first!)..\(keys.last!)", name, batch.rows, batch.mediaRows,
                             batch.objects, keys.first!, keys.last!, plan.cutoff, context.runID,
                         ])
+                    guard leads else { return }
+                    let totals = tally.adding(batch)
                     var progress = stats
-                    progress["\(name).rows_deleted"] = result.rows + batch.rows
-                    progress["\(name).media_rows_deleted"] = result.mediaRows + batch.mediaRows
-                    progress["\(name).objects_queued"] = result.objects + batch.objects
-                    progress["\(name).batches"] = result.batches + 1
+                    progress["\(name).rows_deleted"] = totals.rows
+                    progress["\(name).media_rows_deleted"] = totals.mediaRows
+                    progress["\(name).objects_queued"] = totals.objects
+                    progress["\(name).batches"] = totals.batches
                     // The key the run has reached, where keys are numbers (stats hold integers).
                     if let reached = Int64(keys.last!) { progress["\(name).last_key"] = reached }
                     try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
@@ -453,7 +573,7 @@ public struct RetentionJob: Job {
                 guard
                     let next = try db.scalar(
                         """
-                        SELECT d.k::text FROM \(plan.dueTable) d
+                        SELECT d.k::text FROM \(dueTable) d
                          WHERE \(rest.sql) AND (SELECT 1 FROM \(table) t WHERE t.\(key) = d.k) IS NOT NULL
                          ORDER BY d.k LIMIT 1
                         """, rest.values, as: String.self)
@@ -466,31 +586,23 @@ public struct RetentionJob: Job {
                 continue
             }
             let held = Int64(Date().timeIntervalSince(started) * 1000)
-            transactionMilliseconds += held
+            done.transactionMilliseconds += held
             result.longestMilliseconds = max(result.longestMilliseconds, held)
             result.rows += batch.rows
             result.mediaRows += batch.mediaRows
             result.objects += batch.objects
             result.batches += 1
-            context.progress.update(name, done: result.rows, total: plan.due)
+            tally.add(batch)
+            if leads { context.progress.update(name, done: tally.rows, total: plan.due) }
             // Test-only crash point: the batch committed, its objects are only in the outbox.
             if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "retention-after-commit" { _exit(71) }
             drain.kick()
             if pause > 0 { context.clock.sleep(seconds: pause) }
         }
         drainFinished = true
-        let background = try drain.finish()
-        let closing = Date()
-        _ = try outbox.drain(origin: origin, logger: context.logger, removeDone: true)
-        stats["\(name).transaction_ms"] = transactionMilliseconds
-        stats["\(name).object_delete_ms"] = background.milliseconds + Int64(Date().timeIntervalSince(closing) * 1000)
-        stats["\(name).rows_deleted"] = result.rows
-        stats["\(name).media_rows_deleted"] = result.mediaRows
-        stats["\(name).objects_queued"] = result.objects
-        stats["\(name).batches"] = result.batches
-        stats["\(name).longest_batch_ms"] = result.longestMilliseconds
-        stats["\(name).kept"] = plan.expired - plan.due
-        return result
+        done.objectDeleteMilliseconds = try drain.finish().milliseconds
+        done.result = result
+        return done
     }
 
     /// Deletes the media rows of a batch's deleted rows that nothing references any more, and

@@ -31,6 +31,10 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var timeZone: String
     public var batchSize: Int
     public var pauseMilliseconds: Int
+    /// Sessions one run purges a rule on at once, each with its own thread and storage drain:
+    /// the foreign-key checks of every deleted media row are the cost of a purge, and one
+    /// session runs them on one core (docs/retention.md, docs/performance.md).
+    public var workers: Int
     public var maxClockSkewSeconds: Double
     public var orphanGraceHours: Double
     /// Tables no rule may purge, with the reason (besides the data map's `retain` tables).
@@ -41,6 +45,7 @@ public struct RetentionPolicy: Sendable, Equatable {
             var time_zone: String?
             var batch_size: Int?
             var pause_ms: Int?
+            var workers: Int?
             var max_fraction: Double?
             var max_clock_skew_seconds: Double?
             var orphan_grace_hours: Double?
@@ -80,6 +85,10 @@ public struct RetentionPolicy: Sendable, Equatable {
         let batchSize = section.batch_size ?? 1000
         guard (1...100_000).contains(batchSize) else {
             throw RetentionError.policy(file: file, rule: nil, reason: "batch_size must be 1 to 100000")
+        }
+        let workers = section.workers ?? 2
+        guard (1...8).contains(workers) else {
+            throw RetentionError.policy(file: file, rule: nil, reason: "workers must be 1 to 8")
         }
         let legal = section.legal_records ?? [:]
         var rules: [Rule] = []
@@ -125,6 +134,7 @@ public struct RetentionPolicy: Sendable, Equatable {
         guard !rules.isEmpty else { throw RetentionError.policy(file: file, rule: nil, reason: "has no rules") }
         return RetentionPolicy(
             rules: rules, timeZone: timeZone, batchSize: batchSize, pauseMilliseconds: section.pause_ms ?? 20,
+            workers: workers,
             maxClockSkewSeconds: section.max_clock_skew_seconds ?? 300,
             orphanGraceHours: section.orphan_grace_hours ?? 24, legalRecords: legal)
     }
