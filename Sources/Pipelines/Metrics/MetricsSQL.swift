@@ -43,30 +43,48 @@ enum MetricsSQL {
 
     /// `events_raw` into three tables: orders per service, and calls and platform figures per
     /// day. Each day's events are read by an index range scan between its own local midnights
-    /// (`win`), so every row comes with its day and nothing is converted per row. Counts are
-    /// hash-aggregated straight off that scan; only the rows that need more (delivered orders
-    /// and ended calls for percentiles, client actors for distinct counts, about a third) are
-    /// kept in `subset` and sorted. Holding every event of the window in a CTE instead took
-    /// more time than all the aggregation (docs/performance.md).
+    /// (`win`, one `LATERAL` subquery per day), so every row comes with its day, nothing is
+    /// converted per row, and every sort or hash table holds one day. Three such reads, each
+    /// asking only for the columns it needs: the counts, hash-aggregated on (service, event, end
+    /// reason) and pivoted on the groups; the percentiles, from delivered orders and ended calls
+    /// only; and the distinct client actors, sorted bytewise (`COLLATE "C"`: the same equality
+    /// as the database's deterministic collation, without its slower ordering). One read that
+    /// kept the percentile and client rows for later took twice as long (docs/performance.md).
     static let events = """
         WITH days AS (\(days)),
         win AS (SELECT day, day::timestamp AT TIME ZONE $3 AS lo, (day + 1)::timestamp AT TIME ZONE $3 AS hi FROM days),
-        -- One hash lookup per event (day, service, event, end reason); the pivot runs on the groups.
         grouped AS (
-          SELECT w.day, coalesce(e.service_code, 'unknown') AS service_code, e.event,
-                 CASE WHEN e.event = 'call_ended' THEN coalesce(e.props->>'end_reason', 'other') END AS end_reason,
-                 count(*) AS n, sum((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_sum,
-                 count((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_count
-            FROM win w JOIN public.events_raw e ON e.occurred_at >= w.lo AND e.occurred_at < w.hi
-           GROUP BY 1, 2, 3, 4
+          SELECT w.day, g.* FROM win w CROSS JOIN LATERAL (
+            SELECT coalesce(e.service_code, 'unknown') AS service_code, e.event,
+                   CASE WHEN e.event = 'call_ended' THEN coalesce(e.props->>'end_reason', 'other') END AS end_reason,
+                   count(*) AS n, sum((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_sum,
+                   count((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_count
+              FROM public.events_raw e
+             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
+             GROUP BY 1, 2, 3) g
         ),
-        subset AS MATERIALIZED (
-          SELECT w.day, coalesce(e.service_code, 'unknown') AS service_code, e.event,
-                 CASE WHEN e.actor_role = 'client' THEN e.actor_hash END AS client,
-                 CASE e.event WHEN 'order_delivered' THEN (e.props->>'order_age_s')::double precision
-                              WHEN 'call_ended' THEN (e.props->>'duration_s')::double precision END AS v
-            FROM win w JOIN public.events_raw e ON e.occurred_at >= w.lo AND e.occurred_at < w.hi
-           WHERE e.event IN ('order_delivered', 'call_ended') OR e.actor_role = 'client'
+        -- Per service (delivery) and for the whole day (call durations): the grouping set () is
+        -- the day. Only these two events are sorted.
+        sorted AS (
+          SELECT w.day, s.* FROM win w CROSS JOIN LATERAL (
+            SELECT coalesce(e.service_code, 'unknown') AS service_code,
+                   GROUPING(coalesce(e.service_code, 'unknown')) AS whole_day,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
+                     FILTER (WHERE e.event = 'order_delivered') AS p50,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
+                     FILTER (WHERE e.event = 'order_delivered') AS p95,
+                   avg((e.props->>'duration_s')::double precision) FILTER (WHERE e.event = 'call_ended') AS avg_s,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'duration_s')::double precision)
+                     FILTER (WHERE e.event = 'call_ended') AS p95_s
+              FROM public.events_raw e
+             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND e.event IN ('order_delivered', 'call_ended')
+             GROUP BY GROUPING SETS ((coalesce(e.service_code, 'unknown')), ())) s
+        ),
+        active AS (
+          SELECT w.day, a.clients FROM win w CROSS JOIN LATERAL (
+            SELECT count(DISTINCT e.actor_hash COLLATE "C") AS clients
+              FROM public.events_raw e
+             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND e.actor_role = 'client') a
         ),
         counts AS (
           SELECT day, service_code,
@@ -91,18 +109,8 @@ enum MetricsSQL {
                  sum(ms_sum) AS ms_sum, sum(ms_count) AS ms_count
             FROM grouped GROUP BY day, service_code
         ),
-        delivery AS (
-          SELECT day, service_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS p50,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95
-            FROM subset WHERE event = 'order_delivered' GROUP BY day, service_code
-        ),
-        durations AS (
-          SELECT day, avg(v) AS avg_s, percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95_s
-            FROM subset WHERE event = 'call_ended' GROUP BY day
-        ),
-        active AS (
-          SELECT day, count(*) AS clients FROM (SELECT DISTINCT day, client FROM subset WHERE client IS NOT NULL) c GROUP BY day
-        ),
+        delivery AS (SELECT day, service_code, p50, p95 FROM sorted WHERE whole_day = 0 AND p50 IS NOT NULL),
+        durations AS (SELECT day, avg_s, p95_s FROM sorted WHERE whole_day = 1),
         per_day AS (
           SELECT day, sum(calls_started) AS calls_started, sum(calls_ended) AS calls_ended,
                  sum(ended_completed) AS ended_completed, sum(dropped_by_monitor) AS dropped_by_monitor,
