@@ -6,7 +6,8 @@
 /// the planner, so the timestamp indexes are range-scanned and 23- and 25-hour days are cut
 /// where they fall. No row's time is converted: events are read day by day between that day's
 /// midnights, and other sources' rows find their day among the same midnights (`localDay`).
-/// Each source is read once per window. Every day gets its rows even when nothing happened:
+/// Each source is read by one statement per window (`events_raw` three times per day, each
+/// read narrow; see `events`). Every day gets its rows even when nothing happened:
 /// one row per day, per service in `services`, per notification channel; revenue rows exist per
 /// day and currency with any payment attempt or refund (a currency has no fixed domain). The
 /// keys of a day never depend on the rest of the window, so a nightly window and a one-day
