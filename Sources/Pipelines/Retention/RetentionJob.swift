@@ -294,6 +294,17 @@ public struct RetentionJob: Job {
         var objects: Int64 = 0
         var batches: Int64 = 0
         var longestMilliseconds: Int64 = 0
+
+        /// Adds `other`'s counts to these and keeps the longer of the two longest batches. A
+        /// worker's batches, the workers' totals and the progress a batch writes all add up this
+        /// one way, so the ledger, the audit rows and the stats cannot disagree on a field.
+        mutating func absorb(_ other: Result) {
+            rows += other.rows
+            mediaRows += other.mediaRows
+            objects += other.objects
+            batches += other.batches
+            longestMilliseconds = max(longestMilliseconds, other.longestMilliseconds)
+        }
     }
 
     private func purge(
@@ -342,11 +353,7 @@ public struct RetentionJob: Job {
         var objectDeleteMilliseconds: Int64 = 0
         for lane in lanes {
             let lane = try lane.get()
-            result.rows += lane.result.rows
-            result.mediaRows += lane.result.mediaRows
-            result.objects += lane.result.objects
-            result.batches += lane.result.batches
-            result.longestMilliseconds = max(result.longestMilliseconds, lane.result.longestMilliseconds)
+            result.absorb(lane.result)
             transactionMilliseconds += lane.transactionMilliseconds
             objectDeleteMilliseconds += lane.objectDeleteMilliseconds
         }
@@ -380,22 +387,12 @@ public struct RetentionJob: Job {
         var rows: Int64 { lock.withLock { total.rows } }
         var stopped: Bool { lock.withLock { failed } }
         func stop() { lock.withLock { failed = true } }
-        func add(_ batch: Result) {
-            lock.withLock {
-                total.rows += batch.rows
-                total.mediaRows += batch.mediaRows
-                total.objects += batch.objects
-                total.batches += 1
-            }
-        }
+        func add(_ batch: Result) { lock.withLock { total.absorb(batch) } }
         /// The totals as they will be once `batch` commits (for the progress it writes).
         func adding(_ batch: Result) -> Result {
             lock.withLock {
                 var next = total
-                next.rows += batch.rows
-                next.mediaRows += batch.mediaRows
-                next.objects += batch.objects
-                next.batches += 1
+                next.absorb(batch)
                 return next
             }
         }
@@ -489,9 +486,10 @@ public struct RetentionJob: Job {
                 continue
             }
             let started = Date()
-            var batch = Result()
+            // One batch: its counts are filled in by the transaction below.
+            var batch = Result(batches: 1)
             try withRetries(context) {
-                batch = Result()
+                batch = Result(batches: 1)
                 try db.transaction { tx in
                     // The condition is checked again under the row locks: a row changed or held
                     // since the list was made is left alone, and one the API holds is skipped.
@@ -587,11 +585,8 @@ public struct RetentionJob: Job {
             }
             let held = Int64(Date().timeIntervalSince(started) * 1000)
             done.transactionMilliseconds += held
-            result.longestMilliseconds = max(result.longestMilliseconds, held)
-            result.rows += batch.rows
-            result.mediaRows += batch.mediaRows
-            result.objects += batch.objects
-            result.batches += 1
+            batch.longestMilliseconds = held
+            result.absorb(batch)
             tally.add(batch)
             if leads { context.progress.update(name, done: tally.rows, total: plan.due) }
             // Test-only crash point: the batch committed, its objects are only in the outbox.

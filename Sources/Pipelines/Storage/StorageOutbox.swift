@@ -37,12 +37,7 @@ public struct StorageOutbox {
                 continue
             }
             let claimed = try db.transaction { tx -> Int in
-                let pending = try tx.query(
-                    """
-                    SELECT id, storage_key FROM public.storage_outbox
-                     WHERE origin = $1 AND deleted_at IS NULL AND id > $2
-                     ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED
-                    """, [origin, after])
+                let pending = try tx.query(Self.claim("id, storage_key", chunk: chunk), [origin, after])
                 var deleted: [Int64] = []
                 for row in pending {
                     let id: Int64 = try row.decode(0)
@@ -90,10 +85,7 @@ public struct StorageOutbox {
                 // By ctid, so the delete cannot be planned as a scan of the whole outbox.
                 let taken = try tx.query(
                     """
-                    DELETE FROM public.storage_outbox WHERE ctid = ANY(ARRAY(
-                      SELECT ctid FROM public.storage_outbox
-                       WHERE origin = $1 AND deleted_at IS NULL AND id > $2
-                       ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED))
+                    DELETE FROM public.storage_outbox WHERE ctid = ANY(ARRAY(\(Self.claim("ctid", chunk: chunk))))
                     RETURNING id, storage_key
                     """, [origin, after])
                 var last = after
@@ -106,6 +98,17 @@ public struct StorageOutbox {
         } catch is Refused {
             return nil
         }
+    }
+
+    /// The next `chunk` pending entries of origin `$1` after id `$2`, locked for this
+    /// transaction and skipped by other workers: the one claim both drain paths make, so they
+    /// cannot come to take different entries.
+    private static func claim(_ columns: String, chunk: Int) -> String {
+        """
+        SELECT \(columns) FROM public.storage_outbox
+         WHERE origin = $1 AND deleted_at IS NULL AND id > $2
+         ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED
+        """
     }
 
     /// Nil when the object is gone (or was never there, or its key could not name one).
