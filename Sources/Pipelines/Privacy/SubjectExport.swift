@@ -286,6 +286,24 @@ public struct SubjectExport {
     private func addMedia(
         subject: UUID, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary, now: Date
     ) throws {
+        // One pipe carries every object: this thread reads each object and computes its SHA-256
+        // for the manifest, while the pipe's thread begins, writes (CRC, the ZIP's own hash, the
+        // write) and ends the entries in order. The next object is read while the last one is
+        // still being written, so the two cores share the work even when an object is one chunk.
+        let pipe = ChunkPipe { try zip.write($0) }
+        do {
+            try addMedia(subject: subject, through: pipe, zip: zip, manifest: &manifest, summary: &summary, now: now)
+            try pipe.finish()
+        } catch {
+            try? pipe.finish()
+            throw error
+        }
+    }
+
+    private func addMedia(
+        subject: UUID, through pipe: ChunkPipe, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary,
+        now: Date
+    ) throws {
         var seen = Set<String>()
         for table in scope.map.tables.keys.sorted() {
             let entry = scope.map.tables[table]!
@@ -300,41 +318,36 @@ public struct SubjectExport {
                     let key: String = try row.decode(0)
                     guard seen.insert(key).inserted else { continue }
                     let components = key.split(separator: "/").map { EntryName.sanitizedComponent(String($0)) }
-                    var name = "media/" + components.joined(separator: "/")
-                    if !EntryName.isSafe(name) || manifest.files.contains(where: { $0.path == name }) {
-                        name = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
+                    var candidate = "media/" + components.joined(separator: "/")
+                    if !EntryName.isSafe(candidate) || manifest.files.contains(where: { $0.path == candidate }) {
+                        candidate = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
                     }
+                    let name = candidate
                     // An entry is begun only once the object is known to exist, so a missing one
-                    // leaves no trace. The entry's SHA-256 (for the manifest) is computed here
-                    // while a second thread writes the bytes into the ZIP (CRC, the ZIP's own
-                    // hash, the write), so the two cores share the work.
-                    var pipe: ChunkPipe?
+                    // leaves no trace.
                     var hasher = SHA256Stream()
                     var bytes: Int64 = 0
-                    var found = false
+                    var begun = false
+                    let found: Bool
                     do {
                         found = try store.read(key) { chunk in
-                            if pipe == nil {
-                                try zip.begin(name, size: nil, modified: now)
-                                pipe = ChunkPipe { try zip.write($0) }
+                            if !begun {
+                                try pipe.perform { try zip.begin(name, size: nil, modified: now) }
+                                begun = true
                             }
-                            try pipe!.send(chunk)
+                            try pipe.send(chunk)
                             hasher.update(chunk)
                             bytes += Int64(chunk.count)
                         }
-                        try pipe?.finish()
                     } catch StorageError.unsafeKey {
                         found = false
-                    } catch {
-                        try? pipe?.finish()
-                        throw error
                     }
                     guard found else {
                         summary.missingMedia.append(key)
                         continue
                     }
-                    if pipe == nil { try zip.begin(name, size: 0, modified: now) }
-                    try zip.end()
+                    if !begun { try pipe.perform { try zip.begin(name, size: 0, modified: now) } }
+                    try pipe.perform { try zip.end() }
                     manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
                     summary.mediaFiles += 1
                     summary.mediaBytes += bytes

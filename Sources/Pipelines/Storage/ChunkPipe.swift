@@ -6,10 +6,19 @@ import Foundation
 /// whatever the row count, and a slow consumer slows the reader down (the time it waits is
 /// `waitNanoseconds`, which says how far the consumer is from keeping up with `COPY`).
 ///
-/// The consumer's first error stops it; the next `send` or `finish` rethrows that error.
+/// `perform` queues other work for the consumer thread between chunks, in order: an export
+/// begins and ends each media entry there, so one pipe carries every object of the export and
+/// the reader goes on to the next object while the last one is still being written.
+///
+/// The consumer's first error stops it; the next `send`, `perform` or `finish` rethrows that error.
 final class ChunkPipe: @unchecked Sendable {
+    private enum Item {
+        case bytes([UInt8])
+        case action(() throws -> Void)
+    }
+
     private let condition = NSCondition()
-    private var queue: [[UInt8]] = []
+    private var queue: [Item] = []
     private var closed = false
     private var stopped = false
     private var failure: (any Error)?
@@ -30,6 +39,15 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// Queues a copy of `bytes`, waiting while the queue is full.
     func send(_ bytes: UnsafeRawBufferPointer) throws {
+        try enqueue(.bytes(Array(bytes)))
+    }
+
+    /// Queues `action` to run on the consumer thread after every chunk sent before it.
+    func perform(_ action: @escaping () throws -> Void) throws {
+        try enqueue(.action(action))
+    }
+
+    private func enqueue(_ item: Item) throws {
         condition.lock()
         defer { condition.unlock() }
         if queue.count >= capacity, failure == nil, !stopped {
@@ -38,7 +56,7 @@ final class ChunkPipe: @unchecked Sendable {
             waitNanoseconds += DispatchTime.now().uptimeNanoseconds - started
         }
         if let failure { throw failure }
-        queue.append(Array(bytes))
+        queue.append(item)
         condition.broadcast()
     }
 
@@ -64,11 +82,14 @@ final class ChunkPipe: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let chunk = queue.removeFirst()
+            let item = queue.removeFirst()
             condition.broadcast()
             condition.unlock()
             do {
-                try chunk.withUnsafeBytes(consume)
+                switch item {
+                case .bytes(let chunk): try chunk.withUnsafeBytes(consume)
+                case .action(let action): try action()
+                }
             } catch {
                 condition.lock()
                 failure = error
