@@ -88,5 +88,8 @@ disk_rate = int(copy_bytes) / (float(end) - float(start))
 print(f"one export ({orders} orders, {media} media): {one_s:.2f} s, {int(one_bytes) / 1e6:.1f} MB ZIP, "
       f"{zip_rate / 1e6:.1f} MB/s; peak {int(one_kib) // 1024} MiB")
 print(f"disk (cat + sync of the same media): {disk_rate / 1e6:.1f} MB/s -> export at {zip_rate / disk_rate:.2f}x disk speed")
-print(f"{done} queued exports: {many_s:.2f} s, {many_s / max(int(done), 1) * 1000:.0f} ms per request; peak {int(many_kib) // 1024} MiB")
+if int(done) > 0:
+    print(f"{done} queued exports: {many_s:.2f} s, {many_s / int(done) * 1000:.0f} ms per request; peak {int(many_kib) // 1024} MiB")
+else:
+    print(f"no queued exports (QUEUED=0): the empty dsr process took {many_s:.2f} s; peak {int(many_kib) // 1024} MiB")
 PY
