@@ -292,7 +292,7 @@ public struct SubjectExport {
         // still being written, so the two cores share the work even when an object is one chunk.
         let pipe = ChunkPipe { try zip.write($0) }
         do {
-            try addMedia(subject: subject, through: pipe, zip: zip, manifest: &manifest, summary: &summary, now: now)
+            try queueMedia(subject: subject, into: pipe, zip: zip, manifest: &manifest, summary: &summary, now: now)
             try pipe.finish()
         } catch {
             try? pipe.finish()
@@ -300,8 +300,10 @@ public struct SubjectExport {
         }
     }
 
-    private func addMedia(
-        subject: UUID, through pipe: ChunkPipe, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary,
+    /// Reads each object and queues its entry (begin, bytes, end) on `pipe`, whose thread alone
+    /// touches `zip` until the pipe is finished.
+    private func queueMedia(
+        subject: UUID, into pipe: ChunkPipe, zip: ZipWriter, manifest: inout Manifest, summary: inout Summary,
         now: Date
     ) throws {
         var seen = Set<String>()
