@@ -183,6 +183,39 @@ struct MetricsTests {
             "8 sessions asked for a 6-day window run 6")
     }
 
+    /// Rows the day's single read must sort into the right figures: end reasons outside the
+    /// list or missing, events without a service (counted, with their percentiles, under
+    /// 'unknown' together with any event of a service literally named so), and client events
+    /// without an actor (not a client).
+    @Test func unlistedReasonsMissingServicesAndActorsLandWhereDefined() throws {
+        _ = try psql(
+            """
+            INSERT INTO events_raw (occurred_at, event, actor_hash, actor_role, service_code, props) VALUES
+              ('2026-11-10 08:00Z', 'call_ended', 'h-x', 'client', 'direct_call', '{"duration_s": 10}'),
+              ('2026-11-10 08:10Z', 'call_ended', 'h-x', 'client', 'direct_call', '{"end_reason": "timeout", "duration_s": 20}'),
+              ('2026-11-10 08:20Z', 'call_ended', 'h-y', 'client', NULL, '{"end_reason": "failed", "duration_s": 30}'),
+              ('2026-11-10 08:30Z', 'call_ended', 'h-y', 'client', 'direct_call', '{"end_reason": "dropped_by_client", "duration_s": 40}'),
+              ('2026-11-10 09:00Z', 'order_delivered', 'h-r1', 'reader', NULL, '{"order_age_s": 100}'),
+              ('2026-11-10 09:10Z', 'order_delivered', 'h-r1', 'reader', 'unknown', '{"order_age_s": 300}'),
+              ('2026-11-10 09:20Z', 'order_created', NULL, 'client', NULL, '{}'),
+              ('2026-11-10 09:30Z', 'page_view', NULL, 'client', 'tarot', '{}')
+            """)
+        let r = try metrics(["--date", "2026-11-10", "--timezone", "UTC"], extra: ["METRICS_LOOKBACK_DAYS": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // No reason and "timeout" are other; durations 10, 20, 30, 40: average 25, p95 = 30 + 0.85 × 10.
+        #expect(
+            try psql(
+                "SELECT calls_ended, ended_completed, dropped_by_client, ended_failed, ended_other, duration_avg_s, duration_p95_s FROM metrics_daily_calls WHERE day = '2026-11-10'"
+            ) == "4|0|1|1|2|25|38.5")
+        // Both deliveries are 'unknown': ages 100 and 300, p50 200, p95 = 100 + 0.95 × 200.
+        #expect(
+            try psql(
+                "SELECT service_code, orders_created, orders_delivered, delivery_p50_s, delivery_p95_s FROM metrics_daily_orders WHERE day = '2026-11-10' AND orders_created + orders_delivered > 0"
+            ) == "unknown|1|2|200|290")
+        // Clients are h-x and h-y; the two events without an actor count no one.
+        #expect(try psql("SELECT daily_active_clients FROM metrics_daily_platform WHERE day = '2026-11-10'") == "2")
+    }
+
     @Test func aLateEventIsCountedByTheNextNight() throws {
         #expect(try metrics(["--date", "2026-11-20", "--timezone", "Asia/Beirut"]).status == 0)
         let day = "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-20' AND service_code = 'tarot'"

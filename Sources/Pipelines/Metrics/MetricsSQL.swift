@@ -6,8 +6,8 @@
 /// the planner, so the timestamp indexes are range-scanned and 23- and 25-hour days are cut
 /// where they fall. No row's time is converted: events are read day by day between that day's
 /// midnights, and other sources' rows find their day among the same midnights (`localDay`).
-/// Each source is read by one statement per window (`events_raw` three times per day, each
-/// read narrow; see `events`). Every day gets its rows even when nothing happened:
+/// Each source is read once per window by one statement (`events_raw` once per day of it; see
+/// `events`). Every day gets its rows even when nothing happened:
 /// one row per day, per service in `services`, per notification channel; revenue rows exist per
 /// day and currency with any payment attempt or refund (a currency has no fixed domain). The
 /// keys of a day never depend on the rest of the window, so a nightly window and a one-day
@@ -39,53 +39,78 @@ enum MetricsSQL {
         "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
     ]
 
+    /// The call end reasons counted apiece, with their `metrics_daily_calls` columns; any other
+    /// reason, or none, is `ended_other`.
+    static let endReasons = [
+        ("completed", "ended_completed"), ("dropped_by_monitor", "dropped_by_monitor"),
+        ("dropped_by_reader", "dropped_by_reader"), ("dropped_by_client", "dropped_by_client"),
+        ("failed", "ended_failed"),
+    ]
+
+    /// Per (service, event) group: its ended calls counted by reason.
+    static let endReasonCounts = endReasons.map { reason, column in
+        "count(*) FILTER (WHERE e.event = 'call_ended' AND e.props->>'end_reason' = '\(reason)') AS \(column),"
+    }.joined(separator: " ")
+
+    /// Per day and service: the groups' reason counts added up, and the ended calls left over.
+    static let endReasonTotals =
+        endReasons.map { "coalesce(sum(\($0.1)), 0) AS \($0.1)," }.joined(separator: " ")
+        + " coalesce(sum(n - \(endReasons.map(\.1).joined(separator: " - "))) FILTER (WHERE event = 'call_ended'), 0)"
+        + " AS ended_other,"
+
     static let orderEvents =
         "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
 
     /// `events_raw` into three tables: orders per service, and calls and platform figures per
-    /// day. Each day's events are read by an index range scan between its own local midnights
-    /// (`win`, one `LATERAL` subquery per day), so every row comes with its day, nothing is
-    /// converted per row, and every sort or hash table holds one day. Three such reads, each
-    /// asking only for the columns it needs: the counts, hash-aggregated on (service, event, end
-    /// reason) and pivoted on the groups; the percentiles, from delivered orders and ended calls
-    /// only; and the distinct client actors, sorted bytewise (`COLLATE "C"`: the same equality
-    /// as the database's deterministic collation, without its slower ordering). One read that
-    /// kept the percentile and client rows for later took twice as long (docs/performance.md).
+    /// day. Each day's events are read once, by an index range scan between its own local
+    /// midnights (`win`, one `LATERAL` subquery per day), so every row comes with its day, nothing
+    /// is converted per row, and every hash table and sort holds one day. That one read is
+    /// hash-aggregated on the raw (service, event), the only keys whose statistics let the planner
+    /// see how few groups there are, and on its way it collects what the counts cannot hold: the
+    /// delivered orders' ages, the ended calls' durations and the client actors, as arrays. The
+    /// day's percentiles and its distinct clients (compared bytewise, `COLLATE "C"`: the same
+    /// equality as the database's deterministic collation without its slower ordering) are then
+    /// taken from those arrays, and a day's rows leave its subquery as `part` 0 (counts per
+    /// service and event), 1 (delivery percentiles per service) and 2 (the day's figures).
+    /// Grouping on `coalesce`d keys or an end-reason expression made the planner expect a group
+    /// per row and sort instead; three narrow reads of each day took 1.5 times as long
+    /// (docs/performance.md).
     static let events = """
         WITH days AS (\(days)),
         win AS (SELECT day, day::timestamp AT TIME ZONE $3 AS lo, (day + 1)::timestamp AT TIME ZONE $3 AS hi FROM days),
-        grouped AS (
-          SELECT w.day, g.* FROM win w CROSS JOIN LATERAL (
-            SELECT coalesce(e.service_code, 'unknown') AS service_code, e.event,
-                   CASE WHEN e.event = 'call_ended' THEN coalesce(e.props->>'end_reason', 'other') END AS end_reason,
-                   count(*) AS n, sum((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_sum,
-                   count((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_count
-              FROM public.events_raw e
-             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
-             GROUP BY 1, 2, 3) g
-        ),
-        -- Per service (delivery) and for the whole day (call durations): the grouping set () is
-        -- the day. Only these two events are sorted.
-        sorted AS (
-          SELECT w.day, s.* FROM win w CROSS JOIN LATERAL (
-            SELECT coalesce(e.service_code, 'unknown') AS service_code,
-                   GROUPING(coalesce(e.service_code, 'unknown')) AS whole_day,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
-                     FILTER (WHERE e.event = 'order_delivered') AS p50,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'order_age_s')::double precision)
-                     FILTER (WHERE e.event = 'order_delivered') AS p95,
-                   avg((e.props->>'duration_s')::double precision) FILTER (WHERE e.event = 'call_ended') AS avg_s,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY (e.props->>'duration_s')::double precision)
-                     FILTER (WHERE e.event = 'call_ended') AS p95_s
-              FROM public.events_raw e
-             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND e.event IN ('order_delivered', 'call_ended')
-             GROUP BY GROUPING SETS ((coalesce(e.service_code, 'unknown')), ())) s
-        ),
-        active AS (
-          SELECT w.day, a.clients FROM win w CROSS JOIN LATERAL (
-            SELECT count(DISTINCT e.actor_hash COLLATE "C") AS clients
-              FROM public.events_raw e
-             WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND e.actor_role = 'client') a
+        day_rows AS (
+          SELECT w.day, r.* FROM win w CROSS JOIN LATERAL (
+            WITH g AS (
+              SELECT e.service_code, e.event, count(*) AS n,
+                     \(endReasonCounts)
+                     sum((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_sum,
+                     count((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms_count,
+                     array_agg((e.props->>'order_age_s')::double precision) FILTER (WHERE e.event = 'order_delivered') AS ages,
+                     array_agg((e.props->>'duration_s')::double precision) FILTER (WHERE e.event = 'call_ended') AS durations,
+                     array_agg(e.actor_hash) FILTER (WHERE e.actor_role = 'client' AND e.actor_hash IS NOT NULL) AS clients
+                FROM public.events_raw e
+               WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
+               GROUP BY e.service_code, e.event
+            ),
+            -- One sort per service for both percentiles; a NULL service joins 'unknown'.
+            delivery AS (
+              SELECT s.service_code,
+                     (SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY a)
+                        FROM g, unnest(g.ages) a WHERE coalesce(g.service_code, 'unknown') = s.service_code) AS p
+                FROM (SELECT DISTINCT coalesce(g.service_code, 'unknown') AS service_code FROM g WHERE g.ages IS NOT NULL) s
+            )
+            SELECT 0 AS part, coalesce(g.service_code, 'unknown') AS service_code, g.event, g.n,
+                   g.ended_completed, g.dropped_by_monitor, g.dropped_by_reader, g.dropped_by_client, g.ended_failed,
+                   g.ms_sum, g.ms_count, NULL::double precision[] AS delivery_p, NULL::double precision AS duration_avg_s,
+                   NULL::double precision AS duration_p95_s, NULL::bigint AS clients
+              FROM g
+            UNION ALL
+            SELECT 1, d.service_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.p, NULL, NULL, NULL FROM delivery d
+            UNION ALL
+            SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                   (SELECT avg(x) FROM g, unnest(g.durations) x),
+                   (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY x) FROM g, unnest(g.durations) x),
+                   (SELECT count(DISTINCT c COLLATE "C") FROM g, unnest(g.clients) c)) r
         ),
         counts AS (
           SELECT day, service_code,
@@ -98,20 +123,14 @@ enum MetricsSQL {
                  coalesce(sum(n) FILTER (WHERE event = 'order_regenerated'), 0) AS regenerations,
                  coalesce(sum(n) FILTER (WHERE event = 'call_started'), 0) AS calls_started,
                  coalesce(sum(n) FILTER (WHERE event = 'call_ended'), 0) AS calls_ended,
-                 coalesce(sum(n) FILTER (WHERE end_reason = 'completed'), 0) AS ended_completed,
-                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_monitor'), 0) AS dropped_by_monitor,
-                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_reader'), 0) AS dropped_by_reader,
-                 coalesce(sum(n) FILTER (WHERE end_reason = 'dropped_by_client'), 0) AS dropped_by_client,
-                 coalesce(sum(n) FILTER (WHERE end_reason = 'failed'), 0) AS ended_failed,
-                 coalesce(sum(n) FILTER (WHERE end_reason NOT IN
-                   ('completed', 'dropped_by_monitor', 'dropped_by_reader', 'dropped_by_client', 'failed')), 0) AS ended_other,
+                 \(endReasonTotals)
                  coalesce(sum(n) FILTER (WHERE event = 'rate_limit_hit'), 0) AS rate_limit_hits,
                  coalesce(sum(n) FILTER (WHERE event = 'sql_latency'), 0) AS sql_latency_samples,
                  sum(ms_sum) AS ms_sum, sum(ms_count) AS ms_count
-            FROM grouped GROUP BY day, service_code
+            FROM day_rows WHERE part = 0 GROUP BY day, service_code
         ),
-        delivery AS (SELECT day, service_code, p50, p95 FROM sorted WHERE whole_day = 0 AND p50 IS NOT NULL),
-        durations AS (SELECT day, avg_s, p95_s FROM sorted WHERE whole_day = 1),
+        delivery AS (SELECT day, service_code, delivery_p[1] AS p50, delivery_p[2] AS p95 FROM day_rows WHERE part = 1),
+        figures AS (SELECT day, duration_avg_s, duration_p95_s, clients FROM day_rows WHERE part = 2),
         per_day AS (
           SELECT day, sum(calls_started) AS calls_started, sum(calls_ended) AS calls_ended,
                  sum(ended_completed) AS ended_completed, sum(dropped_by_monitor) AS dropped_by_monitor,
@@ -122,21 +141,21 @@ enum MetricsSQL {
             FROM counts GROUP BY day
         ),
         ev AS (
-          SELECT c.day, c.service_code, 0 AS whole_day, c.order_events, c.orders_created, c.orders_assigned,
+          SELECT c.day, c.service_code, c.order_events, c.orders_created, c.orders_assigned,
                  c.orders_delivered, c.orders_rejected, c.orders_cancelled, c.regenerations,
                  d.p50 AS delivery_p50_s, d.p95 AS delivery_p95_s
             FROM counts c LEFT JOIN delivery d ON d.day = c.day AND d.service_code = c.service_code
         ),
         whole AS (
           SELECT p.day, p.calls_started, p.calls_ended, p.ended_completed, p.dropped_by_monitor, p.dropped_by_reader,
-                 p.dropped_by_client, p.ended_failed, p.ended_other, u.avg_s AS duration_avg_s,
-                 u.p95_s AS duration_p95_s, p.rate_limit_hits, p.sql_latency_samples, p.avg_sql_latency_ms,
-                 coalesce(a.clients, 0) AS daily_active_clients
-            FROM per_day p LEFT JOIN durations u ON u.day = p.day LEFT JOIN active a ON a.day = p.day
+                 p.dropped_by_client, p.ended_failed, p.ended_other, f.duration_avg_s, f.duration_p95_s,
+                 p.rate_limit_hits, p.sql_latency_samples, p.avg_sql_latency_ms,
+                 coalesce(f.clients, 0) AS daily_active_clients
+            FROM per_day p LEFT JOIN figures f ON f.day = p.day
         ),
         keys AS (
           SELECT d.day, s.code AS service_code FROM days d CROSS JOIN public.services s
-          UNION SELECT day, service_code FROM ev WHERE whole_day = 0 AND order_events > 0
+          UNION SELECT day, service_code FROM ev WHERE order_events > 0
         ),
         ins_orders AS (
           INSERT INTO public.metrics_daily_orders (day, service_code, orders_created, orders_assigned, orders_delivered,
@@ -145,7 +164,7 @@ enum MetricsSQL {
                  coalesce(v.orders_delivered, 0), coalesce(v.orders_rejected, 0), coalesce(v.orders_cancelled, 0),
                  coalesce(v.regenerations, 0), v.delivery_p50_s, v.delivery_p95_s
             FROM keys s
-            LEFT JOIN ev v ON v.day = s.day AND v.service_code = s.service_code AND v.whole_day = 0
+            LEFT JOIN ev v ON v.day = s.day AND v.service_code = s.service_code
           RETURNING 1
         ),
         ins_calls AS (
