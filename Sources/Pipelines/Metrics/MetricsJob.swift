@@ -151,10 +151,10 @@ public struct MetricsJob: Job {
             // Slices write disjoint days, so one never waits for another's rows; should a fault
             // make one write a day of another, the lock timeout fails the run instead of leaving
             // both waiting for ever (the other slice's thread waits for this one to return).
-            _ = try db.query(
-                "SELECT set_config('work_mem', $1, true), set_config('jit', 'off', true), "
-                    + "set_config('lock_timeout', $2, true)",
-                [settings.workMem, "\(Self.sliceLockTimeoutSeconds)s"])
+            let indexScans = try db.query(
+                "SELECT current_setting('enable_indexscan'), set_config('work_mem', $1, true), "
+                    + "set_config('jit', 'off', true), set_config('lock_timeout', $2, true)",
+                [settings.workMem, "\(Self.sliceLockTimeoutSeconds)s"])[0].decode(0, as: String.self)
             for table in MetricsSQL.tables {
                 _ = try db.query(
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
@@ -164,6 +164,12 @@ public struct MetricsJob: Job {
             var read: [String: Int64] = [:]
             for (index, sql) in steps.enumerated() {
                 try context.checkpoint()
+                // A day of events fills thousands of heap pages in a row. A bitmap scan reads each
+                // page once and checks its rows together; the planner, seeing the heap in time
+                // order, picks the index scan, which fetches row by row and took about 1.2 times
+                // as long (docs/performance.md). The other statements keep the planner's choice.
+                _ = try db.query(
+                    "SELECT set_config('enable_indexscan', $1, true)", [sql == MetricsSQL.events ? "off" : indexScans])
                 let result = try db.query(sql, parameters)
                 for (column, name) in result.columnNames.enumerated() {
                     let value = try result[0].decode(column, as: Int64.self)
