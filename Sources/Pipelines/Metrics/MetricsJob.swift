@@ -160,16 +160,18 @@ public struct MetricsJob: Job {
                     "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
                     [slice.lowerBound, slice.upperBound])
             }
-            let steps = [MetricsSQL.events, MetricsSQL.payments, MetricsSQL.contentAndNotifications]
+            // A day of events fills thousands of heap pages in a row. A bitmap scan reads each
+            // page once and checks its rows together; the planner, seeing the heap in time order,
+            // picks the index scan, which fetches row by row and took about 1.2 times as long
+            // (docs/performance.md). The other statements keep the planner's choice.
+            let steps = [
+                (sql: MetricsSQL.events, indexScans: "off"), (sql: MetricsSQL.payments, indexScans: indexScans),
+                (sql: MetricsSQL.contentAndNotifications, indexScans: indexScans),
+            ]
             var read: [String: Int64] = [:]
-            for (index, sql) in steps.enumerated() {
+            for (index, (sql, indexScans)) in steps.enumerated() {
                 try context.checkpoint()
-                // A day of events fills thousands of heap pages in a row. A bitmap scan reads each
-                // page once and checks its rows together; the planner, seeing the heap in time
-                // order, picks the index scan, which fetches row by row and took about 1.2 times
-                // as long (docs/performance.md). The other statements keep the planner's choice.
-                _ = try db.query(
-                    "SELECT set_config('enable_indexscan', $1, true)", [sql == MetricsSQL.events ? "off" : indexScans])
+                _ = try db.query("SELECT set_config('enable_indexscan', $1, true)", [indexScans])
                 let result = try db.query(sql, parameters)
                 for (column, name) in result.columnNames.enumerated() {
                     let value = try result[0].decode(column, as: Int64.self)

@@ -62,9 +62,10 @@ enum MetricsSQL {
         "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
 
     /// `events_raw` into three tables: orders per service, and calls and platform figures per
-    /// day. Each day's events are read once, by an index range scan between its own local
-    /// midnights (`win`, one `LATERAL` subquery per day), so every row comes with its day, nothing
-    /// is converted per row, and every hash table and sort holds one day. That one read is
+    /// day. Each day's events are read once, by a range scan of the time index between its own
+    /// local midnights (`win`, one `LATERAL` subquery per day; `MetricsJob` has it done as a
+    /// bitmap heap scan), so every row comes with its day, nothing is converted per row, and
+    /// every hash table and sort holds one day. That one read is
     /// hash-aggregated on the raw (service, event), the only keys whose statistics let the planner
     /// see how few groups there are, and on its way it collects what the counts cannot hold: the
     /// delivered orders' ages, the ended calls' durations and the client actors, as arrays. The
