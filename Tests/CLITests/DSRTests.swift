@@ -169,6 +169,37 @@ struct DSRTests {
         )
     }
 
+    /// A credit note's PDF belongs to the platform's account, not the subject's: the export
+    /// reaches it only through the subject's credit note (`<- credit_notes.pdf_media_id`).
+    @Test func aCreditNotesPDFIsReachedThroughTheCreditNote() throws {
+        let key = "credit-notes/2026/10/SAMIA-CN-2026-000001.pdf"
+        _ = try psql(
+            """
+            INSERT INTO public.media_assets (id, owner_id, kind, url, bytes)
+            VALUES (109, '\(Self.superadmin)', 'pdf', '\(key)', 11);
+            INSERT INTO public.credit_notes (refund_id, invoice_id, order_id, number, amount_cents, vat_cents, currency, pdf_media_id)
+            SELECT r.id, i.id, 1, 'SAMIA-CN-2026-000001', 1000, 130, 'SAR', 109
+              FROM public.refunds r, public.invoices i WHERE r.order_id = 1 AND i.order_id = 1
+            """)
+        try FileManager.default.createDirectory(
+            atPath: ((dir + "/storage/" + key) as NSString).deletingLastPathComponent, withIntermediateDirectories: true
+        )
+        try Data("%PDF-1.7 CN".utf8).write(to: URL(fileURLWithPath: dir + "/storage/" + key))
+
+        let id = try approvedExport()
+        let run = try dsr(["process"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let zip = dir + "/export.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        #expect(try entries(zip).contains("media/" + key))
+        let out = try extract(zip)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/media/" + key)) == Data("%PDF-1.7 CN".utf8))
+        #expect(try csv(out + "/data/credit_notes.csv").map { $0["number", default: "?"] } == ["SAMIA-CN-2026-000001"])
+        #expect(
+            try csv(out + "/data/media_assets.csv").map { $0["id", default: "?"] }
+                == ["101", "102", "104", "105", "106", "109"])
+    }
+
     @Test func theExportHoldsEverythingTheMapReachesAndNothingElse() throws {
         let id = try approvedExport()
         let run = try dsr(["process"])
