@@ -41,9 +41,15 @@ mkdir -p "$work/storage/bench/$subject"
 for i in $(seq 1 "$media"); do head -c 200000 /dev/urandom > "$work/storage/bench/$subject/upload-$i.jpg"; done
 sync
 
-"$bin" dsr request export --subject "$subject" >/dev/null
-"$bin" dsr approve 1 >/dev/null
-/usr/bin/time -f "%e %M" -o "$work/one.time" "$bin" dsr process > "$work/one.out"
+# Queues and approves one export of the subject, then times `dsr process` by BINARY (GNU time:
+# seconds and peak KiB into TIMEFILE, the output into OUTFILE).
+#   usage: timed_export BINARY TIMEFILE OUTFILE
+timed_export() {
+  "$bin" dsr request export --subject "$subject" >/dev/null
+  "$bin" dsr approve "$(psql -X -At -c 'SELECT max(id) FROM public.dsr_requests')" >/dev/null
+  /usr/bin/time -f "%e %M" -o "$2" "$1" dsr process > "$3"
+}
+timed_export "$bin" "$work/one.time" "$work/one.out"
 read -r one_s one_kib < "$work/one.time"
 grep '^export #' "$work/one.out"
 # Optional: the same export by another build (SAMIA_BENCH_BASELINE_BIN, e.g. the previous commit's
@@ -51,10 +57,8 @@ grep '^export #' "$work/one.out"
 if [ -n "${SAMIA_BENCH_BASELINE_BIN:-}" ]; then
   for who in baseline this baseline this; do
     b=$bin; [ "$who" = baseline ] && b=$SAMIA_BENCH_BASELINE_BIN
-    "$bin" dsr request export --subject "$subject" >/dev/null
-    "$bin" dsr approve "$(psql -X -At -c 'SELECT max(id) FROM public.dsr_requests')" >/dev/null
-    /usr/bin/time -f "%e" -o "$work/ab.time" "$b" dsr process > "$work/ab.out"
-    echo "$who: whole process $(cat "$work/ab.time") s; $(grep '^export #' "$work/ab.out")"
+    timed_export "$b" "$work/ab.time" "$work/ab.out"
+    echo "$who: whole process $(cut -d' ' -f1 "$work/ab.time") s; $(grep '^export #' "$work/ab.out")"
   done
 fi
 one_bytes=$(grep -o '[0-9]* bytes' "$work/one.out" | head -1 | cut -d' ' -f1)
@@ -71,11 +75,9 @@ for p in $(seq 1 "$pairs"); do
   end=$(date +%s.%N)
   copy_bytes=$(stat -c %s "$work/copy.bin")
   rm -f "$work/copy.bin"; sync
-  "$bin" dsr request export --subject "$subject" >/dev/null
-  "$bin" dsr approve "$(psql -X -At -c 'SELECT max(id) FROM public.dsr_requests')" >/dev/null
-  /usr/bin/time -f "%e" -o "$work/pair.time" "$bin" dsr process > "$work/pair.out"
+  timed_export "$bin" "$work/pair.time" "$work/pair.out"
   pair_bytes=$(grep -o '[0-9]* bytes' "$work/pair.out" | head -1 | cut -d' ' -f1)
-  echo "$start $end $copy_bytes $(cat "$work/pair.time") $pair_bytes" >> "$work/pairs"
+  echo "$start $end $copy_bytes $(cut -d' ' -f1 "$work/pair.time") $pair_bytes" >> "$work/pairs"
 done
 
 echo "queueing $queued approved exports"
