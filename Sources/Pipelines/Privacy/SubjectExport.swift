@@ -107,8 +107,8 @@ public struct SubjectExport {
         return summary
     }
 
-    /// Every mapped table as CSV and JSON, through `COPY` on the table session, each into its own
-    /// scratch file with its SHA-256 taken on the way.
+    /// Every mapped table as CSV and JSON, through one `COPY` each on the table session, into
+    /// scratch files with their SHA-256 taken on the way.
     private func spoolTables(subject: UUID, unmasked: Bool, scratch: String) throws -> [SpooledEntry] {
         try installMasking(subject: subject)
         var entries: [SpooledEntry] = []
@@ -116,18 +116,11 @@ public struct SubjectExport {
             let select = selectList(table, unmasked: unmasked)
             let from =
                 "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
-            let name = EntryName.sanitizedComponent(table)
-            entries.append(
-                try spool(
-                    table: table, name: "data/\(name).csv", scratch: scratch,
-                    sql: "COPY (SELECT \(select) \(from)) TO STDOUT WITH (FORMAT csv, HEADER)", json: false))
-            entries.append(
-                try spool(
-                    table: table, name: "data/\(name).json", scratch: scratch,
-                    sql: """
-                        COPY (SELECT row_to_json(x)::text FROM (SELECT \(select) \(from)) x)
-                          TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
-                        """, json: true))
+            entries += try spool(
+                table: table, scratch: scratch,
+                sql:
+                    "COPY (SELECT row_to_json(x)::text, x.* FROM (SELECT \(select) \(from)) x) TO STDOUT WITH (FORMAT csv, HEADER)"
+            )
         }
         return entries
     }
@@ -241,43 +234,62 @@ public struct SubjectExport {
         }.joined(separator: ", ")
     }
 
-    /// One `COPY` into one scratch file. JSON: each row arrives as one line of JSON (CSV mode
-    /// with a quote and delimiter that JSON text cannot contain, so nothing is escaped); the
-    /// lines become one array.
-    private func spool(table: String, name: String, scratch: String, sql: String, json: Bool) throws -> SpooledEntry {
-        let path = scratch + "/" + name.replacingOccurrences(of: "/", with: "_")
+    /// One `COPY` into two scratch files, `data/TABLE.csv` and `data/TABLE.json`: each row
+    /// arrives once, as its JSON followed by its CSV columns (`CopyRowSplitter`); the JSON rows
+    /// become one array.
+    private func spool(table: String, scratch: String, sql: String) throws -> [SpooledEntry] {
+        let name = "data/" + EntryName.sanitizedComponent(table)
+        var splitter = CopyRowSplitter()
+        var csv = SpooledFile(scratch: scratch, name: name + ".csv")
+        var json = SpooledFile(scratch: scratch, name: name + ".json")
+        func split(_ body: () throws -> Void) throws {
+            do { try body() } catch let error as CopyRowSplitter.SplitError {
+                throw DSRError.unsupportedTable(table: table, reason: "\(error)")
+            }
+        }
+        try LocalFile.writeAtomically(csv.path, key: csv.name, durable: false) { writeCSV in
+            try LocalFile.writeAtomically(json.path, key: json.name, durable: false) { writeJSON in
+                var csvBytes = [UInt8]()
+                var jsonBytes = [UInt8]()
+                try json.emit(Array("[\n".utf8), writeJSON)
+                _ = try tableConnection.copyOut(sql) { chunk in
+                    csvBytes.removeAll(keepingCapacity: true)
+                    jsonBytes.removeAll(keepingCapacity: true)
+                    try split { try splitter.feed(chunk, csv: &csvBytes, json: &jsonBytes) }
+                    try csv.emit(csvBytes, writeCSV)
+                    try json.emit(jsonBytes, writeJSON)
+                }
+                try split { try splitter.finish() }
+                try json.emit(Array((splitter.rows > 0 ? "\n]\n" : "]\n").utf8), writeJSON)
+            }
+        }
+        return [csv, json].map {
+            SpooledEntry(
+                table: table, name: $0.name, path: $0.path, sha256: $0.hasher.finalize(), bytes: $0.bytes,
+                rows: splitter.rows)
+        }
+    }
+
+    /// A scratch file being written: its bytes counted and hashed on the way.
+    private struct SpooledFile {
+        let name: String
+        let path: String
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
-        var rows = 0
-        try LocalFile.writeAtomically(path, key: name, durable: false) { write in
-            func emit(_ chunk: UnsafeRawBufferPointer) throws {
-                try write(chunk)
-                hasher.update(chunk)
-                bytes += Int64(chunk.count)
-            }
-            var pendingNewline = false
-            var out = [UInt8]()
-            if json { try [UInt8]("[\n".utf8).withUnsafeBytes(emit) }
-            rows = try tableConnection.copyOut(sql) { chunk in
-                guard json else { return try emit(chunk) }
-                out.removeAll(keepingCapacity: true)
-                for byte in chunk {
-                    if pendingNewline {
-                        out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: "\n")])
-                        pendingNewline = false
-                    }
-                    if byte == UInt8(ascii: "\n") {
-                        pendingNewline = true
-                    } else {
-                        out.append(byte)
-                    }
-                }
-                try out.withUnsafeBytes(emit)
-            }
-            if json { try [UInt8]((rows > 0 ? "\n]\n" : "]\n").utf8).withUnsafeBytes(emit) }
+
+        init(scratch: String, name: String) {
+            self.name = name
+            path = scratch + "/" + name.replacingOccurrences(of: "/", with: "_")
         }
-        return SpooledEntry(
-            table: table, name: name, path: path, sha256: hasher.finalize(), bytes: bytes, rows: rows)
+
+        mutating func emit(_ chunk: [UInt8], _ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+            guard !chunk.isEmpty else { return }
+            try chunk.withUnsafeBytes { buffer in
+                try write(buffer)
+                hasher.update(buffer)
+            }
+            bytes += Int64(chunk.count)
+        }
     }
 
     /// The objects the subject's rows point at, each under `media/` with a name made only of
