@@ -45,6 +45,39 @@ struct ManifestTests {
         #expect(content.stdout == "# ملخص\n")
     }
 
+    /// The writer hashes the ZIP as libarchive hands it over, piece by piece, so the registry never
+    /// reads an export back: over megabytes of entries written in uneven pieces, streamed and
+    /// sized, the digest and size it reports must be the file's, and every entry whole.
+    @Test func aBigZipHasTheDigestAndBytesOfItsFile() throws {
+        let sizes = [1, 2 << 20, (2 << 20) - 7, 3_000_001, 4096, 5 << 20, 12_345]
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let bodies = try sizes.map { [UInt8](try random.read(upToCount: $0) ?? Data()) }
+        #expect(bodies.map(\.count) == sizes)
+        let writer = try ZipWriter(path: dir + "/big.zip", compressionLevel: 0)
+        for (index, body) in bodies.enumerated() {
+            try writer.begin("part-\(index).bin", size: index.isMultiple(of: 2) ? nil : Int64(body.count))
+            // In uneven pieces, as media arrive.
+            var offset = 0
+            while offset < body.count {
+                let n = min(body.count - offset, 65_536 + offset % 1_000)
+                try body[offset..<offset + n].withUnsafeBytes { try writer.write($0) }
+                offset += n
+            }
+            try writer.end()
+        }
+        try writer.commit()
+        let size = try FileManager.default.attributesOfItem(atPath: writer.path)[.size] as? Int64
+        #expect(writer.bytes == size && writer.bytes > Int64(sizes.reduce(0, +)))
+        let sum = try Shell.run("/usr/bin/sha256sum", [writer.path])
+        #expect(sum.stdout.split(separator: " ").first.map(String.init) == writer.sha256)
+        #expect(try Shell.run("/usr/bin/unzip", ["-tq", writer.path]).status == 0)
+        #expect(try Shell.run("/usr/bin/bsdtar", ["-xf", writer.path, "-C", dir]).status == 0)
+        for (index, body) in bodies.enumerated() {
+            let part = dir + "/part-\(index).bin"
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: part))) == body, "part \(index)")
+        }
+    }
+
     @Test func anyAlteredByteOrExtraFileOrWrongKeyIsRejected() throws {
         let path = try writeZip(["a.csv": Array("1,2\n".utf8)])
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
