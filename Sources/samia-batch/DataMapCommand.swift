@@ -33,6 +33,12 @@ struct DataMapCommand: ParsableCommand {
                     "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded; "
                         + "\(report.reaching.count) table(s) reference \(dataMap.subjectTable) through foreign keys, all covered"
                 )
+                for column in report.unindexed {
+                    let parts = column.split(separator: ".")
+                    print(
+                        "warning: reach column \(column) leads no index: every export, erasure and hold check "
+                            + "reads its table whole (CREATE INDEX ON public.\(parts[0]) (\(parts[1])))")
+                }
                 let (policy, _, _) = try RetentionPolicy.load(environment: env)
                 for line in try policy.check(map: dataMap, connection: connection) { print(line) }
             }

@@ -33,10 +33,25 @@ struct DataMapTests {
         let r = try check()
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("all covered"), "\(r.stdout)")
+        #expect(!r.stdout.contains("leads no index"), "\(r.stdout)")
         #expect(
             r.stdout.contains(
                 "retention rule horoscopes: horoscopes.ref_date, 60 days, media audio_media_id -> media_assets.url"),
             "\(r.stdout)")
+    }
+
+    /// A column the map finds a subject's rows by, left without an index, makes every export and
+    /// erasure read its table whole: the check says which, and still passes (the schema is the
+    /// platform's). Each hop of a path counts, in the table it belongs to.
+    @Test func reachColumnsWithoutAnIndexAreNamed() throws {
+        let drop = "DROP INDEX public.audit_log_actor_idx; DROP INDEX public.orders_user_idx"
+        #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", drop]).status == 0)
+        let r = try check()
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let warnings = r.stdout.split(separator: "\n").filter { $0.contains("leads no index") }
+        #expect(warnings.count == 2, "\(r.stdout)")
+        #expect(warnings.first?.contains("reach column audit_log.actor leads no index") == true)
+        #expect(warnings.last?.contains("reach column orders.user_id leads no index") == true)
     }
 
     @Test func retentionRulesAreCheckedAgainstTheSchema() throws {

@@ -13,6 +13,10 @@ public struct DataMapValidator {
         public var excluded: Int
         /// Tables that reach the subject through foreign keys, each with the path found.
         public var reaching: [String: String]
+        /// Columns (`table.column`) the map finds a subject's rows by that lead no index: each
+        /// export, erasure and hold check reads those tables whole. Advice, not an error: the
+        /// schema is the platform's (migration 0013 indexes the shipped map's).
+        public var unindexed: [String] = []
     }
 
     public func validate(_ map: DataMap, file: String) throws -> Report {
@@ -103,7 +107,38 @@ public struct DataMapValidator {
         }
         let missing = reaching.filter { map.tables[$0.key] == nil && map.excluded[$0.key] == nil }
         guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
-        return Report(mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching)
+        return Report(
+            mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
+            unindexed: try unindexed(map))
+    }
+
+    /// Every column a reach entry selects by (each hop of a path, in the table it belongs to)
+    /// that is not the first column of any index.
+    private func unindexed(_ map: DataMap) throws -> [String] {
+        var indexed = Set<String>()
+        for row in try db.query(
+            """
+            SELECT t.relname::text || '.' || a.attname::text
+              FROM pg_index i
+              JOIN pg_class t ON t.oid = i.indrelid
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE t.relnamespace = 'public'::regnamespace
+            """)
+        {
+            indexed.insert(try row.decode(0, as: String.self))
+        }
+        var used = Set<String>()
+        for (name, table) in map.tables {
+            for path in table.reach where !path.hasPrefix("<-") {
+                var current = name
+                for hop in path.components(separatedBy: "->").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                    let parts = hop.split(separator: ".").map(String.init)
+                    if parts.count == 2 { current = parts[0] }
+                    used.insert("\(current).\(parts.last!)")
+                }
+            }
+        }
+        return used.subtracting(indexed).sorted()
     }
 
     /// `user_id` (a column holding the subject id) or `order_id -> orders.user_id` (foreign keys).
