@@ -206,6 +206,7 @@ struct DSRTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|1")
         #expect(!run.stderr.contains("amira") && !run.stderr.contains("Amira"), "personal data in the log")
+        #expect(!run.stderr.contains("dsr_unindexed_reach"), "\(run.stderr)")
 
         let zip = dir + "/export.zip"
         let got = try dsr(["download", id, "--out", zip])
@@ -367,6 +368,17 @@ struct DSRTests {
         #expect(stopped.status == 78 && stopped.stderr.contains("tarot_notes"), "\(stopped.stderr)")
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
         #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
+    }
+
+    /// A reach column without an index does not stop processing (the schema is the platform's),
+    /// but the run says which column, for on-call to act on.
+    @Test func aReachColumnWithoutAnIndexIsLoggedAndTheExportStillRuns() throws {
+        let id = try approvedExport()
+        _ = try psql("DROP INDEX public.refunds_order_idx")
+        let run = try dsr(["process"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("dsr_unindexed_reach") && run.stderr.contains("refunds.order_id"), "\(run.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "done")
     }
 
     /// A fingerprint of every table the fixture fills, to show a dry run or a rolled-back crash

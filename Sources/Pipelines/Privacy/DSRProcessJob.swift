@@ -33,7 +33,12 @@ public struct DSRProcessJob: Job {
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         // A table that references a person but is missing from the map stops every privacy job.
-        _ = try DataMapValidator(connection: db).validate(map, file: mapFile)
+        let report = try DataMapValidator(connection: db).validate(map, file: mapFile)
+        if !report.unindexed.isEmpty {
+            context.logger.warning(
+                "reach columns lead no index; each export and erasure reads their tables whole (datamap check)",
+                metadata: ["event": "dsr_unindexed_reach", "columns": "\(report.unindexed.joined(separator: ","))"])
+        }
         let scope = try SubjectScope(map: map, connection: db)
         let queue = DSRQueue(connection: db)
         if context.dryRun { return try dryRun(scope: scope, queue: queue, context: context) }
