@@ -113,7 +113,8 @@ public struct DataMapValidator {
     }
 
     /// Every column a reach entry selects by (each hop of a path, in the table it belongs to)
-    /// that is not the first column of any index.
+    /// that is not the first column of any whole-table index (a partial index need not hold the
+    /// subject's rows).
     private func unindexed(_ map: DataMap) throws -> [String] {
         var indexed = Set<String>()
         for row in try db.query(
@@ -122,7 +123,7 @@ public struct DataMapValidator {
               FROM pg_index i
               JOIN pg_class t ON t.oid = i.indrelid
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-             WHERE t.relnamespace = 'public'::regnamespace
+             WHERE t.relnamespace = 'public'::regnamespace AND i.indpred IS NULL
             """)
         {
             indexed.insert(try row.decode(0, as: String.self))
