@@ -60,6 +60,8 @@ public struct DataMapValidator {
         }
         try requireColumn(map.subjectTable, map.subjectColumn)
 
+        // The columns the reach entries select rows by, each as `table.column`.
+        var searched = Set<String>()
         for name in map.tables.keys.sorted() {
             let table = map.tables[name]!
             guard columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
@@ -83,10 +85,11 @@ public struct DataMapValidator {
                 }
             }
             for path in table.reach {
-                try checkPath(
-                    path, from: name, map: map, file: file, references: references,
-                    unenforced: table.idsWithoutForeignKey,
-                    require: requireColumn)
+                searched.formUnion(
+                    try checkPath(
+                        path, from: name, map: map, file: file, references: references,
+                        unenforced: table.idsWithoutForeignKey,
+                        require: requireColumn))
             }
         }
         for name in map.excluded.keys.sorted() where columns[name] == nil {
@@ -109,13 +112,12 @@ public struct DataMapValidator {
         guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
         return Report(
             mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
-            unindexed: try unindexed(map))
+            unindexed: try unindexed(searched))
     }
 
-    /// Every column a reach entry selects by (each hop of a path, in the table it belongs to)
-    /// that is not the first column of any whole-table index (a partial index need not hold the
-    /// subject's rows).
-    private func unindexed(_ map: DataMap) throws -> [String] {
+    /// The `searched` columns that are not the first column of any whole-table index (a partial
+    /// index need not hold the subject's rows).
+    private func unindexed(_ searched: Set<String>) throws -> [String] {
         var indexed = Set<String>()
         for row in try db.query(
             """
@@ -128,25 +130,16 @@ public struct DataMapValidator {
         {
             indexed.insert(try row.decode(0, as: String.self))
         }
-        var used = Set<String>()
-        for (name, table) in map.tables {
-            for path in table.reach where !path.hasPrefix("<-") {
-                var current = name
-                for hop in path.components(separatedBy: "->").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                    let parts = hop.split(separator: ".").map(String.init)
-                    if parts.count == 2 { current = parts[0] }
-                    used.insert("\(current).\(parts.last!)")
-                }
-            }
-        }
-        return used.subtracting(indexed).sorted()
+        return searched.subtracting(indexed).sorted()
     }
 
     /// `user_id` (a column holding the subject id) or `order_id -> orders.user_id` (foreign keys).
+    /// Returns the columns the path selects rows by (`table.column`, each hop in its own table);
+    /// none for `<- other.column`, whose rows are found by their primary key.
     private func checkPath(
         _ path: String, from table: String, map: DataMap, file: String, references: [String: [String: String]],
         unenforced: [String], require: (String, String) throws -> Void
-    ) throws {
+    ) throws -> [String] {
         if path.hasPrefix("<-") {
             // `<- other.column`: rows that the subject's rows of a mapped table point at.
             let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces)
@@ -165,10 +158,11 @@ public struct DataMapValidator {
                     file: file, table: table, path: path,
                     reason: "\(parts[0]) is itself reached backwards; reach it from the subject instead")
             }
-            return
+            return []
         }
         let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
         var current = table
+        var searched: [String] = []
         for (index, hop) in hops.enumerated() {
             let parts = hop.split(separator: ".").map(String.init)
             let (hopTable, column) = parts.count == 2 ? (parts[0], parts[1]) : (current, hop)
@@ -177,6 +171,7 @@ public struct DataMapValidator {
                     file: file, table: table, path: path, reason: "\(hop) is not a column of \(current)")
             }
             try require(current, column)
+            searched.append("\(current).\(column)")
             if index == hops.count - 1 {
                 // The last column must hold the subject id: be it, or reference it.
                 let isSubject = current == map.subjectTable && column == map.subjectColumn
@@ -196,5 +191,6 @@ public struct DataMapValidator {
                 current = parent
             }
         }
+        return searched
     }
 }
