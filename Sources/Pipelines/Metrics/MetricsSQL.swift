@@ -100,7 +100,8 @@ enum MetricsSQL {
                      (SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY a)
                         FROM g, unnest(g.ages) a WHERE coalesce(g.service_code, 'unknown') = s.service_code) AS p
                 FROM (SELECT DISTINCT coalesce(g.service_code, 'unknown') AS service_code FROM g WHERE g.ages IS NOT NULL) s
-            )
+            ),
+            durations AS (SELECT (c->>'duration_s')::double precision AS x FROM g, unnest(g.calls) c)
             SELECT 0 AS part, coalesce(g.service_code, 'unknown') AS service_code, g.event, g.n,
                    r.ended_completed, r.dropped_by_monitor, r.dropped_by_reader, r.dropped_by_client, r.ended_failed,
                    m.ms_sum, m.ms_count, NULL::double precision[] AS delivery_p, NULL::double precision AS duration_avg_s,
@@ -112,9 +113,8 @@ enum MetricsSQL {
             SELECT 1, d.service_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.p, NULL, NULL, NULL FROM delivery d
             UNION ALL
             SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                   (SELECT avg(d.x) FROM g, unnest(g.calls) c, LATERAL (SELECT (c->>'duration_s')::double precision AS x) d),
-                   (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY d.x)
-                      FROM g, unnest(g.calls) c, LATERAL (SELECT (c->>'duration_s')::double precision AS x) d),
+                   (SELECT avg(x) FROM durations),
+                   (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY x) FROM durations),
                    (SELECT count(DISTINCT c COLLATE "C") FROM g, unnest(g.clients) c)) r
         ),
         counts AS (
