@@ -200,6 +200,39 @@ struct DSRTests {
                 == ["101", "102", "104", "105", "106", "109"])
     }
 
+    @Test func keysThatClashOnceSanitisedGetNamesOfTheirOwn() throws {
+        // "clash/a b.jpg" and "clash/a_b.jpg" sanitise to one name; the second, being the third
+        // object written (keys go in byte order), is numbered "media/3-a_b.jpg". A real key
+        // "3-a_b.jpg" holds that name already, so the number must move on rather than fail the
+        // export with a duplicate entry.
+        let objects = ["3-a_b.jpg": "DECOY", "clash/a b.jpg": "SPACE", "clash/a_b.jpg": "UNDERSCORE"]
+        try FileManager.default.createDirectory(atPath: dir + "/storage/clash", withIntermediateDirectories: true)
+        var rows: [String] = []
+        for (i, key) in objects.keys.sorted().enumerated() {
+            rows.append("(\(200 + i), '\(Self.subject)', 'image', '\(key)', \(objects[key]!.utf8.count))")
+            try Data(objects[key]!.utf8).write(to: URL(fileURLWithPath: dir + "/storage/" + key))
+        }
+        _ = try psql(
+            "INSERT INTO public.media_assets (id, owner_id, kind, url, bytes) VALUES \(rows.joined(separator: ", "))")
+
+        let id = try approvedExport()
+        let run = try dsr(["process"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let zip = dir + "/export.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        #expect(try Shell.run("/usr/bin/unzip", ["-tq", zip]).status == 0)
+        let media = try entries(zip).filter { $0.hasPrefix("media/") }
+        #expect(Set(media).count == media.count, "\(media)")
+        // Every object is in the ZIP once, whatever name it got.
+        let out = try extract(zip)
+        let bodies = try media.map { try String(contentsOfFile: out + "/" + $0, encoding: .utf8) }
+        for body in objects.values { #expect(bodies.filter { $0 == body }.count == 1, "\(body): \(media)") }
+        #expect(try String(contentsOfFile: out + "/media/3-a_b.jpg", encoding: .utf8) == "DECOY")
+        #expect(try String(contentsOfFile: out + "/media/clash/a_b.jpg", encoding: .utf8) == "SPACE")
+        #expect(try String(contentsOfFile: out + "/media/4-a_b.jpg", encoding: .utf8) == "UNDERSCORE")
+        #expect(try CLI.run(["verify", zip], env: env).status == 0)
+    }
+
     @Test func theExportHoldsEverythingTheMapReachesAndNothingElse() throws {
         let id = try approvedExport()
         let run = try dsr(["process"])

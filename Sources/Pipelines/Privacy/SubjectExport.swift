@@ -319,6 +319,9 @@ public struct SubjectExport {
         now: Date
     ) throws {
         var seen = Set<String>()
+        // Entry names already in the ZIP: a set, as a thousand objects against the manifest's
+        // list took half a million comparisons.
+        var taken = Set(manifest.files.map(\.path))
         for table in scope.map.tables.keys.sorted() {
             let entry = scope.map.tables[table]!
             for column in entry.storage.sorted() {
@@ -333,8 +336,12 @@ public struct SubjectExport {
                     guard seen.insert(key).inserted else { continue }
                     let components = key.split(separator: "/").map { EntryName.sanitizedComponent(String($0)) }
                     var candidate = "media/" + components.joined(separator: "/")
-                    if !EntryName.isSafe(candidate) || manifest.files.contains(where: { $0.path == candidate }) {
-                        candidate = "media/\(summary.mediaFiles + 1)-" + (components.last ?? "object")
+                    // A key too long or clashing after sanitising gets a numbered name; the number
+                    // grows until the name is free, as a real key may look like one.
+                    var number = summary.mediaFiles + 1
+                    while !EntryName.isSafe(candidate) || taken.contains(candidate) {
+                        candidate = "media/\(number)-" + (components.last ?? "object")
+                        number += 1
                     }
                     let name = candidate
                     // An entry is begun only once the object is known to exist, so a missing one
@@ -363,6 +370,7 @@ public struct SubjectExport {
                     if !begun { try pipe.perform { try zip.begin(name, size: 0, modified: now) } }
                     try pipe.perform { try zip.end() }
                     manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
+                    taken.insert(name)
                     summary.mediaFiles += 1
                     summary.mediaBytes += bytes
                 }
