@@ -151,8 +151,24 @@ final class HashingSink {
     var hasher = SHA256()
     var bytes: Int64 = 0
     private var closed = false
+    /// Where the writeback already asked for ends.
+    private var writebackStart: Int64 = 0
+    /// How many written bytes are handed to the disk at a time. Without it the kernel keeps a big
+    /// ZIP's pages dirty until `commit()`'s fsync, which then writes them all while nothing else
+    /// happens: a third of a 200 MB export's time on a disk of 450 MB/s.
+    static let writebackWindow: Int64 = 8 << 20
 
     init(fd: Int32) { self.fd = fd }
+
+    /// Counts and hashes `length` bytes just written, and starts writing the last window out.
+    func wrote(_ buffer: UnsafeRawPointer, _ length: Int) {
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: length))
+        bytes += Int64(length)
+        if bytes - writebackStart >= Self.writebackWindow {
+            _ = samia_start_writeback(fd, writebackStart, bytes - writebackStart)
+            writebackStart = bytes
+        }
+    }
 
     func close() {
         guard !closed else { return }
@@ -175,8 +191,7 @@ private let zipWriteCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
             }
             offset += n
         }
-        sink.hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: length))
-        sink.bytes += Int64(length)
+        sink.wrote(buffer, length)
         return length
     }
 
