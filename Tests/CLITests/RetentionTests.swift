@@ -359,6 +359,148 @@ struct RetentionTests {
         #expect(try files() == filesBefore)
     }
 
+    /// `events_raw` made a table partitioned by UTC day (from 100 days ago to tomorrow, and a
+    /// default partition), with one event an hour over the last 100 days and one 400 days old.
+    func partitionRawEvents() throws {
+        _ = try psql(
+            """
+            ALTER TABLE public.events_raw RENAME TO events_raw_plain;
+            CREATE TABLE public.events_raw (LIKE public.events_raw_plain INCLUDING DEFAULTS)
+              PARTITION BY RANGE (occurred_at);
+            DO $$
+            DECLARE d date;
+            BEGIN
+              FOR d IN SELECT g::date FROM generate_series((now() AT TIME ZONE 'UTC')::date - 100,
+                                                           (now() AT TIME ZONE 'UTC')::date + 1, interval '1 day') g LOOP
+                EXECUTE format('CREATE TABLE public.events_raw_%s PARTITION OF public.events_raw FOR VALUES FROM (%L) TO (%L)',
+                               to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+              END LOOP;
+            END $$;
+            CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
+            INSERT INTO public.events_raw (occurred_at, event)
+            SELECT g, 'page_view' FROM generate_series(now() - interval '100 days', now(), interval '1 hour') g;
+            INSERT INTO public.events_raw (occurred_at, event) VALUES (now() - interval '400 days', 'page_view');
+            """)
+    }
+
+    func partitions() throws -> Int {
+        Int(try psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events_raw'::regclass"))!
+    }
+
+    @Test func rawEventPartitionsGoWholeOnceEveryRowIsPastTheKeepPeriod() throws {
+        try partitionRawEvents()
+        try writePolicy(
+            """
+            retention:
+              rules:
+                raw-events: { table: events_raw, age: occurred_at, keep_days: 90, drop_partitions: true, max_fraction: 0.5 }
+            """)
+        // Worked out here from the clock, not by the job's SQL: the day partitions whose end is
+        // at least 90 days ago, and the rows in them.
+        let due = try psql(
+            """
+            SELECT count(*) FROM generate_series((now() AT TIME ZONE 'UTC')::date - 100,
+                                                 (now() AT TIME ZONE 'UTC')::date + 1, interval '1 day') d
+             WHERE (d::date + 1)::timestamp AT TIME ZONE 'UTC' <= now() - interval '90 days'
+            """)
+        let dueRows = try psql(
+            """
+            SELECT count(*) FROM public.events_raw
+             WHERE occurred_at >= (now() AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' - interval '100 days'
+               AND occurred_at < date_trunc('day', now() - interval '90 days', 'UTC')
+            """)
+        let (before, rowsBefore) = (try partitions(), try psql("SELECT count(*) FROM public.events_raw"))
+        #expect(Int(due)! >= 9 && Int(dueRows)! > 200)
+
+        let dry = try retention(["--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(
+            dry.stdout.contains("would drop \(due) of \(before) partition(s), \(dueRows) of \(rowsBefore) row(s)"),
+            "\(dry.stdout)")
+        #expect(dry.stdout.contains("the default one among them (never dropped)"), "\(dry.stdout)")
+        #expect(try partitions() == before && psql("SELECT count(*) FROM public.events_raw") == rowsBefore)
+
+        // The guards count partitions' rows like any rule's.
+        let tooMany = try retention(["--max-rows", "10"])
+        #expect(tooMany.status == 78 && tooMany.stderr.contains("\(dueRows) row(s) are due"), "\(tooMany.stderr)")
+        #expect(try partitions() == before)
+
+        let r = try retention()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            r.stdout.contains("retention raw-events: \(due) partition(s) of events_raw dropped, \(dueRows) row(s)"),
+            "\(r.stdout)")
+        #expect(try partitions() == before - Int(due)!)
+        // What is left: no row of a dropped day; the day straddling the cutoff keeps its rows
+        // older than 90 days, and the default partition its 400-day-old event.
+        #expect(
+            try psql(
+                "SELECT count(*) FROM public.events_raw WHERE occurred_at < date_trunc('day', now() - interval '90 days', 'UTC') AND occurred_at > now() - interval '300 days'"
+            ) == "0")
+        #expect(
+            try psql("SELECT count(*) FROM public.events_raw WHERE occurred_at < now() - interval '90 days'") != "0")
+        #expect(try psql("SELECT count(*) FROM public.events_raw_default") == "1")
+        #expect(Int(try psql("SELECT count(*) FROM public.events_raw"))! == Int(rowsBefore)! - Int(dueRows)!)
+        // One audit row per partition, with its rows.
+        #expect(
+            try psql(
+                "SELECT count(*) || '/' || sum((meta->>'rows')::bigint) FROM public.audit_log WHERE event = 'retention_drop_partition'"
+            ) == "\(due)/\(dueRows)")
+        let again = try retention()
+        #expect(again.status == 0 && again.stdout.contains("0 partition(s) of events_raw dropped"), "\(again.stdout)")
+    }
+
+    @Test func partitionDropsAreRefusedWhereTheyCouldLoseWhatMustStay() throws {
+        try partitionRawEvents()
+        let before = try partitions()
+        // Raw events the metrics job may still recompute days from.
+        try writePolicy(
+            """
+            retention:
+              rules:
+                raw-events: { table: events_raw, age: occurred_at, keep_days: 30, drop_partitions: true, max_fraction: 1.0 }
+            """)
+        let short = try retention()
+        #expect(
+            short.status == 78 && short.stderr.contains("METRICS_RAW_RETENTION_DAYS=90")
+                && short.stderr.contains("keep_days 30"), "\(short.stderr)")
+        #expect(try partitions() == before)
+        #expect(try retention([], env: ["METRICS_RAW_RETENTION_DAYS": "30"]).status == 0)
+        #expect(try partitions() < before)
+        // A table that is not partitioned.
+        try writePolicy(
+            """
+            retention:
+              rules:
+                rate-limits: { table: api_rate_limits, age: updated_at, keep_days: 7, drop_partitions: true }
+            """)
+        let plain = try retention()
+        #expect(
+            plain.status == 78 && plain.stderr.contains("rule rate-limits: drop_partitions needs table api_rate_limits")
+                && plain.stderr.contains("not partitioned"), "\(plain.stderr)")
+        // Row-by-row options, and a table of personal data.
+        try writePolicy(
+            """
+            retention:
+              rules:
+                raw-events: { table: events_raw, age: occurred_at, keep_days: 90, drop_partitions: true, where: "t.event = 'x'" }
+            """)
+        let mixed = try retention()
+        #expect(
+            mixed.status == 78 && mixed.stderr.contains("where apply to rows deleted one by one"), "\(mixed.stderr)")
+        try writePolicy(
+            """
+            retention:
+              rules:
+                notifications: { table: notif_log, age: created_at, keep_days: 400, drop_partitions: true }
+            """)
+        let personal = try retention()
+        #expect(
+            personal.status == 78
+                && personal.stderr.contains("rule notifications: table notif_log holds personal data"),
+            "\(personal.stderr)")
+    }
+
     @Test func apiWritesDuringThePurgeWaitAtMostOneBatch() throws {
         // 3,000 expired horoscopes, each with its own audio; the writer keeps attaching new
         // horoscopes to audio the purge is deleting.

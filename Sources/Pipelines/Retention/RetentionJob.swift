@@ -101,13 +101,33 @@ public struct RetentionJob: Job {
                 rule: rule.name,
                 reason: "keep_days is \(rule.keepDays), below the platform's keep period of \(rule.floorDays) days")
         }
+        // The metrics job recomputes any day since its raw-data horizon from `events_raw`: raw
+        // events purged sooner would let it overwrite those days' history with zeros.
+        for rule in rules where rule.table == "events_raw" {
+            let horizon = try MetricsSettings.fromEnvironment().rawRetentionDays
+            if rule.expiry || rule.keepDays < horizon {
+                throw RetentionError.cutoffInsideKeepPeriod(
+                    rule: rule.name,
+                    reason:
+                        "the metrics job recomputes days back to METRICS_RAW_RETENTION_DAYS=\(horizon) from these "
+                        + "raw events; keep_days \(rule.keepDays) would let it overwrite those days with zeros. Keep "
+                        + "them at least \(horizon) days, or lower METRICS_RAW_RETENTION_DAYS first")
+            }
+        }
 
         let scope = try SubjectScope(map: map, connection: db)
         let holds = try db.query(
             "SELECT subject, table_name FROM public.legal_holds WHERE released_at IS NULL AND subject IS NOT NULL"
         ).map { (subject: try $0.decode(0, as: UUID.self), table: try $0.decodeOptional(1, as: String.self)) }
-        let resolved = try rules.map {
+        let resolved = try rules.filter { !$0.dropPartitions }.map {
             try ResolvedRule(rule: $0, scope: scope, map: map, today: today, now: dbNow, subjectHolds: holds)
+        }
+        // Whole partitions, planned and guarded with the other rules before anything goes.
+        var partitionPlans: [(plan: PartitionDrop, cutoff: String)] = []
+        for rule in rules where rule.dropPartitions {
+            let plan = try PartitionDrop(rule: rule, scope: scope, db: db, today: today, now: dbNow).counted(db)
+            partitionPlans.append(
+                (plan, try db.scalar("SELECT (\(plan.cutoff))::text", as: String.self) ?? plan.cutoff))
         }
         let references = referenceColumns(scope: scope, rules: resolved)
 
@@ -133,6 +153,22 @@ public struct RetentionJob: Job {
             }
         }
 
+        for (plan, _) in partitionPlans {
+            let name = plan.rule.name
+            stats["\(name).due"] = plan.dueRows
+            let fraction = maxFraction ?? plan.rule.maxFraction
+            if let maxRows, plan.dueRows > maxRows {
+                throw RetentionError.tooMany(rule: name, rows: plan.dueRows, limit: "--max-rows \(maxRows)")
+            }
+            if plan.total > 0 && Double(plan.dueRows) > fraction * Double(plan.total) {
+                throw RetentionError.tooMany(
+                    rule: name, rows: plan.dueRows,
+                    limit:
+                        "\(percent(fraction)) of the \(plan.total) rows of \(plan.rule.table) "
+                        + "(\(percent(Double(plan.dueRows) / Double(plan.total))) would go)")
+            }
+        }
+
         let sweep = OrphanSweep(
             db: db, store: store, references: references, grace: policy.orphanGraceHours * 3600, clock: context.clock,
             logger: context.logger)
@@ -147,6 +183,9 @@ public struct RetentionJob: Job {
                     )
                     stats["\(plan.rule.rule.name).orphans"] = Int64(orphans.count)
                 }
+            }
+            for (plan, cutoff) in partitionPlans {
+                print(plan.describe(cutoffValue: cutoff, today: today, timeZone: policy.timeZone))
             }
             print("dry run: nothing was deleted")
             return JobOutcome(stats: stats, itemsProcessed: 0)
@@ -182,6 +221,25 @@ public struct RetentionJob: Job {
                     + "\(result.objects) object(s) queued, \(orphans) orphan object(s) removed; "
                     + "\(plan.expired - plan.due) expired row(s) kept (held, referenced or public); longest batch \(result.longestMilliseconds) ms"
             )
+        }
+        for (plan, cutoff) in partitionPlans {
+            let name = plan.rule.name
+            // One worker drops a rule's partitions; another finding them taken leaves them.
+            let lock = AdvisoryLockKey("samia-batch:retention-partitions:\(name)")
+            guard try db.tryAdvisoryLock(lock) else {
+                context.logger.info(
+                    "another worker is dropping this rule's partitions",
+                    metadata: ["event": "partitions_skipped", "rule": "\(name)"])
+                continue
+            }
+            defer { _ = try? db.advisoryUnlock(lock) }
+            let done = try plan.drop(context: context, cutoffValue: cutoff, stats: &stats)
+            total += done.rows
+            gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(done.rows)
+            gauges["samia_retention_partitions_dropped{rule=\"\(name)\"}"] = Double(done.partitions)
+            print(
+                "retention \(name): \(done.partitions) partition(s) of \(plan.rule.table) dropped, \(done.rows) row(s); "
+                    + "\(plan.kept.count) partition(s) kept")
         }
         let pending =
             try db.scalar(

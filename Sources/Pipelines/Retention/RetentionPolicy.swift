@@ -24,6 +24,9 @@ public struct RetentionPolicy: Sendable, Equatable {
         /// Storage prefixes the orphan sweep checks against the database.
         public var orphans: [String]
         public var maxFraction: Double
+        /// The table is partitioned by range on `age`; partitions wholly past the keep period
+        /// are dropped instead of their rows deleted (`PartitionDrop`).
+        public var dropPartitions: Bool = false
     }
 
     public var rules: [Rule]
@@ -63,6 +66,7 @@ public struct RetentionPolicy: Sendable, Equatable {
             var storage: [String]?
             var orphans: [String]?
             var max_fraction: Double?
+            var drop_partitions: Bool?
         }
         var retention: Section?
     }
@@ -125,11 +129,29 @@ public struct RetentionPolicy: Sendable, Equatable {
             if let condition = entry.where, condition.contains(";") {
                 throw fail("where must be one SQL condition, without ;")
             }
+            let dropPartitions = entry.drop_partitions ?? false
+            if dropPartitions {
+                let rowOptions = [
+                    ("expiry", entry.expiry != nil), ("where", entry.where != nil), ("media", entry.media != nil),
+                    ("storage", entry.storage != nil), ("orphans", entry.orphans != nil),
+                ].filter(\.1).map(\.0)
+                guard rowOptions.isEmpty else {
+                    throw fail(
+                        "drop_partitions drops whole partitions; \(rowOptions.joined(separator: ", ")) apply to rows "
+                            + "deleted one by one and cannot be combined with it")
+                }
+                // A legal hold keeps single rows of a person; a partition cannot go around them.
+                if map.tables[entry.table] != nil {
+                    throw fail(
+                        "table \(entry.table) holds personal data (it is in the data map), whose rows legal holds "
+                            + "may keep one by one; its rows are deleted in batches, never by partition")
+                }
+            }
             rules.append(
                 Rule(
                     name: name, table: entry.table, age: entry.age, keepDays: keep, floorDays: floor, expiry: expiry,
                     condition: entry.where, media: entry.media ?? [], storage: entry.storage ?? [],
-                    orphans: entry.orphans ?? [], maxFraction: fraction))
+                    orphans: entry.orphans ?? [], maxFraction: fraction, dropPartitions: dropPartitions))
         }
         guard !rules.isEmpty else { throw RetentionError.policy(file: file, rule: nil, reason: "has no rules") }
         return RetentionPolicy(
@@ -160,6 +182,11 @@ extension RetentionPolicy {
         let today = try db.scalar("SELECT (now() AT TIME ZONE $1)::date::text", [timeZone], as: String.self)!
         let now = try db.scalar("SELECT now()::text", as: String.self)!
         return try rules.map { rule in
+            if rule.dropPartitions {
+                let plan = try PartitionDrop(rule: rule, scope: scope, db: db, today: today, now: now)
+                return "retention rule \(rule.name): \(rule.table) partitions by \(rule.age), \(rule.keepDays) days, "
+                    + "\(plan.due.count + plan.kept.count) partition(s)"
+            }
             let resolved = try ResolvedRule(
                 rule: rule, scope: scope, map: map, today: today, now: now, subjectHolds: [])
             do {

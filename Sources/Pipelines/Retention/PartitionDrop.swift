@@ -1,0 +1,190 @@
+import Foundation
+import Postgres
+
+/// A retention rule with `drop_partitions`: the table is partitioned by range on the rule's age
+/// column (`events_raw` by day on `occurred_at`), and a partition whose every row is past the
+/// keep period goes whole, by `DROP TABLE`, instead of its rows being deleted in batches.
+///
+/// A partition is due only when its upper bound is at or before the cutoff, so no row inside the
+/// keep period ever goes; rows of the partition that straddles the cutoff wait for a later night,
+/// at most one partition's width. The default partition and one bounded by `MAXVALUE` are never
+/// dropped. Each drop is its own transaction with its `audit_log` row and the run's progress, so a
+/// crash leaves every partition either whole or gone with its record, and a re-run goes on.
+struct PartitionDrop {
+    struct Partition {
+        /// Schema-qualified, quoted as `regclass` prints it.
+        var name: String
+        var upperBound: String
+        var rows: Int64
+    }
+
+    let rule: RetentionPolicy.Rule
+    /// The cutoff as SQL, from the database's clock (as `ResolvedRule` makes it).
+    let cutoff: String
+    /// The partitions wholly before the cutoff, oldest first (rows counted by `counted`).
+    private(set) var due: [Partition]
+    /// Partitions that stay (not yet past, the default one, `MAXVALUE`).
+    let kept: [String]
+    let hasDefault: Bool
+    /// Rows in the whole table, for the rule's `max_fraction` (by `counted`).
+    private(set) var total: Int64 = 0
+
+    var dueRows: Int64 { due.reduce(0) { $0 + $1.rows } }
+
+    /// Checks the table's partitioning against the rule and lists what is due, without reading
+    /// any row (`datamap check` does this much). Every refusal names the rule and the table, and
+    /// comes before anything is dropped.
+    init(rule: RetentionPolicy.Rule, scope: SubjectScope, db: Connection, today: String, now: String) throws {
+        self.rule = rule
+        func fail(_ reason: String) -> RetentionError { .schema(rule: rule.name, reason: reason) }
+        guard let columns = scope.columns[rule.table] else { throw fail("table \(rule.table) does not exist") }
+        guard let ageType = columns.first(where: { $0.name == rule.age })?.type else {
+            throw fail("column \(rule.table).\(rule.age) does not exist")
+        }
+        let table = "public.\(SQLIdentifier.quote(rule.table))"
+        let key = try db.query(
+            """
+            SELECT p.partstrat::text, p.partnatts::int, a.attname::text
+              FROM pg_partitioned_table p
+              LEFT JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+             WHERE p.partrelid = $1::regclass
+            """, [table]
+        ).first
+        guard let key, try key.decode(0, as: String.self) == "r", try key.decode(1, as: Int.self) == 1,
+            try key.decodeOptional(2, as: String.self) == rule.age
+        else {
+            throw fail(
+                "drop_partitions needs table \(rule.table) partitioned by range on \(rule.age) alone; it is "
+                    + (key == nil ? "not partitioned" : "partitioned otherwise")
+                    + " (without drop_partitions its rows are deleted in batches)")
+        }
+        if let referrer = scope.foreignKeys.first(where: { $0.parent == rule.table }) {
+            throw fail(
+                "\(referrer.child).\(referrer.column) references \(rule.table); a partition with rows another "
+                    + "table points at cannot go whole")
+        }
+        let literal: String
+        switch ageType {
+        case "date": literal = "('\(today)'::date - \(rule.keepDays))"
+        case "timestamp with time zone", "timestamp without time zone":
+            literal = "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
+        default:
+            throw fail("age column \(rule.table).\(rule.age) is \(ageType); it must be a date or a timestamp")
+        }
+        cutoff = literal
+        // The bounds are read from the catalog's text of each partition (`FOR VALUES FROM (…) TO
+        // (…)`); the upper one is cast back to the column's type and compared there.
+        var due: [Partition] = []
+        var kept: [String] = []
+        var hasDefault = false
+        for row in try db.query(
+            """
+            SELECT c.oid::regclass::text, b.bound, m[2],
+                   CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2)::\(ageType) <= \(literal) END
+              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+              LEFT JOIN LATERAL regexp_match(b.bound, '^FOR VALUES FROM \\((.*)\\) TO \\((.*)\\)$') m ON true
+             WHERE i.inhparent = $1::regclass
+             ORDER BY CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2)::\(ageType) END NULLS LAST, 1
+            """, [table])
+        {
+            let name = try row.decode(0, as: String.self)
+            if try row.decode(1, as: String.self) == "DEFAULT" { hasDefault = true }
+            if try row.decodeOptional(3, as: Bool.self) == true {
+                due.append(Partition(name: name, upperBound: try row.decode(2, as: String.self), rows: 0))
+            } else {
+                kept.append(name)
+            }
+        }
+        self.due = due
+        self.kept = kept
+        self.hasDefault = hasDefault
+    }
+
+    /// This plan with the rows of each due partition and of the table counted, for the guards
+    /// and the dry run.
+    func counted(_ db: Connection) throws -> PartitionDrop {
+        var copy = self
+        for i in copy.due.indices {
+            copy.due[i].rows = try db.scalar("SELECT count(*) FROM \(due[i].name)", as: Int64.self) ?? 0
+        }
+        copy.total =
+            try db.scalar("SELECT count(*) FROM public.\(SQLIdentifier.quote(rule.table))", as: Int64.self) ?? 0
+        return copy
+    }
+
+    /// The dry run's lines.
+    func describe(cutoffValue: String, today: String, timeZone: String) -> String {
+        let share = total > 0 ? String(format: " (%.1f%%)", Double(dueRows) / Double(total) * 100) : ""
+        let names = due.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
+        return """
+            rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))
+              would drop \(due.count) of \(due.count + kept.count) partition(s), \(dueRows) of \(total) row(s)\(share)
+              first partitions: \(names.isEmpty ? "(none)" : names)
+              kept: \(kept.count) partition(s)\(hasDefault ? ", the default one among them (never dropped)" : "")
+            """
+    }
+
+    /// Drops the due partitions, oldest first, one transaction each; returns the partitions and
+    /// rows dropped. A partition another worker dropped meanwhile is skipped. A drop waits at most
+    /// `lockTimeout` for the table's lock (readers and writers of the table queue behind a
+    /// waiting drop), then fails the run, to be run again.
+    func drop(context: JobContext, cutoffValue: String, stats: inout [String: Int64]) throws -> (
+        partitions: Int64, rows: Int64
+    ) {
+        let db = context.connection
+        var dropped: Int64 = 0
+        var rows: Int64 = 0
+        for partition in due {
+            try context.checkpoint()
+            var gone: Int64?
+            do {
+                gone = try db.transaction { tx -> Int64? in
+                    try tx.query("SELECT set_config('lock_timeout', $1, true)", ["\(Self.lockTimeoutSeconds)s"])
+                    guard
+                        try tx.scalar(
+                            "SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = $2::regclass",
+                            [partition.name, "public.\(SQLIdentifier.quote(rule.table))"], as: Int64.self) == 1
+                    else { return nil }
+                    try tx.execute("LOCK TABLE \(partition.name) IN ACCESS EXCLUSIVE MODE")
+                    let count = try tx.scalar("SELECT count(*) FROM \(partition.name)", as: Int64.self) ?? 0
+                    try tx.execute("DROP TABLE \(partition.name)")
+                    try tx.query(
+                        """
+                        INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                        VALUES ('system', 'retention_drop_partition', $1, $2,
+                                jsonb_build_object('rule', $3::text, 'rows', $4::bigint, 'upper_bound', $5::text,
+                                                   'cutoff', $6::text, 'run_id', $7::bigint))
+                        """,
+                        [
+                            rule.table, partition.name, rule.name, count, partition.upperBound, cutoffValue,
+                            context.runID,
+                        ])
+                    var progress = stats
+                    progress["\(rule.name).partitions_dropped"] = dropped + 1
+                    progress["\(rule.name).rows_deleted"] = rows + count
+                    try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
+                    return count
+                }
+            } catch let error as PostgresError where error.sqlState == "42P01" {
+                gone = nil  // dropped by another worker between the check and the lock
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                throw BatchError.jobFailed(
+                    job: "retention",
+                    message:
+                        "rule \(rule.name): partition \(partition.name) stayed locked by other sessions for "
+                        + "\(Self.lockTimeoutSeconds) s; \(dropped) partition(s) were dropped before it. Run again.")
+            }
+            guard let gone else { continue }
+            dropped += 1
+            rows += gone
+            stats["\(rule.name).partitions_dropped"] = dropped
+            stats["\(rule.name).rows_deleted"] = rows
+            context.progress.update(rule.name, done: dropped, total: Int64(due.count))
+        }
+        return (dropped, rows)
+    }
+
+    /// How long one drop waits for the table's lock.
+    static let lockTimeoutSeconds = 5
+}
