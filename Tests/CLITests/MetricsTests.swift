@@ -104,6 +104,52 @@ struct MetricsTests {
         #expect(skipped.status == 0 && skipped.stdout.contains("skipped"), "\(skipped.stdout)")
     }
 
+    /// `events_raw` may be partitioned by day (issue 7): the same events give the same figures,
+    /// and a day's scan reads only the partitions of its window.
+    @Test func aDayPartitionedEventsTableGivesTheSameFigures() throws {
+        // A backfill over the fixture's days and the fall-back day, on the plain table first.
+        let window = ["--backfill", "2026-10-20", "2026-11-22", "--timezone", "Asia/Beirut", "--force"]
+        let plain = try metrics(window)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let expected = try digest()
+        #expect(try psql("SELECT sum(orders_created) FROM metrics_daily_orders") != "0")
+        _ = try psql(
+            """
+            ALTER TABLE public.events_raw RENAME TO events_raw_plain;
+            CREATE TABLE public.events_raw (LIKE public.events_raw_plain INCLUDING DEFAULTS)
+              PARTITION BY RANGE (occurred_at);
+            CREATE INDEX ON public.events_raw (occurred_at);
+            DO $$
+            DECLARE d date;
+            BEGIN
+              FOR d IN SELECT g::date FROM generate_series('2026-10-01'::date, '2026-12-01'::date, interval '1 day') g LOOP
+                EXECUTE format('CREATE TABLE public.events_raw_%s PARTITION OF public.events_raw FOR VALUES FROM (%L) TO (%L)',
+                               to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+              END LOOP;
+            END $$;
+            CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
+            INSERT INTO public.events_raw SELECT * FROM public.events_raw_plain;
+            DELETE FROM public.metrics_daily_orders;
+            DELETE FROM public.metrics_daily_calls;
+            DELETE FROM public.metrics_daily_platform;
+            """)
+        #expect(try psql("SELECT count(*) FROM public.events_raw") == psql("SELECT count(*) FROM events_raw_plain"))
+        // Reads of a partition (the count above read them all), before and after the run.
+        let reads = { (partition: String) throws -> Int in
+            Int(
+                try psql(
+                    "SELECT pg_stat_force_next_flush(); SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = '\(partition)'"
+                ).split(separator: "\n").last!)!
+        }
+        let (outside, inside) = (try reads("events_raw_20261005"), try reads("events_raw_20261121"))
+        let partitioned = try metrics(window)
+        #expect(partitioned.status == 0, "\(partitioned.stderr)")
+        #expect(try digest() == expected)
+        // Days before the window (Beirut's 20 October starts at 21:00Z on the 19th) are never read.
+        #expect(try reads("events_raw_20261005") == outside)
+        #expect(try reads("events_raw_20261121") > inside)
+    }
+
     @Test func utcCutsTheSameEventsDifferently() throws {
         let r = try metrics(["--date", "2026-11-20", "--timezone", "UTC"])
         #expect(r.status == 0, "\(r.stderr)")
