@@ -446,6 +446,11 @@ struct RetentionTests {
             try psql(
                 "SELECT count(*) || '/' || sum((meta->>'rows')::bigint) FROM public.audit_log WHERE event = 'retention_drop_partition'"
             ) == "\(due)/\(dueRows)")
+        // The bound as a value (an unquoted timestamp), at or before the recorded cutoff.
+        #expect(
+            try psql(
+                "SELECT bool_and((meta->>'upper_bound')::timestamptz <= (meta->>'cutoff')::timestamptz) FROM public.audit_log WHERE event = 'retention_drop_partition'"
+            ) == "t")
         let again = try retention()
         #expect(again.status == 0 && again.stdout.contains("0 partition(s) of events_raw dropped"), "\(again.stdout)")
     }

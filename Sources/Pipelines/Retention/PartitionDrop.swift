@@ -79,7 +79,7 @@ struct PartitionDrop {
         var hasDefault = false
         for row in try db.query(
             """
-            SELECT c.oid::regclass::text, b.bound, m[2],
+            SELECT c.oid::regclass::text, b.bound, CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2) ELSE m[2] END,
                    CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2)::\(ageType) <= \(literal) END
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
