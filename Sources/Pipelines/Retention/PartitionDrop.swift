@@ -26,8 +26,10 @@ struct PartitionDrop {
     /// Partitions that stay (not yet past, the default one, `MAXVALUE`).
     let kept: [String]
     let hasDefault: Bool
-    /// Rows in the whole table, for the rule's `max_fraction` (by `counted`).
+    /// Rows in the whole table, for the rule's `max_fraction` (by `counted`; partly estimated).
     private(set) var total: Int64 = 0
+    /// Whether `total` includes estimates.
+    private(set) var estimated = false
 
     var dueRows: Int64 { due.reduce(0) { $0 + $1.rows } }
 
@@ -101,15 +103,25 @@ struct PartitionDrop {
         self.hasDefault = hasDefault
     }
 
-    /// This plan with the rows of each due partition and of the table counted, for the guards
-    /// and the dry run.
+    /// This plan with the rows of each due partition counted, for the guards and the dry run,
+    /// and the table's total for `max_fraction`: the due rows plus the other partitions' row
+    /// estimates (`pg_class.reltuples`, kept by autovacuum and ANALYZE), counted exactly only for
+    /// a partition never analysed. Counting a 10M-row table took longer than dropping its
+    /// expired days (docs/performance.md); a fraction guard does not need the last row.
     func counted(_ db: Connection) throws -> PartitionDrop {
         var copy = self
         for i in copy.due.indices {
             copy.due[i].rows = try db.scalar("SELECT count(*) FROM \(due[i].name)", as: Int64.self) ?? 0
         }
-        copy.total =
-            try db.scalar("SELECT count(*) FROM public.\(SQLIdentifier.quote(rule.table))", as: Int64.self) ?? 0
+        var total = copy.dueRows
+        for name in kept {
+            let estimate =
+                try db.scalar("SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", [name], as: Int64.self)
+                ?? -1
+            copy.estimated = copy.estimated || estimate >= 0
+            total += try estimate >= 0 ? estimate : db.scalar("SELECT count(*) FROM \(name)", as: Int64.self) ?? 0
+        }
+        copy.total = total
         return copy
     }
 
@@ -119,7 +131,7 @@ struct PartitionDrop {
         let names = due.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
         return """
             rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))
-              would drop \(due.count) of \(due.count + kept.count) partition(s), \(dueRows) of \(total) row(s)\(share)
+              would drop \(due.count) of \(due.count + kept.count) partition(s), \(dueRows) of \(estimated ? "about " : "")\(total) row(s)\(share)
               first partitions: \(names.isEmpty ? "(none)" : names)
               kept: \(kept.count) partition(s)\(hasDefault ? ", the default one among them (never dropped)" : "")
             """

@@ -164,7 +164,7 @@ public struct RetentionJob: Job {
                 throw RetentionError.tooMany(
                     rule: name, rows: plan.dueRows,
                     limit:
-                        "\(percent(fraction)) of the \(plan.total) rows of \(plan.rule.table) "
+                        "\(percent(fraction)) of the \(plan.estimated ? "about " : "")\(plan.total) rows of \(plan.rule.table) "
                         + "(\(percent(Double(plan.dueRows) / Double(plan.total))) would go)")
             }
         }
