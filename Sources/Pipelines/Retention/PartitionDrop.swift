@@ -65,14 +65,7 @@ struct PartitionDrop {
                 "\(referrer.child).\(referrer.column) references \(rule.table); a partition with rows another "
                     + "table points at cannot go whole")
         }
-        let literal: String
-        switch ageType {
-        case "date": literal = "('\(today)'::date - \(rule.keepDays))"
-        case "timestamp with time zone", "timestamp without time zone":
-            literal = "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
-        default:
-            throw fail("age column \(rule.table).\(rule.age) is \(ageType); it must be a date or a timestamp")
-        }
+        let literal = try ResolvedRule.cutoff(rule, ageType: ageType, today: today, now: now)
         cutoff = literal
         // The bounds are read from the catalog's text of each partition (`FOR VALUES FROM (…) TO
         // (…)`); the upper one is cast back to the column's type and compared there.

@@ -68,17 +68,7 @@ struct ResolvedRule {
                 referencedBy: fks.filter { $0.parent == fk.parent }.map { ($0.child, $0.column) })
         }
 
-        let literal: String
-        switch ageType {
-        case "date":
-            literal = rule.expiry ? "'\(today)'::date" : "('\(today)'::date - \(rule.keepDays))"
-        case "timestamp with time zone", "timestamp without time zone":
-            literal =
-                rule.expiry
-                ? "'\(now)'::timestamptz" : "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
-        default:
-            throw fail("age column \(rule.table).\(rule.age) is \(ageType); it must be a date or a timestamp")
-        }
+        let literal = try Self.cutoff(rule, ageType: ageType, today: today, now: now)
         cutoff = literal
         var parts = ["t.\(q(rule.age)) < \(literal)"]
         if let condition = rule.condition { parts.append("(\(condition))") }
@@ -94,6 +84,22 @@ struct ResolvedRule {
         }
         parts.append(Self.notHeld(table: rule.table, key: primaryKey, alias: "t", scope: scope, holds: subjectHolds))
         due = ([expired] + parts).joined(separator: "\n   AND ")
+    }
+
+    /// The rule's cutoff as SQL over the run's `today` (for a `date` column) or `now`: rows older
+    /// than it are past their keep period (with `expiry`, past their expiry).
+    static func cutoff(_ rule: RetentionPolicy.Rule, ageType: String, today: String, now: String) throws -> String {
+        switch ageType {
+        case "date":
+            return rule.expiry ? "'\(today)'::date" : "('\(today)'::date - \(rule.keepDays))"
+        case "timestamp with time zone", "timestamp without time zone":
+            return rule.expiry
+                ? "'\(now)'::timestamptz" : "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
+        default:
+            throw RetentionError.schema(
+                rule: rule.name,
+                reason: "age column \(rule.table).\(rule.age) is \(ageType); it must be a date or a timestamp")
+        }
     }
 
     /// Rows under an active legal hold: on the row itself, or on a subject the data map says
