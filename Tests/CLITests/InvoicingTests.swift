@@ -129,6 +129,23 @@ struct InvoicingTests {
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(FileManager.default.contents(atPath: saPDF) == before)
         #expect(try psql("SELECT meta->>'identical' FROM audit_log WHERE event = 'document_pdf_restored'") == "true")
+
+        // A run checks the last INVOICE_PDF_CHECK_DAYS days only; --check-all-pdfs checks all.
+        _ = try psql("UPDATE invoices SET created_at = now() - interval '30 days'")
+        try FileManager.default.removeItem(atPath: saPDF)
+        let recent = try CLI.run(["invoices"], database: config, env: env)
+        #expect(recent.status == 0 && recent.stdout.contains("pdfs_restored=0"), "\(recent.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: saPDF))
+        let longer = try CLI.run(
+            ["invoices"], database: config, env: env.merging(["INVOICE_PDF_CHECK_DAYS": "31"]) { $1 })
+        #expect(longer.stdout.contains("pdfs_restored=1"), "\(longer.stdout)")
+        #expect(FileManager.default.contents(atPath: saPDF) == before)
+        try FileManager.default.removeItem(atPath: saPDF)
+        let all = try CLI.run(["invoices", "--check-all-pdfs"], database: config, env: env)
+        #expect(all.status == 0 && all.stdout.contains("pdfs_restored=1"), "\(all.stdout)")
+        #expect(FileManager.default.contents(atPath: saPDF) == before)
+        let bad = try CLI.run(["invoices"], database: config, env: env.merging(["INVOICE_PDF_CHECK_DAYS": "0"]) { $1 })
+        #expect(bad.status == 78 && bad.stderr.contains("INVOICE_PDF_CHECK_DAYS=0"), "\(bad.stderr)")
     }
 
     @Test func fourWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {

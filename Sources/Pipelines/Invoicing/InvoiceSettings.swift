@@ -6,6 +6,10 @@ import Reports
 public struct InvoiceSettings: Sendable {
     public var seller: InvoiceDocument.Party
     public var pricesIncludeVAT: Bool
+    /// How far back each run checks that numbered documents still have their PDF in storage
+    /// (`INVOICE_PDF_CHECK_DAYS`, default 7); nil checks every document (`--check-all-pdfs`).
+    /// Checking the whole history every run costs a storage lookup per document ever issued.
+    public var pdfCheckDays: Int? = 7
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
         -> InvoiceSettings
@@ -20,11 +24,19 @@ public struct InvoiceSettings: Sendable {
         guard ["true", "false", "1", "0", "yes", "no"].contains(include) else {
             throw BatchError.configuration("INVOICE_PRICES_INCLUDE_VAT=\(include) is not true or false")
         }
+        var checkDays = 7
+        if let text = env["INVOICE_PDF_CHECK_DAYS"] {
+            guard let days = Int(text), (1...36_500).contains(days) else {
+                throw BatchError.configuration(
+                    "INVOICE_PDF_CHECK_DAYS=\(text) must be a whole number of days from 1 to 36500")
+            }
+            checkDays = days
+        }
         return InvoiceSettings(
             seller: InvoiceDocument.Party(
                 nameEn: try required("INVOICE_FROM_NAME"), nameAr: try required("INVOICE_FROM_NAME_AR"),
                 addressEn: env["INVOICE_FROM_ADDRESS"] ?? "", addressAr: env["INVOICE_FROM_ADDRESS_AR"] ?? "",
                 vatNumber: try required("INVOICE_VAT_NUMBER"), email: try required("INVOICE_FROM_EMAIL")),
-            pricesIncludeVAT: ["true", "1", "yes"].contains(include))
+            pricesIncludeVAT: ["true", "1", "yes"].contains(include), pdfCheckDays: checkDays)
     }
 }
