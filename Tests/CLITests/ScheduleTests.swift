@@ -146,13 +146,17 @@ struct ScheduleTests {
         let files = [Self.root + "/kubernetes/cronjobs.yaml", Self.root + "/kubernetes/configmap.yaml"]
         let r = try Shell.run(Self.venv + "/kubernetes-validate", ["--strict", "-k", "1.31.0"] + files)
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
-        #expect(r.stdout.components(separatedBy: "passed for resource cronjob/").count - 1 == Self.instances.count, "\(r.stdout)")
+        #expect(
+            r.stdout.components(separatedBy: "passed for resource cronjob/").count - 1 == Self.instances.count,
+            "\(r.stdout)")
         let manifest = try String(contentsOf: URL(fileURLWithPath: files[0]), encoding: .utf8)
         for needed in [
             "concurrencyPolicy: Forbid", "timeZone: Etc/UTC", "startingDeadlineSeconds:", "backoffLimit:",
             "activeDeadlineSeconds:", "podFailurePolicy:", "readOnlyRootFilesystem: true", "secretRef:",
         ] {
-            #expect(manifest.components(separatedBy: needed).count - 1 == Self.instances.count, "\(needed) in every CronJob")
+            #expect(
+                manifest.components(separatedBy: needed).count - 1 == Self.instances.count, "\(needed) in every CronJob"
+            )
         }
         // The validator can fail: an unknown field is refused.
         let broken = NSTemporaryDirectory() + "samia-broken-\(UUID().uuidString).yaml"
