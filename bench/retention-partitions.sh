@@ -35,25 +35,15 @@ SELECT occurred_at, 'page_view', 'tarot', '{"ms": 12}' FROM bench_times ORDER BY
 DROP TABLE bench_times;
 SQL
 
-# The partitioned table: one partition per UTC day, a default one, the time index.
+# The partitioned table: one partition per UTC day, a default one, the time index
+# (scripts/partition-events-raw.sql, filled from the template).
 make_partitioned() {
-  psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
-DROP TABLE IF EXISTS public.events_raw;
-CREATE TABLE public.events_raw (LIKE public.events_raw_template INCLUDING DEFAULTS) PARTITION BY RANGE (occurred_at);
-DO $$
-DECLARE d date;
-BEGIN
-  FOR d IN SELECT g::date FROM generate_series((now() AT TIME ZONE 'UTC')::date - 101,
-                                               (now() AT TIME ZONE 'UTC')::date + 1, interval '1 day') g LOOP
-    EXECUTE format('CREATE TABLE public.events_raw_%s PARTITION OF public.events_raw FOR VALUES FROM (%L) TO (%L)',
-                   to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
-  END LOOP;
-END $$;
-CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
-INSERT INTO public.events_raw SELECT * FROM public.events_raw_template;
-CREATE INDEX ON public.events_raw (occurred_at);
-VACUUM ANALYZE public.events_raw;
-SQL
+  psql -X -q -c "DROP TABLE IF EXISTS public.events_raw"
+  local first last
+  first=$(psql -X -At -c "SELECT (now() AT TIME ZONE 'UTC')::date - 101")
+  last=$(psql -X -At -c "SELECT (now() AT TIME ZONE 'UTC')::date + 1")
+  psql -X -q -v first="$first" -v last="$last" -v source=events_raw_template -f scripts/partition-events-raw.sql
+  psql -X -q -c "VACUUM ANALYZE public.events_raw"
 }
 make_plain() {
   psql -X -q -v ON_ERROR_STOP=1 <<'SQL'

@@ -8,4 +8,20 @@ public enum SQL {
         guard r.status == 0 else { throw TestSupportError.toolFailed("psql: \(r.stderr)") }
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// Moves `public.events_raw` aside (as `events_raw_plain`) and puts in its place a table
+    /// partitioned by UTC day from `first` to `last` (dates, `YYYY-MM-DD`), with a default
+    /// partition, holding the same rows: `scripts/partition-events-raw.sql`, as operators and
+    /// the benchmark use it.
+    public static func partitionEventsRaw(_ conninfo: String, first: String, last: String) throws {
+        _ = try psql(conninfo, "ALTER TABLE public.events_raw RENAME TO events_raw_plain")
+        let script = TestCluster.repositoryRoot.appendingPathComponent("scripts/partition-events-raw.sql").path
+        let r = try Shell.run(
+            "/usr/bin/psql",
+            [
+                "-X", "-q", "-d", conninfo, "-v", "first=\(first)", "-v", "last=\(last)", "-v",
+                "source=events_raw_plain", "-f", script,
+            ])
+        guard r.status == 0 else { throw TestSupportError.toolFailed("psql -f \(script): \(r.stderr)") }
+    }
 }

@@ -113,22 +113,9 @@ struct MetricsTests {
         #expect(plain.status == 0, "\(plain.stderr)")
         let expected = try digest()
         #expect(try psql("SELECT sum(orders_created) FROM metrics_daily_orders") != "0")
+        try SQL.partitionEventsRaw(config.conninfo, first: "2026-10-01", last: "2026-12-01")
         _ = try psql(
             """
-            ALTER TABLE public.events_raw RENAME TO events_raw_plain;
-            CREATE TABLE public.events_raw (LIKE public.events_raw_plain INCLUDING DEFAULTS)
-              PARTITION BY RANGE (occurred_at);
-            CREATE INDEX ON public.events_raw (occurred_at);
-            DO $$
-            DECLARE d date;
-            BEGIN
-              FOR d IN SELECT g::date FROM generate_series('2026-10-01'::date, '2026-12-01'::date, interval '1 day') g LOOP
-                EXECUTE format('CREATE TABLE public.events_raw_%s PARTITION OF public.events_raw FOR VALUES FROM (%L) TO (%L)',
-                               to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
-              END LOOP;
-            END $$;
-            CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
-            INSERT INTO public.events_raw SELECT * FROM public.events_raw_plain;
             DELETE FROM public.metrics_daily_orders;
             DELETE FROM public.metrics_daily_calls;
             DELETE FROM public.metrics_daily_platform;

@@ -362,21 +362,12 @@ struct RetentionTests {
     /// `events_raw` made a table partitioned by UTC day (from 100 days ago to tomorrow, and a
     /// default partition), with one event an hour over the last 100 days and one 400 days old.
     func partitionRawEvents() throws {
+        let days = try psql(
+            "SELECT (now() AT TIME ZONE 'UTC')::date - 100, (now() AT TIME ZONE 'UTC')::date + 1"
+        ).split(separator: "|").map(String.init)
+        try SQL.partitionEventsRaw(config.conninfo, first: days[0], last: days[1])
         _ = try psql(
             """
-            ALTER TABLE public.events_raw RENAME TO events_raw_plain;
-            CREATE TABLE public.events_raw (LIKE public.events_raw_plain INCLUDING DEFAULTS)
-              PARTITION BY RANGE (occurred_at);
-            DO $$
-            DECLARE d date;
-            BEGIN
-              FOR d IN SELECT g::date FROM generate_series((now() AT TIME ZONE 'UTC')::date - 100,
-                                                           (now() AT TIME ZONE 'UTC')::date + 1, interval '1 day') g LOOP
-                EXECUTE format('CREATE TABLE public.events_raw_%s PARTITION OF public.events_raw FOR VALUES FROM (%L) TO (%L)',
-                               to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
-              END LOOP;
-            END $$;
-            CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
             INSERT INTO public.events_raw (occurred_at, event)
             SELECT g, 'page_view' FROM generate_series(now() - interval '100 days', now(), interval '1 hour') g;
             INSERT INTO public.events_raw (occurred_at, event) VALUES (now() - interval '400 days', 'page_view');
