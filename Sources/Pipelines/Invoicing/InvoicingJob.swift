@@ -96,18 +96,30 @@ public struct InvoicingJob: Job {
         // once: from the first id, every claim walked past the whole invoiced history (1.5 s
         // each behind 900,000 invoices; docs/performance.md). A source that becomes due below the
         // floor during the run (a payment succeeding late) is the next run's.
-        let series: [(source: String, stat: String, issue: (Connection, String, Int, Int64) throws -> Claim?)] = [
-            (
-                "payment_intent", "invoices_issued",
-                { try issueInvoice($0, context: context, exclude: $1, ordinal: $2, floor: $3) }
-            ),
-            (
-                "refund", "credit_notes_issued",
-                { tx, exclude, _, floor in try issueCreditNote(tx, context: context, exclude: exclude, floor: floor) }
-            ),
-        ]
-        for (source, stat, issue) in series {
-            let floor = try db.scalar(Self.floors[source]!, as: Int64.self) ?? 0
+        let series:
+            [(source: String, stat: String, floor: String, issue: (Connection, String, Int, Int64) throws -> Claim?)] =
+                [
+                    (
+                        "payment_intent", "invoices_issued",
+                        """
+                        SELECT coalesce(min(pi.id), 0) FROM public.payment_intents pi
+                         WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
+                        """,
+                        { try issueInvoice($0, context: context, exclude: $1, ordinal: $2, floor: $3) }
+                    ),
+                    (
+                        "refund", "credit_notes_issued",
+                        """
+                        SELECT coalesce(min(r.id), 0) FROM public.refunds r
+                         WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
+                        """,
+                        { tx, exclude, _, floor in
+                            try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
+                        }
+                    ),
+                ]
+        for (source, stat, floorSQL, issue) in series {
+            let floor = try db.scalar(floorSQL, as: Int64.self) ?? 0
             while limit.map({ issued < $0 }) ?? true {
                 try context.checkpoint()
                 var claimed: Claim?
@@ -187,18 +199,6 @@ public struct InvoicingJob: Job {
         let id: Int64
         let issued: Bool
     }
-
-    /// Per source, the lowest id still without its document (0 when none).
-    static let floors = [
-        "payment_intent": """
-        SELECT coalesce(min(pi.id), 0) FROM public.payment_intents pi
-         WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
-        """,
-        "refund": """
-        SELECT coalesce(min(r.id), 0) FROM public.refunds r
-         WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
-        """,
-    ]
 
     private func issueInvoice(_ tx: Connection, context: JobContext, exclude: String, ordinal: Int, floor: Int64)
         throws -> Claim?

@@ -74,13 +74,15 @@ struct PartitionDrop {
         var hasDefault = false
         for row in try db.query(
             """
-            SELECT c.oid::regclass::text, b.bound, CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2) ELSE m[2] END,
-                   CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2)::\(ageType) <= \(literal) END
+            SELECT c.oid::regclass::text, b.bound, coalesce(u.quoted, m[2]), v.upper <= \(literal)
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
               LEFT JOIN LATERAL regexp_match(b.bound, '^FOR VALUES FROM \\((.*)\\) TO \\((.*)\\)$') m ON true
+              -- A quoted literal is a value (MAXVALUE and the default partition have none).
+              CROSS JOIN LATERAL (SELECT CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2) END AS quoted) u
+              CROSS JOIN LATERAL (SELECT u.quoted::\(ageType) AS upper) v
              WHERE i.inhparent = $1::regclass
-             ORDER BY CASE WHEN m[2] ~ '^''.*''$' THEN substr(m[2], 2, length(m[2]) - 2)::\(ageType) END NULLS LAST, 1
+             ORDER BY v.upper NULLS LAST, 1
             """, [table])
         {
             let name = try row.decode(0, as: String.self)

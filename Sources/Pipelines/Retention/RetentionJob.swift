@@ -103,8 +103,9 @@ public struct RetentionJob: Job {
         }
         // The metrics job recomputes any day since its raw-data horizon from `events_raw`: raw
         // events purged sooner would let it overwrite those days' history with zeros.
-        for rule in rules where rule.table == "events_raw" {
-            let horizon = try MetricsSettings.fromEnvironment().rawRetentionDays
+        let rawEventRules = rules.filter { $0.table == "events_raw" }
+        let horizon = try rawEventRules.isEmpty ? 0 : MetricsSettings.fromEnvironment().rawRetentionDays
+        for rule in rawEventRules {
             if rule.expiry || rule.keepDays < horizon {
                 throw RetentionError.cutoffInsideKeepPeriod(
                     rule: rule.name,
@@ -140,33 +141,12 @@ public struct RetentionJob: Job {
         }
         for plan in plans {
             stats["\(plan.rule.rule.name).due"] = plan.due
-            let fraction = maxFraction ?? plan.rule.rule.maxFraction
-            if let maxRows, plan.due > maxRows {
-                throw RetentionError.tooMany(rule: plan.rule.rule.name, rows: plan.due, limit: "--max-rows \(maxRows)")
-            }
-            if plan.total > 0 && Double(plan.due) > fraction * Double(plan.total) {
-                throw RetentionError.tooMany(
-                    rule: plan.rule.rule.name, rows: plan.due,
-                    limit:
-                        "\(percent(fraction)) of the \(plan.total) rows of \(plan.rule.rule.table) "
-                        + "(\(percent(Double(plan.due) / Double(plan.total))) would go)")
-            }
+            try checkLimits(plan.rule.rule, due: plan.due, total: "\(plan.total)", of: plan.total)
         }
-
         for (plan, _) in partitionPlans {
-            let name = plan.rule.name
-            stats["\(name).due"] = plan.dueRows
-            let fraction = maxFraction ?? plan.rule.maxFraction
-            if let maxRows, plan.dueRows > maxRows {
-                throw RetentionError.tooMany(rule: name, rows: plan.dueRows, limit: "--max-rows \(maxRows)")
-            }
-            if plan.total > 0 && Double(plan.dueRows) > fraction * Double(plan.total) {
-                throw RetentionError.tooMany(
-                    rule: name, rows: plan.dueRows,
-                    limit:
-                        "\(percent(fraction)) of the \(plan.estimated ? "about " : "")\(plan.total) rows of \(plan.rule.table) "
-                        + "(\(percent(Double(plan.dueRows) / Double(plan.total))) would go)")
-            }
+            stats["\(plan.rule.name).due"] = plan.dueRows
+            try checkLimits(
+                plan.rule, due: plan.dueRows, total: "\(plan.estimated ? "about " : "")\(plan.total)", of: plan.total)
         }
 
         let sweep = OrphanSweep(
@@ -255,6 +235,22 @@ public struct RetentionJob: Job {
         var outcome = JobOutcome(stats: stats, itemsProcessed: total)
         outcome.gauges = gauges
         return outcome
+    }
+
+    /// Stops a rule, before anything is deleted, that would delete more than `--max-rows` or
+    /// more than its fraction of the table's `total` rows (`shown` as the message gives it).
+    private func checkLimits(_ rule: RetentionPolicy.Rule, due: Int64, total shown: String, of total: Int64) throws {
+        let fraction = maxFraction ?? rule.maxFraction
+        if let maxRows, due > maxRows {
+            throw RetentionError.tooMany(rule: rule.name, rows: due, limit: "--max-rows \(maxRows)")
+        }
+        if total > 0 && Double(due) > fraction * Double(total) {
+            throw RetentionError.tooMany(
+                rule: rule.name, rows: due,
+                limit:
+                    "\(percent(fraction)) of the \(shown) rows of \(rule.table) "
+                    + "(\(percent(Double(due) / Double(total))) would go)")
+        }
     }
 
     // MARK: - Planning
