@@ -360,7 +360,8 @@ struct RetentionTests {
     }
 
     /// `events_raw` made a table partitioned by UTC day (from 100 days ago to tomorrow, and a
-    /// default partition), with one event an hour over the last 100 days and one 400 days old.
+    /// default partition), with one event an hour over the last 100 days; the default partition
+    /// holds three events 400–402 days old and one a week ahead.
     func partitionRawEvents() throws {
         let days = try psql(
             "SELECT (now() AT TIME ZONE 'UTC')::date - 100, (now() AT TIME ZONE 'UTC')::date + 1"
@@ -370,7 +371,9 @@ struct RetentionTests {
             """
             INSERT INTO public.events_raw (occurred_at, event)
             SELECT g, 'page_view' FROM generate_series(now() - interval '100 days', now(), interval '1 hour') g;
-            INSERT INTO public.events_raw (occurred_at, event) VALUES (now() - interval '400 days', 'page_view');
+            INSERT INTO public.events_raw (occurred_at, event)
+            SELECT now() - g * interval '1 day', 'page_view' FROM generate_series(400, 402) g;
+            INSERT INTO public.events_raw (occurred_at, event) VALUES (now() + interval '7 days', 'page_view');
             """)
     }
 
@@ -383,6 +386,7 @@ struct RetentionTests {
         try writePolicy(
             """
             retention:
+              batch_size: 2
               rules:
                 raw-events: { table: events_raw, age: occurred_at, keep_days: 90, drop_partitions: true, max_fraction: 0.5 }
             """)
@@ -413,11 +417,15 @@ struct RetentionTests {
                 "would drop \(due) of \(before) partition(s), \(dueRows) of about \(rowsBefore) row(s)"),
             "\(dry.stdout)")
         #expect(dry.stdout.contains("the default one among them (never dropped)"), "\(dry.stdout)")
+        #expect(
+            dry.stdout.contains("would delete 3 row(s) older than the cutoff from events_raw_default, in batches"),
+            "\(dry.stdout)")
         #expect(try partitions() == before && psql("SELECT count(*) FROM public.events_raw") == rowsBefore)
 
         // The guards count partitions' rows like any rule's.
         let tooMany = try retention(["--max-rows", "10"])
-        #expect(tooMany.status == 78 && tooMany.stderr.contains("\(dueRows) row(s) are due"), "\(tooMany.stderr)")
+        #expect(
+            tooMany.status == 78 && tooMany.stderr.contains("\(Int(dueRows)! + 3) row(s) are due"), "\(tooMany.stderr)")
         let share = try retention(["--max-fraction", "0.05"])
         #expect(
             share.status == 78 && share.stderr.contains("5.0% of the about \(rowsBefore) rows of events_raw"),
@@ -427,19 +435,26 @@ struct RetentionTests {
         let r = try retention()
         #expect(r.status == 0, "\(r.stderr)")
         #expect(
-            r.stdout.contains("retention raw-events: \(due) partition(s) of events_raw dropped, \(dueRows) row(s)"),
-            "\(r.stdout)")
+            r.stdout.contains(
+                "retention raw-events: \(due) partition(s) of events_raw dropped, \(dueRows) row(s); 3 older row(s) "
+                    + "deleted from partitions without an upper bound in 2 batch(es)"), "\(r.stdout)")
         #expect(try partitions() == before - Int(due)!)
         // What is left: no row of a dropped day; the day straddling the cutoff keeps its rows
-        // older than 90 days, and the default partition its 400-day-old event.
+        // older than 90 days; the default partition only its event ahead of time.
         #expect(
             try psql(
                 "SELECT count(*) FROM public.events_raw WHERE occurred_at < date_trunc('day', now() - interval '90 days', 'UTC') AND occurred_at > now() - interval '300 days'"
             ) == "0")
         #expect(
             try psql("SELECT count(*) FROM public.events_raw WHERE occurred_at < now() - interval '90 days'") != "0")
+        #expect(try psql("SELECT count(*) FROM public.events_raw_default WHERE occurred_at > now()") == "1")
         #expect(try psql("SELECT count(*) FROM public.events_raw_default") == "1")
-        #expect(Int(try psql("SELECT count(*) FROM public.events_raw"))! == Int(rowsBefore)! - Int(dueRows)!)
+        #expect(Int(try psql("SELECT count(*) FROM public.events_raw"))! == Int(rowsBefore)! - Int(dueRows)! - 3)
+        // Two batches from the default partition, each with its audit row.
+        #expect(
+            try psql(
+                "SELECT count(*) || '/' || sum((meta->>'rows')::bigint) FROM public.audit_log WHERE event = 'retention_delete' AND meta->>'partition' = 'events_raw_default'"
+            ) == "2/3")
         // One audit row per partition, with its rows.
         #expect(
             try psql(
@@ -451,7 +466,10 @@ struct RetentionTests {
                 "SELECT bool_and((meta->>'upper_bound')::timestamptz <= (meta->>'cutoff')::timestamptz) FROM public.audit_log WHERE event = 'retention_drop_partition'"
             ) == "t")
         let again = try retention()
-        #expect(again.status == 0 && again.stdout.contains("0 partition(s) of events_raw dropped"), "\(again.stdout)")
+        #expect(
+            again.status == 0
+                && again.stdout.contains("0 partition(s) of events_raw dropped, 0 row(s); 0 older row(s)"),
+            "\(again.stdout)")
     }
 
     @Test func partitionDropsAreRefusedWhereTheyCouldLoseWhatMustStay() throws {

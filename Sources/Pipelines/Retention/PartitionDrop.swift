@@ -8,8 +8,11 @@ import Postgres
 /// A partition is due only when its upper bound is at or before the cutoff, so no row inside the
 /// keep period ever goes; rows of the partition that straddles the cutoff wait for a later night,
 /// at most one partition's width. The default partition and one bounded by `MAXVALUE` are never
-/// dropped. Each drop is its own transaction with its `audit_log` row and the run's progress, so a
-/// crash leaves every partition either whole or gone with its record, and a re-run goes on.
+/// dropped: they may hold rows of any age (events that came before their day's partition was
+/// made, or after the last one), so their rows past the cutoff are deleted in batches instead,
+/// or a missed partition's events would outlive the keep period for ever. Each drop and each
+/// batch is its own transaction with its `audit_log` row and the run's progress, so a crash
+/// leaves every partition either whole or gone with its record, and a re-run goes on.
 struct PartitionDrop {
     struct Partition {
         /// Schema-qualified, quoted as `regclass` prints it.
@@ -26,18 +29,28 @@ struct PartitionDrop {
     /// Partitions that stay (not yet past, the default one, `MAXVALUE`).
     let kept: [String]
     let hasDefault: Bool
+    /// The partitions without an upper bound (the default one, `MAXVALUE`), whose rows past the
+    /// cutoff are deleted in batches.
+    let unbounded: [String]
+    /// Rows of `unbounded` past the cutoff (by `counted`).
+    private(set) var strayRows: Int64 = 0
+    let age: String
     /// Rows in the whole table, for the rule's `max_fraction` (by `counted`; partly estimated).
     private(set) var total: Int64 = 0
     /// Whether `total` includes estimates.
     private(set) var estimated = false
 
-    var dueRows: Int64 { due.reduce(0) { $0 + $1.rows } }
+    /// Rows in the due partitions.
+    var partitionRows: Int64 { due.reduce(0) { $0 + $1.rows } }
+    /// Every row that goes: the due partitions' and the unbounded partitions' past the cutoff.
+    var dueRows: Int64 { partitionRows + strayRows }
 
     /// Checks the table's partitioning against the rule and lists what is due, without reading
     /// any row (`datamap check` does this much). Every refusal names the rule and the table, and
     /// comes before anything is dropped.
     init(rule: RetentionPolicy.Rule, scope: SubjectScope, db: Connection, today: String, now: String) throws {
         self.rule = rule
+        age = SQLIdentifier.quote(rule.age)
         func fail(_ reason: String) -> RetentionError { .schema(rule: rule.name, reason: reason) }
         guard let columns = scope.columns[rule.table] else { throw fail("table \(rule.table) does not exist") }
         guard let ageType = columns.first(where: { $0.name == rule.age })?.type else {
@@ -71,6 +84,7 @@ struct PartitionDrop {
         // (…)`); the upper one is cast back to the column's type and compared there.
         var due: [Partition] = []
         var kept: [String] = []
+        var unbounded: [String] = []
         var hasDefault = false
         for row in try db.query(
             """
@@ -86,7 +100,12 @@ struct PartitionDrop {
             """, [table])
         {
             let name = try row.decode(0, as: String.self)
-            if try row.decode(1, as: String.self) == "DEFAULT" { hasDefault = true }
+            let isDefault = try row.decode(1, as: String.self) == "DEFAULT"
+            hasDefault = hasDefault || isDefault
+            let upper = try row.decodeOptional(2, as: String.self)
+            if isDefault || upper?.contains("MAXVALUE") == true {
+                unbounded.append(name)
+            }
             if try row.decodeOptional(3, as: Bool.self) == true {
                 due.append(Partition(name: name, upperBound: try row.decode(2, as: String.self), rows: 0))
             } else {
@@ -96,6 +115,7 @@ struct PartitionDrop {
         self.due = due
         self.kept = kept
         self.hasDefault = hasDefault
+        self.unbounded = unbounded
     }
 
     /// This plan with the rows of each due partition counted, for the guards and the dry run,
@@ -108,7 +128,10 @@ struct PartitionDrop {
         for i in copy.due.indices {
             copy.due[i].rows = try db.scalar("SELECT count(*) FROM \(due[i].name)", as: Int64.self) ?? 0
         }
-        var total = copy.dueRows
+        copy.strayRows = try unbounded.reduce(0) {
+            $0 + (try db.scalar("SELECT count(*) FROM \($1) WHERE \(age) < \(cutoff)", as: Int64.self) ?? 0)
+        }
+        var total = copy.partitionRows
         for name in kept {
             let estimate =
                 try db.scalar("SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", [name], as: Int64.self)
@@ -122,11 +145,12 @@ struct PartitionDrop {
 
     /// The dry run's lines.
     func describe(cutoffValue: String, today: String, timeZone: String) -> String {
-        let share = total > 0 ? String(format: " (%.1f%%)", Double(dueRows) / Double(total) * 100) : ""
+        let share = total > 0 ? String(format: " (%.1f%%)", Double(partitionRows) / Double(total) * 100) : ""
         let names = due.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
         return """
             rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))
-              would drop \(due.count) of \(due.count + kept.count) partition(s), \(dueRows) of \(estimated ? "about " : "")\(total) row(s)\(share)
+              would drop \(due.count) of \(due.count + kept.count) partition(s), \(partitionRows) of \(estimated ? "about " : "")\(total) row(s)\(share)
+              would delete \(strayRows) row(s) older than the cutoff from \(unbounded.isEmpty ? "no partition without an upper bound" : unbounded.joined(separator: ", ")), in batches
               first partitions: \(names.isEmpty ? "(none)" : names)
               kept: \(kept.count) partition(s)\(hasDefault ? ", the default one among them (never dropped)" : "")
             """
@@ -190,6 +214,63 @@ struct PartitionDrop {
             context.progress.update(rule.name, done: dropped, total: Int64(due.count))
         }
         return (dropped, rows)
+    }
+
+    /// Deletes the rows of the unbounded partitions past the cutoff, `batchSize` at a time, each
+    /// batch one transaction with its `audit_log` row (`retention_delete`, with the partition)
+    /// and the run's progress; returns the rows and batches. Never more rows than `counted` found
+    /// and the guards passed: an old event arriving meanwhile waits for the next night.
+    func deleteStrays(
+        context: JobContext, cutoffValue: String, batchSize: Int, pauseMilliseconds: Int,
+        stats: inout [String: Int64]
+    ) throws -> (rows: Int64, batches: Int64) {
+        let db = context.connection
+        var rows: Int64 = 0
+        var batches: Int64 = 0
+        for partition in unbounded {
+            while rows < strayRows {
+                try context.checkpoint()
+                let size = min(Int64(batchSize), strayRows - rows)
+                let gone = try db.transaction { tx -> Int64 in
+                    // A partition detached or dropped since the plan has nothing left here.
+                    guard
+                        try tx.scalar(
+                            "SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = $2::regclass",
+                            [partition, "public.\(SQLIdentifier.quote(rule.table))"], as: Int64.self) == 1
+                    else { return 0 }
+                    let count =
+                        try tx.scalar(
+                            """
+                            WITH gone AS (
+                              DELETE FROM \(partition) WHERE ctid = ANY (ARRAY(
+                                SELECT ctid FROM \(partition) WHERE \(age) < \(cutoff) LIMIT \(size)))
+                              RETURNING 1)
+                            SELECT count(*) FROM gone
+                            """, as: Int64.self) ?? 0
+                    guard count > 0 else { return 0 }
+                    try tx.query(
+                        """
+                        INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                        VALUES ('system', 'retention_delete', $1, $2,
+                                jsonb_build_object('rule', $3::text, 'rows', $4::bigint, 'partition', $2::text,
+                                                   'cutoff', $5::text, 'run_id', $6::bigint))
+                        """,
+                        [rule.table, partition, rule.name, count, cutoffValue, context.runID])
+                    var progress = stats
+                    progress["\(rule.name).rows_deleted"] = (stats["\(rule.name).rows_deleted"] ?? 0) + count
+                    progress["\(rule.name).stray_rows_deleted"] = rows + count
+                    try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
+                    return count
+                }
+                guard gone > 0 else { break }
+                rows += gone
+                batches += 1
+                stats["\(rule.name).rows_deleted", default: 0] += gone
+                stats["\(rule.name).stray_rows_deleted"] = rows
+                if pauseMilliseconds > 0 { usleep(useconds_t(pauseMilliseconds) * 1000) }
+            }
+        }
+        return (rows, batches)
     }
 
     /// How long one drop waits for the table's lock.

@@ -214,11 +214,15 @@ public struct RetentionJob: Job {
             }
             defer { _ = try? db.advisoryUnlock(lock) }
             let done = try plan.drop(context: context, cutoffValue: cutoff, stats: &stats)
-            total += done.rows
-            gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(done.rows)
+            let strays = try plan.deleteStrays(
+                context: context, cutoffValue: cutoff, batchSize: policy.batchSize,
+                pauseMilliseconds: policy.pauseMilliseconds, stats: &stats)
+            total += done.rows + strays.rows
+            gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(done.rows + strays.rows)
             gauges["samia_retention_partitions_dropped{rule=\"\(name)\"}"] = Double(done.partitions)
             print(
                 "retention \(name): \(done.partitions) partition(s) of \(plan.rule.table) dropped, \(done.rows) row(s); "
+                    + "\(strays.rows) older row(s) deleted from partitions without an upper bound in \(strays.batches) batch(es); "
                     + "\(plan.kept.count) partition(s) kept")
         }
         let pending =
