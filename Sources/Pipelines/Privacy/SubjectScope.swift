@@ -89,6 +89,19 @@ public struct SubjectScope: Sendable {
             let key = q(keys[0])
             var branches: [String] = []
             for path in entries {
+                // Rows another table points at by this table's key: that table's column is already
+                // the key. Joined back to this table first, the planner walked both in key order
+                // for a merge join (a subject with 10,000 orders: 60–70 ms against 19–21 ms).
+                if let reverse = reverseReference(path), reverse.referenced == keys[0] {
+                    depth += 1
+                    let inner = "r\(depth)"
+                    let innerPredicate = predicate(
+                        reverse.table, literal: literal, alias: inner, owned: owned, depth: &depth)
+                    branches.append(
+                        "SELECT \(inner).\(q(reverse.column)) FROM public.\(q(reverse.table)) \(inner) "
+                            + "WHERE \(inner).\(q(reverse.column)) IS NOT NULL AND (\(innerPredicate))")
+                    continue
+                }
                 depth += 1
                 let own = "k\(depth)"
                 let condition = part(path, table: table, literal: literal, alias: own, owned: owned, depth: &depth)
@@ -107,18 +120,23 @@ public struct SubjectScope: Sendable {
     private func part(
         _ path: String, table: String, literal: String, alias: String, owned: Bool, depth: inout Int
     ) -> String {
-        if path.hasPrefix("<-") {
-            let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init)
-            let (other, column) = (target[0], target[1])
-            let referenced = references[other]?[column]?.1 ?? "id"
+        if let reverse = reverseReference(path) {
             depth += 1
             let inner = "r\(depth)"
-            let innerPredicate = predicate(other, literal: literal, alias: inner, owned: owned, depth: &depth)
-            return "\(alias).\(q(referenced)) IN (SELECT \(inner).\(q(column)) FROM public.\(q(other)) \(inner) "
-                + "WHERE \(inner).\(q(column)) IS NOT NULL AND (\(innerPredicate)))"
+            let innerPredicate = predicate(reverse.table, literal: literal, alias: inner, owned: owned, depth: &depth)
+            return
+                "\(alias).\(q(reverse.referenced)) IN (SELECT \(inner).\(q(reverse.column)) FROM public.\(q(reverse.table)) \(inner) "
+                + "WHERE \(inner).\(q(reverse.column)) IS NOT NULL AND (\(innerPredicate)))"
         }
         let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
         return forward(hops, table: table, literal: literal, alias: alias, depth: &depth)
+    }
+
+    /// `<- other.column`: rows of `other` whose `column` points at this table's `referenced`.
+    private func reverseReference(_ path: String) -> (table: String, column: String, referenced: String)? {
+        guard path.hasPrefix("<-") else { return nil }
+        let target = path.dropFirst(2).trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init)
+        return (target[0], target[1], references[target[0]]?[target[1]]?.1 ?? "id")
     }
 
     /// `c1 -> T2.c2 -> T3.c3`: the first column references T2, whose c2 references T3, … the
