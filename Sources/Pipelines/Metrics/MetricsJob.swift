@@ -182,12 +182,10 @@ public struct MetricsJob: Job {
                 }
             }
             var violations: [String] = []
-            let eventCounts: [any PostgresEncodable] = ["source_orders", "source_calls", "source_platform"].map {
-                read[$0] ?? -1
-            }
+            let readTotals: [any PostgresEncodable] = MetricsQualityCheck.readTotalNames.map { read[$0] ?? -1 }
             let checks =
                 MetricsQualityCheck.all.map { ($0, parameters) } + [
-                    (MetricsQualityCheck.eventTotals, parameters + eventCounts)
+                    (MetricsQualityCheck.readTotals, parameters + readTotals)
                 ]
             for (check, values) in checks {
                 let result = try db.query(check.sql, values)

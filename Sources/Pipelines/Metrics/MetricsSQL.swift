@@ -198,7 +198,8 @@ enum MetricsSQL {
         """
 
     /// One pass over `payment_intents` and one over `refunds` (succeeded ones), by creation day.
-    /// A payment is a first attempt when its order has no earlier intent.
+    /// A payment is a first attempt when its order has no earlier intent. Returns, beside the rows
+    /// written, what it read (`source_*`) for the totals check.
     static let payments = """
         WITH days AS (\(days)),
         pi AS MATERIALIZED (
@@ -248,11 +249,15 @@ enum MetricsSQL {
             LEFT JOIN rf r ON r.day = k.day AND r.currency = k.currency
           RETURNING 1
         )
-        SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue
+        SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue,
+               -- What was read, for the totals check.
+               (SELECT count(*) FROM pi)::bigint AS source_payments,
+               (SELECT coalesce(sum(amount_cents) FILTER (WHERE status = 'succeeded'), 0) FROM pi)::bigint AS source_gross,
+               (SELECT coalesce(sum(amount), 0) FROM rf)::bigint AS source_refunded
         """
 
     /// One pass over `moderation_actions` (with each approval's order found by key) and one
-    /// over `notif_log`.
+    /// over `notif_log`; returns what it read (`source_*`) beside the rows written.
     static let contentAndNotifications = """
         WITH days AS (\(days)),
         -- An approval's latency looks up its order by primary key, row by row: a join let the
@@ -276,7 +281,7 @@ enum MetricsSQL {
           SELECT \(localDay("n.created_at")) AS day, n.channel,
                  count(*) FILTER (WHERE n.status = 'queued') AS queued,
                  count(*) FILTER (WHERE n.status = 'sent') AS sent,
-                 count(*) FILTER (WHERE n.status = 'failed') AS failed
+                 count(*) FILTER (WHERE n.status = 'failed') AS failed, count(*) AS total
             FROM public.notif_log n
            WHERE \(inWindow("n.created_at"))
            GROUP BY 1, 2
@@ -297,6 +302,9 @@ enum MetricsSQL {
             FROM keys k LEFT JOIN nl n ON n.day = k.day AND n.channel = k.channel
           RETURNING 1
         )
-        SELECT (SELECT count(*) FROM ins_content) AS content, (SELECT count(*) FROM ins_notifications) AS notifications
+        SELECT (SELECT count(*) FROM ins_content) AS content, (SELECT count(*) FROM ins_notifications) AS notifications,
+               -- What was read, for the totals check.
+               (SELECT count(*) FROM acts)::bigint AS source_moderation,
+               (SELECT coalesce(sum(total), 0) FROM nl)::bigint AS source_notifications
         """
 }
