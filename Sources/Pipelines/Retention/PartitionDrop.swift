@@ -147,13 +147,19 @@ struct PartitionDrop {
     func describe(cutoffValue: String, today: String, timeZone: String) -> String {
         let share = total > 0 ? String(format: " (%.1f%%)", Double(partitionRows) / Double(total) * 100) : ""
         let names = due.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
-        return """
-            rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))
-              would drop \(due.count) of \(due.count + kept.count) partition(s), \(partitionRows) of \(estimated ? "about " : "")\(total) row(s)\(share)
-              would delete \(strayRows) row(s) older than the cutoff from \(unbounded.isEmpty ? "no partition without an upper bound" : unbounded.joined(separator: ", ")), in batches
-              first partitions: \(names.isEmpty ? "(none)" : names)
-              kept: \(kept.count) partition(s)\(hasDefault ? ", the default one among them (never dropped)" : "")
-            """
+        var lines = [
+            "rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))",
+            "  would drop \(due.count) of \(due.count + kept.count) partition(s), \(partitionRows) of \(estimated ? "about " : "")\(total) row(s)\(share)",
+        ]
+        if !unbounded.isEmpty {
+            lines.append(
+                "  would delete \(strayRows) row(s) older than the cutoff from \(unbounded.joined(separator: ", ")), in batches"
+            )
+        }
+        lines.append("  first partitions: \(names.isEmpty ? "(none)" : names)")
+        lines.append(
+            "  kept: \(kept.count) partition(s)\(hasDefault ? ", the default one among them (never dropped)" : "")")
+        return lines.joined(separator: "\n")
     }
 
     /// Drops the due partitions, oldest first, one transaction each; returns the partitions and
