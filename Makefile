@@ -13,7 +13,7 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
 
 # Only the tests need these: PgBouncer (the pooler refusal), promtool (the alert rules) and
 # systemd-analyze (the units).
-TEST_APT_PACKAGES := pgbouncer prometheus systemd
+TEST_APT_PACKAGES := pgbouncer prometheus prometheus-pushgateway systemd
 
 .PHONY: install install-files deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
 

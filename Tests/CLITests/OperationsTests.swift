@@ -248,6 +248,70 @@ struct OperationsTests {
         #expect(try psql("SELECT count(*) FROM batch_runs WHERE partition_key = '2026-10-13'") == "0")
     }
 
+    /// A real Prometheus Pushgateway (Debian's package), as a Kubernetes CronJob would push to.
+    @Test func runsPushTheirMetricsToAPushgatewayAndAFailureKeepsTheLastSuccess() throws {
+        let port = Int.random(in: 50_001...60_000)
+        let gateway = try Shell.start(
+            "/usr/bin/prometheus-pushgateway", ["--web.listen-address=127.0.0.1:\(port)", "--log.level=error"])
+        defer {
+            gateway.signal(SIGKILL)
+            _ = gateway.wait()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        func get(_ path: String) throws -> Shell.Result {
+            try Shell.run(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())",
+                    base + path,
+                ])
+        }
+        func scrape() throws -> [String] {
+            let r = try get("/metrics")
+            return r.status == 0
+                ? r.stdout.split(separator: "\n").map(String.init).filter { $0.contains("dev-exercise") } : []
+        }
+        for _ in 0..<100 where try get("/-/ready").status != 0 { Thread.sleep(forTimeInterval: 0.1) }
+        func value(_ name: String, in lines: [String]) -> String? {
+            lines.first { $0.hasPrefix(name + "{") }?.split(separator: " ").last.map(String.init)
+        }
+
+        let ok = try CLI.run(
+            ["dev", "exercise", "--seconds", "0.1", "--date", "2026-10-20"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base + "/"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let first = try scrape()
+        #expect(value("samia_batch_last_run_success", in: first) == "1", "\(first)")
+        #expect(first.contains { $0.hasPrefix("samia_batch_last_run_success{") && $0.contains("job=\"dev-exercise\"") })
+        let success = try #require(value("samia_batch_last_success_timestamp_seconds", in: first))
+        #expect(abs((Double(success) ?? 0) - Date().timeIntervalSince1970) < 120, "\(success)")
+
+        // A failed run: success 0, and the last success is the one before.
+        Thread.sleep(forTimeInterval: 1.1)
+        let failed = try CLI.run(
+            ["dev", "exercise", "--fail", "bad-input", "--date", "2026-10-21"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base])
+        #expect(failed.status == 65)
+        let second = try scrape()
+        #expect(value("samia_batch_last_run_success", in: second) == "0", "\(second)")
+        #expect(value("samia_batch_last_success_timestamp_seconds", in: second) == success, "\(second)")
+        #expect(
+            value("samia_batch_last_run_timestamp_seconds", in: second)
+                != value("samia_batch_last_run_timestamp_seconds", in: first))
+
+        // A gateway that is down never fails the job; a value that is no URL stops it first.
+        let down = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-22"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": "http://127.0.0.1:1"])
+        #expect(down.status == 0 && down.stderr.contains("metrics_push_failed"), "\(down.stderr)")
+        let bad = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-23"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": "pushgateway:9091"])
+        #expect(bad.status == 78 && bad.stderr.contains("SAMIA_PUSHGATEWAY_URL"), "\(bad.stderr)")
+        #expect(try psql("SELECT count(*) FROM batch_runs WHERE partition_key = '2026-10-23'") == "0")
+    }
+
     @Test func aTransactionModePoolerIsRefusedAndASessionModeOneIsNot() throws {
         // Supabase's transaction-pooler port is refused before connecting.
         let port6543 = try CLI.run(

@@ -77,7 +77,8 @@ public struct HealthPing: Sendable {
             ])
     }
 
-    private static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
+    /// Sends `request` and waits for its status (or the transport's error).
+    static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
         let box = PingResult()
         let done = DispatchSemaphore(value: 0)
         let session = URLSession(configuration: .ephemeral)

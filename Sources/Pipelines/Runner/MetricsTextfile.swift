@@ -69,6 +69,25 @@ public struct MetricsTextfile {
     }
 
     func write(_ samples: [String: [String: Double]]) throws {
+        let text = Self.render(samples)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        // node_exporter runs as another user, and services run with a strict umask: the
+        // metrics (counts and times, nothing personal) are made readable explicitly.
+        chmod(temporary, 0o644)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw BatchError.configuration("cannot write metrics textfile \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The exposition text of `samples` (job → metric → value): HELP and TYPE once per name,
+    /// one line per job and labels. Shared by the textfile and the Pushgateway.
+    static func render(_ samples: [String: [String: Double]]) -> String {
         var text = ""
         let known = Set(MetricsTextfile.help.map(\.0))
         // A key may carry labels of its own (`name{rule="x"}`); HELP and TYPE go once per name.
@@ -88,18 +107,6 @@ public struct MetricsTextfile {
                 text += "\(name){job=\"\(job)\"\(extra)} \(rendered)\n"
             }
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let temporary = path + ".tmp-\(getpid())"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-        // node_exporter runs as another user, and services run with a strict umask: the
-        // metrics (counts and times, nothing personal) are made readable explicitly.
-        chmod(temporary, 0o644)
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw BatchError.configuration("cannot write metrics textfile \(path): \(String(cString: strerror(errno)))")
-        }
+        return text
     }
 }

@@ -139,7 +139,11 @@ public final class Runner: @unchecked Sendable {
         defer { signals.forEach { $0.cancel() } }
 
         let ping: HealthPing?
-        do { ping = try HealthPing.forJob(job.name, environment: ProcessInfo.processInfo.environment) } catch {
+        let push: MetricsPush?
+        do {
+            ping = try HealthPing.forJob(job.name, environment: ProcessInfo.processInfo.environment)
+            push = try MetricsPush.fromEnvironment(ProcessInfo.processInfo.environment)
+        } catch {
             log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
             return RunReport(
                 status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
@@ -317,6 +321,9 @@ public final class Runner: @unchecked Sendable {
                 log.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
             }
         }
+        push?.push(
+            job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
+            items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:], logger: log)
         var meta: Logger.Metadata = [
             "event": "run_finished", "status": .string(status), "duration_ms": "\(Int(duration * 1000))",
             "attempts": "\(attempt)", "items": "\(outcome?.itemsProcessed ?? 0)",
