@@ -61,13 +61,7 @@ public struct HealthPing: Sendable {
             request.httpBody = Data(body.utf8.suffix(100_000))
             request.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
         }
-        var failure = ""
-        for attempt in 1...attempts {
-            let status = Self.perform(request)
-            if let code = status.code, (200..<300).contains(code) { return }
-            failure = status.code.map { "HTTP \($0)" } ?? status.error ?? "no response"
-            if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
-        }
+        guard let failure = Self.deliver(request, attempts: attempts) else { return }
         // The URL's path holds the check's secret key: only the host is logged.
         logger.warning(
             "dead-man ping failed; the job's outcome is unchanged",
@@ -75,6 +69,19 @@ public struct HealthPing: Sendable {
                 "event": "ping_failed", "ping_host": "\(url.host ?? "")", "kind": "\(suffix ?? "success")",
                 "error": "\(failure)",
             ])
+    }
+
+    /// Sends `request` until it gets a 2xx answer, at most `attempts` times half a second apart;
+    /// nil on success, else what went wrong the last time (never the URL, which may hold a key).
+    static func deliver(_ request: URLRequest, attempts: Int) -> String? {
+        var failure = "no response"
+        for attempt in 1...max(1, attempts) {
+            let status = perform(request)
+            if let code = status.code, (200..<300).contains(code) { return nil }
+            failure = status.code.map { "HTTP \($0)" } ?? status.error ?? "no response"
+            if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        return failure
     }
 
     /// Sends `request` and waits for its status (or the transport's error).

@@ -33,27 +33,12 @@ public struct MetricsPush: Sendable {
         return MetricsPush(url: url)
     }
 
-    /// The samples of one finished run, as the textfile records them (less the failure count).
-    static func samples(
-        succeeded: Bool, finishedAt: Date, duration: Double, items: Int64, extra: [String: Double]
-    ) -> [String: Double] {
-        var samples = extra
-        samples["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
-        samples["samia_batch_last_run_duration_seconds"] = (duration * 1000).rounded() / 1000
-        samples["samia_batch_last_run_items"] = Double(items)
-        samples["samia_batch_last_run_success"] = succeeded ? 1 : 0
-        if succeeded {
-            samples["samia_batch_last_success_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
-        }
-        return samples
-    }
-
     public func push(
         job: String, succeeded: Bool, finishedAt: Date, duration: Double, items: Int64, extra: [String: Double],
         logger: Logger
     ) {
         let body = MetricsTextfile.render([
-            job: Self.samples(
+            job: MetricsTextfile.runSamples(
                 succeeded: succeeded, finishedAt: finishedAt, duration: duration, items: items, extra: extra)
         ])
         let group = job.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", "."])) ?? job
@@ -61,13 +46,7 @@ public struct MetricsPush: Sendable {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("text/plain; version=0.0.4; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        var failure = ""
-        for attempt in 1...attempts {
-            let status = HealthPing.perform(request)
-            if let code = status.code, (200..<300).contains(code) { return }
-            failure = status.code.map { "HTTP \($0)" } ?? status.error ?? "no response"
-            if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
-        }
+        guard let failure = HealthPing.deliver(request, attempts: attempts) else { return }
         logger.error(
             "cannot push metrics; the job's outcome is unchanged",
             metadata: ["event": "metrics_push_failed", "gateway_host": "\(url.host ?? "")", "error": "\(failure)"])

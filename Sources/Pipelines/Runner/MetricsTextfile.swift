@@ -36,17 +36,28 @@ public struct MetricsTextfile {
         defer { if lock >= 0 { close(lock) } }
         var samples = read()
         var mine = samples[job] ?? [:]
-        mine["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
-        mine["samia_batch_last_run_duration_seconds"] = (duration * 1000).rounded() / 1000
-        mine["samia_batch_last_run_items"] = Double(items)
-        mine["samia_batch_last_run_success"] = succeeded ? 1 : 0
-        if succeeded {
-            mine["samia_batch_last_success_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
-        }
         mine["samia_batch_failures_total"] = (mine["samia_batch_failures_total"] ?? 0) + (succeeded ? 0 : 1)
-        for (k, v) in extra { mine[k] = v }
+        let run = Self.runSamples(
+            succeeded: succeeded, finishedAt: finishedAt, duration: duration, items: items, extra: extra)
+        mine.merge(run) { $1 }
         samples[job] = mine
         try write(samples)
+    }
+
+    /// What one finished run sets (the last success only when it succeeded, so a failure keeps
+    /// the one before), with the job's own gauges; shared with the Pushgateway.
+    static func runSamples(
+        succeeded: Bool, finishedAt: Date, duration: Double, items: Int64, extra: [String: Double]
+    ) -> [String: Double] {
+        var samples = extra
+        samples["samia_batch_last_run_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
+        samples["samia_batch_last_run_duration_seconds"] = (duration * 1000).rounded() / 1000
+        samples["samia_batch_last_run_items"] = Double(items)
+        samples["samia_batch_last_run_success"] = succeeded ? 1 : 0
+        if succeeded {
+            samples["samia_batch_last_success_timestamp_seconds"] = finishedAt.timeIntervalSince1970.rounded()
+        }
+        return samples
     }
 
     /// Parses the samples of the current file: job → metric → value. Unknown lines are dropped.
