@@ -7,18 +7,12 @@
 #   usage: bench/dsr.sh [ORDERS] [MEDIA] [QUEUED]    (defaults: 10000 1000 1000)
 #   SAMIA_BENCH_BASELINE_BIN=path also times another build's export of the same subject.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 orders=${1:-10000}
 media=${2:-1000}
 queued=${3:-1000}
-cd "$root"
 scripts/ensure-packages.sh time libarchive-tools
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-dsr-bench-XXXX)
-chmod 755 "$work"  # the postgres user must reach the data directory inside it
-trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start dsr
 export PGDATABASE=samia_bench
 export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$PGDATABASE"
 export SAMIA_LOG_FORMAT=json SAMIA_STORAGE_DIR="$work/storage" SAMIA_SIGNING_KEY_FILE="$work/signing.key"

@@ -6,23 +6,17 @@
 # against dbt's. Results in bench/results/.
 #   usage: bench/metrics.sh [EVENTS] [SCALE] [ROUNDS]    (defaults: 10000000 100 3)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 events=${1:-10000000}
 scale=${2:-100}
 rounds=${3:-3}
 tz=Asia/Beirut
 as_of=2026-11-21T00:10:00Z
 end=2026-11-20
-cd "$root"
 scripts/ensure-packages.sh python3-venv time
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/pip install -q -r bench/metrics/requirements.txt
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-metrics-bench-XXXX)
-chmod 755 "$work"  # the postgres user must reach the data directory inside it
-trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start metrics
 export PGDATABASE=samia_bench
 export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$PGDATABASE"
 export SAMIA_LOG_FORMAT=json METRICS_RAW_RETENTION_DAYS=36500

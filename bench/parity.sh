@@ -7,16 +7,11 @@
 # the same writer with nothing else running, shows whether the probe phase blocks the API.
 #   usage: bench/parity.sh [SCALE] [RUNS]    (defaults: 10 3)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 scale=${1:-10}
 runs=${2:-3}
-cd "$root"
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-parity-bench-XXXX)
-chmod 755 "$work"
-trap 'touch "$work/stop"; kill $(jobs -p) 2>/dev/null || true; scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start parity
+trap 'touch "$work/stop"; bench_cleanup' EXIT
 export PGDATABASE=samia_demo
 export SAMIA_LOG_FORMAT=json
 "$bin" dev init --reset >/dev/null

@@ -5,19 +5,13 @@
 # A second database with N/10 payments shows whether samia-batch's memory grows with the rows.
 #   usage: bench/reconcile.sh [N] [ROUNDS]    (defaults: 1000000 3)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 n=${1:-1000000}
 rounds=${2:-3}
-cd "$root"
 scripts/ensure-packages.sh python3-venv time
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/pip install -q -r bench/reconcile/requirements.txt
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-reconcile-bench-XXXX)
-chmod 755 "$work"  # the postgres user must reach the data directory inside it
-trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start reconcile
 export SAMIA_LOG_FORMAT=json SAMIA_STORAGE_DIR="$work/storage" SAMIA_SIGNING_KEY_FILE="$work/signing.key"
 export SAMIA_RECONCILIATION_POLICY="$work/policy.yaml"
 cat > "$SAMIA_RECONCILIATION_POLICY" <<YAML

@@ -9,17 +9,11 @@
 # its longest insert is how long the purge made the API's writes wait.
 #   usage: bench/retention-partitions.sh [EVENTS] [EXPIRED_DAYS] [BATCH]   (defaults: 10000000 10 5000)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 events=${1:-10000000}
 expired_days=${2:-10}
 batch=${3:-5000}
-cd "$root"
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-partitions-bench-XXXX)
-chmod 755 "$work"
-trap 'kill $(jobs -p) 2>/dev/null || true; scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start partitions
 export PGDATABASE=samia_demo SAMIA_LOG_FORMAT=json SAMIA_STORAGE_DIR="$work/storage"
 mkdir -p "$work/storage"
 "$bin" dev init --reset >/dev/null

@@ -12,18 +12,12 @@
 #   usage: bench/retention.sh [TOTAL] [EXPIRED] [BATCH] [WORKERS]   (defaults: 10000000 1000000 5000 1)
 # Each process purges on SESSIONS sessions at once (the policy's `workers:`; default 2, the job's default).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 total=${1:-10000000}
 expired=${2:-1000000}
 batch=${3:-5000}
 workers=${4:-1}
-cd "$root"
-swift build -c release --product samia-batch >/dev/null
-bin="$root/.build/release/samia-batch"
-work=$(mktemp -d /tmp/samia-retention-bench-XXXX)
-chmod 755 "$work"
-trap 'kill $(jobs -p) 2>/dev/null || true; scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start retention
 export PGDATABASE=samia_demo
 export SAMIA_LOG_FORMAT=json
 "$bin" dev init --reset >/dev/null

@@ -5,15 +5,10 @@
 # for gapless, unique numbers and one PDF per document.
 #   usage: bench/scaleout.sh [ORDERS] [ROUNDS]    (defaults: 600 orders, 2 rounds)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 orders=${1:-600}
 rounds=${2:-2}
-cd "$root"
-swift build -c release --product samia-batch >/dev/null
-work=$(mktemp -d /tmp/samia-scaleout-bench-XXXX)
-chmod 755 "$work"
-trap 'scripts/pg-stop.sh "$work/pg" --remove >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/pg-start.sh "$work/pg")"
+bench_start scaleout
 export PGDATABASE=samia_scaleout
 export SAMIA_LOG_FORMAT=json
 .build/release/samia-batch dev init --reset >/dev/null
