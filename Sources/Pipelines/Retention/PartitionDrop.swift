@@ -178,11 +178,7 @@ struct PartitionDrop {
             do {
                 gone = try db.transaction { tx -> Int64? in
                     try tx.query("SELECT set_config('lock_timeout', $1, true)", ["\(Self.lockTimeoutSeconds)s"])
-                    guard
-                        try tx.scalar(
-                            "SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = $2::regclass",
-                            [partition.name, "public.\(SQLIdentifier.quote(rule.table))"], as: Int64.self) == 1
-                    else { return nil }
+                    guard try isAttached(partition.name, on: tx) else { return nil }
                     try tx.execute("LOCK TABLE \(partition.name) IN ACCESS EXCLUSIVE MODE")
                     let count = try tx.scalar("SELECT count(*) FROM \(partition.name)", as: Int64.self) ?? 0
                     try tx.execute("DROP TABLE \(partition.name)")
@@ -239,11 +235,7 @@ struct PartitionDrop {
                 let size = min(Int64(batchSize), strayRows - rows)
                 let gone = try db.transaction { tx -> Int64 in
                     // A partition detached or dropped since the plan has nothing left here.
-                    guard
-                        try tx.scalar(
-                            "SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = $2::regclass",
-                            [partition, "public.\(SQLIdentifier.quote(rule.table))"], as: Int64.self) == 1
-                    else { return 0 }
+                    guard try isAttached(partition, on: tx) else { return 0 }
                     let count =
                         try tx.scalar(
                             """
@@ -277,6 +269,14 @@ struct PartitionDrop {
             }
         }
         return (rows, batches)
+    }
+
+    /// Whether `partition` is still a partition of the rule's table: another worker may have
+    /// dropped or detached it since the plan.
+    private func isAttached(_ partition: String, on tx: Connection) throws -> Bool {
+        try tx.scalar(
+            "SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = $2::regclass",
+            [partition, "public.\(SQLIdentifier.quote(rule.table))"], as: Int64.self) == 1
     }
 
     /// How long one drop waits for the table's lock.
