@@ -39,6 +39,9 @@ struct S3ObjectStoreTests {
         var streamed = 0
         #expect(try store.read("exports/request-1/big.bin") { streamed += $0.count })
         #expect(streamed == big.count)
+        var chunks: [[UInt8]] = []
+        #expect(try store.readChunks("exports/request-1/big.bin") { chunks.append($0) })
+        #expect(chunks.flatMap { $0 } == big)
 
         // Missing keys: nil, false, and a delete that succeeds.
         #expect(try store.get("nothing/here") == nil)

@@ -351,13 +351,15 @@ public struct SubjectExport {
                     var begun = false
                     let found: Bool
                     do {
-                        found = try store.read(key) { chunk in
+                        // Each chunk is its own array, handed to the pipe as it is and hashed
+                        // here meanwhile: nothing is copied between the threads.
+                        found = try store.readChunks(key) { chunk in
                             if !begun {
                                 try pipe.perform { try zip.begin(name, size: nil, modified: now) }
                                 begun = true
                             }
                             try pipe.send(chunk)
-                            hasher.update(chunk)
+                            chunk.withUnsafeBytes { hasher.update($0) }
                             bytes += Int64(chunk.count)
                         }
                     } catch StorageError.unsafeKey {

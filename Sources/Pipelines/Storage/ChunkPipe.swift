@@ -42,6 +42,11 @@ final class ChunkPipe: @unchecked Sendable {
         try enqueue(.bytes(Array(bytes)))
     }
 
+    /// Queues `chunk` itself, without copying it; the sender must not change it afterwards.
+    func send(_ chunk: [UInt8]) throws {
+        try enqueue(.bytes(chunk))
+    }
+
     /// Queues `action` to run on the consumer thread after every chunk sent before it.
     func perform(_ action: @escaping () throws -> Void) throws {
         try enqueue(.action(action))

@@ -59,6 +59,13 @@ public struct FileSystemObjectStore: ObjectStore {
         return true
     }
 
+    public func readChunks(_ key: String, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+        let p = try path(key)
+        guard FileManager.default.fileExists(atPath: p) else { return false }
+        try LocalFile.chunks(p, key: key, body)
+        return true
+    }
+
     public func get(_ key: String) throws -> [UInt8]? {
         let p = try path(key)
         guard FileManager.default.fileExists(atPath: p) else { return nil }

@@ -69,4 +69,28 @@ enum LocalFile {
             try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
     }
+
+    /// Streams a local file in chunks of up to 1 MiB, each read into a fresh array that is never
+    /// zeroed first, so `body` owns it: an export's media chunks go to another thread as they are.
+    static func chunks(_ path: String, key: String, _ body: ([UInt8]) throws -> Void) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        let capacity = min(1 << 20, max(4096, size))
+        while true {
+            var failed: Int32 = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                let n = Glibc.read(fd, buffer.baseAddress!, capacity)
+                if n < 0 { failed = errno }
+                count = max(n, 0)
+            }
+            if failed != 0 {
+                throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(failed)))")
+            }
+            if chunk.isEmpty { return }
+            try body(chunk)
+        }
+    }
 }

@@ -23,6 +23,9 @@ public protocol ObjectStore: Sendable {
     /// Hands the object's bytes to `body` in chunks, without a local copy (exports copy media
     /// straight into the ZIP); false if there is no such object.
     func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool
+    /// Like `read`, but each chunk is an array of its own that `body` may keep or pass to another
+    /// thread without copying it (an export hands every media chunk to the ZIP's thread).
+    func readChunks(_ key: String, _ body: ([UInt8]) throws -> Void) throws -> Bool
     /// Every object whose key starts with `prefix`, with when it was last written: the
     /// retention sweep compares them with the keys the database still names.
     func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws
@@ -45,6 +48,10 @@ extension ObjectStore {
         guard let bytes = try get(key) else { return false }
         try bytes.withUnsafeBytes(body)
         return true
+    }
+
+    public func readChunks(_ key: String, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+        try read(key) { try body(Array($0)) }
     }
 
     public func getFile(_ key: String, to path: String) throws -> Bool {
