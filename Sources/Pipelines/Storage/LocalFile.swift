@@ -52,22 +52,9 @@ enum LocalFile {
         }
     }
 
-    /// Streams a local file in chunks of 1 MiB.
+    /// Streams a local file in chunks of up to 1 MiB.
     static func stream(_ path: String, key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        // No bigger than the file (at least a page): an export streams a thousand objects of a
-        // few hundred kilobytes, and a fresh megabyte for each was mostly zeroed for nothing.
-        var info = stat()
-        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
-        var buffer = [UInt8](repeating: 0, count: min(1 << 20, max(4096, size)))
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
-            if n == 0 { return }
-            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
+        try chunks(path, key: key) { try $0.withUnsafeBytes(body) }
     }
 
     /// Streams a local file in chunks of up to 1 MiB, each read into a fresh array that is never
@@ -76,6 +63,8 @@ enum LocalFile {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        // No bigger than the file (at least a page): an export streams a thousand objects of a
+        // few hundred kilobytes, and a megabyte for each would be mostly unused.
         var info = stat()
         let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
         let capacity = min(1 << 20, max(4096, size))
