@@ -472,6 +472,49 @@ struct RetentionTests {
             "\(again.stdout)")
     }
 
+    /// A run deletes no more rows from the default partition than it counted before its guards:
+    /// an event old enough that lands there while the run is deleting waits for the next run.
+    /// (Without the cap the run would go on until no old row is left, past what `--max-rows`
+    /// allowed.)
+    @Test func strayRowsArrivingMidRunWaitForTheNextRun() throws {
+        try partitionRawEvents()
+        try writePolicy(
+            """
+            retention:
+              batch_size: 1
+              pause_ms: 1500
+              rules:
+                raw-events: { table: events_raw, age: occurred_at, keep_days: 90, drop_partitions: true, max_fraction: 0.5 }
+            """)
+        _ = try psql("ANALYZE public.events_raw")
+        let batches =
+            "SELECT count(*) FROM public.audit_log WHERE event = 'retention_delete' AND meta->>'partition' = 'events_raw_default'"
+        let oldInDefault =
+            "SELECT count(*) FROM public.events_raw_default WHERE occurred_at < now() - interval '90 days'"
+        let run = try CLI.start(["retention"], database: config, env: env)
+        // The first of three batches of one row, then a pause of 1.5 s: the new event arrives
+        // in that pause.
+        let deadline = Date().addingTimeInterval(60)
+        while try psql(batches) == "0", Date() < deadline { usleep(20_000) }
+        _ = try psql(
+            "INSERT INTO public.events_raw (occurred_at, event) VALUES (now() - interval '500 days', 'page_view')")
+        let batchesWhenItArrived = try psql(batches)
+        let first = run.wait()
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(batchesWhenItArrived == "1", "the event arrived after the run's second batch; the test proves nothing")
+        #expect(
+            first.stdout.contains("3 older row(s) deleted from partitions without an upper bound in 3 batch(es)"),
+            "\(first.stdout)")
+        #expect(try psql(oldInDefault) == "1")
+        #expect(try psql(batches) == "3")
+
+        let second = try retention()
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("1 older row(s) deleted from partitions without an upper bound in 1 batch(es)"))
+        #expect(try psql(oldInDefault) == "0")
+        #expect(try psql("SELECT count(*) FROM public.events_raw_default") == "1")
+    }
+
     @Test func partitionDropsAreRefusedWhereTheyCouldLoseWhatMustStay() throws {
         try partitionRawEvents()
         let before = try partitions()

@@ -265,7 +265,8 @@ struct PartitionDrop {
                 batches += 1
                 stats["\(rule.name).rows_deleted", default: 0] += gone
                 stats["\(rule.name).stray_rows_deleted"] = rows
-                if pauseMilliseconds > 0 { usleep(useconds_t(pauseMilliseconds) * 1000) }
+                // A pause lets the platform's writers in between batches, not after the last.
+                if pauseMilliseconds > 0, rows < strayRows { usleep(useconds_t(pauseMilliseconds) * 1000) }
             }
         }
         return (rows, batches)
