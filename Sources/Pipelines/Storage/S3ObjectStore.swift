@@ -67,6 +67,10 @@ public struct S3ObjectStore: ObjectStore {
         try withDownload(key) { file in try LocalFile.stream(file, key: key, body) }
     }
 
+    public func readChunks(_ key: String, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+        try withDownload(key) { file in try LocalFile.chunks(file, key: key, body) }
+    }
+
     /// Downloads the object to a temporary file, hands it to `body` and removes it; false (and
     /// no call) when there is no such object.
     private func withDownload(_ key: String, _ body: (String) throws -> Void) throws -> Bool {
