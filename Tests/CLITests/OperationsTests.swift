@@ -312,6 +312,98 @@ struct OperationsTests {
         #expect(try psql("SELECT count(*) FROM batch_runs WHERE partition_key = '2026-10-23'") == "0")
     }
 
+    /// A Pushgateway behind basic auth (its own `--web.config.file`, a bcrypt hash made by
+    /// Python's `crypt`): the credentials come from the file `SAMIA_PUSHGATEWAY_AUTH_FILE` names,
+    /// a push without them or with a wrong password is refused by the gateway (and logged, the
+    /// job still succeeds), and credentials in the URL or a file without a URL stop the job first.
+    @Test func pushesToAGatewayBehindBasicAuthWithCredentialsFromAFile() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let hash = try Shell.run(
+            "/usr/bin/python3",
+            [
+                "-W", "ignore", "-c",
+                "import crypt; print(crypt.crypt('s3cret-Pw', crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+            ])
+        #expect(hash.status == 0 && hash.stdout.hasPrefix("$2"), "\(hash.stderr)")
+        let webConfig = dir + "/web.yml"
+        try "basic_auth_users:\n  samia: '\(hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines))'\n".write(
+            toFile: webConfig, atomically: true, encoding: .utf8)
+        let port = Int.random(in: 50_001...60_000)
+        let gateway = try Shell.start(
+            "/usr/bin/prometheus-pushgateway",
+            ["--web.listen-address=127.0.0.1:\(port)", "--web.config.file=\(webConfig)", "--log.level=error"])
+        defer {
+            gateway.signal(SIGKILL)
+            _ = gateway.wait()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        func get(_ path: String, auth: Bool = true) throws -> Shell.Result {
+            try Shell.run(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    """
+                    import base64, sys, urllib.request
+                    r = urllib.request.Request(sys.argv[1])
+                    if sys.argv[2] == 'yes':
+                        r.add_header('Authorization', 'Basic ' + base64.b64encode(b'samia:s3cret-Pw').decode())
+                    sys.stdout.write(urllib.request.urlopen(r, timeout=5).read().decode())
+                    """,
+                    base + path, auth ? "yes" : "no",
+                ])
+        }
+        for _ in 0..<100 where try get("/-/ready").status != 0 { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(try get("/metrics", auth: false).status != 0, "the gateway answered without credentials")
+        func pushed() throws -> Bool {
+            try get("/metrics").stdout.split(separator: "\n").contains {
+                $0.hasPrefix("samia_batch_last_run_items{") && $0.contains("job=\"dev-exercise\"")
+            }
+        }
+        let right = dir + "/pushgateway-auth"
+        try "samia:s3cret-Pw\n".write(toFile: right, atomically: true, encoding: .utf8)
+        let wrong = dir + "/pushgateway-auth-wrong"
+        try "samia:not-it".write(toFile: wrong, atomically: true, encoding: .utf8)
+
+        // No credentials, then the wrong ones: the gateway refuses, the job succeeds and says so.
+        let none = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-24"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base])
+        #expect(none.status == 0 && none.stderr.contains("metrics_push_failed"), "\(none.stderr)")
+        let refused = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-25"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base, "SAMIA_PUSHGATEWAY_AUTH_FILE": wrong])
+        #expect(refused.status == 0 && refused.stderr.contains("metrics_push_failed"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("not-it"))
+        #expect(try !pushed())
+
+        let ok = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-26"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base, "SAMIA_PUSHGATEWAY_AUTH_FILE": right])
+        #expect(ok.status == 0 && !ok.stderr.contains("metrics_push_failed"), "\(ok.stderr)")
+        #expect(try pushed())
+
+        // Configuration errors, before any run is recorded, never echoing a password.
+        for (variables, message) in [
+            (
+                ["SAMIA_PUSHGATEWAY_URL": "http://samia:s3cret-Pw@127.0.0.1:\(port)"],
+                "must not carry credentials"
+            ),
+            (["SAMIA_PUSHGATEWAY_URL": base, "SAMIA_PUSHGATEWAY_AUTH_FILE": dir + "/missing"], "cannot be read"),
+            (["SAMIA_PUSHGATEWAY_AUTH_FILE": right], "SAMIA_PUSHGATEWAY_URL is not"),
+        ] {
+            let bad = try CLI.run(
+                ["dev", "exercise", "--seconds", "0", "--date", "2026-10-27"], database: config, env: variables)
+            #expect(bad.status == 78 && bad.stderr.contains(message), "\(bad.stderr)")
+            #expect(!bad.stderr.contains("s3cret-Pw"))
+        }
+        try "no colon here\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        let malformed = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--date", "2026-10-27"], database: config,
+            env: ["SAMIA_PUSHGATEWAY_URL": base, "SAMIA_PUSHGATEWAY_AUTH_FILE": wrong])
+        #expect(malformed.status == 78 && malformed.stderr.contains("one line, user:password"), "\(malformed.stderr)")
+        #expect(try psql("SELECT count(*) FROM batch_runs WHERE partition_key = '2026-10-27'") == "0")
+    }
+
     @Test func aTransactionModePoolerIsRefusedAndASessionModeOneIsNot() throws {
         // Supabase's transaction-pooler port is refused before connecting.
         let port6543 = try CLI.run(

@@ -16,21 +16,56 @@ import Logging
 /// fails is logged and never changes the job's outcome.
 public struct MetricsPush: Sendable {
     public let url: URL
+    /// The `Authorization` header's value for a gateway behind basic auth, or nil.
+    let authorization: String?
     var timeout: TimeInterval = 10
     var attempts = 2
 
-    public init(url: URL) { self.url = url }
+    public init(url: URL, credentials: String? = nil) {
+        self.url = url
+        authorization = credentials.map { "Basic " + Data($0.utf8).base64EncodedString() }
+    }
 
     /// From `SAMIA_PUSHGATEWAY_URL` (the gateway's base URL), or nil when unset; a value that is
-    /// not an http(s) URL is a configuration error, not silently missing alerts.
+    /// not an http(s) URL is a configuration error, not silently missing alerts. A gateway behind
+    /// basic auth gets `user:password` from the file `SAMIA_PUSHGATEWAY_AUTH_FILE` names (a
+    /// mounted secret): a URL carrying credentials is refused, as it would put the password in a
+    /// ConfigMap or a unit file.
     public static func fromEnvironment(_ environment: [String: String]) throws -> MetricsPush? {
-        guard let text = environment["SAMIA_PUSHGATEWAY_URL"], !text.isEmpty else { return nil }
+        let authFile = environment["SAMIA_PUSHGATEWAY_AUTH_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let text = environment["SAMIA_PUSHGATEWAY_URL"], !text.isEmpty else {
+            if let authFile {
+                throw BatchError.configuration(
+                    "SAMIA_PUSHGATEWAY_AUTH_FILE is set (\(authFile)) but SAMIA_PUSHGATEWAY_URL is not")
+            }
+            return nil
+        }
         guard let url = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text),
             ["http", "https"].contains(url.scheme ?? ""), url.host != nil
         else {
             throw BatchError.configuration("SAMIA_PUSHGATEWAY_URL must be an http(s) URL")
         }
-        return MetricsPush(url: url)
+        guard url.user == nil, url.password == nil else {
+            throw BatchError.configuration(
+                "SAMIA_PUSHGATEWAY_URL must not carry credentials; put user:password in the file "
+                    + "SAMIA_PUSHGATEWAY_AUTH_FILE names")
+        }
+        guard let authFile else { return MetricsPush(url: url) }
+        return MetricsPush(url: url, credentials: try credentials(from: authFile))
+    }
+
+    /// One line `user:password` (a trailing newline is allowed); the message names the file,
+    /// never what it holds.
+    static func credentials(from path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let raw = String(data: data, encoding: .utf8)
+        else {
+            throw BatchError.configuration("SAMIA_PUSHGATEWAY_AUTH_FILE \(path): cannot be read")
+        }
+        let text = raw.trimmingCharacters(in: .newlines)
+        guard !text.contains(where: \.isNewline), let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            throw BatchError.configuration("SAMIA_PUSHGATEWAY_AUTH_FILE \(path): must be one line, user:password")
+        }
+        return text
     }
 
     public func push(
@@ -46,6 +81,7 @@ public struct MetricsPush: Sendable {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("text/plain; version=0.0.4; charset=utf-8", forHTTPHeaderField: "Content-Type")
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         guard let failure = HealthPing.deliver(request, attempts: attempts) else { return }
         logger.error(
             "cannot push metrics; the job's outcome is unchanged",
