@@ -22,9 +22,10 @@ public struct DataMapValidator {
     public func validate(_ map: DataMap, file: String) throws -> Report {
         var columns: [String: Set<String>] = [:]
         var types: [String: (type: String, nullable: Bool)] = [:]
-        // The catalog itself, not `information_schema.columns` (the same columns and, for the
+        // The catalog itself, not `information_schema.columns`: the same columns and, for the
         // text and JSON types the checks compare, the same type names, in a fifth of the time
-        // every privacy job paid at start-up). A domain counts as its base type, as there.
+        // `dsr process` and `data-map check` paid at start-up. A domain counts as its base type,
+        // as there.
         for row in try db.query(
             """
             SELECT c.relname::text, a.attname::text,
