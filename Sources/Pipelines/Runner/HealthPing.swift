@@ -85,7 +85,7 @@ public struct HealthPing: Sendable {
     }
 
     /// Sends `request` and waits for its status (or the transport's error).
-    static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
+    private static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
         let box = PingResult()
         let done = DispatchSemaphore(value: 0)
         let session = URLSession(configuration: .ephemeral)

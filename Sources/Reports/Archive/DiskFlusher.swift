@@ -5,8 +5,9 @@ import Foundation
 /// Starting writeback (`sync_file_range`) hands dirty pages to the disk, but on a virtual disk
 /// they may then sit in the host's cache, and the final `fsync` waits for all of them at once:
 /// 0.1–0.35 s for a 208 MB ZIP written at 300 MB/s on the 2-core VM of docs/performance.md,
-/// with nothing else to do meanwhile. An `fdatasync` now and then on this thread has the disk flush as the
-/// file grows, so the final `fsync` finds almost nothing left (0.01–0.04 s in the same test).
+/// with nothing else to do meanwhile. An `fdatasync` now and then on this thread has the disk
+/// flush as the file grows, so the final `fsync` finds almost nothing left (0.01–0.04 s in the
+/// same test).
 /// Durability is still decided by the writer's own `fsync` at the end; these calls only move
 /// the waiting earlier, where it overlaps the work.
 ///
