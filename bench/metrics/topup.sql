@@ -3,10 +3,11 @@
 INSERT INTO public.events_raw (occurred_at, received_at, event, actor_hash, actor_role, service_code, props)
 SELECT ts, ts + interval '3 seconds', e.ev, a.actor, a.role, g.svc, a.props
   FROM (
-    SELECT timestamptz :'as_of' - make_interval(secs => 86400 * 60 * random()) AS ts, r, k,
+    -- random() in the select list is drawn per row; in an uncorrelated LATERAL subquery it was
+    -- drawn once, so every topped-up event had the same type (docs/performance.md).
+    SELECT timestamptz :'as_of' - make_interval(secs => 86400 * 60 * random()) AS ts, random() AS r, k,
            (ARRAY['tarot', 'coffee', 'astro', 'healing', 'direct_call'])[1 + k % 5] AS svc
-      FROM generate_series(1, greatest(0, :target - (SELECT count(*) FROM public.events_raw))) k,
-           LATERAL (SELECT random() AS r) x
+      FROM generate_series(1, greatest(0, :target - (SELECT count(*) FROM public.events_raw))) k
   ) g,
   LATERAL (SELECT
     CASE WHEN r < 0.15 THEN 'order_created' WHEN r < 0.25 THEN 'order_assigned' WHEN r < 0.35 THEN 'order_delivered'
