@@ -62,22 +62,20 @@ enum MetricsSQL {
         "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
 
     /// `events_raw` into three tables: orders per service, and calls and platform figures per
-    /// day. Each day's events are read by a range scan of the time index between its own local
-    /// midnights (`win`, one `LATERAL` subquery per day; `MetricsJob` has it done as a bitmap
-    /// heap scan), so every row comes with its day, nothing is converted per row, and every hash
-    /// table and sort holds one day. That read is hash-aggregated on the raw (service, event),
-    /// the only keys whose statistics let the planner see how few groups there are, and on its
-    /// way it collects what the counts cannot hold: the delivered orders' ages, the ended calls'
-    /// `props` and the SQL latencies, as arrays. Every `FILTER` is evaluated on every row, so the
-    /// rare events are collected whole by one filter each and counted by reason, summed and
-    /// averaged afterwards, from their arrays: six filters fewer per row took a tenth off the
-    /// statement (docs/performance.md). The day's percentiles are taken from those arrays.
-    /// The day's distinct clients are hashed straight from a second read of the day's pages
-    /// (still in shared buffers), compared bytewise (`COLLATE "C"`: the same equality as the
-    /// database's deterministic collation): collecting nine in ten of the day's rows into an
-    /// array, unnesting and sorting it took 60% of the statement, the second read and hash a
-    /// third less (docs/performance.md). A day's rows leave its subquery as `part` 0 (counts
-    /// per service and event), 1 (delivery percentiles per service) and 2 (the day's figures).
+    /// day. Each day's events are read once, by a range scan of the time index between its own
+    /// local midnights (`win`, one `LATERAL` subquery per day; `MetricsJob` has it done as a
+    /// bitmap heap scan), so every row comes with its day, nothing is converted per row, and
+    /// every hash table and sort holds one day. That one read is
+    /// hash-aggregated on the raw (service, event), the only keys whose statistics let the planner
+    /// see how few groups there are, and on its way it collects what the counts cannot hold: the
+    /// delivered orders' ages, the ended calls' `props`, the SQL latencies and the client actors,
+    /// as arrays. Every `FILTER` is evaluated on every row, so the rare events are collected
+    /// whole by one filter each and counted by reason, summed and averaged afterwards, from their
+    /// arrays: six filters fewer per row took a tenth off the statement (docs/performance.md).
+    /// The day's percentiles and its distinct clients (compared bytewise, `COLLATE "C"`: the same
+    /// equality as the database's deterministic collation without its slower ordering) are then
+    /// taken from those arrays, and a day's rows leave its subquery as `part` 0 (counts per
+    /// service and event), 1 (delivery percentiles per service) and 2 (the day's figures).
     /// Grouping on `coalesce`d keys or an end-reason expression made the planner expect a group
     /// per row and sort instead; three narrow reads of each day took 1.5 times as long
     /// (docs/performance.md).
@@ -90,7 +88,8 @@ enum MetricsSQL {
               SELECT e.service_code, e.event, count(*) AS n,
                      array_agg(e.props) FILTER (WHERE e.event = 'call_ended') AS calls,
                      array_agg((e.props->>'ms')::double precision) FILTER (WHERE e.event = 'sql_latency') AS ms,
-                     array_agg((e.props->>'order_age_s')::double precision) FILTER (WHERE e.event = 'order_delivered') AS ages
+                     array_agg((e.props->>'order_age_s')::double precision) FILTER (WHERE e.event = 'order_delivered') AS ages,
+                     array_agg(e.actor_hash) FILTER (WHERE e.actor_role = 'client' AND e.actor_hash IS NOT NULL) AS clients
                 FROM public.events_raw e
                WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
                GROUP BY e.service_code, e.event
@@ -116,10 +115,7 @@ enum MetricsSQL {
             SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                    (SELECT avg(x) FROM durations),
                    (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY x) FROM durations),
-                   (SELECT count(*) FROM (
-                      SELECT DISTINCT e.actor_hash COLLATE "C" FROM public.events_raw e
-                       WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
-                         AND e.actor_role = 'client' AND e.actor_hash IS NOT NULL) c)) r
+                   (SELECT count(DISTINCT c COLLATE "C") FROM g, unnest(g.clients) c)) r
         ),
         counts AS (
           SELECT day, service_code,
