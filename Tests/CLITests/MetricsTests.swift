@@ -104,6 +104,30 @@ struct MetricsTests {
         #expect(skipped.status == 0 && skipped.stdout.contains("skipped"), "\(skipped.stdout)")
     }
 
+    /// The content statement finds most approved orders among those created shortly before its
+    /// window; an approval of an older order, or of one that no longer exists, must not lose
+    /// or change its latency for that.
+    @Test func anApprovalOfAnOldOrderKeepsItsLatency() throws {
+        _ = try psql(
+            """
+            INSERT INTO public.orders (id, user_id, service_id, status, created_at) VALUES
+              (4, '00000000-0000-0000-0000-0000000000c2', (SELECT id FROM public.services WHERE code = 'tarot'),
+               'approved', '2026-10-01 06:00Z');
+            INSERT INTO public.moderation_actions (actor_id, target_kind, target_id, action, created_at) VALUES
+              ('00000000-0000-0000-0000-0000000000c1', 'order', '4', 'approve', '2026-11-20 13:00Z'),
+              ('00000000-0000-0000-0000-0000000000c1', 'order', '999', 'approve', '2026-11-20 13:30Z');
+            """)
+        let r = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // On the 20th: order 1 approved after 21,600 s; order 4 after 50 days and 7 hours,
+        // 4,345,200 s; order 999 counts as an approval with no latency. Mean 2,183,400;
+        // p95 = 21,600 + 0.95 × (4,345,200 − 21,600) = 4,129,020.
+        #expect(
+            try psql(
+                "SELECT approvals, rejections, approval_latency_avg_s, approval_latency_p95_s FROM metrics_daily_content WHERE day = '2026-11-20'"
+            ) == "3|1|2183400|4129020")
+    }
+
     /// `events_raw` may be partitioned by day (issue 7): the same events give the same figures,
     /// and a day's scan reads only the partitions of its window.
     @Test func aDayPartitionedEventsTableGivesTheSameFigures() throws {

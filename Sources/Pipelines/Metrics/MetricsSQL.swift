@@ -256,19 +256,38 @@ enum MetricsSQL {
                (SELECT coalesce(sum(amount), 0) FROM rf)::bigint AS source_refunded
         """
 
-    /// One pass over `moderation_actions` (with each approval's order found by key) and one
-    /// over `notif_log`; returns what it read (`source_*`) beside the rows written.
+    /// How far before a window the content statement looks for the orders its approvals approve,
+    /// by their creation time. Only a hint for the plan: an approval whose order is older (or was
+    /// not found there) looks its order up by primary key instead, so the figures never depend on it.
+    static let approvedOrdersLookback = "7 days"
+
+    /// One pass over `moderation_actions` (with each approval's order) and one over `notif_log`;
+    /// returns what it read (`source_*`) beside the rows written.
     static let contentAndNotifications = """
         WITH days AS (\(days)),
-        -- An approval's latency looks up its order by primary key, row by row: a join let the
-        -- planner hash all of `orders` for every window (docs/performance.md).
-        acts AS MATERIALIZED (
-          SELECT \(localDay("m.created_at")) AS day, m.action,
+        approvals AS MATERIALIZED (
+          SELECT \(localDay("m.created_at")) AS day, m.action, m.created_at,
                  CASE WHEN m.action = 'approve' AND m.target_kind = 'order' AND m.target_id ~ '^[0-9]{1,18}$'
-                      THEN (SELECT extract(epoch FROM m.created_at - o.created_at)::double precision
-                              FROM public.orders o WHERE o.id = m.target_id::bigint) END AS latency_s
+                      THEN m.target_id::bigint END AS order_id
             FROM public.moderation_actions m
            WHERE m.action IN ('approve', 'reject') AND \(inWindow("m.created_at"))
+        ),
+        -- The orders created in the window and the days before it, read as a range of the time
+        -- index (orders are appended as they are placed) and hash-joined: an approval usually
+        -- follows its order by hours or days. One primary-key probe per approval, or a hash of
+        -- all of `orders`, each cost more (docs/performance.md). An approval of an older order
+        -- still finds it by its key.
+        recent AS (
+          SELECT o.id, o.created_at FROM public.orders o
+           WHERE o.created_at >= \(windowStart) - interval '\(approvedOrdersLookback)' AND o.created_at < \(windowEnd)
+        ),
+        acts AS MATERIALIZED (
+          SELECT a.day, a.action,
+                 extract(epoch FROM a.created_at - coalesce(r.created_at,
+                   CASE WHEN a.order_id IS NOT NULL
+                        THEN (SELECT o.created_at FROM public.orders o WHERE o.id = a.order_id) END))::double precision
+                   AS latency_s
+            FROM approvals a LEFT JOIN recent r ON r.id = a.order_id
         ),
         mod AS (
           SELECT day, count(*) FILTER (WHERE action = 'approve') AS approvals,
