@@ -236,8 +236,16 @@ struct MetricsTests {
         }
         #expect(Set(digests).count == 1, "the tables depend on the number of sessions")
         #expect(
-            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "6",
-            "8 sessions asked for a 6-day window run 6")
+            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "8",
+            "a 6-day window has 18 units of work (three statements over six one-day slices) for 8 sessions")
+        // One day is three units: never more sessions than units.
+        let one = try metrics(
+            ["--date", "2026-10-24", "--timezone", "Asia/Beirut", "--force"],
+            extra: ["METRICS_SESSIONS": "8", "METRICS_LOOKBACK_DAYS": "1"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(
+            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "3")
+        #expect(try psql(ours) == expected)
     }
 
     /// Rows the day's single read must sort into the right figures: end reasons outside the

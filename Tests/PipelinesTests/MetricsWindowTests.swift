@@ -1,7 +1,8 @@
 import Foundation
-import Pipelines
 import Postgres
 import Testing
+
+@testable import Pipelines
 
 /// The day arithmetic behind the metrics job: which days a run recomputes and which it refuses.
 @Suite("Metrics windows")
@@ -30,6 +31,28 @@ struct MetricsWindowTests {
         #expect(Partition(kind: .range, key: "2026-10-24").dayRange == nil)
         #expect(Partition(kind: .month, key: "2026-10").dayRange == nil)
         #expect(b.daysSince(a) == 9 && a.daysSince(b) == -9)
+    }
+
+    /// Every statement covers every day of the window exactly once, and the work is handed out
+    /// longest first: the events statement's slices, then the smaller statements', longer slices first.
+    @Test func aWindowsUnitsCoverEachStatementsDaysOnceLongestFirst() {
+        let first = LocalDate(year: 2026, month: 10, day: 23)
+        let window = first...first.adding(days: 28)
+        for sessions in [1, 2, 3, 8] {
+            let units = MetricsJob.units(of: window, sessions: sessions)
+            #expect(
+                units.map(\.step.name)
+                    == MetricsStep.all.flatMap { step in Array(repeating: step.name, count: sessions) })
+            for step in MetricsStep.all {
+                let slices = units.filter { $0.step.name == step.name }.map(\.days)
+                #expect(slices.first?.lowerBound == window.lowerBound && slices.last?.upperBound == window.upperBound)
+                #expect(zip(slices, slices.dropFirst()).allSatisfy { $0.upperBound.adding(days: 1) == $1.lowerBound })
+                let lengths = slices.map { $0.upperBound.daysSince($0.lowerBound) + 1 }
+                #expect(lengths == lengths.sorted(by: >) && lengths.max()! - lengths.min()! <= 1, "\(lengths)")
+            }
+        }
+        let day = MetricsJob.units(of: first...first, sessions: 8)
+        #expect(day.count == 3 && day.allSatisfy { $0.days == first...first })
     }
 
     @Test func settingsComeFromTheEnvironmentOrFailLoudly() throws {

@@ -6,9 +6,10 @@ import Postgres
 /// Whole days are replaced: the window's rows are deleted and inserted again from the sources
 /// in REPEATABLE READ transactions, then checked (`MetricsQualityCheck`) before commit, so a
 /// re-run is idempotent, keys that vanished from the sources vanish from the tables, and a
-/// failed check leaves the previous figures in place. The window is cut into slices of whole
-/// days recomputed on `settings.sessions` sessions side by side (one statement uses one core);
-/// none commits until all are clean.
+/// failed check leaves the previous figures in place. The work is cut into units, each one
+/// statement (`MetricsStep`) over a slice of whole days, and handed out to `settings.sessions`
+/// sessions side by side (one statement uses one core) as each becomes free; all of them read
+/// one snapshot of the sources, and none commits until all are clean.
 public struct MetricsJob: Job {
     public let name = "metrics"
     public let partitionKind = PartitionKind.day
@@ -62,44 +63,62 @@ public struct MetricsJob: Job {
             throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
         }
         let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1)
-        let slices = Self.slices(of: window, sessions: settings.sessions)
+        let queue = MetricsWorkQueue(Self.units(of: window, sessions: settings.sessions))
+        let sessionCount = min(settings.sessions, queue.units.count)
         if context.dryRun {
             print(
                 "would recompute \(days) day(s) \(window.lowerBound)…\(window.upperBound) in \(settings.timeZone)"
-                    + " on \(slices.count) session(s)")
+                    + " on \(sessionCount) session(s)")
             return JobOutcome(stats: ["days": days])
         }
         context.logger.info(
             "recomputing daily metrics",
             metadata: [
                 "event": "metrics_window", "from": "\(window.lowerBound)", "to": "\(window.upperBound)",
-                "time_zone": "\(settings.timeZone)", "sessions": "\(slices.count)",
+                "time_zone": "\(settings.timeZone)", "sessions": "\(sessionCount)",
             ])
-        // Every slice but the first runs on its own session and thread. Each leaves its
-        // transaction open and checked; only when all are done and clean does any commit.
+        // Every session but the first works on its own thread. Each leaves its transaction open
+        // and checked; only when all are done and clean does any commit.
         var sessions: [Connection] = []
         defer { sessions.forEach { context.closeSession($0) } }
-        for index in slices.indices.dropFirst() {
-            sessions.append(try context.openSession(purpose: "slice-\(index + 1)"))
+        for index in 1..<sessionCount {
+            sessions.append(try context.openSession(purpose: "metrics-\(index + 1)"))
         }
-        let beside = zip(slices.dropFirst(), sessions).map { slice, session in
-            BackgroundCall(name: "metrics \(slice.lowerBound)…\(slice.upperBound)") {
-                try self.recompute(slice, on: session, context: context, reportsProgress: false)
+        let connections = [db] + sessions
+        // One snapshot for all: a day's tables agree with each other whichever session wrote them.
+        var begun: [Connection] = []
+        do {
+            for connection in connections {
+                try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                begun.append(connection)
+            }
+            if sessionCount > 1 {
+                let snapshot: String = try db.query("SELECT pg_export_snapshot()")[0].decode(0)
+                for session in sessions {
+                    try session.execute("SET TRANSACTION SNAPSHOT \(SQLIdentifier.literal(snapshot))")
+                }
+            }
+        } catch {
+            for connection in begun { try? connection.execute("ROLLBACK") }
+            throw error
+        }
+        let beside = sessions.enumerated().map { index, session in
+            BackgroundCall(name: "metrics session \(index + 2)") {
+                try self.work(queue, on: session, context: context)
             }
         }
-        let first = Result { try recompute(slices[0], on: db, context: context, reportsProgress: true) }
-        // A failed first slice dooms the run: stop the others rather than wait for them.
+        let first = Result { try work(queue, on: db, context: context) }
+        // A failed unit dooms the run: stop the others rather than wait for them.
         if case .failure = first { sessions.forEach { $0.cancel() } }
         let results = [first] + beside.map { call in Result { try call.wait() } }
-        let connections = [db] + sessions
         for case .failure(let failure) in results {
             for (connection, result) in zip(connections, results) {
                 if case .success = result { try? connection.execute("ROLLBACK") }
             }
             throw failure
         }
-        // Days never span slices, and each slice's days are whole and checked: should the
-        // process die between two commits, every day holds either its new or its previous
+        // Each table's days are written by one session and checked there: should the process
+        // die between two commits, every table holds for each day either its new or its previous
         // figures, and the run (not marked succeeded) is recomputed whole next time.
         for (index, connection) in connections.enumerated() {
             do { try connection.commit() } catch {
@@ -107,7 +126,7 @@ public struct MetricsJob: Job {
                 throw error
             }
         }
-        var stats: [String: Int64] = ["days": days, "sessions": Int64(slices.count)]
+        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount)]
         for result in results {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
@@ -134,82 +153,90 @@ public struct MetricsJob: Job {
         return slices
     }
 
-    /// Replaces `slice`'s days on `db` in a REPEATABLE READ transaction and runs the checks,
-    /// leaving the transaction open for the caller to commit; rolls back and throws on any
-    /// error or violation. Returns the rows written per table.
-    private func recompute(
-        _ slice: ClosedRange<LocalDate>, on db: Connection, context: JobContext, reportsProgress: Bool
-    ) throws -> [String: Int64] {
-        let parameters: [any PostgresEncodable] = [slice.lowerBound, slice.upperBound, settings.timeZone]
+    /// The units of `window`: each step over each of the window's slices, the longest steps
+    /// first and, within a step, the longer slices first, so the last units handed out are short.
+    static func units(of window: ClosedRange<LocalDate>, sessions: Int) -> [MetricsWorkQueue.Unit] {
+        let slices = slices(of: window, sessions: sessions)
+        return MetricsStep.all.flatMap { step in slices.map { MetricsWorkQueue.Unit(step: step, days: $0) } }
+    }
+
+    /// Takes units from `queue` until none is left and runs each on `db`, inside the transaction
+    /// the caller began, leaving it open for the caller to commit; rolls back and throws on any
+    /// error or violation (and stops the queue). Returns the rows written per table.
+    private func work(_ queue: MetricsWorkQueue, on db: Connection, context: JobContext) throws -> [String: Int64] {
         var stats: [String: Int64] = [:]
-        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             // Percentiles and distinct counts sort a window's events; keep those sorts in memory
             // for this transaction only (PostgreSQL's default 4 MB spills a 10-day window to disk).
             // JIT compilation is off for it too: these statements cost enough to trigger it, and
             // compiling took 1.3–2 s per statement, more than it saved (docs/performance.md).
-            // Slices write disjoint days, so one never waits for another's rows; should a fault
-            // make one write a day of another, the lock timeout fails the run instead of leaving
-            // both waiting for ever (the other slice's thread waits for this one to return).
+            // Sessions write disjoint days or tables, so one never waits for another's rows;
+            // should a fault make one write rows of another, the lock timeout fails the run
+            // instead of leaving both waiting for ever (the other's thread waits for this one).
             let indexScans = try db.query(
                 "SELECT current_setting('enable_indexscan'), set_config('work_mem', $1, true), "
                     + "set_config('jit', 'off', true), set_config('lock_timeout', $2, true)",
                 [settings.workMem, "\(Self.sliceLockTimeoutSeconds)s"])[0].decode(0, as: String.self)
-            for table in MetricsSQL.tables {
-                _ = try db.query(
-                    "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
-                    [slice.lowerBound, slice.upperBound])
-            }
-            // A day of events fills thousands of heap pages in a row. A bitmap scan reads each
-            // page once and checks its rows together; the planner, seeing the heap in time order,
-            // picks the index scan, which fetches row by row and took about 1.2 times as long
-            // (docs/performance.md). The other statements keep the planner's choice.
-            let steps = [
-                (sql: MetricsSQL.events, indexScans: "off"), (sql: MetricsSQL.payments, indexScans: indexScans),
-                (sql: MetricsSQL.contentAndNotifications, indexScans: indexScans),
-            ]
-            var read: [String: Int64] = [:]
-            for (index, (sql, indexScans)) in steps.enumerated() {
+            while let unit = queue.take() {
                 try context.checkpoint()
-                _ = try db.query("SELECT set_config('enable_indexscan', $1, true)", [indexScans])
-                let result = try db.query(sql, parameters)
-                for (column, name) in result.columnNames.enumerated() {
-                    let value = try result[0].decode(column, as: Int64.self)
-                    if name.hasPrefix("source_") { read[name] = value } else { stats["rows_" + name] = value }
+                for (table, rows) in try run(unit, on: db, indexScans: indexScans) {
+                    stats[table, default: 0] += rows
                 }
-                if reportsProgress {
-                    context.progress.update("sources", done: Int64(index + 1), total: Int64(steps.count))
-                }
-            }
-            var violations: [String] = []
-            let readTotals: [any PostgresEncodable] = MetricsQualityCheck.readTotalNames.map { read[$0] ?? -1 }
-            let checks =
-                MetricsQualityCheck.all.map { ($0, parameters) } + [
-                    (MetricsQualityCheck.readTotals, parameters + readTotals)
-                ]
-            for (check, values) in checks {
-                let result = try db.query(check.sql, values)
-                for row in result.prefix(5) {
-                    violations.append("\(check.table): \(check.name): \(try row.decode(0, as: String.self))")
-                }
-            }
-            guard violations.isEmpty else {
-                throw BatchError.jobFailed(
-                    job: name,
-                    message:
-                        "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
-                        + "is committed, every day keeps its previous figures: "
-                        + violations.joined(separator: "; "))
+                context.progress.update("units", done: Int64(queue.done()), total: Int64(queue.units.count))
             }
             return stats
         } catch {
+            queue.stop()
             try? db.execute("ROLLBACK")
             guard (error as? PostgresError)?.sqlState == "55P03" else { throw error }
             throw BatchError.jobFailed(
                 job: name,
                 message:
-                    "\(slice.lowerBound)…\(slice.upperBound) waited over \(Self.sliceLockTimeoutSeconds) s for rows "
-                    + "of the metrics tables that another session holds; nothing of this run is committed")
+                    "a session waited over \(Self.sliceLockTimeoutSeconds) s for rows of the metrics tables that "
+                    + "another session holds; nothing of this run is committed")
         }
+    }
+
+    /// Replaces `unit`'s tables for its days and checks them. Returns the rows written per table.
+    private func run(_ unit: MetricsWorkQueue.Unit, on db: Connection, indexScans: String) throws -> [String: Int64] {
+        let (step, slice) = (unit.step, unit.days)
+        let parameters: [any PostgresEncodable] = [slice.lowerBound, slice.upperBound, settings.timeZone]
+        for table in step.tables {
+            _ = try db.query(
+                "DELETE FROM public.\(table) WHERE day BETWEEN $1::date AND $2::date",
+                [slice.lowerBound, slice.upperBound])
+        }
+        _ = try db.query("SELECT set_config('enable_indexscan', $1, true)", [step.indexScansOff ? "off" : indexScans])
+        let result = try db.query(step.sql, parameters)
+        var stats: [String: Int64] = [:]
+        var read: [String: Int64] = [:]
+        for (column, name) in result.columnNames.enumerated() {
+            let value = try result[0].decode(column, as: Int64.self)
+            if name.hasPrefix("source_") { read[name] = value } else { stats["rows_" + name] = value }
+        }
+        // The totals of the step's own tables must match what it read; the others' are not
+        // this unit's to check (NULL skips them).
+        let readTotals: [any PostgresEncodable] = MetricsQualityCheck.readTotalNames.map { name in
+            guard step.readTotals.contains(name) else { return PostgresNull() }
+            return read[name] ?? -1
+        }
+        let checks =
+            MetricsQualityCheck.all.filter { step.tables.contains($0.table) }.map { ($0, parameters) } + [
+                (MetricsQualityCheck.readTotals, parameters + readTotals)
+            ]
+        var violations: [String] = []
+        for (check, values) in checks {
+            for row in try db.query(check.sql, values).prefix(5) {
+                violations.append("\(check.table): \(check.name): \(try row.decode(0, as: String.self))")
+            }
+        }
+        guard violations.isEmpty else {
+            throw BatchError.jobFailed(
+                job: name,
+                message:
+                    "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
+                    + "is committed, every day keeps its previous figures: " + violations.joined(separator: "; "))
+        }
+        return stats
     }
 }

@@ -24,7 +24,8 @@ struct MetricsQualityCheck: Sendable {
     /// doubled between reading and writing, or put on a day outside the window, show up here
     /// without a second read of any source; each statement reads its window with the same filter
     /// a fresh count would use. Fresh counts of the five smaller sources took 1.7 s of a 60-day
-    /// backfill's 26 s of statements (docs/performance.md).
+    /// backfill's 26 s of statements (docs/performance.md). A NULL total is not checked: a unit of
+    /// work that wrote some of the tables checks only theirs.
     static let readTotals = MetricsQualityCheck(
         name: "totals equal the rows read", table: "metrics_daily_*",
         sql: """
