@@ -133,12 +133,12 @@ public struct MetricsJob: Job {
         return JobOutcome(stats: stats, itemsProcessed: days)
     }
 
-    /// Longest a slice's statement waits for a row lock. Only the metrics job writes the
+    /// Longest a unit's statement waits for a row lock. Only the metrics job writes the
     /// `metrics_daily_*` tables and it runs one at a time, so no wait is legitimate for long.
-    static let sliceLockTimeoutSeconds = 60
+    static let lockTimeoutSeconds = 60
 
-    /// Contiguous runs of days, one per session, as even as the days allow; never more slices
-    /// than days.
+    /// Contiguous runs of days, one per session for each statement, as even as the days allow;
+    /// never more slices than days.
     static func slices(of window: ClosedRange<LocalDate>, sessions: Int) -> [ClosedRange<LocalDate>] {
         let days = window.upperBound.daysSince(window.lowerBound) + 1
         let count = max(1, min(sessions, days))
@@ -176,7 +176,7 @@ public struct MetricsJob: Job {
             let indexScans = try db.query(
                 "SELECT current_setting('enable_indexscan'), set_config('work_mem', $1, true), "
                     + "set_config('jit', 'off', true), set_config('lock_timeout', $2, true)",
-                [settings.workMem, "\(Self.sliceLockTimeoutSeconds)s"])[0].decode(0, as: String.self)
+                [settings.workMem, "\(Self.lockTimeoutSeconds)s"])[0].decode(0, as: String.self)
             while let unit = queue.take() {
                 try context.checkpoint()
                 for (table, rows) in try run(unit, on: db, indexScans: indexScans) {
@@ -192,7 +192,7 @@ public struct MetricsJob: Job {
             throw BatchError.jobFailed(
                 job: name,
                 message:
-                    "a session waited over \(Self.sliceLockTimeoutSeconds) s for rows of the metrics tables that "
+                    "a session waited over \(Self.lockTimeoutSeconds) s for rows of the metrics tables that "
                     + "another session holds; nothing of this run is committed")
         }
     }
@@ -234,7 +234,7 @@ public struct MetricsJob: Job {
             throw BatchError.jobFailed(
                 job: name,
                 message:
-                    "data-quality check failed for \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
+                    "data-quality check failed for \(step.name) \(slice.lowerBound)…\(slice.upperBound); nothing of this run "
                     + "is committed, every day keeps its previous figures: " + violations.joined(separator: "; "))
         }
         return stats

@@ -12,9 +12,10 @@ public struct MetricsSettings: Sendable, Equatable {
     public var rawRetentionDays: Int
     /// `work_mem` for the job's transaction (PostgreSQL units, e.g. `64MB`).
     public var workMem: String
-    /// Database sessions that recompute a window's days side by side, each a contiguous slice
-    /// of them. PostgreSQL runs one statement on one core (an `INSERT … SELECT` gets no
-    /// parallel workers), so a second session is what puts a second core to work.
+    /// Database sessions that recompute a window side by side, taking its units of work (a
+    /// statement over a slice of days) as each becomes free. PostgreSQL runs one statement on one
+    /// core (an `INSERT … SELECT` gets no parallel workers), so a second session is what puts a
+    /// second core to work.
     public var sessions: Int
 
     public init(
