@@ -308,8 +308,8 @@ struct MetricsTests {
             bad.stderr.contains("metrics_daily_platform") && bad.stderr.contains("2026-11-20")
                 && bad.stderr.contains("avg_sql_latency_ms"), "\(bad.stderr)")
         #expect(try digest() == before, "a failed check changed the tables")
-        // The same with the bad day in a slice of its own on a second session, and on one.
-        for (sessions, failing) in [("3", "2026-11-20…2026-11-20"), ("1", "2026-11-19…2026-11-21")] {
+        // The same with the bad day's events a unit of their own on a second session, and on one.
+        for (sessions, failing) in [("3", "events 2026-11-20…2026-11-20"), ("1", "events 2026-11-19…2026-11-21")] {
             let sliced = try metrics(
                 ["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"], extra: ["METRICS_SESSIONS": sessions])
             #expect(sliced.status == 1 && sliced.stderr.contains("failed for \(failing);"), "\(sliced.stderr)")
