@@ -51,6 +51,10 @@ struct MetricsWindowTests {
                 #expect(lengths == lengths.sorted(by: >) && lengths.max()! - lengths.min()! <= 1, "\(lengths)")
             }
         }
+        // Every KPI table is written by exactly one statement, and every read total checked by one.
+        let tables = MetricsStep.all.flatMap(\.tables)
+        #expect(tables.sorted() == MetricsSQL.tables.sorted())
+        #expect(MetricsStep.all.flatMap(\.readTotals).sorted() == MetricsQualityCheck.readTotalNames.sorted())
         let day = MetricsJob.units(of: first...first, sessions: 8)
         #expect(day.count == 3 && day.allSatisfy { $0.days == first...first })
     }

@@ -108,7 +108,8 @@ public struct MetricsJob: Job {
             }
         }
         let first = Result { try work(queue, on: db, context: context) }
-        // A failed unit dooms the run: stop the others rather than wait for them.
+        // A failed unit dooms the run: the queue hands out no more, and when the job's own
+        // session fails, the others' statements are cancelled rather than waited for.
         if case .failure = first { sessions.forEach { $0.cancel() } }
         let results = [first] + beside.map { call in Result { try call.wait() } }
         for case .failure(let failure) in results {

@@ -34,6 +34,7 @@ enum MetricsSQL {
         "($1::date + width_bucket(\(column), (\(midnights))) - 1)"
     }
 
+    /// Every KPI table the job writes; each is written by exactly one `MetricsStep`.
     static let tables = [
         "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
         "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
