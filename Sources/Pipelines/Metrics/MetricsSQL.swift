@@ -64,7 +64,7 @@ enum MetricsSQL {
 
     /// `events_raw` into three tables: orders per service, and calls and platform figures per
     /// day. Each day's events are read once, by a range scan of the time index between its own
-    /// local midnights (`win`, one `LATERAL` subquery per day; `MetricsJob` has it done as a
+    /// local midnights (`win`, one `LATERAL` subquery per day; `MetricsStep.indexScansOff` has it done as a
     /// bitmap heap scan), so every row comes with its day, nothing is converted per row, and
     /// every hash table and sort holds one day. That one read is
     /// hash-aggregated on the raw (service, event), the only keys whose statistics let the planner
