@@ -32,6 +32,18 @@ public struct DSRProcessJob: Job {
 
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
+        // Exports read their tables on a second session beside the media copy. It is opened on
+        // its own thread while the data map is checked, so the first export does not wait for
+        // the connection; a run with no export opens it for nothing, which costs a few ms.
+        var openingTables =
+            context.dryRun
+            ? nil
+            : BackgroundCall(name: "samia-batch open tables session") { try context.openSession(purpose: "tables") }
+        var tableConnection: Connection?
+        defer {
+            if let opening = openingTables, let session = try? opening.wait() { context.closeSession(session) }
+            tableConnection.map(context.closeSession)
+        }
         // A table that references a person but is missing from the map stops every privacy job.
         let report = try DataMapValidator(connection: db).validate(map, file: mapFile)
         if !report.unindexed.isEmpty {
@@ -43,10 +55,6 @@ public struct DSRProcessJob: Job {
         let queue = DSRQueue(connection: db)
         if context.dryRun { return try dryRun(scope: scope, queue: queue, context: context) }
         var stats: [String: Int64] = ["exports_done": 0, "erasures_done": 0, "failed": 0]
-        // Exports read their tables on a second session beside the media copy; opened once for
-        // the run, on the first export.
-        var tableConnection: Connection?
-        defer { tableConnection.map(context.closeSession) }
         var artifacts: [String] = []
         var processed = 0
         while processed < maxRequests {
@@ -82,7 +90,13 @@ public struct DSRProcessJob: Job {
             do {
                 let started = Date()
                 if tableConnection == nil {
-                    tableConnection = try context.openSession(purpose: "tables")
+                    if let opening = openingTables {
+                        // Taken once: if it failed, the next export tries a connection of its own.
+                        openingTables = nil
+                        tableConnection = try opening.wait()
+                    } else {
+                        tableConnection = try context.openSession(purpose: "tables")
+                    }
                 }
                 let (record, summary, storeMilliseconds) = try export(
                     request, scope: scope, db: db, tables: tableConnection!, context: context)
