@@ -3,9 +3,11 @@
 # (incompressible, ~200 KB each, on the filesystem store), then `dsr process` over QUEUED approved
 # exports on scale-10 demo data. Reports time per request and peak memory, and compares the big
 # export's ZIP write rate with the disk's (copying the same media with cat) and with bsdtar writing
-# a stored ZIP of the same media. No peer is named in the issue.
+# a stored ZIP of the same media, and times the same export with its store in memory (tmpfs): the
+# CPU work alone. No peer is named in the issue.
 #   usage: bench/dsr.sh [ORDERS] [MEDIA] [QUEUED]    (defaults: 10000 1000 1000)
 #   SAMIA_BENCH_BASELINE_BIN=path also times another build's export of the same subject.
+#   SAMIA_BENCH_DISK_PAIRS=N sets how many disk/export pairs are timed (default 3).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 orders=${1:-10000}
