@@ -126,9 +126,10 @@ public struct DSRProcessJob: Job {
                     metadata: ["event": "dsr_export_failed", "request": "\(request.id)", "error": "\(message)"])
             }
         }
+        // Items are the requests done: the runner reports "N failed, M succeeded" from these two.
         var outcome = JobOutcome(
             stats: stats, artifacts: artifacts, failedItems: Int(stats["failed"] ?? 0),
-            itemsProcessed: Int64(processed))
+            itemsProcessed: Int64(processed) - (stats["failed"] ?? 0))
         let open = try queue.list()
         let now = context.clock.now()
         outcome.gauges["samia_dsr_requests_open"] = Double(open.count)

@@ -123,17 +123,20 @@ public struct DSRQueue {
     // MARK: - Processing
 
     /// Claims the next request `dsr process` may work on: approved ones, ones left `running` by
-    /// a process that died (its session lock is gone), and failed ones with attempts left. A
-    /// session advisory lock per request keeps two workers off the same one; the caller must
-    /// `release` it.
+    /// a process that died (its session lock is gone), and failed ones with attempts left that
+    /// did not fail in this run: a failure is retried by the next run, not at once, so a passing
+    /// fault (a full connection slot, a storage outage) does not use up every attempt in a
+    /// second. A session advisory lock per request keeps two workers off the same one; the
+    /// caller must `release` it.
     func claim(kinds: [DSRRequest.Kind], runID: Int64, maxAttempts: Int) throws -> DSRRequest? {
         let candidates = try db.query(
             """
             SELECT id FROM public.dsr_requests
              WHERE kind = ANY (string_to_array($1, ','))
-               AND (status IN ('approved', 'running') OR (status = 'failed' AND attempts < $2))
+               AND (status IN ('approved', 'running')
+                    OR (status = 'failed' AND attempts < $2 AND run_id IS DISTINCT FROM $3))
              ORDER BY coalesce(extended_until, due_at), id
-            """, [kinds.map(\.rawValue).joined(separator: ","), maxAttempts])
+            """, [kinds.map(\.rawValue).joined(separator: ","), maxAttempts, runID])
         for row in candidates {
             let id: Int64 = try row.decode(0)
             guard
@@ -147,7 +150,9 @@ public struct DSRQueue {
                         UPDATE public.dsr_requests
                            SET status = 'running', attempts = attempts + 1, run_id = $2, started_at = coalesce(started_at, now()),
                                error = NULL
-                         WHERE id = $1 AND (status IN ('approved', 'running') OR (status = 'failed' AND attempts < $3))
+                         WHERE id = $1
+                           AND (status IN ('approved', 'running')
+                                OR (status = 'failed' AND attempts < $3 AND run_id IS DISTINCT FROM $2))
                         RETURNING \(DSRRequest.columns)
                         """, [id, runID, maxAttempts]
                     ).first
