@@ -27,6 +27,23 @@ struct ConnectionTests {
         #expect(syntax?.sqlState == "42601")
     }
 
+    @Test func aSharedSnapshotHidesWhatWasCommittedAfterIt() throws {
+        try connection.execute("CREATE TABLE s (n int); INSERT INTO s VALUES (1)")
+        let other = try Connection(config)
+        let writer = try Connection(config)
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try connection.shareSnapshot(with: [other])
+        // Committed after the snapshot: the other session, which has not queried yet, must not
+        // see it, as it would with a snapshot of its own taken at its first query.
+        try writer.execute("INSERT INTO s VALUES (2)")
+        #expect(try other.scalar("SELECT count(*) FROM s", as: Int64.self) == 1)
+        #expect(try connection.scalar("SELECT count(*) FROM s", as: Int64.self) == 1)
+        #expect(try writer.scalar("SELECT count(*) FROM s", as: Int64.self) == 2)
+        try other.execute("COMMIT")
+        try connection.execute("COMMIT")
+    }
+
     @Test func malformedURLIsAConfigurationErrorWithoutThePassword() {
         let error = #expect(throws: PostgresError.self) {
             _ = try ConnectionConfiguration(conninfo: "postgresql://u:secret@%zz/db", environment: [:])

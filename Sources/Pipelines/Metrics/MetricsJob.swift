@@ -92,12 +92,7 @@ public struct MetricsJob: Job {
                 try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 begun.append(connection)
             }
-            if sessionCount > 1 {
-                let snapshot: String = try db.query("SELECT pg_export_snapshot()")[0].decode(0)
-                for session in sessions {
-                    try session.execute("SET TRANSACTION SNAPSHOT \(SQLIdentifier.literal(snapshot))")
-                }
-            }
+            try db.shareSnapshot(with: sessions)
         } catch {
             for connection in begun { try? connection.execute("ROLLBACK") }
             throw error

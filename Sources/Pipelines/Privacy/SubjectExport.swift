@@ -61,9 +61,8 @@ public struct SubjectExport {
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
             // Both sessions read one snapshot, so the media keys and the rows agree.
-            let snapshot: String = try db.query("SELECT pg_export_snapshot()")[0].decode(0)
             try tableConnection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-            try tableConnection.execute("SET TRANSACTION SNAPSHOT \(SQLIdentifier.literal(snapshot))")
+            try db.shareSnapshot(with: [tableConnection])
             tables = BackgroundCall(name: "samia-batch export tables") { [self] in
                 let started = Date()
                 let entries = try spoolTables(subject: subject, unmasked: unmasked, scratch: scratch)
