@@ -1,6 +1,6 @@
 import Foundation
-import Pipelines
 import Postgres
+import Schema
 
 /// One real PostgreSQL 15 cluster per test process, started by `scripts/pg-start.sh` on first
 /// use and stopped when the process exits. Tests get fresh databases cloned from a migrated

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Runner
+import Storage
 
 struct ArtifactsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

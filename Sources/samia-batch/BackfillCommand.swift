@@ -1,7 +1,10 @@
 import ArgumentParser
+import Dev
 import Foundation
-import Pipelines
+import Metrics
 import Postgres
+import Reconciliation
+import Runner
 
 struct BackfillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Runner
 
 struct CheckFreshnessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

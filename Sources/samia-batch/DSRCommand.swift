@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Privacy
+import Runner
+import Storage
 
 struct DSRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Privacy
+import Retention
 
 struct DataMapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

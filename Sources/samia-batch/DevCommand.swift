@@ -1,7 +1,8 @@
 import ArgumentParser
+import Dev
 import Foundation
-import Pipelines
 import Postgres
+import Runner
 
 struct DevCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Pipelines
+import Runner
 
 /// Bootstraps logging (the only process-global setup) and hands over to argument parsing.
 @main

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipelines
+import Invoicing
 import Postgres
 import Reports
+import Runner
 
 struct InvoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

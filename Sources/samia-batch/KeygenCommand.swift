@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Reports
 
 struct KeygenCommand: ParsableCommand {

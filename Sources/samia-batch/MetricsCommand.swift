@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Pipelines
+import Metrics
 import Postgres
+import Runner
 
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Schema
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

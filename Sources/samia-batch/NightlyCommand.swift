@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Pipelines
 import Postgres
+import Runner
 
 struct NightlyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Pipelines
 import Postgres
+import Runner
 
 /// Where the database is and how hard to try reaching it; shared by every command that connects.
 struct DatabaseOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Pipelines
+import Parity
+import Runner
 
 struct ParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Pipelines
 import Reports
+import Runner
 import Synchronization
 
 struct RenderCommand: ParsableCommand {

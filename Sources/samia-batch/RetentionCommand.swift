@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Retention
+import Runner
+import Storage
 
 struct RetentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Pipelines
+import Runner
 
 struct SamiaBatch: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Postgres
+import Reconciliation
+import Runner
 
 struct SettlementCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Pipelines
 import Reports
+import Runner
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

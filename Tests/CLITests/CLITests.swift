@@ -108,6 +108,17 @@ struct CLITests {
         #expect(again.stdout.contains("schema up to date"))
     }
 
+    /// Another migrator holding the lock is "try again later" (75), as a held job lock is, so
+    /// a deploy hook retries instead of paging someone.
+    @Test func migrateWhileAnotherMigratorHoldsTheLockExits75() throws {
+        #expect(try db.tryAdvisoryLock(Migrator.lockKey))
+        let blocked = try CLI.run(["migrate"], database: config)
+        #expect(blocked.status == 75)
+        #expect(blocked.stderr.contains("another samia-batch migrate is running"))
+        _ = try db.advisoryUnlock(Migrator.lockKey)
+        #expect(try CLI.run(["migrate"], database: config).status == 0)
+    }
+
     @Test func seedRefusesANonDevDatabase() throws {
         let plain = try TestCluster.shared().freshDatabase(migrated: false)
         let result = try CLI.run(["dev", "seed"], database: plain)

@@ -1,7 +1,6 @@
+@testable import Storage
 import Foundation
 import Testing
-
-@testable import Pipelines
 
 /// The pipe that carries a whole export's media to the ZIP-writing thread: entries are begun and
 /// ended by actions queued between the chunks, so an action run out of order would put one

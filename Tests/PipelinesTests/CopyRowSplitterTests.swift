@@ -1,9 +1,8 @@
+@testable import Privacy
 import Foundation
 import Postgres
 import TestSupport
 import Testing
-
-@testable import Pipelines
 
 /// An export reads each table once, as its rows' JSON followed by their CSV columns, and splits
 /// that stream into the two files. PostgreSQL is the oracle: the split halves must equal what

@@ -1,7 +1,6 @@
+@testable import Storage
 import Foundation
 import Testing
-
-@testable import Pipelines
 
 /// The local store's chunked reads, which an export hands to the ZIP's thread without copying:
 /// every chunk must be an array of its own (kept chunks stay intact while later ones are read),

@@ -1,9 +1,8 @@
+@testable import Metrics
 import Foundation
 import Postgres
 import TestSupport
 import Testing
-
-@testable import Pipelines
 
 /// The totals check compares what the job wrote with what its statements read. The job's own
 /// runs (MetricsTests) show that the statements' read totals pass it; this shows that it fails,

@@ -1,8 +1,8 @@
+@testable import Runner
+@testable import Metrics
 import Foundation
 import Postgres
 import Testing
-
-@testable import Pipelines
 
 /// The day arithmetic behind the metrics job: which days a run recomputes and which it refuses.
 @Suite("Metrics windows")

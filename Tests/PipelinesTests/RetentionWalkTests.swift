@@ -1,4 +1,4 @@
-@testable import Pipelines
+@testable import Retention
 import Testing
 
 /// How concurrent retention workers spread over the key list, and the array literal every

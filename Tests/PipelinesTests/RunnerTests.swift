@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Pipelines
 import Postgres
+import Runner
 import TestSupport
 import Testing
 

@@ -1,5 +1,5 @@
+@testable import Storage
 import Foundation
-@testable import Pipelines
 import TestSupport
 import Testing
 

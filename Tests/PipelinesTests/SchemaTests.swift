@@ -1,7 +1,8 @@
+import Dev
 import Foundation
 import Logging
-import Pipelines
 import Postgres
+import Runner
 import TestSupport
 import Testing
 

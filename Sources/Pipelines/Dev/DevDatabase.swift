@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import Postgres
+import Runner
+import Schema
 
 /// Development databases: created by `dev init`, the only ones `dev seed` will write into.
 public struct DevDatabase {
@@ -18,14 +20,6 @@ public struct DevDatabase {
             && name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 
-    /// True when the database carries the dev marker.
-    public static func isDevDatabase(_ connection: Connection) throws -> Bool {
-        guard try connection.scalar("SELECT to_regclass('samia_dev.marker') IS NOT NULL", as: Bool.self) == true else {
-            return false
-        }
-        return try connection.scalar("SELECT EXISTS (SELECT 1 FROM samia_dev.marker)", as: Bool.self) ?? false
-    }
-
     /// Creates the database named in the configuration, migrates it and marks it as a dev database.
     /// With `reset`, an existing dev database of that name is dropped first; a database without
     /// the marker is never dropped.
@@ -41,7 +35,7 @@ public struct DevDatabase {
             ?? false
         if exists {
             let existing = try Connection(configuration, applicationName: "samia-batch/dev-init")
-            let marked = try DevDatabase.isDevDatabase(existing)
+            let marked = try DevMarker.isPresent(existing)
             existing.close()
             guard marked else {
                 throw BatchError.refused(
@@ -70,7 +64,7 @@ public struct DevDatabase {
         }
         let connection = try Connection(configuration, applicationName: "samia-batch/dev-seed")
         defer { connection.close() }
-        guard try DevDatabase.isDevDatabase(connection) else {
+        guard try DevMarker.isPresent(connection) else {
             throw BatchError.refused(
                 "database \(configuration.displayTarget) was not created by samia-batch dev init; refusing to write demo data into it"
             )

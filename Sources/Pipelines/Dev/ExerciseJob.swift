@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// A job for exercising the runner against a real server: it sleeps in PostgreSQL, and can
 /// break its own connection on the first attempt (a real dropped connection, not a mock) or

@@ -1,5 +1,6 @@
 import Foundation
 import Reports
+import Runner
 
 /// The seller block and invoicing options, from the environment (cron-friendly). A missing
 /// required setting stops the job before anything is numbered.

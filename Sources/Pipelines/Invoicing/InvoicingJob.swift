@@ -1,6 +1,8 @@
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Storage
 
 /// Issues tax invoices (with a payment receipt) for succeeded payments and credit notes for
 /// succeeded refunds.
@@ -540,7 +542,7 @@ extension InvoicingJob {
         var settings = try InvoiceSettings.fromEnvironment()
         if checkAllPDFs { settings.pdfCheckDays = nil }
         let rates = try VATRateTable.load()
-        let store = try JobEnvironment.objectStore(ProcessInfo.processInfo.environment)
+        let store = try ObjectStores.forJob(ProcessInfo.processInfo.environment)
         let fonts = FontSet.Paths.fromEnvironment()
         _ = try FontSet(paths: fonts)  // fail now, not after numbering, if a font is missing
         return InvoicingJob(

@@ -1,6 +1,8 @@
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Storage
 import Yams
 
 /// Effective-dated VAT rates per country from `policy/vat-rates.yaml`, with `INVOICE_VAT_RATE`
@@ -60,7 +62,7 @@ public struct VATRateTable: Sendable {
         self.countries = countries
     }
 
-    static func line(of error: YamlError) -> Int? {
+    public static func line(of error: YamlError) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
         default: return nil
@@ -85,13 +87,13 @@ public struct VATRateTable: Sendable {
     }
 
     /// Every entry as "CC:YYYY-MM-DD:BASIS_POINTS" joined by commas, for checks done in SQL.
-    var sqlEntries: String {
+    public var sqlEntries: String {
         countries.keys.sorted().flatMap { country in
             countries[country]!.map { "\(country):\($0.from):\($0.rate.basisPoints)" }
         }.joined(separator: ",")
     }
 
-    var fallbackBasisPoints: Int? { fallback?.basisPoints }
+    public var fallbackBasisPoints: Int? { fallback?.basisPoints }
 
     /// The rate for a buyer country on the supply date.
     public func rate(country: String, on day: LocalDate) throws -> VATRate {
@@ -102,28 +104,5 @@ public struct VATRateTable: Sendable {
         throw BatchError.configuration(
             "no VAT rate for country \(country.isEmpty ? "(none)" : country) on \(day): add it to policy/vat-rates.yaml or set INVOICE_VAT_RATE"
         )
-    }
-}
-
-/// Finds files in `policy/` the way templates are found: `SAMIA_POLICY_DIR`, the install
-/// prefix, then the working directory and the executable's parents.
-public enum PolicyFiles {
-    public static func locate(_ name: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> String
-    {
-        var candidates: [String] = []
-        if let dir = env["SAMIA_POLICY_DIR"], !dir.isEmpty { candidates.append(dir) }
-        let exe = Executable.directory
-        candidates.append(exe.deletingLastPathComponent().path + "/share/samia-batch/policy")
-        for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), exe] {
-            var dir = start
-            for _ in 0..<6 {
-                candidates.append(dir.path + "/policy")
-                dir.deleteLastPathComponent()
-            }
-        }
-        for c in candidates where FileManager.default.fileExists(atPath: c + "/" + name) { return c + "/" + name }
-        throw BatchError.configuration(
-            "policy file \(name) not found; set SAMIA_POLICY_DIR. Looked in: \(candidates.joined(separator: ", "))")
     }
 }

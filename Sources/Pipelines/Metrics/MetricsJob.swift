@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// Recomputes the daily KPI tables for a window of business days ending at its partition's day.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// How the metrics job cuts and limits its days.
 public struct MetricsSettings: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 
 /// Why the parity report could not be made. A report that silently skipped a table or a role
 /// would tell the auditor something false, so every gap in the declaration is an error.
@@ -21,5 +22,13 @@ public enum ParityError: Error, CustomStringConvertible, Equatable {
                 + "(ALTER DATABASE ... SET samia.environment = 'staging', or a dev database); write probes lock rows "
                 + "and advance sequences, so they never run on production"
         }
+    }
+}
+
+extension ParityError: ExitStatusReporting {
+    /// A schema the matrix cannot be checked against is bad input; anything else is configuration.
+    public var exitStatus: ExitStatus {
+        if case .schema = self { return .dataError }
+        return .configuration
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Schema
+import Storage
 
 /// `samia-batch parity`: the RLS-parity report for auditors, written as a signed directory
 /// (report.json always, plus HTML, Markdown and PDF as asked) and gated on: the run is
@@ -63,7 +66,7 @@ public struct ParityJob: Job {
         let started = Date()
         if probeWrites {
             let marked =
-                try DevDatabase.isDevDatabase(db)
+                try DevMarker.isPresent(db)
                 || (try db.scalar(
                     "SELECT current_setting('samia.environment', true) IN ('clone', 'staging')", as: Bool.self) ?? false)
             if !marked {

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 
 /// Why a data-subject request command refused to act. Each names the request or subject id
 /// (never a name or an email) and says what would make it possible.
@@ -50,5 +51,13 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
             return
                 "encrypted exports need SAMIA_DSR_PASSPHRASE_KEY_FILE (32 or more random bytes, readable only by the batch user)"
         }
+    }
+}
+
+extension DSRError: ExitStatusReporting {
+    /// A missing passphrase key is configuration; anything else is a request that is not valid.
+    public var exitStatus: ExitStatus {
+        if case .noPassphraseKey = self { return .configuration }
+        return .dataError
     }
 }

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Storage
 
 /// The hourly `dsr process`: works through approved export requests one at a time, each in
 /// its own claim (a session lock per request, so several workers may run), and reports the
@@ -389,7 +391,7 @@ public struct DSRProcessJob: Job {
     {
         let (map, file) = try DataMap.load(environment: env)
         let key = try JobEnvironment.signingKey(env)
-        let store = try JobEnvironment.objectStore(env)
+        let store = try ObjectStores.forJob(env)
         guard let contact = env["SAMIA_DPO_CONTACT"], !contact.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw BatchError.configuration(
                 "SAMIA_DPO_CONTACT is not set: the export's README must tell the subject how to reach the data protection officer"

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Storage
 
 /// The DPO's queue of data-subject requests: every transition checks the current status in the
 /// same statement that changes it (so two operators cannot both approve), and writes its

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 import Yams
 
 /// Where personal data lives: one declaration (`policy/data-map.yaml`) read by DSR export,

@@ -1,3 +1,5 @@
+import Runner
+
 /// A data map that cannot be trusted. Every privacy job stops on it (exit 78) with the table
 /// or column to fix, because exporting or erasing from a wrong map loses data or misses it.
 public enum DataMapError: Error, CustomStringConvertible, Equatable {
@@ -24,4 +26,9 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             return "\(file): these tables reference a person but are neither mapped nor excluded with a reason: \(list)"
         }
     }
+}
+
+extension DataMapError: ExitStatusReporting {
+    /// The data map is the DPO's configuration: a map that does not hold stops every privacy job.
+    public var exitStatus: ExitStatus { .configuration }
 }

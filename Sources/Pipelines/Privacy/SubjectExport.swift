@@ -1,6 +1,8 @@
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Storage
 
 /// Writes one subject's access/portability export (Art. 15 and 20): for every mapped table the
 /// subject's rows as `data/TABLE.csv` and `data/TABLE.json` (both straight from `COPY`), their

@@ -1,6 +1,9 @@
 import Foundation
+import Invoicing
 import Postgres
 import Reports
+import Runner
+import Storage
 
 /// Closes a month for finance: imports any settlement files given, matches the month's ledger
 /// against the settlement lines in SQL, and writes one signed ZIP, stored as a new version of
@@ -363,7 +366,7 @@ extension ReconciliationJob {
             policy.timeZone = timeZone
         }
         let key = try JobEnvironment.signingKey(env)
-        let store = try JobEnvironment.objectStore(env)
+        let store = try ObjectStores.forJob(env)
         for file in settlementFiles where !FileManager.default.isReadableFile(atPath: file) {
             throw BatchError.badInput(file: file, line: nil, field: nil, message: "cannot be read")
         }

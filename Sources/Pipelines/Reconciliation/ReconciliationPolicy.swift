@@ -1,6 +1,8 @@
 import Foundation
+import Invoicing
 import Postgres
 import Reports
+import Runner
 import Yams
 
 /// What "matched" means for one reconciliation run: the reporting time zone, tolerances and

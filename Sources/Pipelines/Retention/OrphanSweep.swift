@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import Postgres
+import Runner
+import Storage
 
 /// Finds storage objects no row names any more and deletes them: the net under every crash
 /// window (an object written before its row's transaction failed, an outbox lost with a

@@ -1,5 +1,7 @@
 import Foundation
 import Postgres
+import Privacy
+import Runner
 
 /// A retention rule with `drop_partitions`: the table is partitioned by range on the rule's age
 /// column (`events_raw` by day on `occurred_at`), and a partition whose every row is past the

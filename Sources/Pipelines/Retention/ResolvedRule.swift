@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Privacy
 
 /// A retention rule checked against the live catalog and turned into the SQL the purge runs:
 /// the primary key it walks, the foreign keys that keep a row or a media object alive, the

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 
 /// Why the purge refused to delete. Every case names the rule (and the table or column) and
 /// says what to change; none of them is raised after a row was deleted in that rule.
@@ -29,4 +30,9 @@ public enum RetentionError: Error, CustomStringConvertible, Equatable {
             return "no retention rule \"\(name)\" (rules: \(known.joined(separator: ", ")))"
         }
     }
+}
+
+extension RetentionError: ExitStatusReporting {
+    /// A guard that stops the purge names a setting or policy to change.
+    public var exitStatus: ExitStatus { .configuration }
 }

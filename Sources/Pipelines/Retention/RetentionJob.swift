@@ -1,6 +1,10 @@
 import Foundation
 import Logging
+import Metrics
 import Postgres
+import Privacy
+import Runner
+import Storage
 
 /// The nightly purge (`samia-batch retention`): deletes for good, from the database and from
 /// storage, the rows the retention rules say have been kept long enough (docs/retention.md).

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Privacy
 import Yams
 
 /// The `retention:` section of `policy/data-map.yaml`: what the nightly purge deletes for good,

@@ -7,12 +7,12 @@ import Foundation
 /// The call owns whatever it captures until `wait()` returns; the caller must not touch those
 /// objects (a `Connection` above all) in between, and must always `wait()`, also on its own
 /// error paths, before it uses or closes them.
-final class BackgroundCall<Value>: @unchecked Sendable {
+public final class BackgroundCall<Value>: @unchecked Sendable {
     private let condition = NSCondition()
     private var result: Result<Value, any Error>?
     private let body: () throws -> Value
 
-    init(name: String, _ body: @escaping () throws -> Value) {
+    public init(name: String, _ body: @escaping () throws -> Value) {
         self.body = body
         let thread = Thread { [self] in
             let outcome = Result { try self.body() }
@@ -26,7 +26,7 @@ final class BackgroundCall<Value>: @unchecked Sendable {
     }
 
     /// Blocks until the call has returned; rethrows its error.
-    func wait() throws -> Value {
+    public func wait() throws -> Value {
         try condition.withLock {
             while result == nil { condition.wait() }
             return try result!.get()

@@ -1,9 +1,6 @@
-import Postgres
-import Reports
-
 /// Errors that end a command, each mapped to its exit status. Messages carry ids, names,
 /// files and lines: never personal data, never a password.
-public enum BatchError: Error, Sendable, CustomStringConvertible {
+public enum BatchError: ExitStatusReporting, Sendable, CustomStringConvertible {
     /// Missing or wrong configuration: an env variable, a key file, a policy file.
     case configuration(String)
     /// Malformed input: names the file, line and field so the operator can fix it.
@@ -72,29 +69,9 @@ public enum BatchError: Error, Sendable, CustomStringConvertible {
 }
 
 extension BatchError {
-    /// Maps any error to a status: our own errors know theirs; a connection-level
-    /// PostgreSQL error is temporary; anything else is a job failure.
+    /// The status a process ends with for any error: an error that says its own status is taken
+    /// at its word; anything else (a bug, an error no layer classified) is a job failure.
     public static func exitStatus(for error: any Error) -> ExitStatus {
-        switch error {
-        case let e as BatchError: return e.exitStatus
-        case let e as PostgresError where e.code == .configuration: return .configuration
-        case let e as PostgresError where e.isTransient: return .temporaryFailure
-        case is DataMapError, is RetentionError: return .configuration
-        case let e as ParityError:
-            if case .schema = e { return .dataError }
-            return .configuration
-        case let e as DSRError:
-            if case .noPassphraseKey = e { return .configuration }
-            return .dataError
-        case let e as StorageError:
-            if case .notConfigured = e { return .configuration }
-            return .failure
-        case let e as InvoiceError:
-            if case .labelsNotFound = e { return .configuration }
-            if case .missingLabel = e { return .configuration }
-            return .dataError
-        case is FontError: return .configuration
-        default: return .failure
-        }
+        (error as? any ExitStatusReporting)?.exitStatus ?? .failure
     }
 }

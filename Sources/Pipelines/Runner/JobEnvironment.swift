@@ -2,21 +2,15 @@ import Foundation
 import Reports
 
 /// The settings several jobs read the same way, each missing or unreadable one a configuration
-/// error (exit 78) that names the variable: the signing key and the object store.
-enum JobEnvironment {
-    static func signingKey(_ env: [String: String]) throws -> SigningKey {
+/// error (exit 78) that names the variable: the signing key (the object store: `ObjectStores.fromEnvironment`).
+public enum JobEnvironment {
+    public static func signingKey(_ env: [String: String]) throws -> SigningKey {
         guard let keyPath = env["SAMIA_SIGNING_KEY_FILE"], !keyPath.isEmpty else {
             throw BatchError.configuration(
                 "no signing key: set SAMIA_SIGNING_KEY_FILE (create one with `samia-batch keygen`)")
         }
         do { return try SigningKey(contentsOf: keyPath) } catch {
             throw BatchError.configuration("signing key \(keyPath): \(error)")
-        }
-    }
-
-    static func objectStore(_ env: [String: String]) throws -> any ObjectStore {
-        do { return try ObjectStores.fromEnvironment(env) } catch let error as StorageError {
-            throw BatchError.configuration(error.description)
         }
     }
 }

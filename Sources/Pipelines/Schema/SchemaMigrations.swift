@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// samia-batch's migrations, shipped as SQL files in this module's resources.
 public enum SchemaMigrations {
@@ -25,7 +26,7 @@ public enum SchemaMigrations {
     }
 
     /// A SQL file from the `dev` resources (init and seed functions).
-    static func devSQL(_ name: String) throws -> String {
+    public static func devSQL(_ name: String) throws -> String {
         guard let url = Bundle.module.url(forResource: "dev", withExtension: nil) else {
             throw BatchError.configuration("resource folder dev is missing from the installation")
         }

@@ -7,7 +7,7 @@ import Postgres
 ///
 /// Safe because the outbox is: entries are claimed with `FOR UPDATE SKIP LOCKED`, and anything
 /// this thread does not finish stays queued for the caller's final drain or the next run.
-final class BackgroundDrain: @unchecked Sendable {
+public final class BackgroundDrain: @unchecked Sendable {
     private let condition = NSCondition()
     private var requested = false
     private var finishing = false
@@ -17,7 +17,7 @@ final class BackgroundDrain: @unchecked Sendable {
     private var busyMilliseconds: Int64 = 0
 
     /// Takes over `connection` and hands it to `release` when the thread ends.
-    init(
+    public init(
         connection: Connection, release: @escaping @Sendable (Connection) -> Void, store: any ObjectStore,
         origin: String, logger: Logger
     ) {
@@ -54,7 +54,7 @@ final class BackgroundDrain: @unchecked Sendable {
     }
 
     /// Asks for another pass: a batch has committed more entries.
-    func kick() {
+    public func kick() {
         condition.withLock {
             requested = true
             condition.signal()
@@ -64,7 +64,7 @@ final class BackgroundDrain: @unchecked Sendable {
     /// Waits for the last pass; returns how many entries it left queued and the time spent
     /// deleting. An error of the thread (its connection lost) is thrown here; the entries it
     /// did not finish are still queued.
-    func finish() throws -> (left: Int, milliseconds: Int64) {
+    public func finish() throws -> (left: Int, milliseconds: Int64) {
         try condition.withLock {
             finishing = true
             condition.broadcast()

@@ -11,7 +11,7 @@ import Foundation
 /// the reader goes on to the next object while the last one is still being written.
 ///
 /// The consumer's first error stops it; the next `send`, `perform` or `finish` rethrows that error.
-final class ChunkPipe: @unchecked Sendable {
+public final class ChunkPipe: @unchecked Sendable {
     private enum Item {
         case bytes([UInt8])
         case action(() throws -> Void)
@@ -25,11 +25,11 @@ final class ChunkPipe: @unchecked Sendable {
     private let capacity: Int
     private let consume: (UnsafeRawBufferPointer) throws -> Void
     /// Time `send` spent waiting for room in the queue.
-    private(set) var waitNanoseconds: UInt64 = 0
+    public private(set) var waitNanoseconds: UInt64 = 0
 
     /// Starts the consumer thread. Every pipe must be finished (`finish()`), also after an error,
     /// or its thread waits forever.
-    init(capacity: Int = 8, consume: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    public init(capacity: Int = 8, consume: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.capacity = capacity
         self.consume = consume
         let thread = Thread { [self] in drain() }
@@ -38,17 +38,17 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     /// Queues a copy of `bytes`, waiting while the queue is full.
-    func send(_ bytes: UnsafeRawBufferPointer) throws {
+    public func send(_ bytes: UnsafeRawBufferPointer) throws {
         try enqueue(.bytes(Array(bytes)))
     }
 
     /// Queues `chunk` itself, without copying it; the sender must not change it afterwards.
-    func send(_ chunk: [UInt8]) throws {
+    public func send(_ chunk: [UInt8]) throws {
         try enqueue(.bytes(chunk))
     }
 
     /// Queues `action` to run on the consumer thread after every chunk sent before it.
-    func perform(_ action: @escaping () throws -> Void) throws {
+    public func perform(_ action: @escaping () throws -> Void) throws {
         try enqueue(.action(action))
     }
 
@@ -67,7 +67,7 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// Waits until the consumer has taken every queued chunk and stopped; rethrows its error.
     /// Calling it again is harmless.
-    func finish() throws {
+    public func finish() throws {
         condition.lock()
         closed = true
         condition.broadcast()

@@ -2,10 +2,10 @@ import Foundation
 
 /// Atomic local writes shared by the filesystem store and artefact downloads: a temporary file
 /// beside the target, fsynced, then renamed, so a reader sees the old file or the new one.
-enum LocalFile {
+public enum LocalFile {
     /// A fresh private directory under the system's temporary directory (or a fresh path for a
     /// file, with `create: false`), for work files that are removed when the work is done.
-    static func temporaryDirectory(_ prefix: String, create: Bool = true) throws -> String {
+    public static func temporaryDirectory(_ prefix: String, create: Bool = true) throws -> String {
         let path = NSTemporaryDirectory() + "samia-\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         if create { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
         return path
@@ -14,7 +14,7 @@ enum LocalFile {
     /// Runs `body` with a writer that appends bytes to the temporary file, then renames it over
     /// `path`. `key` names the object in errors. `durable` false skips the fsync, for scratch
     /// files that a crash may lose.
-    static func writeAtomically(
+    public static func writeAtomically(
         _ path: String, key: String, durable: Bool = true,
         _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
@@ -53,7 +53,7 @@ enum LocalFile {
     }
 
     /// Streams a local file in chunks of up to 1 MiB.
-    static func stream(_ path: String, key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public static func stream(_ path: String, key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try chunks(path, key: key) { try $0.withUnsafeBytes(body) }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 
 /// Object storage as the pipelines need it: whole-object put/get/delete by key. The local
 /// filesystem is the default; an S3-compatible store (Supabase Storage, MinIO) plugs in here.
@@ -87,5 +88,21 @@ public enum ObjectStores {
         throw StorageError.notConfigured(
             "no object storage configured: set SAMIA_STORAGE_DIR to a directory, or SAMIA_S3_BUCKET and its settings (see docs/operations.md)"
         )
+    }
+
+    /// The store a job writes to: any storage error here is a configuration error (exit 78)
+    /// that names the setting, since no job can run without its store.
+    public static func forJob(_ env: [String: String]) throws -> any ObjectStore {
+        do { return try fromEnvironment(env) } catch let error as StorageError {
+            throw BatchError.configuration(error.description)
+        }
+    }
+}
+
+extension StorageError: ExitStatusReporting {
+    /// No store configured is configuration; a store that fails is the job's failure.
+    public var exitStatus: ExitStatus {
+        if case .notConfigured = self { return .configuration }
+        return .failure
     }
 }

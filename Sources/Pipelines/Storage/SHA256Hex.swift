@@ -1,8 +1,8 @@
 import Crypto
 
 /// Lower-case hex SHA-256, the form manifests, `media_assets` and `batch_artifacts` record.
-enum SHA256Hex {
-    static func of(_ bytes: [UInt8]) -> String {
+public enum SHA256Hex {
+    public static func of(_ bytes: [UInt8]) -> String {
         var stream = SHA256Stream()
         bytes.withUnsafeBytes { stream.update($0) }
         return stream.finalize()
@@ -21,10 +21,12 @@ enum SHA256Hex {
 
 /// SHA-256 over data that arrives in chunks (a COPY stream, a file read in pieces), so large
 /// artefacts are hashed without being held in memory.
-struct SHA256Stream {
+public struct SHA256Stream {
     private var hasher = SHA256()
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    public init() {}
 
-    func finalize() -> String { SHA256Hex.hex(hasher.finalize()) }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+
+    public func finalize() -> String { SHA256Hex.hex(hasher.finalize()) }
 }

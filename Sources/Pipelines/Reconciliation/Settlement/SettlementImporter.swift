@@ -1,6 +1,8 @@
 import Foundation
 import Postgres
 import Reports
+import Runner
+import Storage
 
 /// Loads one provider settlement file into `settlement_lines`, all or nothing.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// Imports provider settlement files under the runner, so every import is in the run ledger.
 ///

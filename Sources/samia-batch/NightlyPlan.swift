@@ -1,5 +1,10 @@
 import Foundation
+import Invoicing
+import Metrics
 import Postgres
+import Retention
+import Runner
+import Storage
 
 /// One job of the night, with the jobs that must have succeeded before it may run.
 public struct NightlyStep: Sendable {

@@ -1,0 +1,25 @@
+import Foundation
+import Reports
+
+/// Finds files in `policy/` the way templates are found: `SAMIA_POLICY_DIR`, the install
+/// prefix, then the working directory and the executable's parents.
+public enum PolicyFiles {
+    public static func locate(_ name: String, _ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> String
+    {
+        var candidates: [String] = []
+        if let dir = env["SAMIA_POLICY_DIR"], !dir.isEmpty { candidates.append(dir) }
+        let exe = Executable.directory
+        candidates.append(exe.deletingLastPathComponent().path + "/share/samia-batch/policy")
+        for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), exe] {
+            var dir = start
+            for _ in 0..<6 {
+                candidates.append(dir.path + "/policy")
+                dir.deleteLastPathComponent()
+            }
+        }
+        for c in candidates where FileManager.default.fileExists(atPath: c + "/" + name) { return c + "/" + name }
+        throw BatchError.configuration(
+            "policy file \(name) not found; set SAMIA_POLICY_DIR. Looked in: \(candidates.joined(separator: ", "))")
+    }
+}
