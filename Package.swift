@@ -1,21 +1,25 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
-let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+/// Every module of ours: existential `any` spelt out, and in a release build any warning is an
+/// error (CI builds release; dependencies keep their own settings).
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"), .treatAllWarnings(as: .error, .when(configuration: .release)),
+]
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
-/// A job family: its own module under Sources/Pipelines/NAME, on the runner, storage and schema.
-func family(_ name: String, _ extra: [Target.Dependency]) -> Target {
+/// A module under Sources/Pipelines/NAME: the runner's layers and the job families.
+func pipeline(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
     .target(
-        name: name, dependencies: ["Runner", "Storage", "Schema", "Postgres", log, crypto] + extra,
-        path: "Sources/Pipelines/\(name)", swiftSettings: strict)
+        name: name, dependencies: dependencies, path: "Sources/Pipelines/\(name)", resources: resources,
+        swiftSettings: strict, plugins: name == "Runner" ? ["BuildInfo"] : [])
 }
 
 let package = Package(
     name: "samia-batch",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "samia-batch", targets: ["samia-batch"]),
         .executable(name: "samia-bench", targets: ["samia-bench"]),
@@ -36,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
+        // The two thread primitives the rest builds on (a condition with its state, a hand-off).
+        .target(name: "Threads", swiftSettings: strict),
         .target(
             name: "Postgres",
             dependencies: [
@@ -46,31 +52,24 @@ let package = Package(
         .target(
             name: "Reports",
             dependencies: [
-                "CArchive", "CDeflate", "CHarfBuzz", "CFriBidi", "CQREncode",
+                "CArchive", "CDeflate", "CHarfBuzz", "CFriBidi", "CQREncode", "Threads",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         // The runner and its layers: what every job shares, knowing no job.
-        .target(
-            name: "Runner",
-            dependencies: ["Postgres", "Reports", log, crypto],
-            path: "Sources/Pipelines/Runner", swiftSettings: strict, plugins: ["BuildInfo"]),
-        .target(
-            name: "Storage", dependencies: ["Runner", "Postgres", log, crypto], path: "Sources/Pipelines/Storage",
-            swiftSettings: strict),
-        .target(
-            name: "Schema", dependencies: ["Runner", "Postgres"], path: "Sources/Pipelines/Schema",
-            resources: [.copy("migrations"), .copy("dev")], swiftSettings: strict),
+        pipeline("Runner", ["Threads", "Postgres", "Reports", log]),
+        pipeline("Storage", ["Runner", "Threads", "Postgres", "Reports", log, crypto]),
+        pipeline("Schema", ["Runner", "Postgres"], resources: [.copy("migrations"), .copy("dev")]),
 
-        // The job families: each depends on the runner's layers, and on another family only where
-        // it truly uses it (docs/architecture.md says which and why).
-        family("Invoicing", ["Reports", yams]),
-        family("Reconciliation", ["Invoicing", "Reports", yams]),
-        family("Privacy", ["Reports", yams]),
-        family("Retention", ["Privacy", "Metrics", yams]),
-        family("Metrics", []),
-        family("Parity", ["Reports", yams]),
-        family("Dev", []),
+        // The job families: each on the runner's layers, and on another family only where it truly
+        // uses it (docs/architecture.md says which and why).
+        pipeline("Invoicing", ["Runner", "Storage", "Postgres", "Reports", yams]),
+        pipeline("Reconciliation", ["Runner", "Storage", "Invoicing", "Postgres", "Reports", yams]),
+        pipeline("Privacy", ["Runner", "Storage", "Postgres", "Reports", yams, crypto]),
+        pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Postgres", log, yams]),
+        pipeline("Metrics", ["Runner", "Postgres"]),
+        pipeline("Parity", ["Runner", "Storage", "Schema", "Postgres", "Reports", yams]),
+        pipeline("Dev", ["Runner", "Schema", "Postgres", log]),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
         .executableTarget(
             name: "samia-batch",
@@ -89,7 +88,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["Postgres", "Runner", "Schema", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Postgres", "Schema"],
             swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Logging
+import Synchronization
 
 /// One libpq connection, owned in one place.
 ///
@@ -8,6 +9,8 @@ import Logging
 /// happen by accident. The only call allowed from another thread is `cancel()`, which uses
 /// libpq's thread-safe `PGcancel` object (SIGTERM and `--max-duration` rely on it).
 public final class Connection: @unchecked Sendable {
+    // Unchecked: the C handles are used only under `lock` and `cancelLock` (libpq's rule), which
+    // Swift cannot see; the one C handle per connection stays owned here.
     private let lock = NSLock()
     private var handle: OpaquePointer?
     private let cancelLock = NSLock()
@@ -103,11 +106,10 @@ public final class Connection: @unchecked Sendable {
     /// transaction back instead. The runner sets it to re-check that the job still holds its
     /// lock, so work done after the lock was lost (a dropped lock connection) never commits.
     public var beforeCommit: (@Sendable () throws -> Void)? {
-        get { hookLock.withLock { _beforeCommit } }
-        set { hookLock.withLock { _beforeCommit = newValue } }
+        get { hook.withLock { $0 } }
+        set { hook.withLock { $0 = newValue } }
     }
-    private let hookLock = NSLock()
-    private var _beforeCommit: (@Sendable () throws -> Void)?
+    private let hook = Mutex<(@Sendable () throws -> Void)?>(nil)
 
     /// Commits the open transaction after the `beforeCommit` check; on a failed check the
     /// transaction is rolled back and the check's error thrown.

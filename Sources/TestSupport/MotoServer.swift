@@ -3,7 +3,7 @@ import Foundation
 /// A real S3-protocol server for tests: moto's server (from `.venv-test`, made by
 /// `scripts/ensure-test-tools.sh`), with authentication on, so every request's AWS Signature V4
 /// is checked. An IAM user with an access key and a bucket are created for the test.
-public final class MotoServer: @unchecked Sendable {
+public final class MotoServer: Sendable {
     public let endpoint: String
     public let bucket = "samia-test"
     public let region = "us-east-1"

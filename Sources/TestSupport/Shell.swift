@@ -28,7 +28,7 @@ public enum Shell {
     ) throws -> RunningProcess {
         let base = NSTemporaryDirectory() + "samia-shell-\(UUID().uuidString)"
         let inputPath = base + ".in"
-        FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
+        _ = FileManager.default.createFile(atPath: inputPath, contents: Data((input ?? "").utf8))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -59,7 +59,7 @@ public enum Shell {
 }
 
 /// A child process started by `Shell.start`.
-public final class RunningProcess: @unchecked Sendable {
+public final class RunningProcess: Sendable {
     public let pid: pid_t
     let base: String
 

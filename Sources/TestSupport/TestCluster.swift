@@ -1,15 +1,17 @@
 import Foundation
 import Postgres
 import Schema
+import Synchronization
 
 /// One real PostgreSQL 15 cluster per test process, started by `scripts/pg-start.sh` on first
 /// use and stopped when the process exits. Tests get fresh databases cloned from a migrated
 /// template, so they never see each other's rows.
-public final class TestCluster: @unchecked Sendable {
+public final class TestCluster: Sendable {
     public let directory: String
     /// `PGHOST`, `PGPORT`, `PGUSER` for this cluster, for libpq and for child processes.
     public let environment: [String: String]
-    private let createLock = NSLock()
+    /// Databases are created one at a time: PostgreSQL refuses to copy a template that is in use.
+    private let createLock = Mutex(())
     private static let template = "samia_template"
 
     /// The shared cluster; the first caller starts it.
@@ -79,7 +81,7 @@ public final class TestCluster: @unchecked Sendable {
     /// A new database cloned from the migrated template (a dev database: it carries the marker).
     public func freshDatabase(migrated: Bool = true) throws -> ConnectionConfiguration {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        try createLock.withLock {
+        try createLock.withLock { _ in
             let admin = try Connection(try configuration(database: "postgres"))
             defer { admin.close() }
             try admin.execute(
@@ -89,11 +91,10 @@ public final class TestCluster: @unchecked Sendable {
     }
 }
 
-final class StopList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var dirs: [String] = []
-    func add(_ d: String) { lock.withLock { dirs.append(d) } }
-    func all() -> [String] { lock.withLock { dirs } }
+final class StopList: Sendable {
+    private let dirs = Mutex<[String]>([])
+    func add(_ d: String) { dirs.withLock { $0.append(d) } }
+    func all() -> [String] { dirs.withLock { $0 } }
 }
 
 public enum TestSupportError: Error, CustomStringConvertible {

@@ -5,6 +5,7 @@ import Postgres
 import Privacy
 import Runner
 import Storage
+import Synchronization
 
 /// The nightly purge (`samia-batch retention`): deletes for good, from the database and from
 /// storage, the rows the retention rules say have been kept long enough (docs/retention.md).
@@ -441,19 +442,17 @@ public struct RetentionJob: Job {
     }
 
     /// The totals of all workers of a rule, and whether one has failed.
-    final class Tally: @unchecked Sendable {
-        private let lock = NSLock()
-        private var total = Result()
-        private var failed = false
+    final class Tally: Sendable {
+        private let state = Mutex((total: Result(), failed: false))
 
-        var rows: Int64 { lock.withLock { total.rows } }
-        var stopped: Bool { lock.withLock { failed } }
-        func stop() { lock.withLock { failed = true } }
-        func add(_ batch: Result) { lock.withLock { total.absorb(batch) } }
+        var rows: Int64 { state.withLock { $0.total.rows } }
+        var stopped: Bool { state.withLock { $0.failed } }
+        func stop() { state.withLock { $0.failed = true } }
+        func add(_ batch: Result) { state.withLock { $0.total.absorb(batch) } }
         /// The totals as they will be once `batch` commits (for the progress it writes).
         func adding(_ batch: Result) -> Result {
-            lock.withLock {
-                var next = total
+            state.withLock {
+                var next = $0.total
                 next.absorb(batch)
                 return next
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The clock the runner and jobs read, injectable so "yesterday in Asia/Beirut", retention
 /// cutoffs and backoff can be tested without waiting or depending on the real date.
@@ -17,19 +18,27 @@ public struct SystemClock: BatchClock {
     }
 }
 
-/// A fixed instant (from `SAMIA_NOW` or a test); sleeping only records the request.
-public final class FixedClock: BatchClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var instant: Date
-    public private(set) var slept: [Double] = []
+/// A fixed instant (from `SAMIA_NOW` or a test); sleeping only records the request and moves
+/// the instant on. Threads may sleep and read at once (a retry beside a ping).
+public final class FixedClock: BatchClock {
+    private struct State {
+        var instant: Date
+        var slept: [Double] = []
+    }
 
-    public init(_ instant: Date) { self.instant = instant }
+    private let state: Mutex<State>
 
-    public func now() -> Date { lock.withLock { instant } }
+    public init(_ instant: Date) { state = Mutex(State(instant: instant)) }
+
+    /// Every sleep asked for so far, in order.
+    public var slept: [Double] { state.withLock { $0.slept } }
+
+    public func now() -> Date { state.withLock { $0.instant } }
+
     public func sleep(seconds: Double) {
-        lock.withLock {
-            slept.append(seconds)
-            instant = instant.addingTimeInterval(seconds)
+        state.withLock { s in
+            s.slept.append(seconds)
+            s.instant = s.instant.addingTimeInterval(seconds)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A swift-log handler writing one JSON object per line to stderr (for journald, Kubernetes
 /// and log shippers), or readable lines when stderr is a terminal.
@@ -11,7 +12,8 @@ public struct BatchLogHandler: LogHandler {
     public var logLevel: Logger.Level
     private let label: String
     private let json: Bool
-    private static let lock = NSLock()
+    /// One line at a time on stderr, whichever thread logs.
+    private static let stderr = Mutex(())
 
     public init(label: String, json: Bool, level: Logger.Level = .info) {
         self.label = label
@@ -45,7 +47,7 @@ public struct BatchLogHandler: LogHandler {
             let level = event.level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
             line = "\(time) \(level) \(event.message)" + (pairs.isEmpty ? "" : "  \(pairs)") + "\n"
         }
-        BatchLogHandler.lock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
+        BatchLogHandler.stderr.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
         LogTail.shared.append(String(line.dropLast()))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -100,11 +101,9 @@ public struct HealthPing: Sendable {
 }
 
 /// The completion handler's answer, handed across the URLSession thread.
-private final class PingResult: @unchecked Sendable {
-    private let lock = NSLock()
-    private var code: Int?
-    private var error: String?
+private final class PingResult: Sendable {
+    private let answer = Mutex<(code: Int?, error: String?)>((nil, nil))
 
-    func set(_ code: Int?, _ error: String?) { lock.withLock { (self.code, self.error) = (code, error) } }
-    func get() -> (code: Int?, error: String?) { lock.withLock { (code, error) } }
+    func set(_ code: Int?, _ error: String?) { answer.withLock { $0 = (code, error) } }
+    func get() -> (code: Int?, error: String?) { answer.withLock { $0 } }
 }

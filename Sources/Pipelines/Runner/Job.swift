@@ -84,7 +84,7 @@ public struct JobOutcome: Sendable, Equatable {
 }
 
 /// Everything a job may use during one attempt.
-public final class JobContext: @unchecked Sendable {
+public final class JobContext: Sendable {
     /// A connection for this attempt only; a retry gets a fresh one.
     public let connection: Connection
     public let configuration: ConnectionConfiguration

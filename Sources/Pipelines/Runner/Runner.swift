@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// The outcome of one `Runner.run`, with the exit status the process should end with.
 public struct RunReport: Sendable {
@@ -20,19 +21,19 @@ public struct RunReport: Sendable {
 /// partition that already succeeded, record the run in `batch_runs`, run the job on its own
 /// connection with bounded retries of transient failures, enforce `--max-duration`, turn
 /// SIGTERM/SIGINT into a cancelled query and an `aborted` run, write metrics.
-public final class Runner: @unchecked Sendable {
+public final class Runner: Sendable {
     public let configuration: ConnectionConfiguration
     public let logger: Logger
     public let clock: any BatchClock
     public let version: String
     let host: String
-    private let currentLock = NSLock()
-    private var currentConnection: Connection?
-    private var random: () -> Double
+    /// The connection the job's attempt runs on, for SIGTERM and the deadline to cancel.
+    private let currentConnection = Mutex<Connection?>(nil)
+    private let random: @Sendable () -> Double
 
     public init(
         configuration: ConnectionConfiguration, logger: Logger, clock: any BatchClock = SystemClock(), version: String,
-        random: @escaping () -> Double = { Double.random(in: 0...1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -179,12 +180,12 @@ public final class Runner: @unchecked Sendable {
         // Sessions a job opens beside its main one call this from their own threads; the lock
         // session is one connection, so the calls take turns.
         let jobName = job.name
-        let lockSession = NSLock()
+        let lockSession = Mutex(())
         let lockCheck: (@Sendable () throws -> Void)? =
             job.allowsConcurrentRuns
             ? nil
             : { @Sendable () throws -> Void in
-                let held = lockSession.withLock { (try? lockConnection.holdsAdvisoryLock(key)) == true }
+                let held = lockSession.withLock { _ in (try? lockConnection.holdsAdvisoryLock(key)) == true }
                 guard held else { throw BatchError.lockLost(job: jobName) }
             }
 
@@ -340,11 +341,11 @@ public final class Runner: @unchecked Sendable {
     }
 
     private func setCurrent(_ connection: Connection?) {
-        currentLock.withLock { currentConnection = connection }
+        currentConnection.withLock { $0 = connection }
     }
 
     private func cancelCurrent(_ state: RunnerState) {
-        currentLock.withLock { currentConnection }?.cancel()
+        currentConnection.withLock { $0 }?.cancel()
         state.cancelSessions()
     }
 

@@ -1,12 +1,19 @@
 import Foundation
 import Postgres
+import Synchronization
 
 /// Shared between the runner, its signal handlers and the job's context.
-final class RunnerState: @unchecked Sendable {
-    private let lock = NSLock()
+final class RunnerState: Sendable {
+    private struct State {
+        var signal: Int32?
+        /// Sessions a job opened beside its main connection; SIGTERM and the deadline cancel
+        /// whatever they are running too, not only the main connection's statement.
+        var sessions: [ObjectIdentifier: Connection] = [:]
+    }
+
     let job: String
     let maxDuration: Double?
-    private var _signal: Int32?
+    private let state = Mutex(State())
 
     init(job: String, maxDuration: Double?) {
         self.job = job
@@ -14,23 +21,19 @@ final class RunnerState: @unchecked Sendable {
     }
 
     var signal: Int32? {
-        get { lock.withLock { _signal } }
-        set { lock.withLock { _signal = newValue } }
+        get { state.withLock { $0.signal } }
+        set { state.withLock { $0.signal = newValue } }
     }
 
-    /// Sessions a job opened beside its main connection; SIGTERM and the deadline cancel
-    /// whatever they are running too, not only the main connection's statement.
-    private var sessions: [ObjectIdentifier: Connection] = [:]
-
     func register(_ connection: Connection) {
-        lock.withLock { sessions[ObjectIdentifier(connection)] = connection }
+        state.withLock { $0.sessions[ObjectIdentifier(connection)] = connection }
     }
 
     func unregister(_ connection: Connection) {
-        _ = lock.withLock { sessions.removeValue(forKey: ObjectIdentifier(connection)) }
+        _ = state.withLock { $0.sessions.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
     func cancelSessions() {
-        lock.withLock { Array(sessions.values) }.forEach { $0.cancel() }
+        state.withLock { Array($0.sessions.values) }.forEach { $0.cancel() }
     }
 }

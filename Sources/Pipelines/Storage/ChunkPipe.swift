@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// Hands byte chunks from the thread that reads them (a `COPY … TO STDOUT` stream) to a thread
 /// that consumes them (deflate into a ZIP entry, hashing), so reading and compressing overlap on
@@ -11,28 +12,33 @@ import Foundation
 /// the reader goes on to the next object while the last one is still being written.
 ///
 /// The consumer's first error stops it; the next `send`, `perform` or `finish` rethrows that error.
-public final class ChunkPipe: @unchecked Sendable {
-    private enum Item {
+public final class ChunkPipe: Sendable {
+    private enum Item: Sendable {
         case bytes([UInt8])
-        case action(() throws -> Void)
+        /// Runs on the consumer thread, which alone touches what it captures from then on.
+        case action(Handoff<() throws -> Void>)
     }
 
-    private let condition = NSCondition()
-    private var queue: [Item] = []
-    private var closed = false
-    private var stopped = false
-    private var failure: (any Error)?
+    private struct State: Sendable {
+        var queue: [Item] = []
+        var closed = false
+        var stopped = false
+        var failure: (any Error)?
+        var waitNanoseconds: UInt64 = 0
+    }
+
+    private let state = Monitor(State())
     private let capacity: Int
-    private let consume: (UnsafeRawBufferPointer) throws -> Void
+
     /// Time `send` spent waiting for room in the queue.
-    public private(set) var waitNanoseconds: UInt64 = 0
+    public var waitNanoseconds: UInt64 { state.withLock { $0.waitNanoseconds } }
 
     /// Starts the consumer thread. Every pipe must be finished (`finish()`), also after an error,
-    /// or its thread waits forever.
+    /// or its thread waits forever. `consume` runs on that thread only.
     public init(capacity: Int = 8, consume: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.capacity = capacity
-        self.consume = consume
-        let thread = Thread { [self] in drain() }
+        let consumer = Handoff(consume)
+        let thread = Thread { [state] in Self.drain(state, consumer.value) }
         thread.name = "samia-batch chunk pipe"
         thread.start()
     }
@@ -49,59 +55,53 @@ public final class ChunkPipe: @unchecked Sendable {
 
     /// Queues `action` to run on the consumer thread after every chunk sent before it.
     public func perform(_ action: @escaping () throws -> Void) throws {
-        try enqueue(.action(action))
+        try enqueue(.action(Handoff(action)))
     }
 
     private func enqueue(_ item: Item) throws {
-        condition.lock()
-        defer { condition.unlock() }
-        if queue.count >= capacity, failure == nil, !stopped {
-            let started = DispatchTime.now().uptimeNanoseconds
-            while queue.count >= capacity, failure == nil, !stopped { condition.wait() }
-            waitNanoseconds += DispatchTime.now().uptimeNanoseconds - started
+        let started = DispatchTime.now().uptimeNanoseconds
+        let capacity = capacity
+        var waited = false
+        let ready = { (s: State) in
+            let ready = s.queue.count < capacity || s.failure != nil || s.stopped
+            if !ready { waited = true }
+            return ready
         }
-        if let failure { throw failure }
-        queue.append(item)
-        condition.broadcast()
+        try state.wait(until: ready) { s in
+            if waited { s.waitNanoseconds += DispatchTime.now().uptimeNanoseconds - started }
+            if let failure = s.failure { throw failure }
+            s.queue.append(item)
+        }
     }
 
     /// Waits until the consumer has taken every queued chunk and stopped; rethrows its error.
     /// Calling it again is harmless.
     public func finish() throws {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        while !stopped { condition.wait() }
-        let failure = failure
-        condition.unlock()
-        if let failure { throw failure }
+        state.withLock { $0.closed = true }
+        if let failure = state.wait(until: { $0.stopped }, then: { $0.failure }) { throw failure }
     }
 
-    private func drain() {
+    private static func drain(_ state: Monitor<State>, _ consume: (UnsafeRawBufferPointer) throws -> Void) {
         while true {
-            condition.lock()
-            while queue.isEmpty, !closed { condition.wait() }
-            if queue.isEmpty {
-                stopped = true
-                condition.broadcast()
-                condition.unlock()
-                return
+            let next: Item? = state.wait(until: { !$0.queue.isEmpty || $0.closed }) { s in
+                if s.queue.isEmpty {
+                    s.stopped = true
+                    return nil
+                }
+                return s.queue.removeFirst()
             }
-            let item = queue.removeFirst()
-            condition.broadcast()
-            condition.unlock()
+            guard let item = next else { return }
             do {
                 switch item {
                 case .bytes(let chunk): try chunk.withUnsafeBytes(consume)
-                case .action(let action): try action()
+                case .action(let action): try action.value()
                 }
             } catch {
-                condition.lock()
-                failure = error
-                queue.removeAll()
-                stopped = true
-                condition.broadcast()
-                condition.unlock()
+                state.withLock { s in
+                    s.failure = error
+                    s.queue.removeAll()
+                    s.stopped = true
+                }
                 return
             }
         }

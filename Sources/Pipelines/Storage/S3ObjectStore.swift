@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Reports
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -324,25 +325,21 @@ public struct S3ObjectStore: ObjectStore {
 }
 
 /// The completion handler's results, handed across the URLSession thread.
-private final class ResponseBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    private var response: URLResponse?
-    private var error: (any Error)?
-    private var file: String?
+private final class ResponseBox: Sendable {
+    private struct Answer {
+        var data: Data?
+        var response: URLResponse?
+        var error: (any Error)?
+        var file: String?
+    }
+
+    private let answer = Mutex(Answer())
 
     func set(data: Data?, response: URLResponse?, error: (any Error)?, file: String?) {
-        lock.lock()
-        defer { lock.unlock() }
-        self.data = data
-        self.response = response
-        self.error = error
-        self.file = file
+        answer.withLock { $0 = Answer(data: data, response: response, error: error, file: file) }
     }
 
     func get() -> (Data?, URLResponse?, (any Error)?, String?) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (data, response, error, file)
+        answer.withLock { ($0.data, $0.response, $0.error, $0.file) }
     }
 }

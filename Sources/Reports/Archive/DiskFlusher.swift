@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// Makes a growing file's written bytes durable on its own thread, while the writer goes on.
 ///
@@ -14,60 +15,52 @@ import Foundation
 /// A failed flush is kept and returned by `stop()`: Linux reports a writeback error to one
 /// `fsync` of an open file only, so once this thread has seen it, the writer's own `fsync`
 /// would succeed on a file that is not whole.
-final class DiskFlusher: @unchecked Sendable {
+final class DiskFlusher: Sendable {
+    private struct State: Sendable {
+        /// Bytes were written since the last flush began.
+        var pending = false
+        var stopping = false
+        var running = true
+        /// The first failed flush's `errno`.
+        var failure: Int32?
+    }
+
     private let fd: Int32
-    private let condition = NSCondition()
-    /// Bytes were written since the last flush began.
-    private var pending = false
-    private var stopping = false
-    private var running = true
-    /// The first failed flush's `errno`.
-    private var failure: Int32?
+    private let state = Monitor(State())
 
     init(fd: Int32) {
         self.fd = fd
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [fd, state] in Self.run(fd: fd, state: state) }
         thread.name = "samia-batch disk flusher"
         thread.start()
     }
 
     /// Asks for a flush of what is written so far; several asks while one flush runs make one.
     func flushSoon() {
-        condition.withLock {
-            pending = true
-            condition.broadcast()
-        }
+        state.withLock { $0.pending = true }
     }
 
     /// Returns once the thread has made the flushes asked for and stopped, with the `errno` of the
     /// first flush that failed, if one did; the file descriptor may then be closed. Safe to call
     /// more than once.
     func stop() -> Int32? {
-        condition.withLock {
-            stopping = true
-            condition.broadcast()
-            while running { condition.wait() }
-            return failure
-        }
+        state.withLock { $0.stopping = true }
+        return state.wait(until: { !$0.running }, then: { $0.failure })
     }
 
-    private func run() {
+    private static func run(fd: Int32, state: Monitor<State>) {
         while true {
             // An ask made before `stop()` is still honoured, so a stop never hides its error.
-            let flush: Bool = condition.withLock {
-                while !pending && !stopping { condition.wait() }
-                defer { pending = false }
-                return pending
+            let flush = state.wait(until: { $0.pending || $0.stopping }) { s in
+                defer { s.pending = false }
+                return s.pending
             }
             guard flush else { break }
             if fdatasync(fd) != 0 {
                 let code = errno
-                condition.withLock { failure = failure ?? code }
+                state.withLock { $0.failure = $0.failure ?? code }
             }
         }
-        condition.withLock {
-            running = false
-            condition.broadcast()
-        }
+        state.withLock { $0.running = false }
     }
 }
