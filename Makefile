@@ -1,6 +1,7 @@
 # samia-batch: two commands on a fresh Debian 12 machine with the Swift 6 toolchain:
 #   make demo   installs packages, builds, starts a throwaway PostgreSQL 15, migrates, seeds, runs the nightly jobs
-#   make test   installs packages, builds, runs every test against a real PostgreSQL 15 the tests start themselves
+#   make test   installs packages, checks the format, builds, runs every test against a real PostgreSQL 15 the
+#               tests start themselves, builds release (warnings are errors) and runs the tests under Thread Sanitizer
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 DEMO_DIR ?= $(CURDIR)/out/demo
@@ -30,11 +31,16 @@ demo: build
 demo-stop:
 	scripts/pg-stop.sh "$(PGDIR)"
 
+# The tests, and what reviewers check: the format (.swift-format), a release build in which a
+# warning from our own modules is an error, and the suite again under Thread Sanitizer.
 test: deps
 	@scripts/ensure-packages.sh $(TEST_APT_PACKAGES)
 	@scripts/ensure-test-tools.sh
+	swift format lint --strict -r Sources Tests Package.swift Plugins bench/samia-bench
 	swift build --build-tests
 	swift test --skip-build
+	swift build -c release
+	scripts/tsan.sh
 
 bench: deps
 	bench/run.sh
@@ -75,4 +81,4 @@ format:
 	swift format -i -r Sources Tests bench
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-tsan out

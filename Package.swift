@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                "CLibPQ", "Threads", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
@@ -66,8 +66,8 @@ let package = Package(
         pipeline("Invoicing", ["Runner", "Storage", "Postgres", "Reports", yams]),
         pipeline("Reconciliation", ["Runner", "Storage", "Invoicing", "Postgres", "Reports", yams]),
         pipeline("Privacy", ["Runner", "Storage", "Postgres", "Reports", yams, crypto]),
-        pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Postgres", log, yams]),
-        pipeline("Metrics", ["Runner", "Postgres"]),
+        pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Threads", "Postgres", log, yams]),
+        pipeline("Metrics", ["Runner", "Threads", "Postgres"]),
         pipeline("Parity", ["Runner", "Storage", "Schema", "Postgres", "Reports", yams]),
         pipeline("Dev", ["Runner", "Schema", "Postgres", log]),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
@@ -75,7 +75,7 @@ let package = Package(
             name: "samia-batch",
             dependencies: [
                 "Runner", "Storage", "Schema", "Invoicing", "Reconciliation", "Privacy", "Retention", "Metrics",
-                "Parity", "Dev", "Postgres", "Reports",
+                "Parity", "Dev", "Threads", "Postgres", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -88,7 +88,7 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["Postgres", "Schema"],
+            dependencies: ["Threads", "Postgres", "Schema"],
             swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], swiftSettings: strict),

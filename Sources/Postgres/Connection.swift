@@ -1,7 +1,7 @@
 import CLibPQ
 import Foundation
 import Logging
-import Synchronization
+import Threads
 
 /// One libpq connection, owned in one place.
 ///
@@ -109,7 +109,7 @@ public final class Connection: @unchecked Sendable {
         get { hook.withLock { $0 } }
         set { hook.withLock { $0 = newValue } }
     }
-    private let hook = Mutex<(@Sendable () throws -> Void)?>(nil)
+    private let hook = Locked<(@Sendable () throws -> Void)?>(nil)
 
     /// Commits the open transaction after the `beforeCommit` check; on a failed check the
     /// transaction is rolled back and the check's error thrown.

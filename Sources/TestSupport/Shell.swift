@@ -70,6 +70,14 @@ public final class RunningProcess: Sendable {
 
     public func signal(_ sig: Int32) { kill(pid, sig) }
 
+    /// True once the process has exited (it stays a zombie, unreaped, until `wait()`).
+    public var hasExited: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        return stat[close...].dropFirst(2).first == "Z"
+    }
+
     /// Waits for exit; the status is the exit code, or 128 + signal when killed.
     public func wait() -> Shell.Result {
         var raw: Int32 = 0

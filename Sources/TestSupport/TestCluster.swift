@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 import Schema
-import Synchronization
+import Threads
 
 /// One real PostgreSQL 15 cluster per test process, started by `scripts/pg-start.sh` on first
 /// use and stopped when the process exits. Tests get fresh databases cloned from a migrated
@@ -11,7 +11,7 @@ public final class TestCluster: Sendable {
     /// `PGHOST`, `PGPORT`, `PGUSER` for this cluster, for libpq and for child processes.
     public let environment: [String: String]
     /// Databases are created one at a time: PostgreSQL refuses to copy a template that is in use.
-    private let createLock = Mutex(())
+    private let createLock = NSLock()
     private static let template = "samia_template"
 
     /// The shared cluster; the first caller starts it.
@@ -81,7 +81,7 @@ public final class TestCluster: Sendable {
     /// A new database cloned from the migrated template (a dev database: it carries the marker).
     public func freshDatabase(migrated: Bool = true) throws -> ConnectionConfiguration {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        try createLock.withLock { _ in
+        try createLock.withLock {
             let admin = try Connection(try configuration(database: "postgres"))
             defer { admin.close() }
             try admin.execute(
@@ -92,7 +92,7 @@ public final class TestCluster: Sendable {
 }
 
 final class StopList: Sendable {
-    private let dirs = Mutex<[String]>([])
+    private let dirs = Locked<[String]>([])
     func add(_ d: String) { dirs.withLock { $0.append(d) } }
     func all() -> [String] { dirs.withLock { $0 } }
 }

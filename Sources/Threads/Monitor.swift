@@ -3,9 +3,9 @@ import Foundation
 /// State that threads wait on: the state and its condition variable in one place, so no code
 /// can read or change the state without the lock, nor wait without re-checking it.
 ///
-/// `Mutex` (Synchronization) is the lock for state nobody waits on; it has no condition
-/// variable, so the handful of hand-offs between threads (a pipe's queue, a background call's
-/// result, a flusher's requests) build on this instead.
+/// `Locked` is the lock for state nobody waits on; it has no condition variable, so the handful
+/// of hand-offs between threads (a pipe's queue, a background call's result, a flusher's
+/// requests) build on this instead.
 public final class Monitor<State: Sendable>: @unchecked Sendable {
     // Unchecked: every access to `state` goes through `condition`, which Swift cannot see.
     private let condition = NSCondition()

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import Reports
 import Runner
-import Synchronization
+import Threads
 
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,7 +69,7 @@ struct RenderCommand: ParsableCommand {
     /// the number of workers. The first failure in file order is reported.
     private func renderAll(_ names: [String], from dir: String, labels: Labels, icc: [UInt8]?) throws {
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, names.count, 64))
-        let failures = Mutex<[(index: Int, error: any Error)]>([])
+        let failures = Locked<[(index: Int, error: any Error)]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let renderer: InvoiceRenderer
             do {

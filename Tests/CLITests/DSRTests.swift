@@ -328,13 +328,16 @@ struct DSRTests {
         // that request alone; the session is rolled back and serves the next export in the run.
         let first = try approvedExport()
         let second = try approvedExport()
-        let run = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-tables-fail:\(first)"])
+        // The first export's read of orders on the tables session is cancelled from outside.
+        let run = try CancelledRead.run(
+            ["dsr", "process"], database: config, env: env, table: "orders", sessionSuffix: "/tables")
         #expect(run.status != 0, "\(run.stdout)")
         #expect(run.stderr.contains("finished partially: 1 failed, 1 succeeded"), "\(run.stderr)")
         // Tried once in this run: a failure waits for the next run, not used up at once.
         #expect(
             try psql(
-                "SELECT status, attempts, error LIKE '%division by zero%' FROM public.dsr_requests WHERE id = \(first)")
+                "SELECT status, attempts, error LIKE '%canceling statement%' FROM public.dsr_requests WHERE id = \(first)"
+            )
                 == "failed|1|t")
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(second)") == "done")
         #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "1")
@@ -363,8 +366,9 @@ struct DSRTests {
         // Encrypted: standard tools need the passphrase, which `dsr passphrase` derives again.
         let id = try approvedExport(["--encrypt"])
         // A crash after the ZIP is written and before it is recorded: the request stays running.
-        let crashed = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-after-zip"])
-        #expect(crashed.status == 71, "\(crashed.stderr)")
+        let crashed = try CrashPoint(config, table: "batch_artifacts", timing: "BEFORE INSERT").crash(
+            ["dsr", "process"], database: config, env: env)
+        #expect(crashed.status == 128 + SIGKILL, "\(crashed.stderr)")
         #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "running|1")
         #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
         let resumed = try dsr(["process"])
@@ -558,13 +562,15 @@ struct DSRTests {
         let id = try approvedErasure()
         let before = try fingerprint()
         // Killed in the middle of the destructive transaction: nothing changed but the ledger entry.
-        let mid = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-mid-erasure"])
-        #expect(mid.status == 71, "\(mid.stderr)")
+        let mid = try CrashPoint(config, table: "storage_outbox", timing: "BEFORE INSERT").crash(
+            ["dsr", "process"], database: config, env: env)
+        #expect(mid.status == 128 + SIGKILL, "\(mid.stderr)")
         #expect(try fingerprint() == before)
         #expect(try psql("SELECT committed_at IS NULL, plan IS NOT NULL FROM public.dsr_erasures") == "t|t")
         // Killed after the commit, before the objects went: rows are erased, objects queued.
-        let after = try dsr(["process"], env: ["SAMIA_FAULT_INJECTION": "dsr-after-erase-commit"])
-        #expect(after.status == 71, "\(after.stderr)")
+        let after = try CrashPoint(config, table: "storage_outbox", timing: "BEFORE INSERT").crash(
+            ["dsr", "process"], database: config, env: env, afterCommit: true)
+        #expect(after.status == 128 + SIGKILL, "\(after.stderr)")
         #expect(try psql("SELECT count(*), count(deleted_at) FROM public.storage_outbox") == "4|0")
         #expect(stored("readings/1/answer.mp3"))
         let resumed = try dsr(["process"])

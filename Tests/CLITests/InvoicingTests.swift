@@ -150,10 +150,13 @@ struct InvoicingTests {
 
     @Test func fourWorkersAndACrashLeaveNoGapAndNoDuplicate() throws {
         try load(orders: 40)
-        // A worker crashes (the process exits) after taking its 3rd number, before committing.
-        let crashed = try CLI.run(
-            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-number:3"]) { $1 })
-        #expect(crashed.status == 70, "the injected crash did not happen: \(crashed.stderr)")
+        // A worker is killed after taking its 3rd number, before committing (its audit row is
+        // the last statement of the number's transaction).
+        let crashed = try CrashPoint(
+            config, table: "audit_log", timing: "AFTER INSERT",
+            condition: "NEW.event = 'invoice_issued' AND NEW.meta->>'number' LIKE '%-000003'"
+        ).crash(["invoices"], database: config, env: env)
+        #expect(crashed.status == 128 + SIGKILL, "the crash did not happen: \(crashed.stderr)")
         #expect(try psql("SELECT count(*) FROM invoices") == "2")
         // Then four workers at once share the rest.
         let workers = try (0..<4).map { _ in try CLI.start(["invoices"], database: config, env: env) }
@@ -178,9 +181,11 @@ struct InvoicingTests {
 
     @Test func aCrashAfterStoringBeforeRecordingIsRepaired() throws {
         try load(orders: 3)
-        let crashed = try CLI.run(
-            ["invoices"], database: config, env: env.merging(["SAMIA_FAULT_INJECTION": "after-store:2"]) { $1 })
-        #expect(crashed.status == 71)
+        // Killed with the 2nd invoice's PDF in storage and its media row not yet written.
+        let crashed = try CrashPoint(
+            config, table: "media_assets", timing: "BEFORE INSERT", condition: "NEW.url LIKE '%-000002.pdf'"
+        ).crash(["invoices"], database: config, env: env)
+        #expect(crashed.status == 128 + SIGKILL, "the crash did not happen: \(crashed.stderr)")
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "2")
         #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")

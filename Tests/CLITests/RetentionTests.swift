@@ -242,8 +242,10 @@ struct RetentionTests {
         // second worker's (it starts halfway: leo and libra, whose objects other rows still
         // name), which queues nothing; CI once failed here on a correct run.
         try writePolicy(workers: 1)
-        let crash = try retention(["--rule", "horoscopes"], env: ["SAMIA_FAULT_INJECTION": "retention-after-commit"])
-        #expect(crash.status == 71, "\(crash.stderr)")
+        // Killed once the first batch has committed, before its objects are deleted.
+        let crash = try CrashPoint(config, table: "storage_outbox", timing: "BEFORE INSERT").crash(
+            ["retention", "--rule", "horoscopes"], database: config, env: env, afterCommit: true)
+        #expect(crash.status == 128 + SIGKILL, "\(crash.stderr)")
         // The first batch (gemini, cancer: the lowest keys of the due rows) committed.
         let pending = try psql(
             "SELECT string_agg(storage_key, ',' ORDER BY storage_key) FROM public.storage_outbox WHERE deleted_at IS NULL"

@@ -1,8 +1,9 @@
 @testable import Retention
 import Testing
 
-/// How concurrent retention workers spread over the key list, and the array literal every
-/// batch sends: small pure functions a wrong edit would break without any database noticing.
+/// How concurrent retention workers spread over the key list: a small pure function a wrong
+/// edit would break without any database noticing. (The array every batch sends is tested with
+/// `PostgresArray`, in PostgresTests.)
 @Suite("Retention walk")
 struct RetentionWalkTests {
     @Test func workersStartSpreadEvenlyWhateverTheirNumber() {
@@ -11,11 +12,5 @@ struct RetentionWalkTests {
         let starts = (0..<64).map(RetentionJob.startFraction)
         #expect(Set(starts).count == 64)
         #expect(starts.allSatisfy { $0 >= 0 && $0 < 1 })
-    }
-
-    @Test func arrayLiteralQuotesEveryElementAndEscapesOnlyWhatPostgresNeeds() {
-        #expect(RetentionJob.arrayLiteral([]) == "{}")
-        #expect(RetentionJob.arrayLiteral(["1", "22"]) == #"{"1","22"}"#)
-        #expect(RetentionJob.arrayLiteral([#"a"b"#, #"c\d"#, "e,f}", "نجمة"]) == #"{"a\"b","c\\d","e,f}","نجمة"}"#)
     }
 }

@@ -40,15 +40,6 @@ public struct InvoicingJob: Job {
         self.limit = limit
     }
 
-    /// Test-only crash points (`SAMIA_FAULT_INJECTION=after-number:K` or `after-store:K`): the
-    /// process exits on the K-th document, exactly as a kill would.
-    private static let fault: (String, Int)? = {
-        guard let spec = ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] else { return nil }
-        let parts = spec.split(separator: ":")
-        guard parts.count == 2, let k = Int(parts[1]) else { return nil }
-        return (String(parts[0]), k)
-    }()
-
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         if context.dryRun {
@@ -91,7 +82,7 @@ public struct InvoicingJob: Job {
                   SET error = EXCLUDED.error, attempts = document_failures.attempts + 1, last_failed_at = now()
                 """, [source, id, String(message)])
         }
-        func excluded(_ source: String) -> String { (failed[source] ?? []).map(String.init).joined(separator: ",") }
+        func excluded(_ source: String) -> PostgresArray { PostgresArray(failed[source] ?? []) }
 
         // 1. Number invoices, then 2. credit notes: one short transaction per document. Each claim
         // starts at the lowest source without its document when the run began (`floor`), found
@@ -99,7 +90,7 @@ public struct InvoicingJob: Job {
         // each behind 900,000 invoices; docs/performance.md). A source that becomes due below the
         // floor during the run (a payment succeeding late) is the next run's.
         let series:
-            [(source: String, stat: String, floor: String, issue: (Connection, String, Int, Int64) throws -> Claim?)] =
+            [(source: String, stat: String, floor: String, issue: (Connection, PostgresArray, Int64) throws -> Claim?)] =
                 [
                     (
                         "payment_intent", "invoices_issued",
@@ -107,7 +98,7 @@ public struct InvoicingJob: Job {
                         SELECT coalesce(min(pi.id), 0) FROM public.payment_intents pi
                          WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
                         """,
-                        { try issueInvoice($0, context: context, exclude: $1, ordinal: $2, floor: $3) }
+                        { try issueInvoice($0, context: context, exclude: $1, floor: $2) }
                     ),
                     (
                         "refund", "credit_notes_issued",
@@ -115,7 +106,7 @@ public struct InvoicingJob: Job {
                         SELECT coalesce(min(r.id), 0) FROM public.refunds r
                          WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
                         """,
-                        { tx, exclude, _, floor in
+                        { tx, exclude, floor in
                             try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
                         }
                     ),
@@ -126,7 +117,7 @@ public struct InvoicingJob: Job {
                 try context.checkpoint()
                 var claimed: Claim?
                 do {
-                    claimed = try db.transaction { tx in try issue(tx, excluded(source), issued + 1, floor) }
+                    claimed = try db.transaction { tx in try issue(tx, excluded(source), floor) }
                 } catch let error as FailedSource {
                     record(source, error.id, error.underlying)
                     continue
@@ -150,7 +141,7 @@ public struct InvoicingJob: Job {
                 do {
                     let done = try db.transaction { tx in
                         try storePDF(
-                            tx, table: table, renderer: renderer, exclude: excluded(source), ordinal: stored + 1)
+                            tx, table: table, renderer: renderer, exclude: excluded(source))
                     }
                     guard done else { break }
                     stored += 1
@@ -202,7 +193,7 @@ public struct InvoicingJob: Job {
         let issued: Bool
     }
 
-    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: String, ordinal: Int, floor: Int64)
+    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: PostgresArray, floor: Int64)
         throws -> Claim?
     {
         let rows = try tx.query(
@@ -217,7 +208,7 @@ public struct InvoicingJob: Job {
               JOIN public.profiles p ON p.id = o.user_id
              WHERE pi.status = 'succeeded'
                AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
-               AND pi.id <> ALL (string_to_array($1, ',')::bigint[]) AND pi.id >= $2
+               AND pi.id <> ALL ($1::bigint[]) AND pi.id >= $2
              ORDER BY pi.id
              LIMIT 1
                FOR UPDATE OF pi SKIP LOCKED
@@ -279,7 +270,6 @@ public struct InvoicingJob: Job {
                     """, [String(invoiceID), number, id, context.runID])
                 try sp.query(
                     "DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
-                if let (point, k) = Self.fault, point == "after-number", k == ordinal { _exit(70) }
             }
         } catch let error as PostgresError where error.sqlState == "23505" {
             // Another worker numbered this payment between our snapshot and our lock: nothing to do.
@@ -290,7 +280,8 @@ public struct InvoicingJob: Job {
         return Claim(id: id, issued: true)
     }
 
-    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: String, floor: Int64) throws -> Claim?
+    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: PostgresArray, floor: Int64) throws
+        -> Claim?
     {
         let rows = try tx.query(
             """
@@ -301,7 +292,7 @@ public struct InvoicingJob: Job {
               JOIN public.invoices i ON i.payment_intent_id = r.payment_intent_id
              WHERE r.status = 'succeeded'
                AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
-               AND r.id <> ALL (string_to_array($1, ',')::bigint[]) AND r.id >= $2
+               AND r.id <> ALL ($1::bigint[]) AND r.id >= $2
              ORDER BY r.id
              LIMIT 1
                FOR UPDATE OF r, i SKIP LOCKED
@@ -391,14 +382,14 @@ public struct InvoicingJob: Job {
         return String(format: "invoices/%04d/%02d/", c.year!, c.month!) + number + suffix + ".pdf"
     }
 
-    private func storePDF(_ tx: Connection, table: String, renderer: InvoiceRenderer, exclude: String, ordinal: Int)
+    private func storePDF(_ tx: Connection, table: String, renderer: InvoiceRenderer, exclude: PostgresArray)
         throws -> Bool
     {
         let rows = try tx.query(
             """
             SELECT d.id, d.number, (d.meta->'document')::text AS document, o.user_id
               FROM public.\(table) d JOIN public.orders o ON o.id = d.order_id
-             WHERE d.pdf_media_id IS NULL AND d.id <> ALL (string_to_array($1, ',')::bigint[])
+             WHERE d.pdf_media_id IS NULL AND d.id <> ALL ($1::bigint[])
              ORDER BY d.id LIMIT 1
                FOR UPDATE OF d SKIP LOCKED
             """, [exclude])
@@ -425,7 +416,6 @@ public struct InvoicingJob: Job {
                 var mediaIDs: [String: Int64] = [:]
                 for d in documents {
                     try store.put(d.key, data: d.bytes, contentType: "application/pdf")
-                    if let (point, k) = Self.fault, point == "after-store", k == ordinal { _exit(71) }
                     let sha = SHA256Hex.of(d.bytes)
                     mediaIDs[d.kind] = try sp.scalar(
                         """

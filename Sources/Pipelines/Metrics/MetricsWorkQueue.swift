@@ -1,6 +1,6 @@
 import Foundation
 import Postgres
-import Synchronization
+import Threads
 
 /// The units of a metrics run (a step over a run of days), handed out one at a time to the
 /// sessions that ask, so a session that finishes early takes more instead of waiting for the
@@ -12,7 +12,7 @@ final class MetricsWorkQueue: Sendable {
     }
 
     let units: [Unit]
-    private let state = Mutex((next: 0, finished: 0, stopped: false))
+    private let state = Locked((next: 0, finished: 0, stopped: false))
 
     init(_ units: [Unit]) { self.units = units }
 

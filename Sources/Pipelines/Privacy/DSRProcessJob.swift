@@ -184,9 +184,6 @@ public struct DSRProcessJob: Job {
         try zip.add("manifest.json", data: manifestBytes, modified: now)
         try zip.add("manifest.sig", data: signature, modified: now)
         try zip.commit()
-        // Test-only crash point (SAMIA_FAULT_INJECTION=dsr-after-zip): dies as a kill would, with
-        // the ZIP written and nothing recorded.
-        if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-after-zip" { _exit(71) }
         if !summary.missingMedia.isEmpty {
             context.logger.warning(
                 "export names media the store does not hold",
@@ -278,7 +275,6 @@ public struct DSRProcessJob: Job {
                      WHERE request_id = $1
                     """, [request.id, try Self.json(plan), plan.objects])
             }
-            if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-after-erase-commit" { _exit(71) }
         }
         let origin = "dsr-erasure:\(request.id)"
         let pending = try StorageOutbox(connection: db, store: store).drain(origin: origin, logger: context.logger)

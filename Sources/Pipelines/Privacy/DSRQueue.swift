@@ -133,11 +133,11 @@ public struct DSRQueue {
         let candidates = try db.query(
             """
             SELECT id FROM public.dsr_requests
-             WHERE kind = ANY (string_to_array($1, ','))
+             WHERE kind = ANY ($1::text[])
                AND (status IN ('approved', 'running')
                     OR (status = 'failed' AND attempts < $2 AND run_id IS DISTINCT FROM $3))
              ORDER BY coalesce(extended_until, due_at), id
-            """, [kinds.map(\.rawValue).joined(separator: ","), maxAttempts, runID])
+            """, [PostgresArray(kinds.map(\.rawValue)), maxAttempts, runID])
         for row in candidates {
             let id: Int64 = try row.decode(0)
             guard
@@ -232,13 +232,14 @@ public struct DSRQueue {
         _ id: Int64, action: String, from: [DSRRequest.Status], set: String, parameters: [any PostgresEncodable],
         extraCondition: String? = nil
     ) throws -> DSRRequest {
-        let allowed = from.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        // The statuses it may move from are the last parameter, after those `set` uses.
+        let allowed = "$\(parameters.count + 2)::text[]"
         let rows = try db.query(
             """
             UPDATE public.dsr_requests SET \(set)
-             WHERE id = $1 AND status IN (\(allowed))\(extraCondition.map { " AND \($0)" } ?? "")
+             WHERE id = $1 AND status = ANY (\(allowed))\(extraCondition.map { " AND \($0)" } ?? "")
             RETURNING \(DSRRequest.columns)
-            """, [id] + parameters)
+            """, [id] + parameters + [PostgresArray(from.map(\.rawValue))])
         if let row = rows.first { return try DSRRequest(row: row) }
         let current = try find(id)
         if from.contains(current.status), extraCondition != nil {

@@ -228,7 +228,6 @@ public struct SubjectErasure {
                 DELETE FROM public.\(q(name)) t USING er_rows e
                  WHERE e.tbl = '\(name)' AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
                 """)
-            if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-mid-erasure" { _exit(71) }
         }
         return plan
     }

@@ -68,11 +68,6 @@ public struct SubjectExport {
             tables = BackgroundCall(name: "samia-batch export tables") { [self] in
                 let started = Date()
                 let entries = try spoolTables(subject: subject, unmasked: unmasked, scratch: scratch)
-                // Test-only (SAMIA_FAULT_INJECTION=dsr-tables-fail:ID): a real error in the table
-                // session mid-transaction, as a lost or cancelled query would leave it.
-                if ProcessInfo.processInfo.environment["SAMIA_FAULT_INJECTION"] == "dsr-tables-fail:\(requestID)" {
-                    try tableConnection.execute("SELECT 1 / 0")
-                }
                 return (entries, Int(Date().timeIntervalSince(started) * 1000))
             }
             let mediaStarted = Date()

@@ -62,7 +62,7 @@ struct OrphanSweep {
         try db.transaction { tx in
             try tx.query(
                 "INSERT INTO public.storage_outbox (storage_key, origin) SELECT unnest($1::text[]), $2",
-                [RetentionJob.arrayLiteral(found), origin])
+                [PostgresArray(found), origin])
             try tx.query(
                 """
                 INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)

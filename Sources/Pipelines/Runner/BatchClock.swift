@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Threads
 
 /// The clock the runner and jobs read, injectable so "yesterday in Asia/Beirut", retention
 /// cutoffs and backoff can be tested without waiting or depending on the real date.
@@ -26,9 +26,9 @@ public final class FixedClock: BatchClock {
         var slept: [Double] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    public init(_ instant: Date) { state = Mutex(State(instant: instant)) }
+    public init(_ instant: Date) { state = Locked(State(instant: instant)) }
 
     /// Every sleep asked for so far, in order.
     public var slept: [Double] { state.withLock { $0.slept } }

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Threads
 
 /// A swift-log handler writing one JSON object per line to stderr (for journald, Kubernetes
 /// and log shippers), or readable lines when stderr is a terminal.
@@ -13,7 +13,7 @@ public struct BatchLogHandler: LogHandler {
     private let label: String
     private let json: Bool
     /// One line at a time on stderr, whichever thread logs.
-    private static let stderr = Mutex(())
+    private static let stderr = Locked(FileHandle.standardError)
 
     public init(label: String, json: Bool, level: Logger.Level = .info) {
         self.label = label
@@ -47,7 +47,7 @@ public struct BatchLogHandler: LogHandler {
             let level = event.level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
             line = "\(time) \(level) \(event.message)" + (pairs.isEmpty ? "" : "  \(pairs)") + "\n"
         }
-        BatchLogHandler.stderr.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        BatchLogHandler.stderr.withLock { $0.write(Data(line.utf8)) }
         LogTail.shared.append(String(line.dropLast()))
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Threads
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -102,7 +102,7 @@ public struct HealthPing: Sendable {
 
 /// The completion handler's answer, handed across the URLSession thread.
 private final class PingResult: Sendable {
-    private let answer = Mutex<(code: Int?, error: String?)>((nil, nil))
+    private let answer = Locked<(code: Int?, error: String?)>((nil, nil))
 
     func set(_ code: Int?, _ error: String?) { answer.withLock { $0 = (code, error) } }
     func get() -> (code: Int?, error: String?) { answer.withLock { $0 } }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Threads
 
 /// The last lines this process logged, kept for the dead-man's-switch ping: a failed night's
 /// ping carries the lines that say why, so on-call sees them without logging in anywhere.
@@ -9,7 +9,7 @@ public final class LogTail: Sendable {
     public static let shared = LogTail(capacity: 40)
 
     private let capacity: Int
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     init(capacity: Int) { self.capacity = capacity }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import Threads
 
 /// Progress for long work: a live line on a terminal, a periodic log event otherwise
 /// (so a CronJob's log shows the job is alive without a line per item).
@@ -13,7 +13,7 @@ public final class ProgressReporter: Sendable {
     private let interactive: Bool
     private let logger: Logger
     private let interval: Double
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(interactive: Bool, logger: Logger, interval: Double = 10) {
         self.interactive = interactive

@@ -53,7 +53,7 @@ public struct RunLedger {
               FROM (SELECT DISTINCT job FROM public.batch_runs UNION SELECT unnest($1::text[])) j
               LEFT JOIN public.batch_runs r ON r.job = j.job
              GROUP BY j.job ORDER BY j.job
-            """, ["{" + expected.map { "\"\($0)\"" }.joined(separator: ",") + "}"])
+            """, [PostgresArray(expected)])
         return try result.map { row in
             Freshness(
                 job: try row.decode("job"), lastSuccess: try row.decodeOptional("last_success"),

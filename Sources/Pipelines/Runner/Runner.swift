@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import Postgres
-import Synchronization
+import Threads
 
 /// The outcome of one `Runner.run`, with the exit status the process should end with.
 public struct RunReport: Sendable {
@@ -28,7 +28,7 @@ public final class Runner: Sendable {
     public let version: String
     let host: String
     /// The connection the job's attempt runs on, for SIGTERM and the deadline to cancel.
-    private let currentConnection = Mutex<Connection?>(nil)
+    private let currentConnection = Locked<Connection?>(nil)
     private let random: @Sendable () -> Double
 
     public init(
@@ -180,12 +180,12 @@ public final class Runner: Sendable {
         // Sessions a job opens beside its main one call this from their own threads; the lock
         // session is one connection, so the calls take turns.
         let jobName = job.name
-        let lockSession = Mutex(())
+        let lockSession = Locked(lockConnection)
         let lockCheck: (@Sendable () throws -> Void)? =
             job.allowsConcurrentRuns
             ? nil
             : { @Sendable () throws -> Void in
-                let held = lockSession.withLock { _ in (try? lockConnection.holdsAdvisoryLock(key)) == true }
+                let held = lockSession.withLock { (try? $0.holdsAdvisoryLock(key)) == true }
                 guard held else { throw BatchError.lockLost(job: jobName) }
             }
 

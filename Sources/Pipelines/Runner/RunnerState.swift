@@ -1,6 +1,6 @@
 import Foundation
 import Postgres
-import Synchronization
+import Threads
 
 /// Shared between the runner, its signal handlers and the job's context.
 final class RunnerState: Sendable {
@@ -13,7 +13,7 @@ final class RunnerState: Sendable {
 
     let job: String
     let maxDuration: Double?
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(job: String, maxDuration: Double?) {
         self.job = job

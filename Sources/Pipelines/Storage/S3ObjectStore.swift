@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Reports
-import Synchronization
+import Threads
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -333,7 +333,7 @@ private final class ResponseBox: Sendable {
         var file: String?
     }
 
-    private let answer = Mutex(Answer())
+    private let answer = Locked(Answer())
 
     func set(data: Data?, response: URLResponse?, error: (any Error)?, file: String?) {
         answer.withLock { $0 = Answer(data: data, response: response, error: error, file: file) }

@@ -58,14 +58,13 @@ public struct StorageOutbox {
                 // Done entries are marked (or removed) in bulk: one statement per chunk.
                 if !deleted.isEmpty && removeDone {
                     try tx.query(
-                        "DELETE FROM public.storage_outbox WHERE id = ANY($1::text::bigint[])",
-                        ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
+                        "DELETE FROM public.storage_outbox WHERE id = ANY($1::bigint[])", [PostgresArray(deleted)])
                 } else if !deleted.isEmpty {
                     try tx.query(
                         """
                         UPDATE public.storage_outbox SET deleted_at = now(), attempts = attempts + 1, last_error = NULL
-                         WHERE id = ANY($1::text::bigint[])
-                        """, ["{" + deleted.map(String.init).joined(separator: ",") + "}"])
+                         WHERE id = ANY($1::bigint[])
+                        """, [PostgresArray(deleted)])
                 }
                 return pending.count
             }
