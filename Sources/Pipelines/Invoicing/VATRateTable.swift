@@ -86,11 +86,14 @@ public struct VATRateTable: Sendable {
         return try VATRateTable(yaml: text, source: path, fallback: fallback)
     }
 
-    /// Every entry as "CC:YYYY-MM-DD:BASIS_POINTS" joined by commas, for checks done in SQL.
-    public var sqlEntries: String {
-        countries.keys.sorted().flatMap { country in
-            countries[country]!.map { "\(country):\($0.from):\($0.rate.basisPoints)" }
-        }.joined(separator: ",")
+    /// Every entry as three array parameters (countries, first days, basis points), for checks
+    /// done in SQL: `unnest($1::text[], $2::date[], $3::integer[])`.
+    public var sqlParameters: [any PostgresEncodable] {
+        let entries = countries.keys.sorted().flatMap { country in countries[country]!.map { (country, $0) } }
+        return [
+            PostgresArray(entries.map(\.0)), PostgresArray(entries.map(\.1.from)),
+            PostgresArray(entries.map(\.1.rate.basisPoints)),
+        ]
     }
 
     public var fallbackBasisPoints: Int? { fallback?.basisPoints }

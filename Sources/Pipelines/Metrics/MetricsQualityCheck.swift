@@ -1,3 +1,5 @@
+import Postgres
+
 /// A data-quality rule run after the day tables are written, inside the same transaction: any
 /// row it returns is a violation, and the whole window is rolled back (the previous days stay).
 ///
@@ -111,7 +113,7 @@ struct MetricsQualityCheck: Sendable {
             ["rate_limit_hits", "sql_latency_samples", "avg_sql_latency_ms", "daily_active_clients"]
         ),
     ].map { table, columns in
-        let values = columns.map { "('\($0)', \($0)::double precision)" }.joined(separator: ", ")
+        let values = columns.map { "(\(SQLIdentifier.literal($0)), \($0)::double precision)" }.joined(separator: ", ")
         return MetricsQualityCheck(
             name: "no negative values", table: table,
             sql: """

@@ -1,3 +1,5 @@
+import Postgres
+
 /// The statements of the metrics job. Every statement takes the same three parameters:
 /// `$1` first day, `$2` last day (dates in the business time zone), `$3` the time zone name.
 ///
@@ -50,7 +52,7 @@ enum MetricsSQL {
 
     /// Per (service, event) group: its ended calls (`calls`, their `props`) counted by reason.
     static let endReasonCounts = endReasons.map { reason, column in
-        "count(*) FILTER (WHERE c->>'end_reason' = '\(reason)') AS \(column)"
+        "count(*) FILTER (WHERE c->>'end_reason' = \(SQLIdentifier.literal(reason))) AS \(column)"
     }.joined(separator: ", ")
 
     /// Per day and service: the groups' reason counts added up, and the ended calls left over.

@@ -4,8 +4,7 @@ import Postgres
 public enum LegalHoldSQL {
     /// True for a row of `table` (alias `alias`, primary key `key`) with an active row hold.
     public static func rowHeld(table: String, key: String, alias: String) -> String {
-        "EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL AND h.table_name = '"
-            + table.replacingOccurrences(of: "'", with: "''") + "' AND h.row_key = \(alias)."
-            + SQLIdentifier.quote(key) + "::text)"
+        "EXISTS (SELECT 1 FROM public.legal_holds h WHERE h.released_at IS NULL AND h.table_name = "
+            + SQLIdentifier.literal(table) + " AND h.row_key = \(alias)." + SQLIdentifier.quote(key) + "::text)"
     }
 }

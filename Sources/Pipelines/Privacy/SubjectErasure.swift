@@ -101,7 +101,7 @@ public struct SubjectErasure {
             let inserted = try db.query(
                 """
                 INSERT INTO er_rows (tbl, pk, action)
-                SELECT '\(name)', t.\(q(pk))::text, '\(map.tables[name]!.erasure.action.rawValue)'
+                SELECT \(lit(name)), t.\(q(pk))::text, \(lit(map.tables[name]!.erasure.action.rawValue))
                   FROM public.\(q(name)) t WHERE (\(predicate)) AND NOT \(rowHeld)
                 """)
             let held =
@@ -132,7 +132,7 @@ public struct SubjectErasure {
                 let childRow =
                     childPK.map {
                         """
-                        LEFT JOIN er_rows d ON d.tbl = '\(edge.child)' AND d.pk = x.\(q($0))::text
+                        LEFT JOIN er_rows d ON d.tbl = \(lit(edge.child)) AND d.pk = x.\(q($0))::text
                          WHERE NOT (d.pk IS NOT NULL AND d.action = 'delete' AND NOT d.blocked)
                            AND NOT (d.pk IS NOT NULL AND d.action <> 'delete' AND \(nullsWhenChanged))
                            AND NOT (d.pk IS NOT NULL AND d.action = 'delete' AND d.blocked AND \(nullsWhenKept))
@@ -141,8 +141,8 @@ public struct SubjectErasure {
                     } ?? "WHERE"
                 let updated = try db.query(
                     """
-                    UPDATE er_rows e SET blocked = true, blocked_by = '\(edge.child).\(edge.column)'
-                     WHERE e.tbl = '\(edge.parent)' AND e.action = 'delete' AND NOT e.blocked
+                    UPDATE er_rows e SET blocked = true, blocked_by = \(lit("\(edge.child).\(edge.column)"))
+                     WHERE e.tbl = \(lit(edge.parent)) AND e.action = 'delete' AND NOT e.blocked
                        AND EXISTS (
                          SELECT 1 FROM public.\(q(edge.parent)) y
                            JOIN public.\(q(edge.child)) x ON x.\(q(edge.column)) = y.\(q(edge.parentColumn))
@@ -181,7 +181,7 @@ public struct SubjectErasure {
                 let (otherPK, otherType) = try primaryKey(other)
                 return """
                     EXISTS (SELECT 1 FROM public.\(q(other)) o WHERE o.\(q(otherColumn)) = t.\(q(column))
-                             AND NOT EXISTS (SELECT 1 FROM er_rows g WHERE g.tbl = '\(other)' AND g.action = 'delete'
+                             AND NOT EXISTS (SELECT 1 FROM er_rows g WHERE g.tbl = \(lit(other)) AND g.action = 'delete'
                                                AND NOT g.blocked AND g.pk::\(otherType) = o.\(q(otherPK))))
                     """
             }.joined(separator: " OR ")
@@ -189,7 +189,7 @@ public struct SubjectErasure {
                 """
                 INSERT INTO er_objects (storage_key)
                 SELECT DISTINCT t.\(q(column))::text FROM public.\(q(table)) t
-                  JOIN er_rows e ON e.tbl = '\(table)' AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
+                  JOIN er_rows e ON e.tbl = \(lit(table)) AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
                  WHERE t.\(q(column)) IS NOT NULL AND NOT (\(stillNamed))
                 ON CONFLICT DO NOTHING
                 """)
@@ -214,7 +214,7 @@ public struct SubjectErasure {
                 try db.execute(
                     """
                     UPDATE public.\(q(name)) t SET \(assignments.joined(separator: ", "))
-                      FROM er_rows e WHERE e.tbl = '\(name)' AND \(condition) AND e.pk::\(type) = t.\(q(pk))
+                      FROM er_rows e WHERE e.tbl = \(lit(name)) AND \(condition) AND e.pk::\(type) = t.\(q(pk))
                     """)
             }
         }
@@ -226,7 +226,7 @@ public struct SubjectErasure {
             try db.execute(
                 """
                 DELETE FROM public.\(q(name)) t USING er_rows e
-                 WHERE e.tbl = '\(name)' AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
+                 WHERE e.tbl = \(lit(name)) AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
                 """)
         }
         return plan
@@ -253,7 +253,7 @@ public struct SubjectErasure {
                 for (column, strategy) in columns.sorted(by: { $0.key < $1.key }) where strategy != .hash {
                     let condition =
                         strategy == .null
-                        ? "t.\(q(column)) IS NOT NULL" : "t.\(q(column)) IS DISTINCT FROM '\(Self.redaction)'"
+                        ? "t.\(q(column)) IS NOT NULL" : "t.\(q(column)) IS DISTINCT FROM \(lit(Self.redaction))"
                     let bad =
                         try db.scalar(
                             "SELECT count(*) FROM public.\(q(result.table)) t WHERE (\(owned)) AND \(condition)",
@@ -301,7 +301,7 @@ public struct SubjectErasure {
     private func expression(_ strategy: DataMap.Strategy, column: String) -> String {
         switch strategy {
         case .null: return "NULL"
-        case .redact: return "'\(Self.redaction)'"
+        case .redact: return lit(Self.redaction)
         case .hash:
             return
                 "encode(sha256(convert_to(current_setting('samia.erasure_salt') || t.\(q(column))::text, 'UTF8')), 'hex')"
@@ -309,4 +309,6 @@ public struct SubjectErasure {
     }
 
     private func q(_ identifier: String) -> String { scope.q(identifier) }
+    /// A table name, action or marker compared as a string in SQL, quoted the one way.
+    private func lit(_ text: String) -> String { SQLIdentifier.literal(text) }
 }

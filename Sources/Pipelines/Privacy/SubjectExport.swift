@@ -154,7 +154,7 @@ public struct SubjectExport {
         }
         try tableConnection.query(
             "SELECT set_config('samia.dsr_own_emails', $1, true), set_config('samia.dsr_own_phones', $2, true)",
-            [emails.sorted().joined(separator: "\n"), phones.filter { !$0.isEmpty }.sorted().joined(separator: "\n")])
+            [PostgresArray(emails.sorted()), PostgresArray(phones.filter { !$0.isEmpty }.sorted())])
         // Free text: the subject's own contacts, exactly as stored, are swapped for placeholders,
         // every other email and phone is masked by one regular expression each, and the
         // placeholders are swapped back. (A row-by-row PL/pgSQL loop was six times slower.)
@@ -182,9 +182,9 @@ public struct SubjectExport {
         }
         return """
             CREATE OR REPLACE FUNCTION pg_temp.dsr_is_own(v text) RETURNS boolean LANGUAGE sql STABLE AS $f$
-              SELECT lower(v) = ANY (string_to_array(current_setting('samia.dsr_own_emails'), E'\\n'))
+              SELECT lower(v) = ANY (current_setting('samia.dsr_own_emails')::text[])
                   OR (regexp_replace(v, '[^0-9]', '', 'g') <> ''
-                      AND regexp_replace(v, '[^0-9]', '', 'g') = ANY (string_to_array(current_setting('samia.dsr_own_phones'), E'\\n')))
+                      AND regexp_replace(v, '[^0-9]', '', 'g') = ANY (current_setting('samia.dsr_own_phones')::text[]))
             $f$;
             CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_email(v text) RETURNS text LANGUAGE sql STABLE AS $f$
               SELECT CASE WHEN v IS NULL OR pg_temp.dsr_is_own(v) THEN v

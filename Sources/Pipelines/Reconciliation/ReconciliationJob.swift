@@ -123,15 +123,13 @@ public struct ReconciliationJob: Job {
                     first, policy.timeZone, policy.amountToleranceMinor,
                     policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints,
                 ])
-            try db.query(
-                ReconciliationSQL.currencies,
-                [Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")])
-            try db.query(ReconciliationSQL.vatRates, [rates.sqlEntries])
+            try db.query(ReconciliationSQL.currencies, SettlementSQL.currencyParameters)
+            try db.query(ReconciliationSQL.vatRates, rates.sqlParameters)
             try db.query(
                 ReconciliationSQL.fees,
                 [
-                    policy.fees.map { "\($0.provider):\($0.currency):\($0.basisPoints):\($0.fixedMinor)" }.joined(
-                        separator: ",")
+                    PostgresArray(policy.fees.map(\.provider)), PostgresArray(policy.fees.map(\.currency)),
+                    PostgresArray(policy.fees.map(\.basisPoints)), PostgresArray(policy.fees.map(\.fixedMinor)),
                 ])
             // Temporary tables get no statistics unless asked; without them every join with
             // these one-row tables is planned as if they were large.

@@ -1,3 +1,5 @@
+import Postgres
+
 /// The month's matching, in PostgreSQL, as temporary tables of one transaction: the ledger
 /// and the settlement lines never travel to the batch; only the finished CSVs do (docs/reconciliation.md).
 ///
@@ -16,28 +18,26 @@ enum ReconciliationSQL {
                (($1::date + interval '1 month') AT TIME ZONE $2::text) - make_interval(days => $5::integer) AS transit_from
         """
 
-    /// $1 "CODE:EXP,..." from `Currency.exponents`.
+    /// $1 codes, $2 exponents, from `Currency.exponents` (`SettlementSQL.currencyParameters`).
     static let currencies = """
         CREATE TEMP TABLE rec_currency ON COMMIT DROP AS
-        SELECT split_part(x, ':', 1) AS code, split_part(x, ':', 2)::integer AS exp
-          FROM unnest(string_to_array($1, ',')) x
+        SELECT code, exp FROM unnest($1::text[], $2::integer[]) AS x(code, exp)
         """
 
-    /// $1 "CC:YYYY-MM-DD:BP,..." from `VATRateTable`; each entry runs until the next one.
+    /// $1 countries, $2 first days, $3 basis points, from `VATRateTable.sqlParameters`; each
+    /// entry runs until the next one.
     static let vatRates = """
         CREATE TEMP TABLE rec_vat_rates ON COMMIT DROP AS
         SELECT country, valid_from, lead(valid_from) OVER (PARTITION BY country ORDER BY valid_from) AS valid_to, bp
-          FROM (SELECT split_part(x, ':', 1) AS country, split_part(x, ':', 2)::date AS valid_from,
-                       split_part(x, ':', 3)::integer AS bp
-                  FROM unnest(string_to_array($1, ',')) x) v
+          FROM unnest($1::text[], $2::date[], $3::integer[]) AS v(country, valid_from, bp)
         """
 
-    /// $1 "provider:CUR:BP:FIXED_MINOR,..." from the policy's fee schedule.
+    /// $1 providers, $2 currencies, $3 basis points, $4 fixed fees in minor units, from the
+    /// policy's fee schedule.
     static let fees = """
         CREATE TEMP TABLE rec_fees ON COMMIT DROP AS
-        SELECT split_part(x, ':', 1) AS provider, split_part(x, ':', 2) AS currency,
-               split_part(x, ':', 3)::integer AS bp, split_part(x, ':', 4)::bigint AS fixed_minor
-          FROM unnest(string_to_array($1, ',')) x
+        SELECT provider, currency, bp, fixed_minor
+          FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[]) AS f(provider, currency, bp, fixed_minor)
         """
 
     /// The settlement files whose lines the window read, for the manifest.
@@ -586,7 +586,7 @@ enum ReconciliationSQL {
 
     static func breaks(_ type: String) -> String {
         """
-        COPY (SELECT \(breakColumns) FROM rec_breaks WHERE break_type = '\(type)'
+        COPY (SELECT \(breakColumns) FROM rec_breaks WHERE break_type = \(SQLIdentifier.literal(type))
                ORDER BY ledger_at NULLS LAST, settled_at NULLS LAST, payment_intent, refund, balance_transaction, invoice_number,
                         credit_note_number, payout_id, dispute_id, detail)
           TO STDOUT WITH (FORMAT csv, HEADER)
@@ -634,11 +634,11 @@ enum ReconciliationSQL {
                          \(decimal("v.base", exp: "c.exp")) AS taxable_base,
                          \(decimal("v.vat", exp: "c.exp")) AS vat,
                          \(decimal("v.gross", exp: "c.exp")) AS gross,
-                         '\(reporting)' AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
+                         \(SQLIdentifier.literal(reporting)) AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
                          \(convert("v.vat")) AS vat_reporting, \(convert("v.gross")) AS gross_reporting
                     FROM rec_vat v
                     JOIN rec_currency c ON c.code = v.currency
-                    JOIN rec_currency r ON r.code = '\(reporting)'
+                    JOIN rec_currency r ON r.code = \(SQLIdentifier.literal(reporting))
                     JOIN rec_fx f ON upper(f.currency) = v.currency
                    ORDER BY v.country, v.currency, v.rate)
               TO STDOUT WITH (FORMAT csv, HEADER)

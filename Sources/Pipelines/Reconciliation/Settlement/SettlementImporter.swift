@@ -76,8 +76,7 @@ public struct SettlementImporter {
                     file: path, line: nil, field: nil, message: "the file has a header but no rows")
             }
             let sql = SettlementSQL(report: report, column: column, header: header)
-            let exponents = Currency.exponents.map { "\($0.key):\($0.value)" }.sorted().joined(separator: ",")
-            let problem = try db.query(sql.firstProblem, [exponents])
+            let problem = try db.query(sql.firstProblem, sql.firstProblemParameters)
             if problem.count > 0 {
                 let row = problem[0]
                 throw BatchError.badInput(
@@ -94,7 +93,7 @@ public struct SettlementImporter {
                     [report.provider.rawValue, report.rawValue, (path as NSString).lastPathComponent, sha, rows]) ?? 0
             // A payout reconciliation report repeats lines the balance-change report brought in:
             // those stay as they are and only gain their payout id.
-            let imported = Int(try db.scalar(sql.insert, [exponents, fileID], as: Int64.self) ?? 0)
+            let imported = Int(try db.scalar(sql.insert, sql.insertParameters(fileID: fileID), as: Int64.self) ?? 0)
             _ = try db.query(
                 "UPDATE public.settlement_files SET rows_imported = $2, rows_already_known = $3 WHERE id = $1",
                 [fileID, imported, Int(rows) - imported])

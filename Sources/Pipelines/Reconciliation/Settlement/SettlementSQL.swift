@@ -1,8 +1,13 @@
+import Postgres
+import Reports
+
 /// The validation and insert statements for one settlement layout, over the staging table's
 /// positional text columns (`c1`, `c2`, ... in header order).
 ///
-/// `$1` is the known currencies as `CODE:EXPONENT,...` (from `Currency`), so the checks and the
-/// conversion to minor units use the same table as invoicing.
+/// `$1` and `$2` are the known currencies' codes and exponents (from `Currency`), so the checks
+/// and the conversion to minor units use the same table as invoicing. Every value the statements
+/// need (column names, header, categories, the file id) is a bound parameter: `firstProblem`
+/// runs with `firstProblemParameters`, `insert` with `insertParameters(fileID:)`.
 struct SettlementSQL {
     let report: SettlementReport
     let column: [String: String]
@@ -12,20 +17,42 @@ struct SettlementSQL {
     static let timestamp =
         #"'^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-]00(:?00)?)?$'"#
     static let known = """
-        known AS (SELECT split_part(x, ':', 1) AS code, split_part(x, ':', 2)::int AS exp
-                    FROM unnest(string_to_array($1, ',')) x)
+        known AS (SELECT code, exp FROM unnest($1::text[], $2::integer[]) AS x(code, exp))
         """
 
     private func c(_ name: String) -> String { "s." + column[name]! }
-    private func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    /// The known currencies, as `$1` (codes) and `$2` (exponents).
+    static var currencyParameters: [any PostgresEncodable] {
+        let known = Currency.exponents.sorted { $0.key < $1.key }
+        return [PostgresArray(known.map(\.key)), PostgresArray(known.map(\.value))]
+    }
 
-    /// (columns checked in this order, with each check's SQL returning row_no, col, problem, ord)
+    /// `$3` names each check's column, by its position (`ord`); `$4` the Stripe categories.
+    var firstProblemParameters: [any PostgresEncodable] {
+        Self.currencyParameters + [PostgresArray(checks.map(\.name)), PostgresArray(SettlementReport.stripeCategories)]
+    }
+
+    /// `$3` is the file id, `$4` the header (the keys of each line's `raw`).
+    func insertParameters(fileID: Int64) -> [any PostgresEncodable] {
+        Self.currencyParameters + [fileID, PostgresArray(header)]
+    }
+
+    /// The first bad cell: its row, column and problem (`row_no`, `col`, `problem`).
     var firstProblem: String {
-        var checks: [String] = []
+        "WITH \(Self.known), categories AS (SELECT unnest($4::text[]) AS category)\n"
+            + "SELECT row_no, ($3::text[])[ord + 1] AS col, problem FROM (\n"
+            + checks.map(\.sql).joined(separator: "\nUNION ALL\n") + "\n) v ORDER BY row_no, ord LIMIT 1"
+    }
+
+    /// The columns checked, in this order, each with its SQL returning row_no, problem, ord.
+    private var checks: [(name: String, sql: String)] {
+        var checks: [(name: String, sql: String)] = []
         func add(_ name: String, _ condition: String, _ problem: String, join: String = "") {
             checks.append(
-                "SELECT s.row_no, \(literal(name)) AS col, \(problem) AS problem, \(checks.count) AS ord FROM settlement_stage s \(join) WHERE \(condition)"
-            )
+                (
+                    name,
+                    "SELECT s.row_no, \(problem) AS problem, \(checks.count) AS ord FROM settlement_stage s \(join) WHERE \(condition)"
+                ))
         }
         func required(_ name: String) { add(name, "coalesce(\(c(name)), '') = ''", "'is empty'") }
         func number(_ name: String, optional: Bool = false) {
@@ -70,7 +97,7 @@ struct SettlementSQL {
             fits("customer_facing_amount", "customer_facing_currency")
             add(
                 "reporting_category",
-                "lower(coalesce(\(c("reporting_category")), '')) NOT IN (\(SettlementReport.stripeCategories.map(literal).joined(separator: ", ")))",
+                "lower(coalesce(\(c("reporting_category")), '')) NOT IN (SELECT category FROM categories)",
                 "'is not a Stripe reporting category: ' || left(coalesce(\(c("reporting_category")), ''), 40)")
         case .checkoutFinancialActions:
             for name in ["Action ID", "Action Type", "Breakdown Type"] { required(name) }
@@ -82,11 +109,10 @@ struct SettlementSQL {
             fits("Holding Currency Amount", "Holding Currency")
             fits("Processing Currency Amount", "Processing Currency")
         }
-        return "WITH \(Self.known)\nSELECT row_no, col, problem FROM (\n"
-            + checks.joined(separator: "\nUNION ALL\n") + "\n) v ORDER BY row_no, ord LIMIT 1"
+        return checks
     }
 
-    /// Inserts the staged rows (`$2` is the file id) and returns how many were new (one row, `inserted`).
+    /// Inserts the staged rows (`$3` is the file id) and returns how many were new (one row, `inserted`).
     /// A known line only gains its payout id (from a payout report); otherwise it is left untouched.
     var insert: String {
         func minor(_ amount: String, _ exp: String) -> String {
@@ -94,7 +120,7 @@ struct SettlementSQL {
         }
         func optional(_ name: String) -> String { "nullif(\(c(name)), '')" }
         let raw =
-            "jsonb_object(ARRAY[\(header.map(literal).joined(separator: ", "))]::text[], ARRAY[\((1...header.count).map { "s.c\($0)" }.joined(separator: ", "))]::text[])"
+            "jsonb_object($4::text[], ARRAY[\((1...header.count).map { "s.c\($0)" }.joined(separator: ", "))]::text[])"
         let values: String
         let joins: String
         switch report {
@@ -138,7 +164,7 @@ struct SettlementSQL {
             INSERT INTO public.settlement_lines (file_id, provider, line_no, line_key, created_at, available_on, category,
                    currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
                    charge_id, payment_intent_id, payout_id, description, raw)
-            SELECT $2, \(values), \(raw)
+            SELECT $3, \(values), \(raw)
               FROM settlement_stage s
               \(joins)
              ORDER BY s.row_no
