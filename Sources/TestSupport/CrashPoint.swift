@@ -16,6 +16,7 @@ public final class CrashPoint {
     private let conninfo: String
     private let key: Int64
     private let name: String
+    private let table: String
     private var tableLock: RunningProcess?
 
     /// Installs the trigger: `timing` is e.g. `BEFORE INSERT`, `AFTER INSERT`; `condition` is a
@@ -27,6 +28,7 @@ public final class CrashPoint {
         conninfo = configuration.conninfo
         key = Int64.random(in: 1...Int64(Int32.max))
         name = "samia_test_crash_\(UInt32.random(in: 0...UInt32.max))"
+        self.table = table
         _ = try db.query("SELECT pg_advisory_lock($1)", [key])
         try db.execute(
             """
@@ -89,7 +91,7 @@ public final class CrashPoint {
         tableLock?.signal(SIGTERM)
         _ = tableLock?.wait()
         _ = try? db.query("SELECT pg_advisory_unlock_all()")
-        try? db.execute("DROP FUNCTION IF EXISTS public.\(name)() CASCADE")
+        try? db.execute("DROP TRIGGER IF EXISTS \(name) ON public.\(table); DROP FUNCTION IF EXISTS public.\(name)()")
         db.close()
     }
 }

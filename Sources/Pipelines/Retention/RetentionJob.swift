@@ -62,193 +62,58 @@ public struct RetentionJob: Job {
         var cutoff = ""
     }
 
+    /// The purge, as a list of steps: nothing is deleted before every rule is planned, counted
+    /// and guarded.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
-        var rules = policy.rules
-        if let only {
-            rules = rules.filter { $0.name == only }
-            guard !rules.isEmpty else { throw RetentionError.unknownRule(only, known: policy.rules.map(\.name)) }
-        }
-        var stats: [String: Int64] = [:]
-        var gauges: [String: Double] = [:]
+        let rules = try selectedRules()
+        var totals = Totals()
         let outbox = StorageOutbox(connection: db, store: store)
-        // Objects an earlier run queued but died before deleting (a crash after a commit).
-        if !context.dryRun {
-            for origin in try db.query(
-                "SELECT DISTINCT origin FROM public.storage_outbox WHERE origin LIKE 'retention%' AND deleted_at IS NULL"
-            ).map({ try $0.decode(0, as: String.self) }) {
-                let before = try pendingCount(db, origin: origin)
-                let left = try outbox.drain(origin: origin, logger: context.logger, removeDone: true)
-                stats["recovered_objects", default: 0] += before - Int64(left)
-            }
-        }
-
-        // The cutoff comes from the database's clock; a host that disagrees with it refuses.
-        let clockRow = try db.query(
-            "SELECT now()::text, extract(epoch FROM now())::float8, (now() AT TIME ZONE $1)::date::text",
-            [policy.timeZone]
-        ).first!
-        let (dbNow, dbEpoch, today) =
-            (
-                try clockRow.decode(0, as: String.self), try clockRow.decode(1, as: Double.self),
-                try clockRow.decode(2, as: String.self)
-            )
-        let skew = abs(dbEpoch - context.clock.now().timeIntervalSince1970)
-        if skew > policy.maxClockSkewSeconds {
-            throw RetentionError.cutoffInsideKeepPeriod(
-                rule: rules.map(\.name).joined(separator: ", "),
-                reason:
-                    "this host's clock is \(Int(skew)) s away from the database's (limit \(Int(policy.maxClockSkewSeconds)) s); "
-                    + "fix the clock (NTP) before purging")
-        }
-        for rule in rules where !rule.expiry && rule.keepDays < rule.floorDays {
-            throw RetentionError.cutoffInsideKeepPeriod(
-                rule: rule.name,
-                reason: "keep_days is \(rule.keepDays), below the platform's keep period of \(rule.floorDays) days")
-        }
-        // The metrics job recomputes any day since its raw-data horizon from `events_raw`: raw
-        // events purged sooner would let it overwrite those days' history with zeros.
-        let rawEventRules = rules.filter { $0.table == "events_raw" }
-        let horizon = try rawEventRules.isEmpty ? 0 : MetricsSettings.fromEnvironment().rawRetentionDays
-        for rule in rawEventRules {
-            if rule.expiry || rule.keepDays < horizon {
-                throw RetentionError.cutoffInsideKeepPeriod(
-                    rule: rule.name,
-                    reason:
-                        "the metrics job recomputes days back to METRICS_RAW_RETENTION_DAYS=\(horizon) from these "
-                        + "raw events; keep_days \(rule.keepDays) would let it overwrite those days with zeros. Keep "
-                        + "them at least \(horizon) days, or lower METRICS_RAW_RETENTION_DAYS first")
-            }
-        }
-
+        if !context.dryRun { try recoverQueuedObjects(db, outbox: outbox, context: context, totals: &totals) }
+        let clock = try databaseClock(db, context: context, rules: rules)
+        try checkKeepPeriods(rules)
         let scope = try SubjectScope(map: map, connection: db)
         let holds = try db.query(
             "SELECT subject, table_name FROM public.legal_holds WHERE released_at IS NULL AND subject IS NOT NULL"
         ).map { (subject: try $0.decode(0, as: UUID.self), table: try $0.decodeOptional(1, as: String.self)) }
         let resolved = try rules.filter { !$0.dropPartitions }.map {
-            try ResolvedRule(rule: $0, scope: scope, map: map, today: today, now: dbNow, subjectHolds: holds)
+            try ResolvedRule(rule: $0, scope: scope, map: map, today: clock.today, now: clock.now, subjectHolds: holds)
         }
         // Whole partitions, planned and guarded with the other rules before anything goes.
-        var partitionPlans: [(plan: PartitionDrop, cutoff: String)] = []
-        for rule in rules where rule.dropPartitions {
-            let plan = try PartitionDrop(rule: rule, scope: scope, db: db, today: today, now: dbNow).counted(db)
-            partitionPlans.append(
-                (plan, try db.scalar("SELECT (\(plan.cutoff))::text", as: String.self) ?? plan.cutoff))
-        }
+        let partitionPlans = try planPartitions(rules, scope: scope, db: db, clock: clock)
         let references = referenceColumns(scope: scope, rules: resolved)
-
-        var plans: [Plan] = []
         defer { for i in resolved.indices { try? db.execute("DROP TABLE IF EXISTS pg_temp.retention_due_\(i)") } }
+        var plans: [Plan] = []
         for (i, rule) in resolved.enumerated() {
             var plan = try plan(rule, index: i, db: db, scope: scope, holds: holds, dryRun: context.dryRun)
             plan.cutoff = try db.scalar("SELECT (\(rule.cutoff))::text", as: String.self) ?? rule.cutoff
             plans.append(plan)
         }
-        for plan in plans {
-            stats["\(plan.rule.rule.name).due"] = plan.due
-            try checkLimits(plan.rule.rule, due: plan.due, total: "\(plan.total)", of: plan.total)
-        }
-        for (plan, _) in partitionPlans {
-            stats["\(plan.rule.name).due"] = plan.dueRows
-            try checkLimits(
-                plan.rule, due: plan.dueRows, total: "\(plan.estimated ? "about " : "")\(plan.total)", of: plan.total)
-        }
-
+        try guardLimits(plans, partitionPlans, totals: &totals)
         let sweep = OrphanSweep(
             db: db, store: store, references: references, grace: policy.orphanGraceHours * 3600, clock: context.clock,
             logger: context.logger)
         if context.dryRun {
-            for plan in plans {
-                print(describe(plan, cutoffDay: today))
-                for prefix in plan.rule.rule.orphans {
-                    let orphans = try sweep.orphans(prefix: prefix)
-                    print(
-                        "  orphans under \(prefix): \(orphans.count) object(s) older than \(formatHours(policy.orphanGraceHours)) "
-                            + "that no row names\(orphans.isEmpty ? "" : ", e.g. \(orphans.prefix(3).joined(separator: ", "))")"
-                    )
-                    stats["\(plan.rule.rule.name).orphans"] = Int64(orphans.count)
-                }
-            }
-            for (plan, cutoff) in partitionPlans {
-                print(plan.describe(cutoffValue: cutoff, today: today, timeZone: policy.timeZone))
-            }
-            print("dry run: nothing was deleted")
-            return JobOutcome(stats: stats, itemsProcessed: 0)
+            try describeDryRun(plans, partitionPlans, sweep: sweep, today: clock.today, totals: &totals)
+            return JobOutcome(stats: totals.stats, itemsProcessed: 0)
         }
-
-        var total: Int64 = 0
         for plan in plans {
-            let name = plan.rule.rule.name
-            let result = try purge(
-                plan, context: context, scope: scope, holds: holds, references: references,
-                outbox: outbox, stats: &stats)
-            // One worker sweeps a rule's prefixes at a time; another finding the sweep taken
-            // leaves it (the listing is the expensive part, and the next night sweeps again).
-            let sweepLock = AdvisoryLockKey("samia-batch:retention-sweep:\(name)")
-            var orphans: Int64 = 0
-            if try db.tryAdvisoryLock(sweepLock) {
-                defer { _ = try? db.advisoryUnlock(sweepLock) }
-                orphans = try plan.rule.rule.orphans.reduce(0) {
-                    $0 + (try sweep.sweep(prefix: $1, rule: name, runID: context.runID, outbox: outbox))
-                }
-            } else {
-                context.logger.info(
-                    "another worker is sweeping this rule's orphans",
-                    metadata: ["event": "sweep_skipped", "rule": "\(name)"])
-            }
-            stats["\(name).orphans_deleted"] = orphans
-            total += result.rows
-            gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(result.rows)
-            gauges["samia_retention_media_rows_deleted{rule=\"\(name)\"}"] = Double(result.mediaRows)
-            gauges["samia_retention_objects_deleted{rule=\"\(name)\"}"] = Double(result.objects + orphans)
-            print(
-                "retention \(name): \(result.rows) row(s) deleted in \(result.batches) batch(es), \(result.mediaRows) media row(s), "
-                    + "\(result.objects) object(s) queued, \(orphans) orphan object(s) removed; "
-                    + "\(plan.expired - plan.due) expired row(s) kept (held, referenced or public); longest batch \(result.longestMilliseconds) ms"
-            )
+            try purgeRule(
+                plan, context: context, scope: scope, holds: holds, references: references, outbox: outbox,
+                sweep: sweep, totals: &totals)
         }
         for (plan, cutoff) in partitionPlans {
-            let name = plan.rule.name
-            // One worker drops a rule's partitions; another finding them taken leaves them.
-            let lock = AdvisoryLockKey("samia-batch:retention-partitions:\(name)")
-            guard try db.tryAdvisoryLock(lock) else {
-                context.logger.info(
-                    "another worker is dropping this rule's partitions",
-                    metadata: ["event": "partitions_skipped", "rule": "\(name)"])
-                continue
-            }
-            defer { _ = try? db.advisoryUnlock(lock) }
-            let done = try plan.drop(context: context, cutoffValue: cutoff, stats: &stats)
-            let strays = try plan.deleteStrays(
-                context: context, cutoffValue: cutoff, batchSize: policy.batchSize,
-                pauseMilliseconds: policy.pauseMilliseconds, stats: &stats)
-            total += done.rows + strays.rows
-            gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(done.rows + strays.rows)
-            gauges["samia_retention_partitions_dropped{rule=\"\(name)\"}"] = Double(done.partitions)
-            print(
-                "retention \(name): \(done.partitions) partition(s) of \(plan.rule.table) dropped, \(done.rows) row(s); "
-                    + "\(strays.rows) older row(s) deleted from partitions without an upper bound in \(strays.batches) batch(es); "
-                    + "\(plan.kept.count) partition(s) kept")
+            try dropPartitions(plan, cutoff: cutoff, context: context, totals: &totals)
         }
-        let pending =
-            try db.scalar(
-                "SELECT count(*) FROM public.storage_outbox WHERE origin LIKE 'retention%' AND deleted_at IS NULL",
-                as: Int64.self) ?? 0
-        stats["objects_pending"] = pending
-        gauges["samia_retention_objects_pending"] = Double(pending)
-        if pending > 0 {
-            context.logger.warning(
-                "storage objects still queued for deletion; the next run retries them",
-                metadata: ["event": "retention_objects_pending", "count": "\(pending)"])
-        }
-        var outcome = JobOutcome(stats: stats, itemsProcessed: total)
-        outcome.gauges = gauges
+        try recordPending(db, context: context, totals: &totals)
+        var outcome = JobOutcome(stats: totals.stats, itemsProcessed: totals.rows)
+        outcome.gauges = totals.gauges
         return outcome
     }
 
     /// Stops a rule, before anything is deleted, that would delete more than `--max-rows` or
     /// more than its fraction of the table's `total` rows (`shown` as the message gives it).
-    private func checkLimits(_ rule: RetentionPolicy.Rule, due: Int64, total shown: String, of total: Int64) throws {
+    func checkLimits(_ rule: RetentionPolicy.Rule, due: Int64, total shown: String, of total: Int64) throws {
         let fraction = maxFraction ?? rule.maxFraction
         if let maxRows, due > maxRows {
             throw RetentionError.tooMany(rule: rule.name, rows: due, limit: "--max-rows \(maxRows)")
@@ -339,7 +204,7 @@ public struct RetentionJob: Job {
             firstKeys: firstKeys, mediaRows: mediaRows, objects: objects, limit: limit)
     }
 
-    private func describe(_ plan: Plan, cutoffDay: String) -> String {
+    func describe(_ plan: Plan, cutoffDay: String) -> String {
         let r = plan.rule.rule
         return """
             rule \(r.name): \(r.table) rows with \(r.age) < \(plan.cutoff) (\(r.expiry ? "expired" : "kept \(r.keepDays) days"); today is \(cutoffDay) in \(policy.timeZone))
@@ -370,7 +235,7 @@ public struct RetentionJob: Job {
         }
     }
 
-    private func purge(
+    func purge(
         _ plan: Plan, context: JobContext, scope: SubjectScope, holds: [(subject: UUID, table: String?)],
         references: [(table: String, column: String)], outbox: StorageOutbox, stats: inout [String: Int64]
     ) throws -> Result {
@@ -739,7 +604,7 @@ public struct RetentionJob: Job {
 
     /// Every column the database uses to name a storage object: an object is deleted only when
     /// none of them names it any more.
-    private func referenceColumns(scope: SubjectScope, rules: [ResolvedRule]) -> [(table: String, column: String)] {
+    func referenceColumns(scope: SubjectScope, rules: [ResolvedRule]) -> [(table: String, column: String)] {
         var set: [String: (table: String, column: String)] = [:]
         for (name, table) in map.tables { for column in table.storage { set["\(name).\(column)"] = (name, column) } }
         for rule in rules {
@@ -752,12 +617,12 @@ public struct RetentionJob: Job {
         return set.keys.sorted().map { set[$0]! }
     }
 
-    private func pendingCount(_ db: Connection, origin: String) throws -> Int64 {
+    func pendingCount(_ db: Connection, origin: String) throws -> Int64 {
         try db.scalar(
             "SELECT count(*) FROM public.storage_outbox WHERE origin = $1 AND deleted_at IS NULL", [origin],
             as: Int64.self) ?? 0
     }
 
     private func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
-    private func formatHours(_ hours: Double) -> String { hours == hours.rounded() ? "\(Int(hours)) h" : "\(hours) h" }
+    func formatHours(_ hours: Double) -> String { hours == hours.rounded() ? "\(Int(hours)) h" : "\(hours) h" }
 }

@@ -128,7 +128,7 @@ public final class JobContext: Sendable {
         do {
             if let deadline {
                 let ms = max(1, Int(deadline.timeIntervalSince(clock.now()) * 1000))
-                try session.execute("SET statement_timeout = \(ms)")
+                _ = try session.query("SELECT set_config('statement_timeout', $1, false)", [String(ms)])
             }
         } catch {
             session.close()

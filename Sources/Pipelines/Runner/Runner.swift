@@ -29,7 +29,7 @@ public final class Runner: Sendable {
     let host: String
     /// The connection the job's attempt runs on, for SIGTERM and the deadline to cancel.
     private let currentConnection = Locked<Connection?>(nil)
-    private let random: @Sendable () -> Double
+    let random: @Sendable () -> Double
 
     public init(
         configuration: ConnectionConfiguration, logger: Logger, clock: any BatchClock = SystemClock(), version: String,
@@ -131,216 +131,51 @@ public final class Runner: Sendable {
     }
 
     /// Runs `job` for `partition`. Never throws: every failure becomes a report with its exit status.
+    ///
+    /// The steps: prepare the monitoring hooks, take the job's lock (or a ledger session for
+    /// concurrent jobs), record the start (or skip a partition that already succeeded), run the
+    /// attempts, judge the outcome, then record and report it.
     public func run(_ job: any Job, partition: Partition, options: RunOptions) -> RunReport {
         let state = RunnerState(job: job.name, maxDuration: options.maxDuration)
-        var log = logger
-        log[metadataKey: "job"] = .string(job.name)
-        if partition.kind != .none { log[metadataKey: "partition"] = .string(partition.key) }
         let signals = installSignalHandlers(state: state)
         defer { signals.forEach { $0.cancel() } }
-
-        let ping: HealthPing?
-        let push: MetricsPush?
-        do {
-            ping = try HealthPing.forJob(job.name, environment: ProcessInfo.processInfo.environment)
-            push = try MetricsPush.fromEnvironment(ProcessInfo.processInfo.environment)
-        } catch {
-            log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
-            return RunReport(
-                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
-            )
+        var scope: RunScope
+        switch prepare(job, partition: partition, options: options, state: state) {
+        case .done(let report): return report
+        case .next(let prepared): scope = prepared
         }
         let key = Runner.lockKey(for: job.name)
         let lockConnection: Connection
-        do {
-            lockConnection =
-                job.allowsConcurrentRuns
-                ? try sessionConnection(job: job.name, purpose: "ledger", retry: options.retry)
-                : try acquireLock(key, job: job.name, retry: options.retry)
-        } catch {
-            if case BatchError.lockHeld = error {
-                log.warning("already running", metadata: ["event": "lock_held"])
-            } else {
-                log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
-                // A start that cannot even lock is a failed night for the monitor; a held
-                // lock is not (the holder pings).
-                ping?.finish(
-                    exitCode: BatchError.exitStatus(for: error).rawValue, runID: nil,
-                    logLines: LogTail.shared.last(20), logger: log)
-            }
-            return RunReport(
-                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
-            )
+        switch openLedgerSession(scope, key: key) {
+        case .done(let report): return report
+        case .next(let connection): lockConnection = connection
         }
         defer { lockConnection.close() }
-        let ledger = RunLedger(connection: lockConnection)
         defer { if !job.allowsConcurrentRuns { _ = try? lockConnection.advisoryUnlock(key) } }
-        // Work committed after the lock was lost could overlap another run's: every commit
-        // (and every checkpoint) first asks the lock session whether it still holds it.
-        // Sessions a job opens beside its main one call this from their own threads; the lock
-        // session is one connection, so the calls take turns.
-        let jobName = job.name
-        let lockSession = Locked(lockConnection)
-        let lockCheck: (@Sendable () throws -> Void)? =
-            job.allowsConcurrentRuns
-            ? nil
-            : { @Sendable () throws -> Void in
-                let held = lockSession.withLock { (try? $0.holdsAdvisoryLock(key)) == true }
-                guard held else { throw BatchError.lockLost(job: jobName) }
-            }
-
+        let ledger = RunLedger(connection: lockConnection)
         let started = clock.now()
         let runID: Int64
-        do {
-            // Concurrent workers share the job: only a running row whose session is gone is stale.
-            let stale =
-                job.allowsConcurrentRuns
-                ? try ledger.abortVanished(job: job.name) : try ledger.abortStale(job: job.name)
-            if stale > 0 {
-                log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"])
-            }
-            if !options.force && !options.dryRun, partition.kind != .none,
-                let previous = try ledger.lastSuccess(job: job.name, partition: partition)
-            {
-                log.info(
-                    "partition already succeeded; skipping (use --force to run again)",
-                    metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
-                ping?.finish(exitCode: 0, runID: nil, logLines: LogTail.shared.last(5), logger: log)
-                return RunReport(status: .success, runID: nil, outcome: nil, skippedBecauseOf: previous, error: nil)
-            }
-            var parameters = options.parameters
-            if let max = options.maxDuration { parameters["max_duration_s"] = String(Int(max)) }
-            if options.force { parameters["force"] = "true" }
-            runID = try ledger.start(
-                job: job.name, partition: partition, dryRun: options.dryRun, host: host, pid: getpid(),
-                version: version, parameters: parameters)
-            // The ledger session names its run, so another worker can tell a live run from a
-            // vanished one (`abortVanished`).
-            try lockConnection.execute("SET application_name = '\(RunLedger.sessionName(job: job.name, runID: runID))'")
-        } catch {
-            log.error("cannot record the run", metadata: ["event": "ledger_error", "error": "\(error)"])
-            return RunReport(
-                status: BatchError.exitStatus(for: error), runID: nil, outcome: nil, skippedBecauseOf: nil, error: error
-            )
+        switch recordStart(scope, ledger: ledger, lockConnection: lockConnection) {
+        case .done(let report): return report
+        case .next(let id): runID = id
         }
-        log[metadataKey: "run_id"] = "\(runID)"
-        log.info("run started", metadata: ["event": "run_started", "dry_run": "\(options.dryRun)"])
-        ping?.start(runID: runID, logger: log)
+        scope.log[metadataKey: "run_id"] = "\(runID)"
+        scope.log.info("run started", metadata: ["event": "run_started", "dry_run": "\(options.dryRun)"])
+        scope.ping?.start(runID: runID, logger: scope.log)
 
         let deadline = options.maxDuration.map { started.addingTimeInterval($0) }
         let timer = deadline.map { armDeadline($0, state: state) }
         defer { timer?.cancel() }
-        let progress = ProgressReporter(interactive: options.interactive, logger: log)
-
-        var outcome: JobOutcome?
-        var failure: (any Error)?
-        var attempt = 0
-        while true {
-            attempt += 1
-            if attempt > 1 { try? ledger.attempt(runID: runID, attempts: attempt) }
-            do {
-                let connection = try connect(applicationName: "samia-batch/\(job.name)", retry: options.retry)
-                setCurrent(connection)
-                connection.beforeCommit = lockCheck
-                defer {
-                    setCurrent(nil)
-                    connection.close()
-                }
-                if let deadline {
-                    let ms = max(1, Int(deadline.timeIntervalSince(clock.now()) * 1000))
-                    try connection.execute("SET statement_timeout = \(ms)")
-                }
-                let context = JobContext(
-                    connection: connection, configuration: configuration, partition: partition,
-                    dryRun: options.dryRun, runID: runID, attempt: attempt, logger: log, clock: clock,
-                    progress: progress, deadline: deadline, runnerState: state, lockCheck: lockCheck)
-                try context.checkpoint()
-                outcome = try job.run(context)
-                break
-            } catch {
-                if let signal = state.signal {
-                    failure = BatchError.interrupted(job: job.name, signal: signal)
-                    break
-                }
-                if let deadline, clock.now() >= deadline.addingTimeInterval(-0.05) {
-                    failure = BatchError.deadlineExceeded(job: job.name, seconds: options.maxDuration ?? 0)
-                    break
-                }
-                if let pg = error as? PostgresError, pg.isTransient, attempt < options.retry.maxAttempts {
-                    let wait = options.retry.delay(after: attempt, random: random())
-                    log.warning(
-                        "transient failure, retrying",
-                        metadata: [
-                            "event": "retry", "attempt": "\(attempt)", "sqlstate": "\(pg.sqlState ?? "")",
-                            "wait_ms": "\(Int(wait * 1000))",
-                        ])
-                    clock.sleep(seconds: wait)
-                    continue
-                }
-                if let pg = error as? PostgresError, pg.code == .connection {
-                    failure = BatchError.unreachable(
-                        target: configuration.displayTarget, attempts: attempt, message: pg.message)
-                } else {
-                    failure = error
-                }
-                break
-            }
+        let lockCheck = Self.lockCheck(job: job, key: key, on: lockConnection)
+        var attempts = runAttempts(
+            scope, runID: runID, ledger: ledger, deadline: deadline, lockCheck: lockCheck)
+        if attempts.failure == nil {
+            attempts.failure = verdict(scope, outcome: attempts.outcome, key: key, lockConnection: lockConnection)
         }
-        progress.finish()
-
-        if failure == nil, !job.allowsConcurrentRuns, !((try? lockConnection.holdsAdvisoryLock(key)) ?? false) {
-            failure = BatchError.lockLost(job: job.name)
-        }
-        if failure == nil, let outcome, outcome.failedItems > 0 {
-            failure = BatchError.partial(
-                job: job.name, failed: outcome.failedItems, succeeded: Int(outcome.itemsProcessed))
-        }
-        let status: String
-        switch failure {
-        case nil: status = "succeeded"
-        case let e as BatchError:
-            switch e {
-            case .partial: status = "partial"
-            case .interrupted: status = "aborted"
-            default: status = "failed"
-            }
-        default: status = "failed"
-        }
-        let finished = clock.now()
-        let duration = finished.timeIntervalSince(started)
-        do {
-            try ledger.finish(runID: runID, status: status, outcome: outcome, error: failure.map { "\($0)" })
-        } catch {
-            log.error("cannot record the outcome", metadata: ["event": "ledger_error", "error": "\(error)"])
-        }
-        if let path = options.metricsTextfile {
-            do {
-                try MetricsTextfile(path: path).record(
-                    job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
-                    items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:])
-            } catch {
-                log.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
-            }
-        }
-        push?.push(
-            job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
-            items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:], logger: log)
-        var meta: Logger.Metadata = [
-            "event": "run_finished", "status": .string(status), "duration_ms": "\(Int(duration * 1000))",
-            "attempts": "\(attempt)", "items": "\(outcome?.itemsProcessed ?? 0)",
-        ]
-        if let failure { meta["error"] = "\(failure)" }
-        if failure == nil {
-            log.info("run finished", metadata: meta)
-        } else {
-            log.error("run finished", metadata: meta)
-        }
-        let exit = failure.map { BatchError.exitStatus(for: $0) } ?? .success
-        ping?.finish(exitCode: exit.rawValue, runID: runID, logLines: LogTail.shared.last(20), logger: log)
-        return RunReport(status: exit, runID: runID, outcome: outcome, skippedBecauseOf: nil, error: failure)
+        return finish(scope, runID: runID, ledger: ledger, started: started, attempts: attempts)
     }
 
-    private func setCurrent(_ connection: Connection?) {
+    func setCurrent(_ connection: Connection?) {
         currentConnection.withLock { $0 = connection }
     }
 
