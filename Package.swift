@@ -63,7 +63,7 @@ let package = Package(
 
         // The job families: each on the runner's layers, and on another family only where it truly
         // uses it (docs/architecture.md says which and why).
-        pipeline("Invoicing", ["Runner", "Storage", "Postgres", "Reports", yams]),
+        pipeline("Invoicing", ["Runner", "Storage", "Postgres", "Reports", log, yams]),
         pipeline("Reconciliation", ["Runner", "Storage", "Invoicing", "Postgres", "Reports", yams]),
         pipeline("Privacy", ["Runner", "Storage", "Postgres", "Reports", yams, crypto]),
         pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Threads", "Postgres", log, yams]),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Postgres
 import Reports
 import Runner
@@ -40,39 +41,68 @@ public struct InvoicingJob: Job {
         self.limit = limit
     }
 
+    /// The run, as its steps: number invoices, then credit notes, one short transaction each;
+    /// render and store every numbered document without a PDF; render again what storage lost.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
-        if context.dryRun {
-            let pendingInvoices: Int64 =
-                try db.scalar(
-                    "SELECT count(*) FROM public.payment_intents pi WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)"
-                ) ?? 0
-            let pendingCredits: Int64 =
-                try db.scalar(
-                    "SELECT count(*) FROM public.refunds r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)"
-                ) ?? 0
-            let pendingPDFs: Int64 =
-                try db.scalar(
-                    "SELECT (SELECT count(*) FROM public.invoices WHERE pdf_media_id IS NULL) + (SELECT count(*) FROM public.credit_notes WHERE pdf_media_id IS NULL)"
-                ) ?? 0
-            print(
-                "would issue \(pendingInvoices) invoice(s) and \(pendingCredits) credit note(s); \(pendingPDFs) numbered document(s) await their PDF"
-            )
-            return JobOutcome(
-                stats: [
-                    "pending_invoices": pendingInvoices, "pending_credit_notes": pendingCredits,
-                    "pending_pdfs": pendingPDFs,
-                ])
-        }
+        if context.dryRun { return try dryRun(db) }
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
-        var failed: [String: [Int64]] = ["payment_intent": [], "refund": [], "invoice": [], "credit_note": []]
-        var issued = 0
+        var failures = DocumentFailures(db: db, logger: context.logger)
+        let issued = try numberDocuments(context, failures: &failures, stats: &stats)
+        let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats)
+        // Objects lost from storage: render again from the snapshot, which gives the same bytes.
+        let restored = try restoreLost(db, renderer: renderer, context: context)
+        stats["pdfs_restored"] = Int64(restored.restored)
+        stats["restored_with_different_bytes"] = Int64(restored.changed)
+        stats["failed"] = Int64(failures.count)
+        return JobOutcome(stats: stats, failedItems: failures.count, itemsProcessed: Int64(issued + stored))
+    }
 
-        func record(_ source: String, _ id: Int64, _ error: any Error) {
+    /// What a run would do: counts only.
+    private func dryRun(_ db: Connection) throws -> JobOutcome {
+        let pendingInvoices: Int64 =
+            try db.scalar(
+                "SELECT count(*) FROM public.payment_intents pi WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)"
+            ) ?? 0
+        let pendingCredits: Int64 =
+            try db.scalar(
+                "SELECT count(*) FROM public.refunds r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)"
+            ) ?? 0
+        let pendingPDFs: Int64 =
+            try db.scalar(
+                "SELECT (SELECT count(*) FROM public.invoices WHERE pdf_media_id IS NULL) + (SELECT count(*) FROM public.credit_notes WHERE pdf_media_id IS NULL)"
+            ) ?? 0
+        print(
+            "would issue \(pendingInvoices) invoice(s) and \(pendingCredits) credit note(s); \(pendingPDFs) numbered document(s) await their PDF"
+        )
+        return JobOutcome(
+            stats: [
+                "pending_invoices": pendingInvoices, "pending_credit_notes": pendingCredits,
+                "pending_pdfs": pendingPDFs,
+            ])
+    }
+
+    /// The sources whose document failed in this run: recorded in `document_failures`, logged,
+    /// and left out of this run's later claims.
+    struct DocumentFailures {
+        let db: Connection
+        let logger: Logger
+        private var failed: [String: [Int64]] = [:]
+
+        init(db: Connection, logger: Logger) {
+            self.db = db
+            self.logger = logger
+        }
+
+        var count: Int { failed.values.reduce(0) { $0 + $1.count } }
+
+        func excluded(_ source: String) -> PostgresArray { PostgresArray(failed[source] ?? []) }
+
+        mutating func record(_ source: String, _ id: Int64, _ error: any Error) {
             failed[source, default: []].append(id)
             let message = String(describing: error).prefix(500)
-            context.logger.error(
+            logger.error(
                 "document failed",
                 metadata: ["event": "document_failed", "source": "\(source)", "id": "\(id)", "error": "\(message)"])
             _ = try? db.query(
@@ -82,44 +112,48 @@ public struct InvoicingJob: Job {
                   SET error = EXCLUDED.error, attempts = document_failures.attempts + 1, last_failed_at = now()
                 """, [source, id, String(message)])
         }
-        func excluded(_ source: String) -> PostgresArray { PostgresArray(failed[source] ?? []) }
+    }
 
-        // 1. Number invoices, then 2. credit notes: one short transaction per document. Each claim
-        // starts at the lowest source without its document when the run began (`floor`), found
-        // once: from the first id, every claim walked past the whole invoiced history (1.5 s
-        // each behind 900,000 invoices; docs/performance.md). A source that becomes due below the
-        // floor during the run (a payment succeeding late) is the next run's.
-        let series:
-            [(source: String, stat: String, floor: String, issue: (Connection, PostgresArray, Int64) throws -> Claim?)] =
-                [
-                    (
-                        "payment_intent", "invoices_issued",
-                        """
-                        SELECT coalesce(min(pi.id), 0) FROM public.payment_intents pi
-                         WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
-                        """,
-                        { try issueInvoice($0, context: context, exclude: $1, floor: $2) }
-                    ),
-                    (
-                        "refund", "credit_notes_issued",
-                        """
-                        SELECT coalesce(min(r.id), 0) FROM public.refunds r
-                         WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
-                        """,
-                        { tx, exclude, floor in
-                            try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
-                        }
-                    ),
-                ]
-        for (source, stat, floorSQL, issue) in series {
+    /// Numbers invoices, then credit notes: one short transaction per document. Each claim starts
+    /// at the lowest source without its document when the run began (`floor`), found once: from
+    /// the first id, every claim walked past the whole invoiced history (1.5 s each behind
+    /// 900,000 invoices). A source that becomes due below the floor during the run (a payment
+    /// succeeding late) is the next run's. Returns how many were issued.
+    private func numberDocuments(
+        _ context: JobContext, failures: inout DocumentFailures, stats: inout [String: Int64]
+    ) throws -> Int {
+        let db = context.connection
+        let series: [(source: String, stat: String, floor: String)] = [
+            (
+                "payment_intent", "invoices_issued",
+                """
+                SELECT coalesce(min(pi.id), 0) FROM public.payment_intents pi
+                 WHERE pi.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
+                """
+            ),
+            (
+                "refund", "credit_notes_issued",
+                """
+                SELECT coalesce(min(r.id), 0) FROM public.refunds r
+                 WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
+                """
+            ),
+        ]
+        var issued = 0
+        for (source, stat, floorSQL) in series {
             let floor = try db.scalar(floorSQL, as: Int64.self) ?? 0
             while limit.map({ issued < $0 }) ?? true {
                 try context.checkpoint()
                 var claimed: Claim?
                 do {
-                    claimed = try db.transaction { tx in try issue(tx, excluded(source), floor) }
+                    let exclude = failures.excluded(source)
+                    claimed = try db.transaction { tx in
+                        source == "payment_intent"
+                            ? try issueInvoice(tx, context: context, exclude: exclude, floor: floor)
+                            : try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
+                    }
                 } catch let error as FailedSource {
-                    record(source, error.id, error.underlying)
+                    failures.record(source, error.id, error.underlying)
                     continue
                 }
                 guard let claimed else { break }
@@ -132,32 +166,33 @@ public struct InvoicingJob: Job {
                 stats[stat, default: 0] += 1
             }
         }
-        // 3. Render and store every numbered document without a PDF.
+        return issued
+    }
+
+    /// Renders and stores every numbered document without a PDF; returns how many.
+    private func storePDFs(
+        _ context: JobContext, renderer: InvoiceRenderer, failures: inout DocumentFailures,
+        stats: inout [String: Int64]
+    ) throws -> Int {
         var stored = 0
         for table in ["invoices", "credit_notes"] {
             let source = table == "invoices" ? "invoice" : "credit_note"
             while true {
                 try context.checkpoint()
                 do {
-                    let done = try db.transaction { tx in
-                        try storePDF(
-                            tx, table: table, renderer: renderer, exclude: excluded(source))
+                    let exclude = failures.excluded(source)
+                    let done = try context.connection.transaction { tx in
+                        try storePDF(tx, table: table, renderer: renderer, exclude: exclude)
                     }
                     guard done else { break }
                     stored += 1
                     stats["pdfs_stored", default: 0] += 1
                 } catch let error as FailedSource {
-                    record(source, error.id, error.underlying)
+                    failures.record(source, error.id, error.underlying)
                 }
             }
         }
-        // 4. Objects lost from storage: render again from the snapshot, which gives the same bytes.
-        let restored = try restoreLost(db, renderer: renderer, context: context)
-        stats["pdfs_restored"] = Int64(restored.restored)
-        stats["restored_with_different_bytes"] = Int64(restored.changed)
-        let failures = failed.values.reduce(0) { $0 + $1.count }
-        stats["failed"] = Int64(failures)
-        return JobOutcome(stats: stats, failedItems: failures, itemsProcessed: Int64(issued + stored))
+        return stored
     }
 
     /// The stored snapshot: the document JSON in the same schema `render` reads.

@@ -39,30 +39,13 @@ public struct MetricsJob: Job {
                 + "recomputing would overwrite history with zeros")
     }
 
+    /// The run, as its steps: the window it may recompute, the time zone checked, the sessions
+    /// opened on one snapshot, the units worked on all of them, and every session committed only
+    /// once all are done and clean.
     public func run(_ context: JobContext) throws -> JobOutcome {
-        let now = context.clock.now()
-        let window: ClosedRange<LocalDate>
-        switch (context.partition.kind, context.partition.dayRange) {
-        case (.day, let range?):
-            guard let clipped = self.window(endingAt: range.upperBound, now: now) else {
-                throw refusal(range.upperBound, now: now)
-            }
-            window = clipped
-        case (.range, let range?):
-            // A backfill chunk is recomputed exactly as asked, never partly.
-            guard range.lowerBound >= settings.horizon(now: now) else { throw refusal(range.lowerBound, now: now) }
-            window = range
-        default:
-            throw BatchError.configuration("the metrics job runs for a day or a day range, not \(context.partition)")
-        }
+        let window = try self.window(for: context)
         let db = context.connection
-        // Ask PostgreSQL itself (cheaper than scanning pg_timezone_names): an unknown zone is 22023.
-        do {
-            _ = try db.query("SELECT now() AT TIME ZONE $1", [settings.timeZone])
-        } catch {
-            guard error.sqlState == "22023" else { throw error }
-            throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
-        }
+        try checkTimeZone(db)
         let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1)
         let queue = MetricsWorkQueue(Self.units(of: window, sessions: settings.sessions))
         let sessionCount = min(settings.sessions, queue.units.count)
@@ -86,48 +69,93 @@ public struct MetricsJob: Job {
             sessions.append(try context.openSession(purpose: "metrics-\(index + 1)"))
         }
         let connections = [db] + sessions
-        // One snapshot for all: a day's tables agree with each other whichever session wrote them.
+        try beginOnOneSnapshot(connections)
+        let results = workOnEverySession(queue, connections: connections, context: context)
+        try commitAll(connections, results: results)
+        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount)]
+        for result in results {
+            for (name, value) in try result.get() { stats[name, default: 0] += value }
+        }
+        return JobOutcome(stats: stats, itemsProcessed: days)
+    }
+
+    /// The days the run recomputes: the nightly window ending at its day, or a backfill chunk
+    /// exactly as asked; never a day behind the raw-data horizon.
+    private func window(for context: JobContext) throws -> ClosedRange<LocalDate> {
+        let now = context.clock.now()
+        switch (context.partition.kind, context.partition.dayRange) {
+        case (.day, let range?):
+            guard let clipped = self.window(endingAt: range.upperBound, now: now) else {
+                throw refusal(range.upperBound, now: now)
+            }
+            return clipped
+        case (.range, let range?):
+            // A backfill chunk is recomputed exactly as asked, never partly.
+            guard range.lowerBound >= settings.horizon(now: now) else { throw refusal(range.lowerBound, now: now) }
+            return range
+        default:
+            throw BatchError.configuration("the metrics job runs for a day or a day range, not \(context.partition)")
+        }
+    }
+
+    /// Asks PostgreSQL itself (cheaper than scanning pg_timezone_names): an unknown zone is 22023.
+    private func checkTimeZone(_ db: Connection) throws {
+        do {
+            _ = try db.query("SELECT now() AT TIME ZONE $1", [settings.timeZone])
+        } catch {
+            guard error.sqlState == "22023" else { throw error }
+            throw BatchError.configuration("PostgreSQL does not know the time zone \"\(settings.timeZone)\"")
+        }
+    }
+
+    /// One snapshot for all: a day's tables agree with each other whichever session wrote them.
+    private func beginOnOneSnapshot(_ connections: [Connection]) throws {
         var begun: [Connection] = []
         do {
             for connection in connections {
                 try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 begun.append(connection)
             }
-            try db.shareSnapshot(with: sessions)
+            try connections[0].shareSnapshot(with: Array(connections.dropFirst()))
         } catch {
             for connection in begun { try? connection.execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// The units handed out to every session, the first on this thread. A failed unit dooms the
+    /// run: the queue hands out no more, and when the job's own session fails, the others'
+    /// statements are cancelled rather than waited for.
+    private func workOnEverySession(_ queue: MetricsWorkQueue, connections: [Connection], context: JobContext)
+        -> [Result<[String: Int64], any Error>]
+    {
+        let sessions = connections.dropFirst()
         let beside = sessions.enumerated().map { index, session in
             BackgroundCall(name: "metrics session \(index + 2)") {
                 try self.work(queue, on: session, context: context)
             }
         }
-        let first = Result { try work(queue, on: db, context: context) }
-        // A failed unit dooms the run: the queue hands out no more, and when the job's own
-        // session fails, the others' statements are cancelled rather than waited for.
+        let first = Result { try work(queue, on: connections[0], context: context) }
         if case .failure = first { sessions.forEach { $0.cancel() } }
-        let results = [first] + beside.map { call in Result { try call.wait() } }
+        return [first] + beside.map { call in Result { try call.wait() } }
+    }
+
+    /// Each table's days are written by one session and checked there: should the process die
+    /// between two commits, every table holds for each day either its new or its previous
+    /// figures, and the run (not marked succeeded) is recomputed whole next time.
+    private func commitAll(_ connections: [Connection], results: [Result<[String: Int64], any Error>]) throws {
         for case .failure(let failure) in results {
             for (connection, result) in zip(connections, results) {
                 if case .success = result { try? connection.execute("ROLLBACK") }
             }
             throw failure
         }
-        // Each table's days are written by one session and checked there: should the process
-        // die between two commits, every table holds for each day either its new or its previous
-        // figures, and the run (not marked succeeded) is recomputed whole next time.
         for (index, connection) in connections.enumerated() {
             do { try connection.commit() } catch {
                 for later in connections.dropFirst(index + 1) { try? later.execute("ROLLBACK") }
                 throw error
             }
         }
-        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount)]
-        for result in results {
-            for (name, value) in try result.get() { stats[name, default: 0] += value }
-        }
-        return JobOutcome(stats: stats, itemsProcessed: days)
     }
 
     /// Longest a unit's statement waits for a row lock. Only the metrics job writes the

@@ -32,32 +32,16 @@ public struct DSRProcessJob: Job {
     /// Open requests whose deadline is this close count as "due soon" in the metrics.
     public var dueSoon: TimeInterval = 7 * 86_400
 
+    /// The hourly run: check the data map, then take approved requests one at a time (export
+    /// or erasure), each failing alone; then the deadline gauges.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
-        // Exports read their tables on a second session beside the media copy. It is opened on
-        // its own thread while the data map is checked, so the first export does not wait for
-        // the connection; a run with no export opens it for nothing, which costs a few ms.
-        var openingTables =
-            context.dryRun
-            ? nil
-            : BackgroundCall(name: "samia-batch open tables session") { try context.openSession(purpose: "tables") }
-        var tableConnection: Connection?
-        defer {
-            if let opening = openingTables, let session = try? opening.wait() { context.closeSession(session) }
-            tableConnection.map(context.closeSession)
-        }
-        // A table that references a person but is missing from the map stops every privacy job.
-        let report = try DataMapValidator(connection: db).validate(map, file: mapFile)
-        if !report.unindexed.isEmpty {
-            context.logger.warning(
-                "reach columns lead no index; each export and erasure reads their tables whole (datamap check)",
-                metadata: ["event": "dsr_unindexed_reach", "columns": "\(report.unindexed.joined(separator: ","))"])
-        }
-        let scope = try SubjectScope(map: map, connection: db)
+        let tables = TablesSession(context: context, openNow: !context.dryRun)
+        defer { tables.close() }
+        let scope = try checkedScope(context)
         let queue = DSRQueue(connection: db)
         if context.dryRun { return try dryRun(scope: scope, queue: queue, context: context) }
-        var stats: [String: Int64] = ["exports_done": 0, "erasures_done": 0, "failed": 0]
-        var artifacts: [String] = []
+        var done = Done()
         var processed = 0
         while processed < maxRequests {
             try context.checkpoint()
@@ -67,73 +51,135 @@ public struct DSRProcessJob: Job {
             processed += 1
             defer { try? queue.release(request.id) }
             if request.kind == .erase {
-                do {
-                    let proof = try erase(request, scope: scope, db: db, context: context)
-                    _ = try queue.finishErasure(request, proof: proof)
-                    print("erasure #\(request.id): done, proof artefact #\(proof.id)")
-                    stats["erasures_done", default: 0] += 1
-                    artifacts.append(proof.storageKey)
-                    context.logger.info(
-                        "erasure done", metadata: ["event": "dsr_erasure_done", "request": "\(request.id)"])
-                } catch let error as BatchError {
-                    throw error
-                } catch {
-                    try? db.execute("ROLLBACK")
-                    try queue.fail(request, error: "\(error)")
-                    stats["failed", default: 0] += 1
-                    context.logger.error(
-                        "erasure failed",
-                        metadata: ["event": "dsr_erasure_failed", "request": "\(request.id)", "error": "\(error)"])
-                }
-                continue
-            }
-            context.logger.info(
-                "export started", metadata: ["event": "dsr_export_started", "request": "\(request.id)"])
-            do {
-                let started = Date()
-                if tableConnection == nil {
-                    if let opening = openingTables {
-                        // Taken once: if it failed, the next export tries a connection of its own.
-                        openingTables = nil
-                        tableConnection = try opening.wait()
-                    } else {
-                        tableConnection = try context.openSession(purpose: "tables")
-                    }
-                }
-                let (record, summary, storeMilliseconds) = try export(
-                    request, scope: scope, db: db, tables: tableConnection!, context: context)
-                print(
-                    "export #\(request.id): \(record.bytes) bytes in \(Int(Date().timeIntervalSince(started) * 1000)) ms "
-                        + "(tables \(summary.dataMilliseconds) ms beside \(summary.mediaFiles) media of \(summary.mediaBytes) bytes "
-                        + "\(summary.mediaMilliseconds) ms, storing \(storeMilliseconds) ms), artefact #\(record.id)")
-                let expires = context.clock.now().addingTimeInterval(Double(exportDays) * 86_400)
-                _ = try queue.finishExport(request, artifact: record, expiresAt: expires)
-                stats["exports_done", default: 0] += 1
-                artifacts.append(record.storageKey)
-                context.logger.info(
-                    "export ready",
-                    metadata: [
-                        "event": "dsr_export_ready", "request": "\(request.id)", "artifact": "\(record.id)",
-                        "bytes": "\(record.bytes)",
-                    ])
-            } catch let error as BatchError {
-                // Interrupted or out of time: leave it `running`; the next process resumes it.
-                throw error
-            } catch {
-                let message = "\(error)"
-                try queue.fail(request, error: message)
-                stats["failed", default: 0] += 1
-                context.logger.error(
-                    "export failed",
-                    metadata: ["event": "dsr_export_failed", "request": "\(request.id)", "error": "\(message)"])
+                try processErasure(request, scope: scope, queue: queue, context: context, done: &done)
+            } else {
+                try processExport(request, scope: scope, queue: queue, tables: tables, context: context, done: &done)
             }
         }
         // Items are the requests done: the runner reports "N failed, M succeeded" from these two.
         var outcome = JobOutcome(
-            stats: stats, artifacts: artifacts, failedItems: Int(stats["failed"] ?? 0),
-            itemsProcessed: Int64(processed) - (stats["failed"] ?? 0))
+            stats: done.stats, artifacts: done.artifacts, failedItems: Int(done.stats["failed"] ?? 0),
+            itemsProcessed: Int64(processed) - (done.stats["failed"] ?? 0))
+        try addDeadlineGauges(&outcome, queue: queue, now: context.clock.now())
+        return outcome
+    }
+
+    /// What the run has done so far.
+    struct Done {
+        var stats: [String: Int64] = ["exports_done": 0, "erasures_done": 0, "failed": 0]
+        var artifacts: [String] = []
+    }
+
+    /// The export's second session, for its tables beside the media copy. It is opened on its
+    /// own thread at the start of a run, while the data map is checked, so the first export does
+    /// not wait for the connection (a run with no export opens it for nothing, a few ms); taken
+    /// once, so after a failed opening the next export opens a session of its own.
+    final class TablesSession {
+        private let context: JobContext
+        private var opening: BackgroundCall<Connection>?
+        private var connection: Connection?
+
+        init(context: JobContext, openNow: Bool) {
+            self.context = context
+            opening =
+                openNow
+                ? BackgroundCall(name: "samia-batch open tables session") { try context.openSession(purpose: "tables") }
+                : nil
+        }
+
+        func take() throws -> Connection {
+            if let connection { return connection }
+            let session: Connection
+            if let opening {
+                self.opening = nil
+                session = try opening.wait()
+            } else {
+                session = try context.openSession(purpose: "tables")
+            }
+            connection = session
+            return session
+        }
+
+        func close() {
+            if let opening, let session = try? opening.wait() { context.closeSession(session) }
+            connection.map(context.closeSession)
+        }
+    }
+
+    /// A table that references a person but is missing from the map stops every privacy job.
+    private func checkedScope(_ context: JobContext) throws -> SubjectScope {
+        let report = try DataMapValidator(connection: context.connection).validate(map, file: mapFile)
+        if !report.unindexed.isEmpty {
+            context.logger.warning(
+                "reach columns lead no index; each export and erasure reads their tables whole (datamap check)",
+                metadata: ["event": "dsr_unindexed_reach", "columns": "\(report.unindexed.joined(separator: ","))"])
+        }
+        return try SubjectScope(map: map, connection: context.connection)
+    }
+
+    /// One erasure; its failure fails the request alone (an interruption ends the run).
+    private func processErasure(
+        _ request: DSRRequest, scope: SubjectScope, queue: DSRQueue, context: JobContext, done: inout Done
+    ) throws {
+        do {
+            let proof = try erase(request, scope: scope, db: context.connection, context: context)
+            _ = try queue.finishErasure(request, proof: proof)
+            print("erasure #\(request.id): done, proof artefact #\(proof.id)")
+            done.stats["erasures_done", default: 0] += 1
+            done.artifacts.append(proof.storageKey)
+            context.logger.info("erasure done", metadata: ["event": "dsr_erasure_done", "request": "\(request.id)"])
+        } catch let error as BatchError {
+            throw error
+        } catch {
+            try? context.connection.execute("ROLLBACK")
+            try queue.fail(request, error: "\(error)")
+            done.stats["failed", default: 0] += 1
+            context.logger.error(
+                "erasure failed",
+                metadata: ["event": "dsr_erasure_failed", "request": "\(request.id)", "error": "\(error)"])
+        }
+    }
+
+    /// One export; its failure fails the request alone. Interrupted or out of time, it stays
+    /// `running` and the next process resumes it.
+    private func processExport(
+        _ request: DSRRequest, scope: SubjectScope, queue: DSRQueue, tables: TablesSession, context: JobContext,
+        done: inout Done
+    ) throws {
+        context.logger.info("export started", metadata: ["event": "dsr_export_started", "request": "\(request.id)"])
+        do {
+            let started = Date()
+            let (record, summary, storeMilliseconds) = try export(
+                request, scope: scope, db: context.connection, tables: try tables.take(), context: context)
+            print(
+                "export #\(request.id): \(record.bytes) bytes in \(Int(Date().timeIntervalSince(started) * 1000)) ms "
+                    + "(tables \(summary.dataMilliseconds) ms beside \(summary.mediaFiles) media of \(summary.mediaBytes) bytes "
+                    + "\(summary.mediaMilliseconds) ms, storing \(storeMilliseconds) ms), artefact #\(record.id)")
+            let expires = context.clock.now().addingTimeInterval(Double(exportDays) * 86_400)
+            _ = try queue.finishExport(request, artifact: record, expiresAt: expires)
+            done.stats["exports_done", default: 0] += 1
+            done.artifacts.append(record.storageKey)
+            context.logger.info(
+                "export ready",
+                metadata: [
+                    "event": "dsr_export_ready", "request": "\(request.id)", "artifact": "\(record.id)",
+                    "bytes": "\(record.bytes)",
+                ])
+        } catch let error as BatchError {
+            throw error
+        } catch {
+            let message = "\(error)"
+            try queue.fail(request, error: message)
+            done.stats["failed", default: 0] += 1
+            context.logger.error(
+                "export failed",
+                metadata: ["event": "dsr_export_failed", "request": "\(request.id)", "error": "\(message)"])
+        }
+    }
+
+    /// The open requests against their legal deadlines, for the alerts.
+    private func addDeadlineGauges(_ outcome: inout JobOutcome, queue: DSRQueue, now: Date) throws {
         let open = try queue.list()
-        let now = context.clock.now()
         outcome.gauges["samia_dsr_requests_open"] = Double(open.count)
         outcome.gauges["samia_dsr_requests_overdue"] = Double(open.filter { $0.deadline < now }.count)
         outcome.gauges["samia_dsr_requests_due_soon"] = Double(
@@ -141,7 +187,6 @@ public struct DSRProcessJob: Job {
         if let next = open.map(\.deadline).min() {
             outcome.gauges["samia_dsr_next_deadline_timestamp_seconds"] = next.timeIntervalSince1970.rounded()
         }
-        return outcome
     }
 
     private func export(

@@ -69,142 +69,27 @@ public struct ReconciliationJob: Job {
 
     public var partition: Partition { .month(year: year, month: month) }
 
+    /// The month's close, as a list of steps: import the files given, match in one snapshot,
+    /// write the signed ZIP, store it as the month's next version, and report.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
-        var stats: [String: Int64] = [:]
-        if !settlementFiles.isEmpty {
-            let importer = SettlementImporter(connection: db)
-            for file in settlementFiles {
-                try context.checkpoint()
-                let outcome = try importer.importFile(file, provider: nil)
-                stats["settlement_rows_imported", default: 0] += Int64(outcome.imported)
-            }
-        }
+        var stats = try importSettlements(context)
         let registry = ArtifactRegistry(connection: db, store: store)
-        let monthKey = partition.key
-        let version = try registry.nextVersion(kind: Self.artifactKind, partition: monthKey)
-        let fileName = "reconciliation-\(monthKey)-v\(version).zip"
-        let now = context.clock.now()
-
-        let temporaryDirectory: String?
-        let zipPath: String
-        if let outPath {
-            temporaryDirectory = nil
-            zipPath = outPath
-        } else {
-            let dir = try LocalFile.temporaryDirectory("reconcile")
-            temporaryDirectory = dir
-            zipPath = dir + "/" + fileName
+        let version = try registry.nextVersion(kind: Self.artifactKind, partition: partition.key)
+        let output = try Output(job: self, version: version)
+        defer {
+            if let directory = output.temporaryDirectory { try? FileManager.default.removeItem(atPath: directory) }
         }
-        defer { if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) } }
-
-        var manifest = Manifest(
-            artifact: "\(Self.artifactKind)/\(monthKey)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
-            createdAt: PDFRenderer.isoDate(now), parameters: policy.manifestParameters)
-        manifest.parameters["month"] = monthKey
-        manifest.parameters["version"] = String(version)
-        manifest.parameters["run_id"] = String(context.runID)
-        manifest.parameters["amounts"] = "major units with the currency's ISO 4217 decimals"
-        manifest.parameters["csv"] = "UTF-8 with byte-order mark, comma-separated, header row (PostgreSQL COPY)"
-        manifest.parameters["vat_rates_sha256"] = rates.sourceSHA256
-
+        let now = context.clock.now()
+        var manifest = manifest(version: version, now: now, runID: context.runID)
         var digest: (sha256: String, bytes: Int64)?
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         do {
-            // JIT compiles for hundreds of milliseconds per statement here (temporary tables have no
-            // statistics, so every plan looks expensive) and never pays back on these plans.
-            _ = try db.query(
-                "SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true), set_config('jit', 'off', true)",
-                [policy.timeZone])
-            let first = String(format: "%04d-%02d-01", year, month)
-            try db.query(
-                ReconciliationSQL.parameters,
-                [
-                    first, policy.timeZone, policy.amountToleranceMinor,
-                    policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints,
-                ])
-            try db.query(ReconciliationSQL.currencies, SettlementSQL.currencyParameters)
-            try db.query(ReconciliationSQL.vatRates, rates.sqlParameters)
-            try db.query(
-                ReconciliationSQL.fees,
-                [
-                    PostgresArray(policy.fees.map(\.provider)), PostgresArray(policy.fees.map(\.currency)),
-                    PostgresArray(policy.fees.map(\.basisPoints)), PostgresArray(policy.fees.map(\.fixedMinor)),
-                ])
-            // Temporary tables get no statistics unless asked; without them every join with
-            // these one-row tables is planned as if they were large.
-            try db.execute("ANALYZE rec_params, rec_currency, rec_vat_rates, rec_fees")
-            let matchStarted = Date()
-            for (i, statement) in ReconciliationSQL.statements.enumerated() {
-                try context.checkpoint()
-                let started = Date()
-                try db.execute(statement)
-                context.logger.debug(
-                    "matching step done",
-                    metadata: [
-                        "step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
-                    ])
-                context.progress.update(
-                    "matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
-            }
-            let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
-            manifest.parameters["window_start"] = try window.decode("s")
-            manifest.parameters["window_end"] = try window.decode("e")
-            for (i, row) in try db.query(ReconciliationSQL.sourceFiles).enumerated() {
-                let sha: String = try row.decode("sha256")
-                let name: String = try row.decode("file_name")
-                let report: String = try row.decode("report_type")
-                manifest.parameters[String(format: "settlement_file.%03d", i + 1)] = "\(sha) \(name) (\(report))"
-            }
-
-            if let reporting { try loadRates(reporting, db, &manifest) }
-            stats["match_ms"] = Int64(Date().timeIntervalSince(matchStarted) * 1000)
-            let zip = try ZipWriter(path: zipPath, compressionLevel: 1)
-            let csvStarted = Date()
-            var csvWait: UInt64 = 0
-            var counts: [String: Int64] = [:]
-            for type in Self.breakTypes {
-                try context.checkpoint()
-                counts[type] = Int64(
-                    try addCSV(
-                        zip, &manifest, name: "breaks/\(type).csv", sql: ReconciliationSQL.breaks(type), db, now,
-                        waitNanoseconds: &csvWait)
-                )
-            }
-            stats["matched"] = Int64(
-                try addCSV(
-                    zip, &manifest, name: "matched.csv", sql: ReconciliationSQL.matched, db, now,
-                    waitNanoseconds: &csvWait))
-            stats["in_transit"] = Int64(
-                try addCSV(
-                    zip, &manifest, name: "in_transit.csv", sql: ReconciliationSQL.inTransit, db, now,
-                    waitNanoseconds: &csvWait))
-            stats["payouts"] = Int64(
-                try addCSV(
-                    zip, &manifest, name: "payouts.csv", sql: ReconciliationSQL.payouts, db, now,
-                    waitNanoseconds: &csvWait))
-            stats["vat_rows"] = Int64(
-                try addCSV(
-                    zip, &manifest, name: "vat_summary.csv",
-                    sql: reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) }
-                        ?? ReconciliationSQL.vatSummary,
-                    db, now, waitNanoseconds: &csvWait))
-
-            stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
-            stats["csv_wait_ms"] = Int64(csvWait / 1_000_000)
-            stats["csv_bytes"] = manifest.files.reduce(0) { $0 + $1.bytes }
-            let summary = ReconciliationSummary(
-                month: monthKey, timeZone: policy.timeZone, version: version, generatedAt: now,
-                totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
-            let markdown = Array(summary.markdown(labels: labels).utf8)
-            try zip.add("summary.md", data: markdown, modified: now)
-            manifest.add(path: "summary.md", contents: markdown)
-            let renderer = ReconciliationSummaryRenderer(
-                fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
-            let pdf = try renderer.render(summary)
-            try zip.add("summary.pdf", data: pdf, modified: now)
-            manifest.add(path: "summary.pdf", contents: pdf)
-            manifest.parameters["breaks_total"] = String(summary.totalBreaks)
+            try setUpMatching(db)
+            stats["match_ms"] = try match(context, manifest: &manifest)
+            let zip = try ZipWriter(path: output.zipPath, compressionLevel: 1)
+            let counts = try writeCSVs(zip, manifest: &manifest, context: context, now: now, stats: &stats)
+            let summary = try addSummary(zip, manifest: &manifest, db: db, now: now, version: version, counts: counts)
             let (manifestBytes, signature) = try manifest.signed(with: signingKey)
             try zip.add("manifest.json", data: manifestBytes, modified: now)
             try zip.add("manifest.sig", data: signature, modified: now)
@@ -217,22 +102,185 @@ public struct ReconciliationJob: Job {
             try? db.execute("ROLLBACK")
             throw error
         }
+        let record = try store(
+            output, registry: registry, version: version, digest: digest, context: context, stats: stats)
+        stats["version"] = Int64(version)
+        return report(stats, record: record, version: version)
+    }
 
-        let record = try registry.record(
-            kind: Self.artifactKind, partition: monthKey, version: version, localPath: zipPath, fileName: fileName,
-            parameters: ["month": monthKey, "breaks": String(stats["breaks"] ?? 0), "time_zone": policy.timeZone],
-            runID: context.runID,
-            consume: outPath == nil, digest: digest)
+    /// Where the ZIP is written: `--out`, or a temporary directory it is stored from.
+    struct Output {
+        let fileName: String
+        let zipPath: String
+        let temporaryDirectory: String?
+
+        init(job: ReconciliationJob, version: Int) throws {
+            fileName = "reconciliation-\(job.partition.key)-v\(version).zip"
+            if let outPath = job.outPath {
+                (zipPath, temporaryDirectory) = (outPath, nil)
+            } else {
+                let directory = try LocalFile.temporaryDirectory("reconcile")
+                (zipPath, temporaryDirectory) = (directory + "/" + fileName, directory)
+            }
+        }
+    }
+
+    /// The settlement files given on the command line, imported before the month is matched.
+    private func importSettlements(_ context: JobContext) throws -> [String: Int64] {
+        var stats: [String: Int64] = [:]
+        guard !settlementFiles.isEmpty else { return stats }
+        let importer = SettlementImporter(connection: context.connection)
+        for file in settlementFiles {
+            try context.checkpoint()
+            let outcome = try importer.importFile(file, provider: nil)
+            stats["settlement_rows_imported", default: 0] += Int64(outcome.imported)
+        }
+        return stats
+    }
+
+    private func manifest(version: Int, now: Date, runID: Int64) -> Manifest {
+        let monthKey = partition.key
+        var manifest = Manifest(
+            artifact: "\(Self.artifactKind)/\(monthKey)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
+            createdAt: PDFRenderer.isoDate(now), parameters: policy.manifestParameters)
+        manifest.parameters["month"] = monthKey
+        manifest.parameters["version"] = String(version)
+        manifest.parameters["run_id"] = String(runID)
+        manifest.parameters["amounts"] = "major units with the currency's ISO 4217 decimals"
+        manifest.parameters["csv"] = "UTF-8 with byte-order mark, comma-separated, header row (PostgreSQL COPY)"
+        manifest.parameters["vat_rates_sha256"] = rates.sourceSHA256
+        return manifest
+    }
+
+    /// The session's settings and the one-row parameter tables every matching statement reads.
+    private func setUpMatching(_ db: Connection) throws {
+        // JIT compiles for hundreds of milliseconds per statement here (temporary tables have no
+        // statistics, so every plan looks expensive) and never pays back on these plans.
+        _ = try db.query(
+            "SELECT set_config('TimeZone', $1, true), set_config('work_mem', '64MB', true), set_config('jit', 'off', true)",
+            [policy.timeZone])
+        let first = String(format: "%04d-%02d-01", year, month)
         try db.query(
+            ReconciliationSQL.parameters,
+            [
+                first, policy.timeZone, policy.amountToleranceMinor,
+                policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints,
+            ])
+        try db.query(ReconciliationSQL.currencies, SettlementSQL.currencyParameters)
+        try db.query(ReconciliationSQL.vatRates, rates.sqlParameters)
+        try db.query(
+            ReconciliationSQL.fees,
+            [
+                PostgresArray(policy.fees.map(\.provider)), PostgresArray(policy.fees.map(\.currency)),
+                PostgresArray(policy.fees.map(\.basisPoints)), PostgresArray(policy.fees.map(\.fixedMinor)),
+            ])
+        // Temporary tables get no statistics unless asked; without them every join with
+        // these one-row tables is planned as if they were large.
+        try db.execute("ANALYZE rec_params, rec_currency, rec_vat_rates, rec_fees")
+    }
+
+    /// The matching statements in order; the window and source files go into the manifest.
+    /// Returns the milliseconds it took.
+    private func match(_ context: JobContext, manifest: inout Manifest) throws -> Int64 {
+        let db = context.connection
+        let matchStarted = Date()
+        for (i, statement) in ReconciliationSQL.statements.enumerated() {
+            try context.checkpoint()
+            let started = Date()
+            try db.execute(statement)
+            context.logger.debug(
+                "matching step done",
+                metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+            context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
+        }
+        let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
+        manifest.parameters["window_start"] = try window.decode("s")
+        manifest.parameters["window_end"] = try window.decode("e")
+        for (i, row) in try db.query(ReconciliationSQL.sourceFiles).enumerated() {
+            let sha: String = try row.decode("sha256")
+            let name: String = try row.decode("file_name")
+            let report: String = try row.decode("report_type")
+            manifest.parameters[String(format: "settlement_file.%03d", i + 1)] = "\(sha) \(name) (\(report))"
+        }
+        if let reporting { try loadRates(reporting, db, &manifest) }
+        return Int64(Date().timeIntervalSince(matchStarted) * 1000)
+    }
+
+    /// A CSV per break type, then matched, in transit, payouts and the VAT summary; returns the
+    /// count of each break type.
+    private func writeCSVs(
+        _ zip: ZipWriter, manifest: inout Manifest, context: JobContext, now: Date, stats: inout [String: Int64]
+    ) throws -> [String: Int64] {
+        let db = context.connection
+        let csvStarted = Date()
+        var wait: UInt64 = 0
+        var counts: [String: Int64] = [:]
+        for type in Self.breakTypes {
+            try context.checkpoint()
+            counts[type] = Int64(
+                try addCSV(
+                    zip, &manifest, name: "breaks/\(type).csv", sql: ReconciliationSQL.breaks(type), db, now,
+                    waitNanoseconds: &wait))
+        }
+        let vat =
+            reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) } ?? ReconciliationSQL.vatSummary
+        for (stat, name, sql) in [
+            ("matched", "matched.csv", ReconciliationSQL.matched),
+            ("in_transit", "in_transit.csv", ReconciliationSQL.inTransit),
+            ("payouts", "payouts.csv", ReconciliationSQL.payouts), ("vat_rows", "vat_summary.csv", vat),
+        ] {
+            stats[stat] = Int64(try addCSV(zip, &manifest, name: name, sql: sql, db, now, waitNanoseconds: &wait))
+        }
+        stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
+        stats["csv_wait_ms"] = Int64(wait / 1_000_000)
+        stats["csv_bytes"] = manifest.files.reduce(0) { $0 + $1.bytes }
+        return counts
+    }
+
+    /// The bilingual summary, as Markdown and PDF.
+    private func addSummary(
+        _ zip: ZipWriter, manifest: inout Manifest, db: Connection, now: Date, version: Int, counts: [String: Int64]
+    ) throws -> ReconciliationSummary {
+        let summary = ReconciliationSummary(
+            month: partition.key, timeZone: policy.timeZone, version: version, generatedAt: now,
+            totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
+        let markdown = Array(summary.markdown(labels: labels).utf8)
+        try zip.add("summary.md", data: markdown, modified: now)
+        manifest.add(path: "summary.md", contents: markdown)
+        let renderer = ReconciliationSummaryRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
+        let pdf = try renderer.render(summary)
+        try zip.add("summary.pdf", data: pdf, modified: now)
+        manifest.add(path: "summary.pdf", contents: pdf)
+        manifest.parameters["breaks_total"] = String(summary.totalBreaks)
+        return summary
+    }
+
+    /// Stores the ZIP as the month's next version, with its audit row.
+    private func store(
+        _ output: Output, registry: ArtifactRegistry, version: Int, digest: (sha256: String, bytes: Int64)?,
+        context: JobContext, stats: [String: Int64]
+    ) throws -> ArtifactRecord {
+        let monthKey = partition.key
+        let record = try registry.record(
+            kind: Self.artifactKind, partition: monthKey, version: version, localPath: output.zipPath,
+            fileName: output.fileName,
+            parameters: ["month": monthKey, "breaks": String(stats["breaks"] ?? 0), "time_zone": policy.timeZone],
+            runID: context.runID, consume: outPath == nil, digest: digest)
+        try context.connection.query(
             """
             INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
             VALUES ('system', 'reconciliation_ready', 'batch_artifacts', $1,
                     jsonb_build_object('month', $2::text, 'version', $3::integer, 'sha256', $4::text, 'breaks', $5::bigint,
                                        'run_id', $6::bigint))
             """, [String(record.id), monthKey, version, record.sha256, stats["breaks"] ?? 0, context.runID])
-        stats["version"] = Int64(version)
+        return record
+    }
+
+    /// The lines on stdout and the outcome; breaks do not fail the run: the alert on these
+    /// gauges is what tells finance.
+    private func report(_ stats: [String: Int64], record: ArtifactRecord, version: Int) -> JobOutcome {
         print(
-            "reconciliation \(monthKey) v\(version): \(stats["breaks"] ?? 0) break(s), \(stats["matched"] ?? 0) matched, "
+            "reconciliation \(partition.key) v\(version): \(stats["breaks"] ?? 0) break(s), \(stats["matched"] ?? 0) matched, "
                 + "\(stats["in_transit"] ?? 0) in transit; artefact #\(record.id) sha256 \(record.sha256)"
                 + (outPath.map { "; written to \($0)" } ?? ""))
         print(
@@ -242,7 +290,6 @@ public struct ReconciliationJob: Job {
         var outcome = JobOutcome(
             stats: stats, artifacts: [outPath ?? record.storageKey],
             itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
-        // Breaks do not fail the run; the alert on these gauges is what tells finance.
         outcome.gauges["samia_reconciliation_breaks"] = Double(stats["breaks"] ?? 0)
         for (key, n) in stats where key.hasPrefix("breaks_") {
             outcome.gauges["samia_reconciliation_breaks_by_type{type=\"\(key.dropFirst(7))\"}"] = Double(n)
