@@ -204,3 +204,68 @@ extension RetentionJob {
         }
     }
 }
+
+/// Where a worker is in a rule's due-key list: it starts at `start` (nil: the list's first key),
+/// walks to the end, then wraps round once to the keys before its start.
+struct KeyWalk {
+    let start: String?
+    let keyType: String
+    private(set) var wrapped: Bool
+    /// Where the next batch starts: after the last key listed, or at a key (the start, or the
+    /// next one still in the table after other workers' deletes).
+    var cursor: (key: String, inclusive: Bool)?
+
+    init(start: String?, keyType: String) {
+        self.start = start
+        self.keyType = keyType
+        wrapped = start == nil
+        cursor = start.map { ($0, true) }
+    }
+
+    /// The condition on `d.k` for keys from `from` on (and before the start, once wrapped), with
+    /// its bound values.
+    func range(_ from: (key: String, inclusive: Bool)?) -> (sql: String, values: [String]) {
+        var bounds: [String] = []
+        var values: [String] = []
+        if let from {
+            values.append(from.key)
+            bounds.append("d.k \(from.inclusive ? ">=" : ">") $\(values.count)::text::\(keyType)")
+        }
+        if wrapped, let start {
+            values.append(start)
+            bounds.append("d.k < $\(values.count)::text::\(keyType)")
+        }
+        return (bounds.isEmpty ? "true" : bounds.joined(separator: " AND "), values)
+    }
+
+    /// At the end of the list: goes round to its beginning once; false when it already has.
+    mutating func wrapRound() -> Bool {
+        if wrapped { return false }
+        (wrapped, cursor) = (true, nil)
+        return true
+    }
+}
+
+/// The SQL one rule's batches share: its table and key, the columns a delete returns (key,
+/// media ids, storage keys), and the condition that an object no other row still names.
+struct BatchSQL {
+    let table: String
+    let key: String
+    let returning: String
+    let stillUsed: String
+    let origin: String
+
+    init(rule: ResolvedRule, references: [(table: String, column: String)]) {
+        let q = SQLIdentifier.quote
+        table = "public.\(q(rule.rule.table))"
+        key = q(rule.primaryKey)
+        returning =
+            (["t.\(key)::text"] + rule.media.map { "t.\(q($0.column))::text" }
+            + rule.rule.storage.map { "t.\(q($0))::text" }).joined(separator: ", ")
+        let checks = references.map {
+            "NOT EXISTS (SELECT 1 FROM public.\(q($0.table)) u WHERE u.\(q($0.column)) = k)"
+        }
+        stillUsed = checks.isEmpty ? "true" : checks.joined(separator: " AND ")
+        origin = "retention:\(rule.rule.name)"
+    }
+}

@@ -348,17 +348,8 @@ public struct RetentionJob: Job {
         scope: SubjectScope, holds: [(subject: UUID, table: String?)], references: [(table: String, column: String)],
         stats: [String: Int64], drainPurpose: String
     ) throws -> Lane {
-        let rule = plan.rule
-        let name = rule.rule.name
-        let origin = "retention:\(name)"
-        let table = "public.\(SQLIdentifier.quote(rule.rule.table))"
-        let key = SQLIdentifier.quote(rule.primaryKey)
-        let returning =
-            (["t.\(key)::text"] + rule.media.map { "t.\(SQLIdentifier.quote($0.column))::text" }
-            + rule.rule.storage.map { "t.\(SQLIdentifier.quote($0))::text" }).joined(separator: ", ")
-        let stillUsed = references.map {
-            "NOT EXISTS (SELECT 1 FROM public.\(SQLIdentifier.quote($0.table)) u WHERE u.\(SQLIdentifier.quote($0.column)) = k)"
-        }.joined(separator: " AND ")
+        let name = plan.rule.rule.name
+        let sql = BatchSQL(rule: plan.rule, references: references)
         var result = Result()
         var done = Lane()
         let pause = Double(policy.pauseMilliseconds) / 1000
@@ -366,50 +357,24 @@ public struct RetentionJob: Job {
         // drained below, after the last batch.
         let drain = BackgroundDrain(
             connection: try context.openSession(purpose: drainPurpose), release: context.closeSession, store: store,
-            origin: origin, logger: context.logger)
+            origin: sql.origin, logger: context.logger)
         var drainFinished = false
         defer { if !drainFinished { _ = try? drain.finish() } }
-        var sharedLastBatch = Array(repeating: false, count: rule.media.count)
-        // Workers purging one rule together start at different places in the key list (the
-        // first at its start, the second half-way, the next ones between), then wrap round: in
-        // the same order they would take turns at every batch, each finding the other's rows
-        // locked. Keys another worker has deleted are skipped when listed.
+        var shared = Array(repeating: false, count: plan.rule.media.count)
         let (slot, slotLock) = try claimSlot(db, rule: name)
         defer { if let slotLock { _ = try? db.advisoryUnlock(slotLock) } }
-        let start =
-            slot == 0
-            ? nil
-            : try db.scalar(
-                "SELECT d.k::text FROM \(dueTable) d ORDER BY d.k OFFSET $1 LIMIT 1",
-                [Int64(Self.startFraction(slot) * Double(plan.due))], as: String.self)
-        var wrapped = start == nil
-        // Where the next batch starts: after the last key listed, or at a key (the start, or
-        // the next one still in the table after other workers' deletes).
-        var cursor: (key: String, inclusive: Bool)? = start.map { ($0, true) }
-        func range(_ from: (key: String, inclusive: Bool)?) -> (sql: String, values: [String]) {
-            var bounds: [String] = []
-            var values: [String] = []
-            if let from {
-                values.append(from.key)
-                bounds.append("d.k \(from.inclusive ? ">=" : ">") $\(values.count)::text::\(rule.primaryKeyType)")
-            }
-            if wrapped, let start {
-                values.append(start)
-                bounds.append("d.k < $\(values.count)::text::\(rule.primaryKeyType)")
-            }
-            return (bounds.isEmpty ? "true" : bounds.joined(separator: " AND "), values)
-        }
+        var walk = KeyWalk(
+            start: try startKey(slot: slot, dueTable: dueTable, due: plan.due, db: db),
+            keyType: plan.rule.primaryKeyType)
         while !tally.stopped, tally.rows < plan.limit {
             if leads { try context.checkpoint() }
             let size = max(1, min(Int64(policy.batchSize), plan.limit - tally.rows))
-            let walk = range(cursor)
+            let bounds = walk.range(walk.cursor)
             let candidates = try db.query(
-                "SELECT d.k::text FROM \(dueTable) d WHERE \(walk.sql) ORDER BY d.k LIMIT \(size)", walk.values
+                "SELECT d.k::text FROM \(dueTable) d WHERE \(bounds.sql) ORDER BY d.k LIMIT \(size)", bounds.values
             ).map { try $0.decode(0, as: String.self) }
             guard let lastCandidate = candidates.last else {
-                if wrapped { break }
-                (wrapped, cursor) = (true, nil)
-                continue
+                if walk.wrapRound() { continue } else { break }
             }
             let started = Date()
             // One batch: its counts are filled in by the transaction below.
@@ -417,96 +382,22 @@ public struct RetentionJob: Job {
             try withRetries(context) {
                 batch = Result(batches: 1)
                 try db.transaction { tx in
-                    // The condition is checked again under the row locks: a row changed or held
-                    // since the list was made is left alone, and one the API holds is skipped.
-                    let rows = try tx.query(
-                        """
-                        WITH victims AS (
-                          SELECT t.\(key) FROM \(table) t
-                           WHERE t.\(key) = ANY($1::\(rule.primaryKeyType)[]) AND \(rule.due)
-                           FOR UPDATE OF t SKIP LOCKED)
-                        DELETE FROM \(table) t USING victims v WHERE t.\(key) = v.\(key)
-                        RETURNING \(returning)
-                        """, [PostgresArray(candidates)])
-                    guard rows.count > 0 else { return }
-                    var keys: [String] = []
-                    var objectKeys: [String] = []
-                    var mediaIDs = Array(repeating: [String](), count: rule.media.count)
-                    for row in rows {
-                        keys.append(try row.decode(0, as: String.self))
-                        for i in rule.media.indices {
-                            if let id = try row.decodeOptional(1 + i, as: String.self) { mediaIDs[i].append(id) }
-                        }
-                        for i in rule.rule.storage.indices {
-                            if let k = try row.decodeOptional(1 + rule.media.count + i, as: String.self) {
-                                objectKeys.append(k)
-                            }
-                        }
+                    let target = BatchTarget(
+                        plan: plan, sql: sql, candidates: candidates, scope: scope, holds: holds, runID: context.runID)
+                    let lastKey = try deleteBatch(target, tx: tx, shared: &shared, batch: &batch)
+                    if leads, let lastKey {
+                        try writeProgress(
+                            tally.adding(batch), lastKey: lastKey, name: name, stats: stats, tx: tx,
+                            runID: context.runID)
                     }
-                    // Children first (the rows above), then the media rows nothing uses any more.
-                    for (i, m) in rule.media.enumerated() where !mediaIDs[i].isEmpty {
-                        let gone = try deleteMedia(
-                            m, ids: mediaIDs[i], rule: rule, scope: scope, holds: holds, tx: tx,
-                            shared: &sharedLastBatch[i])
-                        batch.mediaRows += Int64(gone.count)
-                        for row in gone {
-                            if let k = try row.decodeOptional(0, as: String.self) { objectKeys.append(k) }
-                        }
-                    }
-                    if !objectKeys.isEmpty {
-                        let queued = try tx.query(
-                            """
-                            INSERT INTO public.storage_outbox (storage_key, origin)
-                            SELECT DISTINCT k, $2 FROM unnest($1::text[]) k WHERE \(stillUsed.isEmpty ? "true" : stillUsed)
-                            RETURNING id
-                            """, [PostgresArray(objectKeys), origin])
-                        batch.objects = Int64(queued.count)
-                    }
-                    batch.rows = Int64(rows.count)
-                    try tx.query(
-                        """
-                        INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
-                        VALUES ('system', 'retention_delete', $1, $2,
-                                jsonb_build_object('rule', $3::text, 'rows', $4::bigint, 'media_rows', $5::bigint,
-                                                   'objects', $6::bigint, 'first_key', $7::text, 'last_key', $8::text,
-                                                   'cutoff', $9::text, 'run_id', $10::bigint))
-                        """,
-                        [
-                            rule.rule.table, "\(keys.first!)..\(keys.last!)", name, batch.rows, batch.mediaRows,
-                            batch.objects, keys.first!, keys.last!, plan.cutoff, context.runID,
-                        ])
-                    guard leads else { return }
-                    let totals = tally.adding(batch)
-                    var progress = stats
-                    progress["\(name).rows_deleted"] = totals.rows
-                    progress["\(name).media_rows_deleted"] = totals.mediaRows
-                    progress["\(name).objects_queued"] = totals.objects
-                    progress["\(name).batches"] = totals.batches
-                    // The key the run has reached, where keys are numbers (stats hold integers).
-                    if let reached = Int64(keys.last!) { progress["\(name).last_key"] = reached }
-                    try RunLedger(connection: tx).progress(runID: context.runID, stats: progress)
                 }
             }
-            cursor = (lastCandidate, false)
+            walk.cursor = (lastCandidate, false)
             guard batch.rows > 0 else {
-                // Another worker has been here (or holds these rows now): go on from the next key
-                // still in the table, found by one walk of the list instead of a batch per
-                // thousand deleted keys. (Each key is checked by a subplan, not a join, so the
-                // walk follows the list's index and stops at the first.)
-                let rest = range(cursor)
-                guard
-                    let next = try db.scalar(
-                        """
-                        SELECT d.k::text FROM \(dueTable) d
-                         WHERE \(rest.sql) AND (SELECT 1 FROM \(table) t WHERE t.\(key) = d.k) IS NOT NULL
-                         ORDER BY d.k LIMIT 1
-                        """, rest.values, as: String.self)
-                else {
-                    if wrapped { break }
-                    (wrapped, cursor) = (true, nil)
-                    continue
+                guard let next = try nextKeyStillInTable(walk, dueTable: dueTable, sql: sql, db: db) else {
+                    if walk.wrapRound() { continue } else { break }
                 }
-                cursor = (next, true)
+                walk.cursor = (next, true)
                 continue
             }
             let held = Int64(Date().timeIntervalSince(started) * 1000)
@@ -522,6 +413,122 @@ public struct RetentionJob: Job {
         done.objectDeleteMilliseconds = try drain.finish().milliseconds
         done.result = result
         return done
+    }
+
+    /// Where a worker starts in the due-key list. Workers purging one rule together start at
+    /// different places (the first at its start, the second half-way, the next ones between),
+    /// then wrap round: in the same order they would take turns at every batch, each finding
+    /// the other's rows locked. Keys another worker has deleted are skipped when listed.
+    private func startKey(slot: Int, dueTable: String, due: Int64, db: Connection) throws -> String? {
+        guard slot > 0 else { return nil }
+        return try db.scalar(
+            "SELECT d.k::text FROM \(dueTable) d ORDER BY d.k OFFSET $1 LIMIT 1",
+            [Int64(Self.startFraction(slot) * Double(due))], as: String.self)
+    }
+
+    /// Another worker has been here (or holds these rows now): the walk goes on from the next
+    /// key still in the table, found by one walk of the list instead of a batch per thousand
+    /// deleted keys. (Each key is checked by a subplan, not a join, so the walk follows the
+    /// list's index and stops at the first.)
+    private func nextKeyStillInTable(_ walk: KeyWalk, dueTable: String, sql: BatchSQL, db: Connection) throws
+        -> String?
+    {
+        let rest = walk.range(walk.cursor)
+        return try db.scalar(
+            """
+            SELECT d.k::text FROM \(dueTable) d
+             WHERE \(rest.sql) AND (SELECT 1 FROM \(sql.table) t WHERE t.\(sql.key) = d.k) IS NOT NULL
+             ORDER BY d.k LIMIT 1
+            """, rest.values, as: String.self)
+    }
+
+    /// What one batch deletes: the rule's plan, its SQL and the keys listed for this batch.
+    struct BatchTarget {
+        let plan: Plan
+        let sql: BatchSQL
+        let candidates: [String]
+        let scope: SubjectScope
+        let holds: [(subject: UUID, table: String?)]
+        let runID: Int64
+    }
+
+    /// One batch, inside its transaction: the due rows among `candidates` (the condition checked
+    /// again under the row locks: a row changed or held since the list was made is left alone,
+    /// one the API holds is skipped), then their media rows nothing uses any more, their objects
+    /// queued in the outbox, and an audit row. Returns the last key deleted (nil: none was).
+    private func deleteBatch(_ target: BatchTarget, tx: Connection, shared: inout [Bool], batch: inout Result) throws
+        -> String?
+    {
+        let (rule, sql) = (target.plan.rule, target.sql)
+        let rows = try tx.query(
+            """
+            WITH victims AS (
+              SELECT t.\(sql.key) FROM \(sql.table) t
+               WHERE t.\(sql.key) = ANY($1::\(rule.primaryKeyType)[]) AND \(rule.due)
+               FOR UPDATE OF t SKIP LOCKED)
+            DELETE FROM \(sql.table) t USING victims v WHERE t.\(sql.key) = v.\(sql.key)
+            RETURNING \(sql.returning)
+            """, [PostgresArray(target.candidates)])
+        guard rows.count > 0 else { return nil }
+        var keys: [String] = []
+        var objectKeys: [String] = []
+        var mediaIDs = Array(repeating: [String](), count: rule.media.count)
+        for row in rows {
+            keys.append(try row.decode(0, as: String.self))
+            for i in rule.media.indices {
+                if let id = try row.decodeOptional(1 + i, as: String.self) { mediaIDs[i].append(id) }
+            }
+            for i in rule.rule.storage.indices {
+                if let k = try row.decodeOptional(1 + rule.media.count + i, as: String.self) { objectKeys.append(k) }
+            }
+        }
+        // Children first (the rows above), then the media rows nothing uses any more.
+        for (i, m) in rule.media.enumerated() where !mediaIDs[i].isEmpty {
+            let gone = try deleteMedia(
+                m, ids: mediaIDs[i], rule: rule, scope: target.scope, holds: target.holds, tx: tx, shared: &shared[i])
+            batch.mediaRows += Int64(gone.count)
+            for row in gone {
+                if let k = try row.decodeOptional(0, as: String.self) { objectKeys.append(k) }
+            }
+        }
+        if !objectKeys.isEmpty {
+            let queued = try tx.query(
+                """
+                INSERT INTO public.storage_outbox (storage_key, origin)
+                SELECT DISTINCT k, $2 FROM unnest($1::text[]) k WHERE \(sql.stillUsed)
+                RETURNING id
+                """, [PostgresArray(objectKeys), sql.origin])
+            batch.objects = Int64(queued.count)
+        }
+        batch.rows = Int64(rows.count)
+        try tx.query(
+            """
+            INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+            VALUES ('system', 'retention_delete', $1, $2,
+                    jsonb_build_object('rule', $3::text, 'rows', $4::bigint, 'media_rows', $5::bigint,
+                                       'objects', $6::bigint, 'first_key', $7::text, 'last_key', $8::text,
+                                       'cutoff', $9::text, 'run_id', $10::bigint))
+            """,
+            [
+                rule.rule.table, "\(keys.first!)..\(keys.last!)", rule.rule.name, batch.rows, batch.mediaRows,
+                batch.objects, keys.first!, keys.last!, target.plan.cutoff, target.runID,
+            ])
+        return keys.last
+    }
+
+    /// The run's progress with every worker's totals, written by the leading worker in its
+    /// batch's transaction.
+    private func writeProgress(
+        _ totals: Result, lastKey: String, name: String, stats: [String: Int64], tx: Connection, runID: Int64
+    ) throws {
+        var progress = stats
+        progress["\(name).rows_deleted"] = totals.rows
+        progress["\(name).media_rows_deleted"] = totals.mediaRows
+        progress["\(name).objects_queued"] = totals.objects
+        progress["\(name).batches"] = totals.batches
+        // The key the run has reached, where keys are numbers (stats hold integers).
+        if let reached = Int64(lastKey) { progress["\(name).last_key"] = reached }
+        try RunLedger(connection: tx).progress(runID: runID, stats: progress)
     }
 
     /// Deletes the media rows of a batch's deleted rows that nothing references any more, and
