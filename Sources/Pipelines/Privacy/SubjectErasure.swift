@@ -63,8 +63,11 @@ public struct SubjectErasure {
 
     /// Plans, and with `apply` carries out, the erasure. Needs an open transaction; with `apply`,
     /// `samia.erasure_salt` must be set in it (the `hash` strategy's per-request salt).
+    ///
+    /// The steps: list the subject's rows (held ones apart), keep the ones a remaining record
+    /// still references, count per table, list the objects no remaining row names; then, with
+    /// `apply`, change rows in place, queue the objects and delete, children first.
     public func run(subject: UUID, requestID: Int64, apply: Bool) throws -> Plan {
-        let map = scope.map
         let holds = try db.query(
             """
             SELECT id, table_name, reason FROM public.legal_holds
@@ -73,20 +76,48 @@ public struct SubjectErasure {
         ).map {
             Hold(id: try $0.decode("id"), table: try $0.decodeOptional("table_name"), reason: try $0.decode("reason"))
         }
-        let heldTables = Set(holds.compactMap(\.table))
-        var results: [String: TableResult] = [:]
-        for name in map.tables.keys.sorted() {
-            let erasure = map.tables[name]!.erasure
-            results[name] = TableResult(
-                table: name, action: erasure.action.rawValue, legalBasis: erasure.legalBasis, period: erasure.period)
-        }
         try db.execute(
             """
             CREATE TEMP TABLE er_rows (tbl text NOT NULL, pk text NOT NULL, action text NOT NULL,
                                        blocked boolean NOT NULL DEFAULT false, blocked_by text) ON COMMIT DROP;
             CREATE TEMP TABLE er_objects (storage_key text PRIMARY KEY) ON COMMIT DROP
             """)
+        var results = try listRows(subject: subject, holds: holds)
+        try keepReferenced()
+        try countRows(into: &results)
+        try listObjects()
+        let objects = try db.scalar("SELECT count(*) FROM er_objects", as: Int64.self) ?? 0
+        let plan = Plan(
+            tables: scope.map.tables.keys.sorted().map { results[$0]! }, objects: Int(objects), holds: holds)
+        guard apply else { return plan }
+        guard !plan.blockedByHold else {
+            throw DSRError.legalHold(subject: subject, holds: holds.filter { $0.table == nil }.map(\.id))
+        }
+        try changeInPlace()
+        try db.query(
+            "INSERT INTO public.storage_outbox (storage_key, origin) SELECT storage_key, $1 FROM er_objects ORDER BY 1",
+            ["dsr-erasure:\(requestID)"])
+        for name in try deletionOrder() {
+            let (pk, type) = try primaryKey(name)
+            try db.execute(
+                """
+                DELETE FROM public.\(q(name)) t USING er_rows e
+                 WHERE e.tbl = \(lit(name)) AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
+                """)
+        }
+        return plan
+    }
+
+    /// The subject's own rows of every mapped table into `er_rows`, with their action; a table
+    /// under a hold, and a row under a hold of its own, only counted.
+    private func listRows(subject: UUID, holds: [Hold]) throws -> [String: TableResult] {
+        let map = scope.map
+        let heldTables = Set(holds.compactMap(\.table))
+        var results: [String: TableResult] = [:]
         for name in map.tables.keys.sorted() {
+            let erasure = map.tables[name]!.erasure
+            results[name] = TableResult(
+                table: name, action: erasure.action.rawValue, legalBasis: erasure.legalBasis, period: erasure.period)
             let (pk, _) = try primaryKey(name)
             let predicate = scope.predicate(name, subject: subject, owned: true)
             if heldTables.contains(name) || holds.contains(where: { $0.table == nil }) {
@@ -101,7 +132,7 @@ public struct SubjectErasure {
             let inserted = try db.query(
                 """
                 INSERT INTO er_rows (tbl, pk, action)
-                SELECT \(lit(name)), t.\(q(pk))::text, \(lit(map.tables[name]!.erasure.action.rawValue))
+                SELECT \(lit(name)), t.\(q(pk))::text, \(lit(erasure.action.rawValue))
                   FROM public.\(q(name)) t WHERE (\(predicate)) AND NOT \(rowHeld)
                 """)
             let held =
@@ -111,47 +142,59 @@ public struct SubjectErasure {
             results[name]!.owned = Int64(inserted.affectedRows) + held
         }
         try db.execute("ANALYZE er_rows")
+        return results
+    }
 
-        // Rows to delete that a remaining record still references are kept. Keeping one can keep
-        // its own parents, so repeat until nothing changes.
+    /// Rows to delete that a remaining record still references are kept. Keeping one can keep
+    /// its own parents, so this repeats until nothing changes.
+    private func keepReferenced() throws {
+        let map = scope.map
         let edges = scope.foreignKeys.filter { map.tables[$0.parent]?.erasure.action == .delete }
         var changed = true
         var rounds = 0
         while changed && rounds < 50 {
             changed = false
             rounds += 1
-            for edge in edges {
-                let (parentPK, parentType) = try primaryKey(edge.parent)
-                let child = map.tables[edge.child]
-                let childPK = scope.primaryKeys[edge.child]?.count == 1 ? scope.primaryKeys[edge.child]![0] : nil
-                // Whether a surviving child row still holds the reference after its own changes.
-                let nullsWhenChanged =
-                    child.map { $0.erasure.action != .delete && $0.erasure.columns[edge.column] == .null }
-                    ?? false
-                let nullsWhenKept = child?.erasure.ifReferenced[edge.column] == .null
-                let childRow =
-                    childPK.map {
-                        """
-                        LEFT JOIN er_rows d ON d.tbl = \(lit(edge.child)) AND d.pk = x.\(q($0))::text
-                         WHERE NOT (d.pk IS NOT NULL AND d.action = 'delete' AND NOT d.blocked)
-                           AND NOT (d.pk IS NOT NULL AND d.action <> 'delete' AND \(nullsWhenChanged))
-                           AND NOT (d.pk IS NOT NULL AND d.action = 'delete' AND d.blocked AND \(nullsWhenKept))
-                           AND
-                        """
-                    } ?? "WHERE"
-                let updated = try db.query(
-                    """
-                    UPDATE er_rows e SET blocked = true, blocked_by = \(lit("\(edge.child).\(edge.column)"))
-                     WHERE e.tbl = \(lit(edge.parent)) AND e.action = 'delete' AND NOT e.blocked
-                       AND EXISTS (
-                         SELECT 1 FROM public.\(q(edge.parent)) y
-                           JOIN public.\(q(edge.child)) x ON x.\(q(edge.column)) = y.\(q(edge.parentColumn))
-                           \(childRow) y.\(q(parentPK)) = e.pk::\(parentType))
-                    """)
-                if updated.affectedRows > 0 { changed = true }
-            }
+            for edge in edges where try blockRowsReferenced(by: edge) > 0 { changed = true }
         }
+    }
 
+    /// Marks kept the parent rows to delete that a surviving child row of `edge` still
+    /// references (after the child's own changes); returns how many.
+    private func blockRowsReferenced(by edge: (child: String, column: String, parent: String, parentColumn: String))
+        throws -> Int
+    {
+        let (parentPK, parentType) = try primaryKey(edge.parent)
+        let child = scope.map.tables[edge.child]
+        let childPK = scope.primaryKeys[edge.child]?.count == 1 ? scope.primaryKeys[edge.child]![0] : nil
+        // Whether a surviving child row still holds the reference after its own changes.
+        let nullsWhenChanged =
+            child.map { $0.erasure.action != .delete && $0.erasure.columns[edge.column] == .null } ?? false
+        let nullsWhenKept = child?.erasure.ifReferenced[edge.column] == .null
+        let childRow =
+            childPK.map {
+                """
+                LEFT JOIN er_rows d ON d.tbl = \(lit(edge.child)) AND d.pk = x.\(q($0))::text
+                 WHERE NOT (d.pk IS NOT NULL AND d.action = 'delete' AND NOT d.blocked)
+                   AND NOT (d.pk IS NOT NULL AND d.action <> 'delete' AND \(nullsWhenChanged))
+                   AND NOT (d.pk IS NOT NULL AND d.action = 'delete' AND d.blocked AND \(nullsWhenKept))
+                   AND
+                """
+            } ?? "WHERE"
+        let updated = try db.query(
+            """
+            UPDATE er_rows e SET blocked = true, blocked_by = \(lit("\(edge.child).\(edge.column)"))
+             WHERE e.tbl = \(lit(edge.parent)) AND e.action = 'delete' AND NOT e.blocked
+               AND EXISTS (
+                 SELECT 1 FROM public.\(q(edge.parent)) y
+                   JOIN public.\(q(edge.child)) x ON x.\(q(edge.column)) = y.\(q(edge.parentColumn))
+                   \(childRow) y.\(q(parentPK)) = e.pk::\(parentType))
+            """)
+        return updated.affectedRows
+    }
+
+    /// Per table: rows deleted, kept because referenced (and by what), changed in place.
+    private func countRows(into results: inout [String: TableResult]) throws {
         for row in try db.query(
             """
             SELECT tbl, count(*) FILTER (WHERE action = 'delete' AND NOT blocked) AS deleted,
@@ -162,7 +205,7 @@ public struct SubjectErasure {
             """)
         {
             let table: String = try row.decode("tbl")
-            let entry = map.tables[table]!.erasure
+            let entry = scope.map.tables[table]!.erasure
             results[table]!.deleted = try row.decode("deleted")
             results[table]!.keptReferenced = try row.decode("kept")
             let keptBy: String = try row.decode("kept_by")
@@ -172,8 +215,11 @@ public struct SubjectErasure {
             let hasColumns = entry.action == .delete ? !entry.ifReferenced.isEmpty : !entry.columns.isEmpty
             results[table]!.anonymized = hasColumns ? changedRows : 0
         }
+    }
 
-        // Objects of deleted rows that no remaining row names.
+    /// Objects of deleted rows that no remaining row names, into `er_objects`.
+    private func listObjects() throws {
+        let map = scope.map
         let storage = map.tables.keys.sorted().flatMap { t in map.tables[t]!.storage.sorted().map { (t, $0) } }
         for (table, column) in storage {
             let (pk, type) = try primaryKey(table)
@@ -194,16 +240,13 @@ public struct SubjectErasure {
                 ON CONFLICT DO NOTHING
                 """)
         }
-        let objects = try db.scalar("SELECT count(*) FROM er_objects", as: Int64.self) ?? 0
-        let plan = Plan(tables: map.tables.keys.sorted().map { results[$0]! }, objects: Int(objects), holds: holds)
-        guard apply else { return plan }
-        guard !plan.blockedByHold else {
-            throw DSRError.legalHold(subject: subject, holds: holds.filter { $0.table == nil }.map(\.id))
-        }
+    }
 
-        // Changes in place first (they may clear references), then deletes, children first.
-        for name in map.tables.keys.sorted() {
-            let erasure = map.tables[name]!.erasure
+    /// Changes in place first (they may clear references): the columns of rows that stay, and
+    /// of rows to delete that are kept because referenced.
+    private func changeInPlace() throws {
+        for name in scope.map.tables.keys.sorted() {
+            let erasure = scope.map.tables[name]!.erasure
             let (pk, type) = try primaryKey(name)
             let sets: [(String, [String: DataMap.Strategy])] = [
                 ("e.action <> 'delete'", erasure.action == .delete ? [:] : erasure.columns),
@@ -218,18 +261,6 @@ public struct SubjectErasure {
                     """)
             }
         }
-        try db.query(
-            "INSERT INTO public.storage_outbox (storage_key, origin) SELECT storage_key, $1 FROM er_objects ORDER BY 1",
-            ["dsr-erasure:\(requestID)"])
-        for name in try deletionOrder() {
-            let (pk, type) = try primaryKey(name)
-            try db.execute(
-                """
-                DELETE FROM public.\(q(name)) t USING er_rows e
-                 WHERE e.tbl = \(lit(name)) AND e.action = 'delete' AND NOT e.blocked AND e.pk::\(type) = t.\(q(pk))
-                """)
-        }
-        return plan
     }
 
     /// After the commit and the object deletions: the subject's own rows left must be exactly the
