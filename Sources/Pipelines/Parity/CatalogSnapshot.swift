@@ -134,38 +134,61 @@ public struct CatalogSnapshot: Sendable {
 
     /// Reads the catalog for `schemas` as seen by `databaseRoles`.
     public static func read(_ db: Connection, schemas: [String], databaseRoles: [String]) throws -> CatalogSnapshot {
+        let schemaList = PostgresArray(schemas)
         let version = try db.scalar("SELECT version()", as: String.self) ?? "?"
-        let fingerprint =
-            try db.scalar(
-                """
-                SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
-                  SELECT format('rel %s.%s %s %s %s %s %s', n.nspname, c.relname, c.relkind, c.relrowsecurity,
-                                c.relforcerowsecurity, pg_get_userbyid(c.relowner), c.relacl::text || coalesce(c.reloptions::text, ''))
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-                  UNION ALL
-                  SELECT format('col %s %s %s', a.attrelid::regclass, a.attname, a.attacl)
-                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = ANY($1::text[]) AND a.attacl IS NOT NULL
-                  UNION ALL
-                  SELECT format('pol %s %s %s %s %s %s %s', p.polrelid::regclass, p.polname, p.polcmd, p.polpermissive,
-                                p.polroles::text, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
-                    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = ANY($1::text[])
-                  UNION ALL
-                  SELECT format('fn %s %s %s %s %s', p.oid::regprocedure, p.prosecdef, p.proconfig, p.proacl, md5(p.prosrc))
-                    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1::text[] || ARRAY['private'])
-                  UNION ALL
-                  SELECT format('role %s %s %s %s', r.rolname, r.rolsuper, r.rolbypassrls, r.rolinherit) FROM pg_roles r
-                  UNION ALL
-                  SELECT format('member %s %s', m.roleid::regrole, m.member::regrole) FROM pg_auth_members m
-                  UNION ALL
-                  SELECT format('nsp %s %s', n.nspname, n.nspacl) FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
-                  UNION ALL
-                  SELECT format('defacl %s %s %s', d.defaclrole::regrole, d.defaclnamespace, d.defaclacl) FROM pg_default_acl d
-                ) f(x)
-                """, [PostgresArray(schemas)], as: String.self) ?? ""
+        let fingerprint = try self.fingerprint(db, schemas: schemaList)
+        let relations = try self.relations(db, schemas: schemaList)
+        let policies = try self.policies(db, schemas: schemaList)
+        var roles: [String: RoleFacts] = [:]
+        var access: [String: [Int64: Access]] = [:]
+        for role in Set(databaseRoles).sorted() {
+            let facts = try self.role(db, role)
+            roles[role] = facts
+            if facts.exists { access[role] = try self.access(db, role: role, schemas: schemaList) }
+        }
+        let existing = PostgresArray(roles.values.filter(\.exists).map(\.name).sorted())
+        return CatalogSnapshot(
+            serverVersion: version, fingerprint: fingerprint, relations: relations, policies: policies, roles: roles,
+            access: access, functions: try functions(db, schemas: schemaList, roles: existing),
+            sequences: try sequences(db, schemas: schemaList, roles: existing),
+            defaultPrivileges: try defaultPrivileges(db, schemas: schemaList, roles: existing))
+    }
 
+    /// One hash of everything the report depends on, so two reports can say whether the
+    /// catalog changed between them.
+    private static func fingerprint(_ db: Connection, schemas: PostgresArray) throws -> String {
+        try db.scalar(
+            """
+            SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
+              SELECT format('rel %s.%s %s %s %s %s %s', n.nspname, c.relname, c.relkind, c.relrowsecurity,
+                            c.relforcerowsecurity, pg_get_userbyid(c.relowner), c.relacl::text || coalesce(c.reloptions::text, ''))
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+              UNION ALL
+              SELECT format('col %s %s %s', a.attrelid::regclass, a.attname, a.attacl)
+                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = ANY($1::text[]) AND a.attacl IS NOT NULL
+              UNION ALL
+              SELECT format('pol %s %s %s %s %s %s %s', p.polrelid::regclass, p.polname, p.polcmd, p.polpermissive,
+                            p.polroles::text, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+                FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = ANY($1::text[])
+              UNION ALL
+              SELECT format('fn %s %s %s %s %s', p.oid::regprocedure, p.prosecdef, p.proconfig, p.proacl, md5(p.prosrc))
+                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1::text[] || ARRAY['private'])
+              UNION ALL
+              SELECT format('role %s %s %s %s', r.rolname, r.rolsuper, r.rolbypassrls, r.rolinherit) FROM pg_roles r
+              UNION ALL
+              SELECT format('member %s %s', m.roleid::regrole, m.member::regrole) FROM pg_auth_members m
+              UNION ALL
+              SELECT format('nsp %s %s', n.nspname, n.nspacl) FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
+              UNION ALL
+              SELECT format('defacl %s %s %s', d.defaclrole::regrole, d.defaclnamespace, d.defaclacl) FROM pg_default_acl d
+            ) f(x)
+            """, [schemas], as: String.self) ?? ""
+    }
+
+    private static func relations(_ db: Connection, schemas: PostgresArray) throws -> [Relation] {
         var relations: [Relation] = []
         for row in try db.query(
             """
@@ -186,7 +209,7 @@ public struct CatalogSnapshot: Sendable {
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
              ORDER BY n.nspname, c.relname
-            """, [PostgresArray(schemas)])
+            """, [schemas])
         {
             relations.append(
                 Relation(
@@ -199,7 +222,10 @@ public struct CatalogSnapshot: Sendable {
                     primaryKeyType: try row.decodeOptional("pktype"),
                     columns: (try row.decode("cols", as: String.self)).split(separator: ",").map(String.init)))
         }
+        return relations
+    }
 
+    private static func policies(_ db: Connection, schemas: PostgresArray) throws -> [Int64: [Policy]] {
         var policies: [Int64: [Policy]] = [:]
         for row in try db.query(
             """
@@ -210,7 +236,7 @@ public struct CatalogSnapshot: Sendable {
                    pg_get_expr(p.polqual, p.polrelid) AS qual, pg_get_expr(p.polwithcheck, p.polrelid) AS chk
               FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY($1::text[]) ORDER BY p.polrelid, p.polname
-            """, [PostgresArray(schemas)])
+            """, [schemas])
         {
             let policy = Policy(
                 relationOID: try row.decode("rel"), name: try row.decode("polname"), command: try row.decode("cmd"),
@@ -219,69 +245,73 @@ public struct CatalogSnapshot: Sendable {
                 using: try row.decodeOptional("qual"), withCheck: try row.decodeOptional("chk"))
             policies[policy.relationOID, default: []].append(policy)
         }
+        return policies
+    }
 
-        var roles: [String: RoleFacts] = [:]
-        var access: [String: [Int64: Access]] = [:]
-        for role in Set(databaseRoles).sorted() {
-            let facts = try db.query(
-                """
-                SELECT r.rolsuper, r.rolbypassrls,
-                       coalesce((SELECT string_agg(b.rolname, ',' ORDER BY b.rolname) FROM pg_roles b
-                                  WHERE (b.rolsuper OR b.rolbypassrls) AND b.oid <> r.oid AND pg_has_role(r.oid, b.oid, 'MEMBER')), '')
-                         AS reach
-                  FROM pg_roles r WHERE r.rolname = $1
-                """, [role])
-            guard let f = facts.first else {
-                roles[role] = RoleFacts(
-                    name: role, exists: false, superuser: false, bypassRLS: false, reachableBypass: [])
-                continue
-            }
-            roles[role] = RoleFacts(
-                name: role, exists: true, superuser: try f.decode("rolsuper"), bypassRLS: try f.decode("rolbypassrls"),
-                reachableBypass: (try f.decode("reach", as: String.self)).split(separator: ",").map(String.init))
-            var byRelation: [Int64: Access] = [:]
-            for row in try db.query(
-                """
-                SELECT c.oid::bigint AS oid, has_schema_privilege($1::name, c.relnamespace, 'USAGE') AS usage,
-                       has_any_column_privilege($1::name, c.oid, 'SELECT') AS s, has_any_column_privilege($1::name, c.oid, 'INSERT') AS i,
-                       has_any_column_privilege($1::name, c.oid, 'UPDATE') AS u, has_table_privilege($1::name, c.oid, 'DELETE') AS d,
-                       pg_has_role($1::name, c.relowner, 'USAGE') AS owner,
-                       coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
-                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                    AND has_column_privilege($1::name, c.oid, a.attnum, 'SELECT')), '') AS cs,
-                       coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
-                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                    AND has_column_privilege($1::name, c.oid, a.attnum, 'INSERT')), '') AS ci,
-                       coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
-                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                    AND has_column_privilege($1::name, c.oid, a.attnum, 'UPDATE')), '') AS cu,
-                       coalesce((SELECT string_agg(p.polname, ',') FROM pg_policy p
-                                  WHERE p.polrelid = c.oid
-                                    AND (p.polroles = '{0}' OR EXISTS (SELECT 1 FROM unnest(p.polroles) x
-                                                                         WHERE pg_has_role($1::name, x, 'USAGE')))), '') AS pols
-                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = ANY($2::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                """, [role, PostgresArray(schemas)])
-            {
-                var privileges: Set<AccessMatrix.Command> = []
-                for (column, command) in [
-                    ("s", AccessMatrix.Command.select), ("i", .insert), ("u", .update), ("d", .delete),
-                ]
-                where try row.decode(column, as: Bool.self) {
-                    privileges.insert(command)
-                }
-                func list(_ c: String) throws -> [String] {
-                    (try row.decode(c, as: String.self)).split(separator: ",").map(String.init)
-                }
-                byRelation[try row.decode("oid")] = Access(
-                    schemaUsage: try row.decode("usage"), privileges: privileges,
-                    columns: [.select: try list("cs"), .insert: try list("ci"), .update: try list("cu")],
-                    inheritsOwner: try row.decode("owner"), policies: Set(try list("pols")))
-            }
-            access[role] = byRelation
+    /// A database role's facts: whether it exists, is superuser, bypasses RLS, or can reach a
+    /// role that does.
+    private static func role(_ db: Connection, _ role: String) throws -> RoleFacts {
+        let facts = try db.query(
+            """
+            SELECT r.rolsuper, r.rolbypassrls,
+                   coalesce((SELECT string_agg(b.rolname, ',' ORDER BY b.rolname) FROM pg_roles b
+                              WHERE (b.rolsuper OR b.rolbypassrls) AND b.oid <> r.oid AND pg_has_role(r.oid, b.oid, 'MEMBER')), '')
+                     AS reach
+              FROM pg_roles r WHERE r.rolname = $1
+            """, [role])
+        guard let f = facts.first else {
+            return RoleFacts(name: role, exists: false, superuser: false, bypassRLS: false, reachableBypass: [])
         }
+        return RoleFacts(
+            name: role, exists: true, superuser: try f.decode("rolsuper"), bypassRLS: try f.decode("rolbypassrls"),
+            reachableBypass: (try f.decode("reach", as: String.self)).split(separator: ",").map(String.init))
+    }
 
-        let existing = roles.values.filter(\.exists).map(\.name).sorted()
+    /// What `role` may do on each relation of `schemas`, by relation OID.
+    private static func access(_ db: Connection, role: String, schemas: PostgresArray) throws -> [Int64: Access] {
+        var byRelation: [Int64: Access] = [:]
+        for row in try db.query(
+            """
+            SELECT c.oid::bigint AS oid, has_schema_privilege($1::name, c.relnamespace, 'USAGE') AS usage,
+                   has_any_column_privilege($1::name, c.oid, 'SELECT') AS s, has_any_column_privilege($1::name, c.oid, 'INSERT') AS i,
+                   has_any_column_privilege($1::name, c.oid, 'UPDATE') AS u, has_table_privilege($1::name, c.oid, 'DELETE') AS d,
+                   pg_has_role($1::name, c.relowner, 'USAGE') AS owner,
+                   coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND has_column_privilege($1::name, c.oid, a.attnum, 'SELECT')), '') AS cs,
+                   coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND has_column_privilege($1::name, c.oid, a.attnum, 'INSERT')), '') AS ci,
+                   coalesce((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_attribute a
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND has_column_privilege($1::name, c.oid, a.attnum, 'UPDATE')), '') AS cu,
+                   coalesce((SELECT string_agg(p.polname, ',') FROM pg_policy p
+                              WHERE p.polrelid = c.oid
+                                AND (p.polroles = '{0}' OR EXISTS (SELECT 1 FROM unnest(p.polroles) x
+                                                                     WHERE pg_has_role($1::name, x, 'USAGE')))), '') AS pols
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = ANY($2::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            """, [role, schemas])
+        {
+            var privileges: Set<AccessMatrix.Command> = []
+            for (column, command) in [
+                ("s", AccessMatrix.Command.select), ("i", .insert), ("u", .update), ("d", .delete),
+            ]
+            where try row.decode(column, as: Bool.self) {
+                privileges.insert(command)
+            }
+            func list(_ c: String) throws -> [String] {
+                (try row.decode(c, as: String.self)).split(separator: ",").map(String.init)
+            }
+            byRelation[try row.decode("oid")] = Access(
+                schemaUsage: try row.decode("usage"), privileges: privileges,
+                columns: [.select: try list("cs"), .insert: try list("ci"), .update: try list("cu")],
+                inheritsOwner: try row.decode("owner"), policies: Set(try list("pols")))
+        }
+        return byRelation
+    }
+
+    private static func functions(_ db: Connection, schemas: PostgresArray, roles: PostgresArray) throws -> [Function] {
         var functions: [Function] = []
         for row in try db.query(
             """
@@ -292,7 +322,7 @@ public struct CatalogSnapshot: Sendable {
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = ANY($1::text[] || ARRAY['private']) AND p.prokind IN ('f', 'p')
              ORDER BY 1
-            """, [PostgresArray(schemas), PostgresArray(existing)])
+            """, [schemas, roles])
         {
             functions.append(
                 Function(
@@ -300,7 +330,10 @@ public struct CatalogSnapshot: Sendable {
                     securityDefiner: try row.decode("prosecdef"), fixedSearchPath: try row.decode("fixed"),
                     executableBy: (try row.decode("execs", as: String.self)).split(separator: ",").map(String.init)))
         }
+        return functions
+    }
 
+    private static func sequences(_ db: Connection, schemas: PostgresArray, roles: PostgresArray) throws -> [Sequence] {
         var sequences: [Sequence] = []
         for row in try db.query(
             """
@@ -309,14 +342,19 @@ public struct CatalogSnapshot: Sendable {
                               WHERE has_sequence_privilege(r::name, c.oid, 'USAGE') OR has_sequence_privilege(r::name, c.oid, 'UPDATE')), '') AS users
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY($1::text[]) AND c.relkind = 'S' ORDER BY 1
-            """, [PostgresArray(schemas), PostgresArray(existing)])
+            """, [schemas, roles])
         {
             sequences.append(
                 Sequence(
                     name: try row.decode("name"),
                     usableBy: (try row.decode("users", as: String.self)).split(separator: ",").map(String.init)))
         }
+        return sequences
+    }
 
+    private static func defaultPrivileges(_ db: Connection, schemas: PostgresArray, roles: PostgresArray) throws
+        -> [DefaultPrivilege]
+    {
         var defaults: [DefaultPrivilege] = []
         for row in try db.query(
             """
@@ -330,7 +368,7 @@ public struct CatalogSnapshot: Sendable {
              WHERE (n.nspname IS NULL OR n.nspname = ANY($1::text[]))
                AND (a.grantee = 0 OR pg_get_userbyid(a.grantee) = ANY($2::text[]))
              GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-            """, [PostgresArray(schemas), PostgresArray(existing)])
+            """, [schemas, roles])
         {
             defaults.append(
                 DefaultPrivilege(
@@ -338,9 +376,6 @@ public struct CatalogSnapshot: Sendable {
                     objectType: try row.decode("objtype"), grantee: try row.decode("grantee"),
                     privileges: try row.decode("privs")))
         }
-
-        return CatalogSnapshot(
-            serverVersion: version, fingerprint: fingerprint, relations: relations, policies: policies, roles: roles,
-            access: access, functions: functions, sequences: sequences, defaultPrivileges: defaults)
+        return defaults
     }
 }
