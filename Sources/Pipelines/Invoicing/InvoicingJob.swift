@@ -256,63 +256,65 @@ public struct InvoicingJob: Job {
         if try tx.scalar("SELECT EXISTS (SELECT 1 FROM public.invoices WHERE payment_intent_id = $1)", [id]) ?? false {
             return Claim(id: id, issued: false)
         }
+        return try numbered(id, in: tx) { sp in try writeInvoice(sp, row: row, paymentID: id, context: context) }
+    }
+
+    /// Runs `write` in a savepoint: the claim is issued when it returns; a payment or refund
+    /// another worker numbered between our snapshot and our lock (23505) counts for neither; any
+    /// other error fails that source alone.
+    private func numbered(_ id: Int64, in tx: Connection, _ write: (Connection) throws -> Void) throws -> Claim {
         do {
-            try tx.savepoint { sp in
-                let now = context.clock.now()
-                let year = Calendar.utc.component(.year, from: now)
-                let currency: String = try row.decode("currency")
-                guard let exponent = Currency.exponent(currency) else {
-                    throw InvoiceError.invalidField(
-                        field: "payment_intents.currency", reason: "unknown currency \(currency)")
-                }
-                let paidAt: Date = try row.decode("updated_at")
-                let country: String = try row.decode("buyer_country")
-                let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
-                let amount: Int64 = try row.decode("amount_cents")
-                let amountText = Currency.decimal(amount, exponent: exponent)
-                let number = Self.format(
-                    prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
-                let orderID: Int64 = try row.decode("order_id")
-                // The amount charged always includes VAT: it is what the customer paid.
-                let doc = InvoiceDocument(
-                    kind: .invoice, number: number, issuedAt: now.truncatedToSeconds,
-                    suppliedAt: paidAt.truncatedToSeconds,
-                    orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true,
-                    seller: settings.seller,
-                    buyer: .init(
-                        name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
-                    lines: [
-                        .init(
-                            descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
-                            quantity: 1, unitPrice: amountText, vatRate: rate)
-                    ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"))
-                let totals = try InvoiceTotals(doc)
-                let snapshot = try Self.snapshot(doc)
-                let invoiceID: Int64 = try sp.scalar(
-                    """
-                    INSERT INTO public.invoices (order_id, payment_intent_id, number, subtotal_cents, vat_cents, total_cents,
-                                                 currency, billing_name, billing_email, billing_country, meta, created_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id
-                    """,
-                    [
-                        orderID, id, number, totals.subtotal, totals.vat, totals.total, currency, doc.buyer.name,
-                        doc.buyer.email, country, snapshot, now,
-                    ])!
-                try sp.query(
-                    """
-                    INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
-                    VALUES ('system', 'invoice_issued', 'invoices', $1, jsonb_build_object('number', $2::text, 'payment_intent_id', $3::bigint, 'run_id', $4::bigint))
-                    """, [String(invoiceID), number, id, context.runID])
-                try sp.query(
-                    "DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
-            }
+            try tx.savepoint { sp in try write(sp) }
         } catch let error as PostgresError where error.sqlState == "23505" {
-            // Another worker numbered this payment between our snapshot and our lock: nothing to do.
             return Claim(id: id, issued: false)
         } catch {
             throw FailedSource(id: id, underlying: error)
         }
         return Claim(id: id, issued: true)
+    }
+
+    /// The invoice for the claimed payment `row`: numbered, its snapshot stored, audited.
+    private func writeInvoice(_ sp: Connection, row: Row, paymentID id: Int64, context: JobContext) throws {
+        let now = context.clock.now()
+        let year = Calendar.utc.component(.year, from: now)
+        let currency: String = try row.decode("currency")
+        guard let exponent = Currency.exponent(currency) else {
+            throw InvoiceError.invalidField(field: "payment_intents.currency", reason: "unknown currency \(currency)")
+        }
+        let paidAt: Date = try row.decode("updated_at")
+        let country: String = try row.decode("buyer_country")
+        let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
+        let amount: Int64 = try row.decode("amount_cents")
+        let amountText = Currency.decimal(amount, exponent: exponent)
+        let number = Self.format(prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
+        let orderID: Int64 = try row.decode("order_id")
+        // The amount charged always includes VAT: it is what the customer paid.
+        let doc = InvoiceDocument(
+            kind: .invoice, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: paidAt.truncatedToSeconds,
+            orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true, seller: settings.seller,
+            buyer: .init(name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
+            lines: [
+                .init(
+                    descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
+                    quantity: 1, unitPrice: amountText, vatRate: rate)
+            ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"))
+        let totals = try InvoiceTotals(doc)
+        let invoiceID: Int64 = try sp.scalar(
+            """
+            INSERT INTO public.invoices (order_id, payment_intent_id, number, subtotal_cents, vat_cents, total_cents,
+                                         currency, billing_name, billing_email, billing_country, meta, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id
+            """,
+            [
+                orderID, id, number, totals.subtotal, totals.vat, totals.total, currency, doc.buyer.name,
+                doc.buyer.email, country, try Self.snapshot(doc), now,
+            ])!
+        try sp.query(
+            """
+            INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+            VALUES ('system', 'invoice_issued', 'invoices', $1, jsonb_build_object('number', $2::text, 'payment_intent_id', $3::bigint, 'run_id', $4::bigint))
+            """, [String(invoiceID), number, id, context.runID])
+        try sp.query("DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
     }
 
     private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: PostgresArray, floor: Int64) throws
@@ -346,68 +348,67 @@ public struct InvoicingJob: Job {
                 "SELECT coalesce(sum(amount_cents), 0)::bigint FROM public.credit_notes WHERE invoice_id = $1",
                 [invoiceID])
             ?? 0
-        do {
-            try tx.savepoint { sp in
-                let currency: String = try row.decode("currency")
-                let invoiceCurrency: String = try row.decode("invoice_currency")
-                guard currency == invoiceCurrency else {
-                    throw InvoiceError.invalidField(
-                        field: "refunds.currency", reason: "\(currency) differs from the invoice's \(invoiceCurrency)")
-                }
-                guard let exponent = Currency.exponent(currency) else {
-                    throw InvoiceError.invalidField(field: "refunds.currency", reason: "unknown currency \(currency)")
-                }
-                let amount: Int64 = try row.decode("amount_cents")
-                let remaining: Int64 = try row.decode("total_cents") - credited
-                guard amount <= remaining else {
-                    throw InvoiceError.invalidField(
-                        field: "refunds.amount_cents",
-                        reason: "refund exceeds what remains of the invoice (\(remaining))")
-                }
-                let original = try InvoiceDocument.decoder().decode(
-                    InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
-                let now = context.clock.now()
-                let year = Calendar.utc.component(.year, from: now)
-                let number = Self.format(
-                    prefix: "SAMIA-CN-", year: year, value: try nextNumber(sp, series: "credit_note", year: year))
-                let line = original.lines[0]
-                let doc = InvoiceDocument(
-                    kind: .creditNote, number: number, issuedAt: now.truncatedToSeconds,
-                    suppliedAt: original.suppliedAt, orderReference: original.orderReference, currency: currency,
-                    pricesIncludeVat: true, seller: original.seller, buyer: original.buyer,
-                    lines: [
-                        .init(
-                            descriptionEn: line.descriptionEn, descriptionAr: line.descriptionAr, quantity: 1,
-                            unitPrice: Currency.decimal(amount, exponent: exponent), vatRate: line.vatRate)
-                    ], amountPaid: Currency.decimal(amount, exponent: exponent),
-                    original: .init(
-                        number: original.number, issuedAt: original.issuedAt,
-                        total: Currency.decimal(remaining, exponent: exponent)),
-                    reason: try row.decode("reason"))
-                let totals = try InvoiceTotals(doc)
-                let creditID: Int64 = try sp.scalar(
-                    """
-                    INSERT INTO public.credit_notes (refund_id, invoice_id, order_id, number, amount_cents, vat_cents, currency, meta, created_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING id
-                    """,
-                    [
-                        id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number,
-                        totals.total,
-                        totals.vat, currency, try Self.snapshot(doc), now,
-                    ])!
-                try sp.query(
-                    """
-                    INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
-                    VALUES ('system', 'credit_note_issued', 'credit_notes', $1, jsonb_build_object('number', $2::text, 'refund_id', $3::bigint, 'invoice', $4::text, 'run_id', $5::bigint))
-                    """, [String(creditID), number, id, original.number, context.runID])
-                try sp.query("DELETE FROM public.document_failures WHERE source = 'refund' AND source_id = $1", [id])
-            }
-        } catch let error as PostgresError where error.sqlState == "23505" {
-            return Claim(id: id, issued: false)
-        } catch {
-            throw FailedSource(id: id, underlying: error)
+        return try numbered(id, in: tx) { sp in
+            try writeCreditNote(sp, row: row, refundID: id, credited: credited, context: context)
         }
-        return Claim(id: id, issued: true)
+    }
+
+    /// The credit note for the claimed refund `row`, against what remains of its invoice after
+    /// the notes already `credited`: numbered, its snapshot stored, audited.
+    private func writeCreditNote(_ sp: Connection, row: Row, refundID id: Int64, credited: Int64, context: JobContext)
+        throws
+    {
+        let currency: String = try row.decode("currency")
+        let invoiceCurrency: String = try row.decode("invoice_currency")
+        guard currency == invoiceCurrency else {
+            throw InvoiceError.invalidField(
+                field: "refunds.currency", reason: "\(currency) differs from the invoice's \(invoiceCurrency)")
+        }
+        guard let exponent = Currency.exponent(currency) else {
+            throw InvoiceError.invalidField(field: "refunds.currency", reason: "unknown currency \(currency)")
+        }
+        let amount: Int64 = try row.decode("amount_cents")
+        let remaining: Int64 = try row.decode("total_cents") - credited
+        guard amount <= remaining else {
+            throw InvoiceError.invalidField(
+                field: "refunds.amount_cents", reason: "refund exceeds what remains of the invoice (\(remaining))")
+        }
+        let original = try InvoiceDocument.decoder().decode(
+            InvoiceDocument.self, from: Data((try row.decode("document") as String).utf8))
+        let now = context.clock.now()
+        let year = Calendar.utc.component(.year, from: now)
+        let number = Self.format(
+            prefix: "SAMIA-CN-", year: year, value: try nextNumber(sp, series: "credit_note", year: year))
+        let line = original.lines[0]
+        let doc = InvoiceDocument(
+            kind: .creditNote, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: original.suppliedAt,
+            orderReference: original.orderReference, currency: currency, pricesIncludeVat: true,
+            seller: original.seller, buyer: original.buyer,
+            lines: [
+                .init(
+                    descriptionEn: line.descriptionEn, descriptionAr: line.descriptionAr, quantity: 1,
+                    unitPrice: Currency.decimal(amount, exponent: exponent), vatRate: line.vatRate)
+            ], amountPaid: Currency.decimal(amount, exponent: exponent),
+            original: .init(
+                number: original.number, issuedAt: original.issuedAt,
+                total: Currency.decimal(remaining, exponent: exponent)),
+            reason: try row.decode("reason"))
+        let totals = try InvoiceTotals(doc)
+        let creditID: Int64 = try sp.scalar(
+            """
+            INSERT INTO public.credit_notes (refund_id, invoice_id, order_id, number, amount_cents, vat_cents, currency, meta, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING id
+            """,
+            [
+                id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number, totals.total,
+                totals.vat, currency, try Self.snapshot(doc), now,
+            ])!
+        try sp.query(
+            """
+            INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+            VALUES ('system', 'credit_note_issued', 'credit_notes', $1, jsonb_build_object('number', $2::text, 'refund_id', $3::bigint, 'invoice', $4::text, 'run_id', $5::bigint))
+            """, [String(creditID), number, id, original.number, context.runID])
+        try sp.query("DELETE FROM public.document_failures WHERE source = 'refund' AND source_id = $1", [id])
     }
 
     // MARK: - PDFs
