@@ -129,8 +129,36 @@ public final class ParityProber {
         }
         if command == .insert { return try probeInsert(role, r, declared: declared, scopeSQL: scopeSQL, uid: uid) }
 
-        let table = qualified(r)
-        let id = identity(r)
+        let expected: Int64
+        switch try reference(r, scopeSQL: scopeSQL, claims: claimText) {
+        case .failed(let side): return side
+        case .rows(let count): expected = count
+        }
+        let cell = Cell(role: role, relation: r, uid: uid, expected: expected, claims: claimText)
+        if command == .select { return try probeRead(cell) }
+        return try probeWrite(cell, command: command)
+    }
+
+    /// One probed cell: who, on what, and how many sampled rows the declared scope holds.
+    struct Cell {
+        let role: AccessMatrix.Role
+        let relation: CatalogSnapshot.Relation
+        /// The probing identity's id; nil for a role without one (anon).
+        let uid: String?
+        let expected: Int64
+        let claims: String
+    }
+
+    enum Reference {
+        case rows(Int64)
+        case failed(ParityReport.ProbeSide)
+    }
+
+    /// The reference side, listed by the bypassing connection: a sample of the rows inside the
+    /// declared scope and of those outside it, into the expected table. Returns how many are
+    /// inside.
+    private func reference(_ r: CatalogSnapshot.Relation, scopeSQL: String, claims: String) throws -> Reference {
+        let (table, id) = (qualified(r), identity(r))
         let limit = sampleRows > 0 ? " ORDER BY md5(\(id)) LIMIT \(sampleRows)" : ""
         let reference = """
             INSERT INTO \(Self.expectedTable) SELECT k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a;
@@ -139,86 +167,93 @@ public final class ParityProber {
             ANALYZE \(Self.expectedTable)
             """
         try db.execute("TRUNCATE \(Self.expectedTable)")
-        let expected: Int64
         do {
-            expected = try db.savepoint("samia_reference") {
-                try $0.execute(reference)
-                return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self) ?? 0
-            }
+            return .rows(
+                try db.savepoint("samia_reference") {
+                    try $0.execute(reference)
+                    return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self)
+                        ?? 0
+                })
         } catch let e as PostgresError {
-            return .init(
-                outcome: "error", sqlState: e.sqlState, message: "reference query failed: \(e.message)", sql: reference,
-                claims: claimText)
+            return .failed(
+                .init(
+                    outcome: "error", sqlState: e.sqlState, message: "reference query failed: \(e.message)",
+                    sql: reference, claims: claims))
         }
-        // Rows are found through the primary key's index where there is one, so a probe costs
-        // the sample, not the table, even when policies call functions per row.
+    }
+
+    /// The conditions that pick the sampled rows inside and outside the scope. Rows are found
+    /// through the primary key's index where there is one, so a probe costs the sample, not the
+    /// table, even when policies call functions per row.
+    private func sampled(_ r: CatalogSnapshot.Relation) -> (inside: String, outside: String) {
         let match: String
         if r.primaryKey.count == 1, let type = r.primaryKeyType {
             match =
                 "t.\(SQLIdentifier.quote(r.primaryKey[0])) = ANY (ARRAY(SELECT s.k::\(type) FROM \(Self.expectedTable) s WHERE %@))"
         } else {
-            match = "\(id) IN (SELECT s.k FROM \(Self.expectedTable) s WHERE %@)"
+            match = "\(identity(r)) IN (SELECT s.k FROM \(Self.expectedTable) s WHERE %@)"
         }
-        let inside = String(format: match, "s.in_scope")
-        let outside = String(format: match, "NOT s.in_scope")
-        if command == .select {
-            let sql = """
-                SELECT (SELECT count(*) FROM \(table) t WHERE \(inside)) AS reached,
-                       (SELECT count(*) FROM \(table) t WHERE \(outside)) AS excess
-                """
-            do {
-                let row = try asRole(role, uid: uid) { try db.query(sql) }.first!
-                let reached: Int64 = try row.decode("reached")
-                let excess: Int64 = try row.decode("excess")
-                return .init(
-                    outcome: "rows", visible: reached + excess, expected: expected, excess: excess,
-                    missing: max(0, expected - reached), sql: sql, claims: claimText)
-            } catch let e as PostgresError {
-                return failed(e, expected: expected, sql: sql, claims: claimText)
-            }
+        return (String(format: match, "s.in_scope"), String(format: match, "NOT s.in_scope"))
+    }
+
+    /// Reads as the role: how many sampled rows inside the scope it reaches, how many outside.
+    private func probeRead(_ cell: Cell) throws -> ParityReport.ProbeSide {
+        let (table, (inside, outside)) = (qualified(cell.relation), sampled(cell.relation))
+        let sql = """
+            SELECT (SELECT count(*) FROM \(table) t WHERE \(inside)) AS reached,
+                   (SELECT count(*) FROM \(table) t WHERE \(outside)) AS excess
+            """
+        do {
+            let row = try asRole(cell.role, uid: cell.uid) { try db.query(sql) }.first!
+            let reached: Int64 = try row.decode("reached")
+            let excess: Int64 = try row.decode("excess")
+            return .init(
+                outcome: "rows", visible: reached + excess, expected: cell.expected, excess: excess,
+                missing: max(0, cell.expected - reached), sql: sql, claims: cell.claims)
+        } catch let e as PostgresError {
+            return failed(e, expected: cell.expected, sql: sql, claims: cell.claims)
         }
-        // Writes in two statements, as an API request filtered by key would: the sampled rows
-        // of the declared scope (all must be reachable), then the others (none may be). A WITH
-        // CHECK refusal on the second is a refusal, not an error.
+    }
+
+    /// Writes in two statements, as an API request filtered by key would: the sampled rows of
+    /// the declared scope (all must be reachable), then the others (none may be). A WITH CHECK
+    /// refusal on the second is a refusal, not an error.
+    private func probeWrite(_ cell: Cell, command: AccessMatrix.Command) throws -> ParityReport.ProbeSide {
+        let r = cell.relation
+        let (table, (inside, outside)) = (qualified(r), sampled(r))
         let verb: String
         if command == .update {
             guard let column = r.columns.first(where: { !r.primaryKey.contains($0) }) ?? r.columns.first else {
-                return .init(outcome: "skipped", message: "no column to update", sql: "", claims: claimText)
+                return .init(outcome: "skipped", message: "no column to update", sql: "", claims: cell.claims)
             }
             let c = SQLIdentifier.quote(column)
             verb = "UPDATE \(table) t SET \(c) = t.\(c)"
         } else {
             verb = "DELETE FROM \(table) t"
         }
-        let insideSQL = "\(verb) WHERE \(inside)"
-        let outsideSQL = "\(verb) WHERE \(outside)"
+        let (insideSQL, outsideSQL) = ("\(verb) WHERE \(inside)", "\(verb) WHERE \(outside)")
         let sql = insideSQL + ";\n" + outsideSQL
-        var reached: Int64 = 0
+        var (reached, excess): (Int64, Int64) = (0, 0)
         var note: [String] = []
-        if expected > 0 {
+        for (part, statement) in [("inside", insideSQL), ("outside", outsideSQL)]
+        where part == "outside" || cell.expected > 0 {
             do {
-                reached = Int64(try asRole(role, uid: uid) { try db.query(insideSQL) }.affectedRows)
+                let rows = Int64(try asRole(cell.role, uid: cell.uid) { try db.query(statement) }.affectedRows)
+                if part == "inside" { reached = rows } else { excess = rows }
             } catch let e as PostgresError {
-                if e.sqlState != "42501" { return failed(e, expected: expected, sql: sql, claims: claimText) }
-                note.append("inside the scope: refused (\(classify(e)))")
+                if e.sqlState != "42501" { return failed(e, expected: cell.expected, sql: sql, claims: cell.claims) }
+                note.append("\(part) the scope: refused (\(classify(e)))")
             }
         }
-        var excess: Int64 = 0
-        do {
-            excess = Int64(try asRole(role, uid: uid) { try db.query(outsideSQL) }.affectedRows)
-        } catch let e as PostgresError {
-            if e.sqlState != "42501" { return failed(e, expected: expected, sql: sql, claims: claimText) }
-            note.append("outside the scope: refused (\(classify(e)))")
-        }
-        if reached == 0 && excess == 0 && expected > 0 && note.count == 2 {
+        if reached == 0 && excess == 0 && cell.expected > 0 && note.count == 2 {
             return .init(
-                outcome: "refused", expected: expected, sqlState: "42501", message: note.joined(separator: "; "),
-                sql: sql, claims: claimText)
+                outcome: "refused", expected: cell.expected, sqlState: "42501", message: note.joined(separator: "; "),
+                sql: sql, claims: cell.claims)
         }
         return .init(
-            outcome: "rows", visible: reached + excess, expected: expected, excess: excess,
-            missing: max(0, expected - reached), message: note.isEmpty ? nil : note.joined(separator: "; "), sql: sql,
-            claims: claimText)
+            outcome: "rows", visible: reached + excess, expected: cell.expected, excess: excess,
+            missing: max(0, cell.expected - reached), message: note.isEmpty ? nil : note.joined(separator: "; "),
+            sql: sql, claims: cell.claims)
     }
 
     func failed(_ e: PostgresError, expected: Int64, sql: String, claims: String) -> ParityReport.ProbeSide {
