@@ -19,9 +19,59 @@ public struct DataMapValidator {
         public var unindexed: [String] = []
     }
 
+    /// Checks `map` against the catalog: every table and column it names exists, erasure
+    /// strategies fit their columns, reach paths follow real references, and every table whose
+    /// foreign keys lead to the subject is mapped or excluded.
     public func validate(_ map: DataMap, file: String) throws -> Report {
+        let catalog = try readCatalog()
+        func requireColumn(_ table: String, _ column: String) throws {
+            guard catalog.columns[table]?.contains(column) == true else {
+                throw DataMapError.missingColumn(file: file, table: table, column: column)
+            }
+        }
+        guard catalog.columns[map.subjectTable] != nil else {
+            throw DataMapError.missingTable(file: file, table: map.subjectTable)
+        }
+        try requireColumn(map.subjectTable, map.subjectColumn)
+        // The columns the reach entries select rows by, each as `table.column`.
+        var searched = Set<String>()
+        for name in map.tables.keys.sorted() {
+            let table = map.tables[name]!
+            guard catalog.columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
+            for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys)
+                + Array(table.withheld.keys) + Array(table.erasure.ifReferenced.keys) + table.idsWithoutForeignKey
+            {
+                try requireColumn(name, column)
+            }
+            try checkStrategies(table, name: name, types: catalog.types, file: file)
+            for path in table.reach {
+                searched.formUnion(
+                    try checkPath(
+                        path, from: name, map: map, file: file, references: catalog.references,
+                        unenforced: table.idsWithoutForeignKey, require: requireColumn))
+            }
+        }
+        for name in map.excluded.keys.sorted() where catalog.columns[name] == nil {
+            throw DataMapError.missingTable(file: file, table: name)
+        }
+        let reaching = Self.reaching(map.subjectTable, references: catalog.references)
+        let missing = reaching.filter { map.tables[$0.key] == nil && map.excluded[$0.key] == nil }
+        guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
+        return Report(
+            mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
+            unindexed: try unindexed(searched))
+    }
+
+    /// The public schema's columns with their types, and its single-column foreign keys.
+    struct Catalog {
         var columns: [String: Set<String>] = [:]
         var types: [String: (type: String, nullable: Bool)] = [:]
+        /// child table → column → parent table.
+        var references: [String: [String: String]] = [:]
+    }
+
+    private func readCatalog() throws -> Catalog {
+        var catalog = Catalog()
         // The catalog itself, not `information_schema.columns`: the same columns and, for the
         // text and JSON types the checks compare, the same type names, in a fifth of the time
         // `dsr process` and `data-map check` paid at start-up. A domain counts as its base type,
@@ -39,11 +89,9 @@ public struct DataMapValidator {
         {
             let table = try row.decode(0, as: String.self)
             let column = try row.decode(1, as: String.self)
-            columns[table, default: []].insert(column)
-            types["\(table).\(column)"] = (try row.decode(2, as: String.self), try row.decode(3, as: Bool.self))
+            catalog.columns[table, default: []].insert(column)
+            catalog.types["\(table).\(column)"] = (try row.decode(2, as: String.self), try row.decode(3, as: Bool.self))
         }
-        // Single-column foreign keys: child.column → parent.
-        var references: [String: [String: String]] = [:]
         for row in try db.query(
             """
             SELECT child.relname::text, a.attname::text, parent.relname::text
@@ -55,73 +103,44 @@ public struct DataMapValidator {
                AND child.relnamespace = 'public'::regnamespace AND parent.relnamespace = 'public'::regnamespace
             """)
         {
-            references[try row.decode(0, as: String.self), default: [:]][try row.decode(1, as: String.self)] =
+            catalog.references[try row.decode(0, as: String.self), default: [:]][try row.decode(1, as: String.self)] =
                 try row.decode(2, as: String.self)
         }
+        return catalog
+    }
 
-        func requireColumn(_ table: String, _ column: String) throws {
-            guard columns[table]?.contains(column) == true else {
-                throw DataMapError.missingColumn(file: file, table: table, column: column)
+    /// Erasure strategies must fit their columns, or an erasure would fail half-way.
+    private func checkStrategies(
+        _ table: DataMap.Table, name: String, types: [String: (type: String, nullable: Bool)], file: String
+    ) throws {
+        for (column, strategy) in Array(table.erasure.columns) + Array(table.erasure.ifReferenced) {
+            guard let info = types["\(name).\(column)"] else { continue }
+            if strategy == .null && !info.nullable {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "\(column) is NOT NULL; it cannot be erased with null")
+            }
+            if strategy != .null && !(info.type == "text" || info.type.hasPrefix("character")) {
+                throw DataMapError.invalid(
+                    file: file, table: name,
+                    reason: "\(column) is \(info.type); \(strategy.rawValue) needs a text column (use null)")
             }
         }
-        guard columns[map.subjectTable] != nil else {
-            throw DataMapError.missingTable(file: file, table: map.subjectTable)
-        }
-        try requireColumn(map.subjectTable, map.subjectColumn)
+    }
 
-        // The columns the reach entries select rows by, each as `table.column`.
-        var searched = Set<String>()
-        for name in map.tables.keys.sorted() {
-            let table = map.tables[name]!
-            guard columns[name] != nil else { throw DataMapError.missingTable(file: file, table: name) }
-            for column in Array(table.personal.keys) + table.storage + Array(table.erasure.columns.keys)
-                + Array(table.withheld.keys) + Array(table.erasure.ifReferenced.keys)
-            {
-                try requireColumn(name, column)
-            }
-            for column in table.idsWithoutForeignKey { try requireColumn(name, column) }
-            // Erasure strategies must fit their columns, or an erasure would fail half-way.
-            for (column, strategy) in Array(table.erasure.columns) + Array(table.erasure.ifReferenced) {
-                guard let info = types["\(name).\(column)"] else { continue }
-                if strategy == .null && !info.nullable {
-                    throw DataMapError.invalid(
-                        file: file, table: name, reason: "\(column) is NOT NULL; it cannot be erased with null")
-                }
-                if strategy != .null && !(info.type == "text" || info.type.hasPrefix("character")) {
-                    throw DataMapError.invalid(
-                        file: file, table: name,
-                        reason: "\(column) is \(info.type); \(strategy.rawValue) needs a text column (use null)")
-                }
-            }
-            for path in table.reach {
-                searched.formUnion(
-                    try checkPath(
-                        path, from: name, map: map, file: file, references: references,
-                        unenforced: table.idsWithoutForeignKey,
-                        require: requireColumn))
-            }
-        }
-        for name in map.excluded.keys.sorted() where columns[name] == nil {
-            throw DataMapError.missingTable(file: file, table: name)
-        }
-
-        // Every table whose foreign keys lead to the subject table, with one path each.
+    /// Every table whose foreign keys lead to the subject table, with one path each.
+    static func reaching(_ subjectTable: String, references: [String: [String: String]]) -> [String: String] {
         var reaching: [String: String] = [:]
-        var frontier = [map.subjectTable]
+        var frontier = [subjectTable]
         while let target = frontier.popLast() {
-            for (child, keys) in references where child != map.subjectTable && reaching[child] == nil {
+            for (child, keys) in references where child != subjectTable && reaching[child] == nil {
                 if let column = keys.first(where: { $0.value == target })?.key {
                     reaching[child] =
-                        target == map.subjectTable ? "\(child).\(column)" : "\(child).\(column) → \(reaching[target]!)"
+                        target == subjectTable ? "\(child).\(column)" : "\(child).\(column) → \(reaching[target]!)"
                     frontier.append(child)
                 }
             }
         }
-        let missing = reaching.filter { map.tables[$0.key] == nil && map.excluded[$0.key] == nil }
-        guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
-        return Report(
-            mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
-            unindexed: try unindexed(searched))
+        return reaching
     }
 
     /// The `searched` columns that are not the first column of any whole-table index (a partial
