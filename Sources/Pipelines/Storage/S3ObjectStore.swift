@@ -163,6 +163,14 @@ public struct S3ObjectStore: ObjectStore {
         download: Bool = false
     ) throws -> Response {
         guard key.isEmpty ? !query.isEmpty : EntryName.isSafe(key) else { throw StorageError.unsafeKey(key) }
+        let request = try signedRequest(method, key: key, query: query, body: body, contentType: contentType)
+        return try perform(request, body: body, download: download, key: key)
+    }
+
+    /// The request for `key` with its AWS Signature V4 headers.
+    private func signedRequest(
+        _ method: String, key: String, query: [(String, String)], body: Body, contentType: String?
+    ) throws -> URLRequest {
         let path =
             key.isEmpty ? "/" + Self.encode(configuration.bucket) : Self.path(bucket: configuration.bucket, key: key)
         let canonicalQuery = query.map { (Self.encode($0.0), Self.encode($0.1)) }.sorted { $0 < $1 }
@@ -193,6 +201,11 @@ public struct S3ObjectStore: ObjectStore {
         for (name, value) in headers where name != "Host" { request.setValue(value, forHTTPHeaderField: name) }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
 
+        return request
+    }
+
+    /// Sends `request` and waits for its answer; a download lands in a temporary file of ours.
+    private func perform(_ request: URLRequest, body: Body, download: Bool, key: String) throws -> Response {
         let box = ResponseBox()
         let done = DispatchSemaphore(value: 0)
         let session = URLSession(configuration: .ephemeral)
