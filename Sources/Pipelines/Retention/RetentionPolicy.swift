@@ -96,63 +96,8 @@ public struct RetentionPolicy: Sendable, Equatable {
             throw RetentionError.policy(file: file, rule: nil, reason: "workers must be 1 to 8")
         }
         let legal = section.legal_records ?? [:]
-        var rules: [Rule] = []
-        for name in section.rules.keys.sorted() {
-            let entry = section.rules[name]!
-            func fail(_ reason: String) -> RetentionError { .policy(file: file, rule: name, reason: reason) }
-            guard name.range(of: "^[a-z][a-z0-9-]*$", options: .regularExpression) != nil else {
-                throw fail("rule names are lower-case letters, digits and dashes")
-            }
-            if let reason = legal[entry.table] {
-                throw fail(
-                    "table \(entry.table) holds records kept for legal reasons (\(reason)); no rule may purge it")
-            }
-            if let mapped = map.tables[entry.table], mapped.erasure.action == .retain {
-                throw fail(
-                    "table \(entry.table) is kept for legal reasons (\(mapped.erasure.legalBasis ?? "retain"), "
-                        + "\(mapped.erasure.period ?? "")); no rule may purge it")
-            }
-            let expiry = entry.expiry ?? false
-            let keep = entry.keep_days ?? 0
-            let floor = entry.floor_days ?? (expiry ? 0 : 1)
-            guard keep >= 0, floor >= 0 else { throw fail("keep_days and floor_days cannot be negative") }
-            if !expiry && keep < 1 {
-                throw fail("keep_days must be at least 1 (or the age column an expiry: expiry: true)")
-            }
-            let fraction = entry.max_fraction ?? section.max_fraction ?? 0.25
-            guard fraction > 0 && fraction <= 1 else { throw fail("max_fraction must be above 0 and at most 1") }
-            for prefix in entry.orphans ?? []
-            where prefix.isEmpty || !prefix.hasSuffix("/") || prefix.hasPrefix("/")
-                || prefix.contains("..")
-            {
-                throw fail("orphan prefix \"\(prefix)\" must be a relative folder ending in / (never the whole store)")
-            }
-            if let condition = entry.where, condition.contains(";") {
-                throw fail("where must be one SQL condition, without ;")
-            }
-            let dropPartitions = entry.drop_partitions ?? false
-            if dropPartitions {
-                let rowOptions = [
-                    ("expiry", entry.expiry != nil), ("where", entry.where != nil), ("media", entry.media != nil),
-                    ("storage", entry.storage != nil), ("orphans", entry.orphans != nil),
-                ].filter(\.1).map(\.0)
-                guard rowOptions.isEmpty else {
-                    throw fail(
-                        "drop_partitions drops whole partitions; \(rowOptions.joined(separator: ", ")) apply to rows "
-                            + "deleted one by one and cannot be combined with it")
-                }
-                // A legal hold keeps single rows of a person; a partition cannot go around them.
-                if map.tables[entry.table] != nil {
-                    throw fail(
-                        "table \(entry.table) holds personal data (it is in the data map), whose rows legal holds "
-                            + "may keep one by one; its rows are deleted in batches, never by partition")
-                }
-            }
-            rules.append(
-                Rule(
-                    name: name, table: entry.table, age: entry.age, keepDays: keep, floorDays: floor, expiry: expiry,
-                    condition: entry.where, media: entry.media ?? [], storage: entry.storage ?? [],
-                    orphans: entry.orphans ?? [], maxFraction: fraction, dropPartitions: dropPartitions))
+        let rules = try section.rules.keys.sorted().map { name in
+            try rule(name, section.rules[name]!, section: section, legal: legal, map: map, file: file)
         }
         guard !rules.isEmpty else { throw RetentionError.policy(file: file, rule: nil, reason: "has no rules") }
         return RetentionPolicy(
@@ -160,6 +105,66 @@ public struct RetentionPolicy: Sendable, Equatable {
             workers: workers,
             maxClockSkewSeconds: section.max_clock_skew_seconds ?? 300,
             orphanGraceHours: section.orphan_grace_hours ?? 24, legalRecords: legal)
+    }
+
+    /// One rule of the section, checked against the legal records and the data map.
+    private static func rule(
+        _ name: String, _ entry: File.RuleEntry, section: File.Section, legal: [String: String], map: DataMap,
+        file: String
+    ) throws -> Rule {
+        func fail(_ reason: String) -> RetentionError { .policy(file: file, rule: name, reason: reason) }
+        guard name.range(of: "^[a-z][a-z0-9-]*$", options: .regularExpression) != nil else {
+            throw fail("rule names are lower-case letters, digits and dashes")
+        }
+        if let reason = legal[entry.table] {
+            throw fail(
+                "table \(entry.table) holds records kept for legal reasons (\(reason)); no rule may purge it")
+        }
+        if let mapped = map.tables[entry.table], mapped.erasure.action == .retain {
+            throw fail(
+                "table \(entry.table) is kept for legal reasons (\(mapped.erasure.legalBasis ?? "retain"), "
+                    + "\(mapped.erasure.period ?? "")); no rule may purge it")
+        }
+        let expiry = entry.expiry ?? false
+        let keep = entry.keep_days ?? 0
+        let floor = entry.floor_days ?? (expiry ? 0 : 1)
+        guard keep >= 0, floor >= 0 else { throw fail("keep_days and floor_days cannot be negative") }
+        if !expiry && keep < 1 {
+            throw fail("keep_days must be at least 1 (or the age column an expiry: expiry: true)")
+        }
+        let fraction = entry.max_fraction ?? section.max_fraction ?? 0.25
+        guard fraction > 0 && fraction <= 1 else { throw fail("max_fraction must be above 0 and at most 1") }
+        for prefix in entry.orphans ?? []
+        where prefix.isEmpty || !prefix.hasSuffix("/") || prefix.hasPrefix("/")
+            || prefix.contains("..")
+        {
+            throw fail("orphan prefix \"\(prefix)\" must be a relative folder ending in / (never the whole store)")
+        }
+        if let condition = entry.where, condition.contains(";") {
+            throw fail("where must be one SQL condition, without ;")
+        }
+        let dropPartitions = entry.drop_partitions ?? false
+        if dropPartitions {
+            let rowOptions = [
+                ("expiry", entry.expiry != nil), ("where", entry.where != nil), ("media", entry.media != nil),
+                ("storage", entry.storage != nil), ("orphans", entry.orphans != nil),
+            ].filter(\.1).map(\.0)
+            guard rowOptions.isEmpty else {
+                throw fail(
+                    "drop_partitions drops whole partitions; \(rowOptions.joined(separator: ", ")) apply to rows "
+                        + "deleted one by one and cannot be combined with it")
+            }
+            // A legal hold keeps single rows of a person; a partition cannot go around them.
+            if map.tables[entry.table] != nil {
+                throw fail(
+                    "table \(entry.table) holds personal data (it is in the data map), whose rows legal holds "
+                        + "may keep one by one; its rows are deleted in batches, never by partition")
+            }
+        }
+        return Rule(
+            name: name, table: entry.table, age: entry.age, keepDays: keep, floorDays: floor, expiry: expiry,
+            condition: entry.where, media: entry.media ?? [], storage: entry.storage ?? [],
+            orphans: entry.orphans ?? [], maxFraction: fraction, dropPartitions: dropPartitions)
     }
 
     /// Reads the data map file (`SAMIA_DATA_MAP` or `policy/data-map.yaml`) and its section.
