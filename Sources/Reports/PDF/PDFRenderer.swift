@@ -64,22 +64,7 @@ public final class PDFRenderer {
 
     public func render(_ document: Document) throws -> [UInt8] {
         // 1. Which glyphs of which face, and what each stands for.
-        var uses = [FontUse](repeating: FontUse(), count: fonts.faces.count)
-        for page in document.pages {
-            for case .paragraph(let paragraph, _, _) in page.items {
-                for line in paragraph.lines {
-                    for run in line.runs {
-                        for g in run.glyphs {
-                            uses[run.face].glyphs.insert(g.glyph)
-                            if !g.text.isEmpty, uses[run.face].text[g.glyph] == nil {
-                                uses[run.face].text[g.glyph] = g.text
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
+        let uses = fontUses(document)
         var writer = PDFWriter(deflate: deflate)
         let catalog = writer.reserve()
         let pagesRef = writer.reserve()
@@ -126,6 +111,32 @@ public final class PDFRenderer {
             pagesRef, "<</Type/Pages/Kids[\(pageRefs.map(\.r).joined(separator: " "))]/Count \(pageRefs.count)>>")
 
         // 4. Metadata: Info and XMP must agree (PDF/A).
+        writeMetadata(document, info: info, catalog: catalog, pages: pagesRef, writer: &writer)
+        return writer.finish(root: catalog, info: info)
+    }
+
+    /// The glyphs each face draws in `document`, and the text each stands for.
+    private func fontUses(_ document: Document) -> [FontUse] {
+        var uses = [FontUse](repeating: FontUse(), count: fonts.faces.count)
+        for page in document.pages {
+            for case .paragraph(let paragraph, _, _) in page.items {
+                for run in paragraph.lines.flatMap(\.runs) {
+                    for g in run.glyphs {
+                        uses[run.face].glyphs.insert(g.glyph)
+                        if !g.text.isEmpty, uses[run.face].text[g.glyph] == nil {
+                            uses[run.face].text[g.glyph] = g.text
+                        }
+                    }
+                }
+            }
+        }
+        return uses
+    }
+
+    /// The Info dictionary, the XMP packet and the catalog with its output intent.
+    private func writeMetadata(
+        _ document: Document, info: PDFRef, catalog: PDFRef, pages pagesRef: PDFRef, writer: inout PDFWriter
+    ) {
         let date = Self.pdfDate(document.date)
         var infoDict = "<</Title \(PDFSyntax.textString(document.title))/Producer (samia-batch)/Creator (samia-batch)"
         infoDict += "/CreationDate (\(date))/ModDate (\(date))"
@@ -144,7 +155,6 @@ public final class PDFRenderer {
                 "/OutputIntents[<</Type/OutputIntent/S/GTS_PDFA1/OutputConditionIdentifier (sRGB IEC61966-2.1)/Info (sRGB IEC61966-2.1)/DestOutputProfile \(icc.r)>>]"
         }
         writer.set(catalog, catalogDict + ">>")
-        return writer.finish(root: catalog, info: info)
     }
 
     // MARK: - Fonts
@@ -338,85 +348,95 @@ public final class PDFRenderer {
             let baseline = pageHeight - (y + line.baseline)
             for run in line.runs where !run.glyphs.isEmpty {
                 guard let map = cidMaps[run.face] else { continue }
-                let face = fonts.faces[run.face]
-                let scale = run.size / Double(face.unitsPerEm)
-                if state.font != run.face || state.size != run.size {
-                    out.text("/F\(run.face) ")
-                    out.number(run.size)
-                    out.raw("Tf\n")
-                    state.font = run.face
-                    state.size = run.size
-                }
-                var penX = Double.nan
-                var penY = baseline
-                // A show operation in progress: `[` written, and whether a string is open.
-                var inArray = false
-                var inString = false
-                func open() {
-                    if !inArray {
-                        out.raw("[")
-                        inArray = true
-                    }
-                    if !inString {
-                        out.raw("(")
-                        inString = true
-                    }
-                }
-                func closeString() {
-                    if inString { out.raw(")") }
-                    inString = false
-                }
-                func flush() {
-                    closeString()
-                    if inArray { out.raw("]TJ\n") }
-                    inArray = false
-                }
-                for (gi, g) in run.glyphs.enumerated() {
-                    if let span = run.actualText.first(where: { $0.first == gi }) {
-                        flush()
-                        out.text("/Span<</ActualText \(PDFSyntax.textString(span.text))>>BDC\n")
-                    }
-                    let gx = x + line.x + g.x
-                    let gy = baseline + g.y
-                    if penX.isNaN {
-                        out.raw("1 0 0 1 ")
-                        out.number(gx)
-                        out.number(baseline)
-                        out.raw("Tm\n")
-                        penX = gx
-                    }
-                    if gy != penY {
-                        // Mark positioning above or below the baseline: text rise, so the
-                        // glyph stays on its line for text extraction.
-                        flush()
-                        out.number(gy - baseline)
-                        out.raw("Ts\n")
-                        penY = gy
-                    }
-                    if abs(gx - penX) > 0.0005 {
-                        // TJ numbers move left by thousandths of the font size.
-                        closeString()
-                        if !inArray {
-                            out.raw("[")
-                            inArray = true
-                        }
-                        out.number(-(gx - penX) * 1000 / run.size)
-                        penX = gx
-                    }
-                    open()
-                    out.code(UInt16(map[g.glyph] ?? 0))
-                    penX += Double(face.advance(glyph: g.glyph)) * scale
-                    if run.actualText.contains(where: { $0.last == gi }) {
-                        flush()
-                        out.raw("EMC\n")
-                    }
-                }
-                flush()
-                if penY != baseline { out.raw("0 Ts\n") }
+                drawRun(run, x: x + line.x, baseline: baseline, cidMap: map, state: &state, into: &out)
             }
         }
         out.raw("ET\n")
         if p.language != nil { out.raw("EMC\n") }
+    }
+
+    /// One run of glyphs of one face and size, as text show operations: positioned where the
+    /// layout put each glyph, marks raised or lowered with text rise, `ActualText` spans around
+    /// ligatures so extraction gives the text back.
+    private func drawRun(
+        _ run: GlyphRun, x: Double, baseline: Double, cidMap map: [UInt32: UInt32], state: inout DrawState,
+        into out: inout ContentStream
+    ) {
+        let face = fonts.faces[run.face]
+        let scale = run.size / Double(face.unitsPerEm)
+        if state.font != run.face || state.size != run.size {
+            out.text("/F\(run.face) ")
+            out.number(run.size)
+            out.raw("Tf\n")
+            state.font = run.face
+            state.size = run.size
+        }
+        var penX = Double.nan
+        var penY = baseline
+        // A show operation in progress: `[` written, and whether a string is open.
+        var inArray = false
+        var inString = false
+        func open() {
+            if !inArray {
+                out.raw("[")
+                inArray = true
+            }
+            if !inString {
+                out.raw("(")
+                inString = true
+            }
+        }
+        func closeString() {
+            if inString { out.raw(")") }
+            inString = false
+        }
+        func flush() {
+            closeString()
+            if inArray { out.raw("]TJ\n") }
+            inArray = false
+        }
+        for (gi, g) in run.glyphs.enumerated() {
+            if let span = run.actualText.first(where: { $0.first == gi }) {
+                flush()
+                out.text("/Span<</ActualText \(PDFSyntax.textString(span.text))>>BDC\n")
+            }
+            let gx = x + g.x
+            let gy = baseline + g.y
+            if penX.isNaN {
+                out.raw("1 0 0 1 ")
+                out.number(gx)
+                out.number(baseline)
+                out.raw("Tm\n")
+                penX = gx
+            }
+            if gy != penY {
+                // Mark positioning above or below the baseline: text rise, so the
+                // glyph stays on its line for text extraction.
+                flush()
+                out.number(gy - baseline)
+                out.raw("Ts\n")
+                penY = gy
+            }
+            if abs(gx - penX) > 0.0005 {
+                // TJ numbers move left by thousandths of the font size.
+                closeString()
+                if !inArray {
+                    out.raw("[")
+                    inArray = true
+                }
+                out.number(-(gx - penX) * 1000 / run.size)
+                penX = gx
+            }
+            open()
+            out.code(UInt16(map[g.glyph] ?? 0))
+            penX += Double(face.advance(glyph: g.glyph)) * scale
+            if run.actualText.contains(where: { $0.last == gi }) {
+                flush()
+                out.raw("EMC\n")
+            }
+        }
+        flush()
+        if penY != baseline { out.raw("0 Ts\n") }
     }
 
     // MARK: - Metadata
