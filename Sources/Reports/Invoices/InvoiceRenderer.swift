@@ -26,21 +26,48 @@ public final class InvoiceRenderer {
     static let band = RGB(0.93, 0.94, 0.96)
     static let rule = RGB(0.75, 0.75, 0.78)
 
-    /// The page as positioned items, before PDF encoding (exposed for layout tests).
+    /// The page as positioned items, before PDF encoding (exposed for layout tests): seller
+    /// header, title band, document facts, buyer, line table, totals, statements, the ZATCA QR
+    /// and the footer, top to bottom.
     public func compose(_ doc: InvoiceDocument) throws -> Document {
         try validate(doc)
         let totals = try InvoiceTotals(doc)
-        let e = totals.exponent
-        func money(_ v: Int64) -> String { Currency.display(v, exponent: e) }
         var page = Page()
-        var y = Self.margin
-        let m = Self.margin
-        let half = Self.width / 2 - 6
-        let rightX = m + Self.width - half
+        var y = sellerHeader(&page, doc, y: Self.margin)
+        y = titleBand(&page, doc, y: y)
+        y = documentFacts(&page, doc, y: y)
+        y = buyerBlock(&page, doc, y: y)
+        y = lineTable(&page, doc, totals: totals, y: y)
+        y = try totalsBlock(&page, doc, totals: totals, y: y)
+        y = statements(&page, doc, y: y)
+        try zatcaQR(&page, doc, totals: totals, y: y)
+        footer(&page, doc)
+        let titleKey = Self.titleKey(doc)
+        return Document(
+            title: "\(labels.en(titleKey)) \(doc.number)", language: "ar",
+            subject: "\(labels.ar(titleKey)) \(doc.number)",
+            author: doc.seller.nameEn, date: doc.issuedAt, pages: [page])
+    }
 
+    static var half: Double { width / 2 - 6 }
+    static var rightX: Double { margin + width - half }
+    static let small = TextStyle(size: 8.5, color: grey)
+
+    static func titleKey(_ doc: InvoiceDocument) -> String {
+        switch doc.kind {
+        case .invoice: return doc.buyer.country == "SA" ? "title_simplified_invoice" : "title_invoice"
+        case .receipt: return "title_receipt"
+        case .creditNote: return "title_credit_note"
+        }
+    }
+
+    /// The seller's names, addresses and VAT number, English left and Arabic right.
+    private func sellerHeader(_ page: inout Page, _ doc: InvoiceDocument, y: Double) -> Double {
+        let (m, half, rightX) = (Self.margin, Self.half, Self.rightX)
+        let small = Self.small
+        var y = y
         // Seller header.
         let titleStyle = TextStyle(size: 15)
-        let small = TextStyle(size: 8.5, color: Self.grey)
         var left = y
         var right = y
         left = place(&page, doc.seller.nameEn, x: m, y: left, w: half, style: titleStyle, dir: .leftToRight, lang: "en")
@@ -58,13 +85,15 @@ public final class InvoiceRenderer {
             dir: .rightToLeft, lang: "ar")
         y = max(left, right) + 10
 
+        return y
+    }
+
+    /// The document's title in both languages on a band.
+    private func titleBand(_ page: inout Page, _ doc: InvoiceDocument, y: Double) -> Double {
+        let (m, half, rightX) = (Self.margin, Self.half, Self.rightX)
+        var y = y
+        let titleKey = Self.titleKey(doc)
         // Title band.
-        let titleKey: String
-        switch doc.kind {
-        case .invoice: titleKey = doc.buyer.country == "SA" ? "title_simplified_invoice" : "title_invoice"
-        case .receipt: titleKey = "title_receipt"
-        case .creditNote: titleKey = "title_credit_note"
-        }
         page.items.append(.rectangle(x: m, y: y, width: Self.width, height: 28, fill: Self.band))
         let bandStyle = TextStyle(size: 13, bold: true)
         _ = place(
@@ -75,6 +104,12 @@ public final class InvoiceRenderer {
             lang: "ar")
         y += 38
 
+        return y
+    }
+
+    /// Number, dates, references and, on a credit note, the invoice it corrects.
+    private func documentFacts(_ page: inout Page, _ doc: InvoiceDocument, y: Double) -> Double {
+        var y = y
         // Document facts.
         var facts: [(String, String)] = []
         switch doc.kind {
@@ -93,6 +128,12 @@ public final class InvoiceRenderer {
         for (key, value) in facts { y = row(&page, key: key, value: value, y: y) }
         y += 8
 
+        return y
+    }
+
+    /// The buyer.
+    private func buyerBlock(_ page: inout Page, _ doc: InvoiceDocument, y: Double) -> Double {
+        var y = y
         // Buyer.
         y = heading(&page, key: "buyer", y: y)
         y = row(&page, key: "name", value: doc.buyer.name, y: y, valueDirection: .auto)
@@ -100,6 +141,14 @@ public final class InvoiceRenderer {
         y = row(&page, key: "country", value: doc.buyer.country, y: y)
         y += 10
 
+        return y
+    }
+
+    /// The line table: a bilingual header band, then one row per line.
+    private func lineTable(_ page: inout Page, _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) -> Double {
+        let m = Self.margin
+        var y = y
+        func money(_ v: Int64) -> String { Currency.display(v, exponent: totals.exponent) }
         // Line items.
         let columns: [(key: String, width: Double)] = [
             ("description", 200), ("quantity", 40), ("unit_price", 75), ("vat_rate", 48), ("vat_amount", 70),
@@ -152,6 +201,16 @@ public final class InvoiceRenderer {
         }
         y += 6
 
+        return y
+    }
+
+    /// Subtotal, VAT per rate, total, and what was paid or, on a credit note, corrected.
+    private func totalsBlock(_ page: inout Page, _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) throws
+        -> Double
+    {
+        var y = y
+        let e = totals.exponent
+        func money(_ v: Int64) -> String { Currency.display(v, exponent: e) }
         // Totals.
         let c = " " + doc.currency
         y = row(&page, key: "subtotal", value: money(totals.subtotal) + c, y: y)
@@ -180,6 +239,14 @@ public final class InvoiceRenderer {
         }
         y += 10
 
+        return y
+    }
+
+    /// Whether prices include VAT, and the receipt's or credit note's statement.
+    private func statements(_ page: inout Page, _ doc: InvoiceDocument, y: Double) -> Double {
+        let (m, half, rightX) = (Self.margin, Self.half, Self.rightX)
+        let small = Self.small
+        var y = y
         // Statements.
         var statements = [doc.pricesIncludeVat ? "includes_vat" : "excludes_vat"]
         if doc.kind == .receipt { statements.append("receipt_statement") }
@@ -190,6 +257,13 @@ public final class InvoiceRenderer {
             y = max(l, r) + 2
         }
 
+        return y
+    }
+
+    /// The ZATCA QR code, on tax documents only.
+    private func zatcaQR(_ page: inout Page, _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) throws {
+        let m = Self.margin
+        let e = totals.exponent
         // ZATCA QR on tax documents.
         if doc.kind != .receipt {
             let payload = try ZATCAQRCode.payload(
@@ -202,6 +276,12 @@ public final class InvoiceRenderer {
             page.items.append(.qr(qr, x: m, y: qy, size: size))
         }
 
+    }
+
+    /// The footer line with the seller's contact.
+    private func footer(_ page: inout Page, _ doc: InvoiceDocument) {
+        let (m, half, rightX) = (Self.margin, Self.half, Self.rightX)
+        let small = Self.small
         // Footer.
         let footerY = Page.a4Height - Self.margin - 14
         page.items.append(
@@ -213,10 +293,6 @@ public final class InvoiceRenderer {
             &page, labels.ar("footer", ["email": doc.seller.email]), x: rightX, y: footerY, w: half, style: small,
             dir: .rightToLeft, lang: "ar")
 
-        let title = "\(labels.en(titleKey)) \(doc.number)"
-        return Document(
-            title: title, language: "ar", subject: "\(labels.ar(titleKey)) \(doc.number)", author: doc.seller.nameEn,
-            date: doc.issuedAt, pages: [page])
     }
 
     private func validate(_ doc: InvoiceDocument) throws {
