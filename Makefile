@@ -31,12 +31,14 @@ demo: build
 demo-stop:
 	scripts/pg-stop.sh "$(PGDIR)"
 
-# The tests, and what reviewers check: the format (.swift-format), a release build in which a
-# warning from our own modules is an error, and the suite again under Thread Sanitizer.
+# The tests, and what reviewers check: the format (.swift-format), no function over 80 lines, a
+# release build in which a warning from our own modules is an error, and the suite again under
+# Thread Sanitizer.
 test: deps
 	@scripts/ensure-packages.sh $(TEST_APT_PACKAGES)
 	@scripts/ensure-test-tools.sh
 	swift format lint --strict -r Sources Tests Package.swift Plugins bench/samia-bench
+	python3 scripts/function-length.py
 	swift build --build-tests
 	swift test --skip-build
 	swift build -c release

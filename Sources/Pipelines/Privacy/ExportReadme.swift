@@ -27,7 +27,10 @@ struct ExportReadme {
         ("source", "Source", "المصدر"),
     ]
 
-    var text: String {
+    /// The README in English, then in Arabic, each whole on its own.
+    var text: String { english + arabic }
+
+    private var english: String {
         let stamp = ISO8601DateFormatter().string(from: generatedAt)
         let id = subject.uuidString.lowercased()
         let tables = map.tables.keys.sorted()
@@ -75,7 +78,13 @@ struct ExportReadme {
 
 
             """
+        return en
+    }
 
+    private var arabic: String {
+        let stamp = ISO8601DateFormatter().string(from: generatedAt)
+        let id = subject.uuidString.lowercased()
+        let tables = map.tables.keys.sorted()
         var ar = """
             بياناتك الشخصية — نسخة للتصدير
             ===========================
@@ -122,7 +131,7 @@ struct ExportReadme {
             المخالفة المزعومة (المادة 77).
 
             """
-        return en + ar
+        return ar
     }
 
     private func withheldLines(arabic: Bool) -> String {
