@@ -42,7 +42,8 @@ public final class ParityProber {
             )
         }
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        try db.execute("SET LOCAL statement_timeout = \(matrix.statementTimeoutMilliseconds)")
+        _ = try db.query(
+            "SELECT set_config('statement_timeout', $1, true)", [String(matrix.statementTimeoutMilliseconds)])
         try db.execute("SET LOCAL lock_timeout = 1000")
         try db.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         try db.execute("CREATE TEMP TABLE \(Self.expectedTable) (k text, in_scope boolean) ON COMMIT DROP")

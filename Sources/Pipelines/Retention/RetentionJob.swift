@@ -371,7 +371,8 @@ public struct RetentionJob: Job {
             let size = max(1, min(Int64(policy.batchSize), plan.limit - tally.rows))
             let bounds = walk.range(walk.cursor)
             let candidates = try db.query(
-                "SELECT d.k::text FROM \(dueTable) d WHERE \(bounds.sql) ORDER BY d.k LIMIT \(size)", bounds.values
+                "SELECT d.k::text FROM \(dueTable) d WHERE \(bounds.sql) ORDER BY d.k LIMIT $\(bounds.values.count + 1)",
+                bounds.values + [String(size)]
             ).map { try $0.decode(0, as: String.self) }
             guard let lastCandidate = candidates.last else {
                 if walk.wrapRound() { continue } else { break }

@@ -37,7 +37,7 @@ public struct StorageOutbox {
                 continue
             }
             let claimed = try db.transaction { tx -> Int in
-                let pending = try tx.query(Self.claim("id, storage_key", chunk: chunk), [origin, after])
+                let pending = try tx.query(Self.claim("id, storage_key"), [origin, after, chunk])
                 var deleted: [Int64] = []
                 for row in pending {
                     let id: Int64 = try row.decode(0)
@@ -84,9 +84,9 @@ public struct StorageOutbox {
                 // By ctid, so the delete cannot be planned as a scan of the whole outbox.
                 let taken = try tx.query(
                     """
-                    DELETE FROM public.storage_outbox WHERE ctid = ANY(ARRAY(\(Self.claim("ctid", chunk: chunk))))
+                    DELETE FROM public.storage_outbox WHERE ctid = ANY(ARRAY(\(Self.claim("ctid"))))
                     RETURNING id, storage_key
-                    """, [origin, after])
+                    """, [origin, after, chunk])
                 var last = after
                 for row in taken {
                     last = max(last, try row.decode(0, as: Int64.self))
@@ -102,11 +102,12 @@ public struct StorageOutbox {
     /// The next `chunk` pending entries of origin `$1` after id `$2`, locked for this
     /// transaction and skipped by other workers: the one claim both drain paths make, so they
     /// cannot come to take different entries.
-    private static func claim(_ columns: String, chunk: Int) -> String {
+    /// $1 origin, $2 the last id taken, $3 how many.
+    private static func claim(_ columns: String) -> String {
         """
         SELECT \(columns) FROM public.storage_outbox
          WHERE origin = $1 AND deleted_at IS NULL AND id > $2
-         ORDER BY id LIMIT \(chunk) FOR UPDATE SKIP LOCKED
+         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
         """
     }
 
