@@ -44,9 +44,9 @@ public struct DevDatabase {
             guard reset else {
                 throw BatchError.refused("dev database \(name) already exists; pass --reset to recreate it")
             }
-            try admin.execute("DROP DATABASE \(name) WITH (FORCE)")
+            try admin.execute("DROP DATABASE \(SQLIdentifier.quote(name)) WITH (FORCE)")
         }
-        try admin.execute("CREATE DATABASE \(name)")
+        try admin.execute("CREATE DATABASE \(SQLIdentifier.quote(name))")
         let connection = try Connection(configuration, applicationName: "samia-batch/dev-init")
         defer { connection.close() }
         try Migrator(connection: connection, migrations: SchemaMigrations.all()).migrate()

@@ -68,6 +68,7 @@ public struct SubjectErasure {
     /// still references, count per table, list the objects no remaining row names; then, with
     /// `apply`, change rows in place, queue the objects and delete, children first.
     public func run(subject: UUID, requestID: Int64, apply: Bool) throws -> Plan {
+        try SubjectScope.bind(subject, on: db)
         let holds = try db.query(
             """
             SELECT id, table_name, reason FROM public.legal_holds
@@ -119,7 +120,7 @@ public struct SubjectErasure {
             results[name] = TableResult(
                 table: name, action: erasure.action.rawValue, legalBasis: erasure.legalBasis, period: erasure.period)
             let (pk, _) = try primaryKey(name)
-            let predicate = scope.predicate(name, subject: subject, owned: true)
+            let predicate = scope.predicate(name, owned: true)
             if heldTables.contains(name) || holds.contains(where: { $0.table == nil }) {
                 results[name]!.held =
                     try db.scalar(
@@ -267,11 +268,18 @@ public struct SubjectErasure {
     /// ones the plan kept (referenced or held), cleared as declared; and what an export would
     /// still show is recorded per table.
     public func verify(subject: UUID, plan: Plan) throws -> Verification {
+        try db.transaction { _ in
+            try SubjectScope.bind(subject, on: db)
+            return try verifyBound(plan)
+        }
+    }
+
+    private func verifyBound(_ plan: Plan) throws -> Verification {
         var problems: [String] = []
         var remaining: [String: Int64] = [:]
         for result in plan.tables {
             let entry = scope.map.tables[result.table]!.erasure
-            let owned = scope.predicate(result.table, subject: subject, owned: true)
+            let owned = scope.predicate(result.table, owned: true)
             let left =
                 try db.scalar("SELECT count(*) FROM public.\(q(result.table)) t WHERE \(owned)", as: Int64.self) ?? 0
             let expected = entry.action == .delete ? result.keptReferenced + result.held : result.owned
@@ -296,7 +304,7 @@ public struct SubjectErasure {
             }
             remaining[result.table] =
                 try db.scalar(
-                    "SELECT count(*) FROM public.\(q(result.table)) t WHERE \(scope.predicate(result.table, subject: subject))",
+                    "SELECT count(*) FROM public.\(q(result.table)) t WHERE \(scope.predicate(result.table))",
                     as: Int64.self) ?? 0
         }
         return Verification(passed: problems.isEmpty, problems: problems, remaining: remaining)

@@ -65,6 +65,8 @@ public struct SubjectExport {
             // Both sessions read one snapshot, so the media keys and the rows agree.
             try tableConnection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             try db.shareSnapshot(with: [tableConnection])
+            try SubjectScope.bind(subject, on: db)
+            try SubjectScope.bind(subject, on: tableConnection)
             tables = BackgroundCall(name: "samia-batch export tables") { [self] in
                 let started = Date()
                 let entries = try spoolTables(subject: subject, unmasked: unmasked, scratch: scratch)
@@ -111,7 +113,7 @@ public struct SubjectExport {
         for table in scope.map.tables.keys.sorted() {
             let select = selectList(table, unmasked: unmasked)
             let from =
-                "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table, subject: subject)) ORDER BY \(scope.orderBy(table))"
+                "FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table)) ORDER BY \(scope.orderBy(table))"
             entries += try spool(
                 table: table, scratch: scratch,
                 sql:
@@ -324,7 +326,7 @@ public struct SubjectExport {
                 let keys = try db.query(
                     """
                     SELECT DISTINCT t.\(scope.q(column))::text FROM public.\(scope.q(table)) t
-                     WHERE t.\(scope.q(column)) IS NOT NULL AND (\(scope.predicate(table, subject: subject)))
+                     WHERE t.\(scope.q(column)) IS NOT NULL AND (\(scope.predicate(table)))
                      ORDER BY 1
                     """)
                 for row in keys {

@@ -67,13 +67,28 @@ public struct SubjectScope: Sendable {
         primaryKeys = keys
     }
 
-    /// A boolean SQL expression over `alias` that is true for the subject's rows of `table`;
-    /// with `owned`, only the rows its erasure `owner` entries reach (their own records, not
-    /// other people's records that name them).
-    public func predicate(_ table: String, subject: UUID, alias: String = "t", owned: Bool = false) -> String {
-        let literal = "'\(subject.uuidString.lowercased())'::uuid"
+    /// Binds `subject` for the predicates of the current transaction on `connection`: the
+    /// subject reaches SQL as a bound value (a `COPY` takes no parameters), never as text. Call
+    /// it after BEGIN on every session whose statements use `predicate(_:)`; a statement without
+    /// it fails (an empty setting is not a uuid) rather than reading anyone's rows.
+    public static func bind(_ subject: UUID, on connection: Connection) throws {
+        _ = try connection.query("SELECT set_config('samia.dsr_subject', $1, true)", [subject])
+    }
+
+    /// A boolean SQL expression over `alias` that is true for the bound subject's rows of
+    /// `table` (see `bind`); with `owned`, only the rows its erasure `owner` entries reach (their
+    /// own records, not other people's records that name them).
+    public func predicate(_ table: String, alias: String = "t", owned: Bool = false) -> String {
         var depth = 0
-        return predicate(table, literal: literal, alias: alias, owned: owned, depth: &depth)
+        return predicate(
+            table, literal: "current_setting('samia.dsr_subject')::uuid", alias: alias, owned: owned, depth: &depth)
+    }
+
+    /// The same for every subject in `subjects`, an SQL expression of type `uuid[]` (a
+    /// sub-select of `legal_holds`, say): true for a row of any of them.
+    public func predicate(_ table: String, anyOf subjects: String, alias: String = "t") -> String {
+        var depth = 0
+        return predicate(table, literal: "ANY (\(subjects))", alias: alias, owned: false, depth: &depth)
     }
 
     private func predicate(_ table: String, literal: String, alias: String, owned: Bool, depth: inout Int) -> String {

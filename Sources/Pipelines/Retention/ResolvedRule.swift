@@ -109,10 +109,15 @@ struct ResolvedRule {
         table: String, key: String, alias: String, scope: SubjectScope, holds: [(subject: UUID, table: String?)]
     ) -> String {
         var sql = "NOT " + LegalHoldSQL.rowHeld(table: table, key: key, alias: alias)
-        if scope.map.tables[table] != nil {
-            for hold in holds where hold.table == nil || hold.table == table {
-                sql += "\n   AND NOT (\(scope.predicate(table, subject: hold.subject, alias: alias)))"
-            }
+        // The held subjects are read where the statement runs, so a hold placed during the run
+        // protects its rows from the next batch on.
+        if scope.map.tables[table] != nil, holds.contains(where: { $0.table == nil || $0.table == table }) {
+            let held = """
+                ARRAY(SELECT h.subject FROM public.legal_holds h
+                       WHERE h.released_at IS NULL AND h.subject IS NOT NULL
+                         AND (h.table_name IS NULL OR h.table_name = \(SQLIdentifier.literal(table))))
+                """
+            sql += "\n   AND NOT (\(scope.predicate(table, anyOf: held, alias: alias)))"
         }
         return sql
     }
