@@ -54,8 +54,8 @@ public final class ParityProber {
                 identityNotes[role.name] = "no sub (claims role \(role.databaseRole))"
                 continue
             }
-            let sql = matrix.identityQuery.replacingOccurrences(of: ":app_role", with: SQLIdentifier.literal(app))
-            let id = try db.savepoint("samia_identity") { try $0.scalar(sql, as: String.self) }
+            let sql = matrix.identityQuery.replacingOccurrences(of: ":app_role", with: "$1::text")
+            let id = try db.savepoint("samia_identity") { try $0.scalar(sql, [app], as: String.self) }
             if let id {
                 identities[role.name] = .some(id)
                 identityNotes[role.name] = "sub \(id), database role \(role.databaseRole)"
@@ -90,10 +90,16 @@ public final class ParityProber {
         "\(SQLIdentifier.quote(r.schema)).\(SQLIdentifier.quote(r.name))"
     }
 
-    func predicate(_ scope: String, _ r: CatalogSnapshot.Relation, uid: String?) -> String? {
+    /// The scope's condition, with `:uid` read from the setting `bindUID` sets: the probing
+    /// identity reaches SQL as a bound value, never as text.
+    func predicate(_ scope: String, _ r: CatalogSnapshot.Relation) -> String? {
         guard let p = matrix.predicate(scope: scope, table: r.qualified) else { return nil }
-        return p.replacingOccurrences(
-            of: ":uid", with: uid.map { SQLIdentifier.literal($0) + "::uuid" } ?? "NULL::uuid")
+        return p.replacingOccurrences(of: ":uid", with: "nullif(current_setting('samia.probe_uid'), '')::uuid")
+    }
+
+    /// Binds the probing identity (empty for none) for the rest of the probe transaction.
+    func bindUID(_ uid: String?) throws {
+        _ = try db.query("SELECT set_config('samia.probe_uid', $1, true)", [uid ?? ""])
     }
 
     /// Runs `body` as the role, inside a savepoint that is always rolled back.
@@ -125,9 +131,10 @@ public final class ParityProber {
         if command != .select && r.kind != "r" && r.kind != "p" {
             return .init(outcome: "skipped", message: "write probes run on tables only", sql: "", claims: claimText)
         }
-        guard let scopeSQL = predicate(declared, r, uid: uid) else {
+        guard let scopeSQL = predicate(declared, r) else {
             return .init(outcome: "skipped", message: "scope \(declared) has no predicate", sql: "", claims: claimText)
         }
+        try bindUID(uid)
         if command == .insert { return try probeInsert(role, r, declared: declared, scopeSQL: scopeSQL, uid: uid) }
 
         let expected: Int64
