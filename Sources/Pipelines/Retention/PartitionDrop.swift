@@ -243,10 +243,10 @@ struct PartitionDrop {
                             """
                             WITH gone AS (
                               DELETE FROM \(partition) WHERE ctid = ANY (ARRAY(
-                                SELECT ctid FROM \(partition) WHERE \(age) < \(cutoff) LIMIT \(size)))
+                                SELECT ctid FROM \(partition) WHERE \(age) < \(cutoff) LIMIT $1))
                               RETURNING 1)
                             SELECT count(*) FROM gone
-                            """, as: Int64.self) ?? 0
+                            """, [size], as: Int64.self) ?? 0
                     guard count > 0 else { return 0 }
                     try tx.query(
                         """
