@@ -17,8 +17,9 @@ struct FixedClockTests {
                 if i % 2 == 0 {
                     clock.sleep(seconds: 1)
                 } else {
+                    // Only the list: a read of `now()` between would order these reads after the
+                    // writes through the lock and hide an unlocked read from the sanitizer.
                     _ = clock.slept.count
-                    _ = clock.now()
                 }
             }
         }
