@@ -50,7 +50,7 @@ struct PartitionDrop {
     /// Checks the table's partitioning against the rule and lists what is due, without reading
     /// any row (`datamap check` does this much). Every refusal names the rule and the table, and
     /// comes before anything is dropped.
-    init(rule: RetentionPolicy.Rule, scope: SubjectScope, db: Connection, today: String, now: String) throws {
+    init(rule: RetentionPolicy.Rule, scope: SubjectScope, db: Connection) throws {
         self.rule = rule
         age = SQLIdentifier.quote(rule.age)
         func fail(_ reason: String) -> RetentionError { .schema(rule: rule.name, reason: reason) }
@@ -80,7 +80,7 @@ struct PartitionDrop {
                 "\(referrer.child).\(referrer.column) references \(rule.table); a partition with rows another "
                     + "table points at cannot go whole")
         }
-        let literal = try ResolvedRule.cutoff(rule, ageType: ageType, today: today, now: now)
+        let literal = try ResolvedRule.cutoff(rule, ageType: ageType)
         cutoff = literal
         // The bounds are read from the catalog's text of each partition (`FOR VALUES FROM (…) TO
         // (…)`); the upper one is cast back to the column's type and compared there.

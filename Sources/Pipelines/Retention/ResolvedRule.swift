@@ -33,7 +33,7 @@ struct ResolvedRule {
     let due: String
 
     init(
-        rule: RetentionPolicy.Rule, scope: SubjectScope, map: DataMap, today: String, now: String,
+        rule: RetentionPolicy.Rule, scope: SubjectScope, map: DataMap,
         subjectHolds: [(subject: UUID, table: String?)]
     ) throws {
         self.rule = rule
@@ -69,13 +69,13 @@ struct ResolvedRule {
                 referencedBy: fks.filter { $0.parent == fk.parent }.map { ($0.child, $0.column) })
         }
 
-        let literal = try Self.cutoff(rule, ageType: ageType, today: today, now: now)
+        let literal = try Self.cutoff(rule, ageType: ageType)
         cutoff = literal
         var parts = ["t.\(q(rule.age)) < \(literal)"]
         if let condition = rule.condition { parts.append("(\(condition))") }
         // Today's approved daily horoscope is public: never purged, whatever the rule says.
         if rule.table == "horoscopes" {
-            parts.append("NOT (t.scope = 'daily' AND t.approved_at IS NOT NULL AND t.ref_date >= '\(today)'::date)")
+            parts.append("NOT (t.scope = 'daily' AND t.approved_at IS NOT NULL AND t.ref_date >= \(Self.today))")
         }
         expired = parts.joined(separator: "\n   AND ")
         parts = []
@@ -87,15 +87,27 @@ struct ResolvedRule {
         due = ([expired] + parts).joined(separator: "\n   AND ")
     }
 
-    /// The rule's cutoff as SQL over the run's `today` (for a `date` column) or `now`: rows older
+    /// The run's clock as SQL: the values `bindClock` set on the session, so the database's
+    /// `now()` taken once at the start reaches every statement of the run as a bound value.
+    static let today = "current_setting('samia.retention_today')::date"
+    static let now = "current_setting('samia.retention_now')::timestamptz"
+
+    /// Binds the run's clock (`now()` as text, and today in the policy's time zone) on a session
+    /// that runs rule conditions. Without it, a condition fails rather than guessing a date.
+    static func bindClock(now: String, today: String, on db: Connection) throws {
+        _ = try db.query(
+            "SELECT set_config('samia.retention_now', $1, false), set_config('samia.retention_today', $2, false)",
+            [now, today])
+    }
+
+    /// The rule's cutoff as SQL over the run's today (for a `date` column) or now: rows older
     /// than it are past their keep period (with `expiry`, past their expiry).
-    static func cutoff(_ rule: RetentionPolicy.Rule, ageType: String, today: String, now: String) throws -> String {
+    static func cutoff(_ rule: RetentionPolicy.Rule, ageType: String) throws -> String {
         switch ageType {
         case "date":
-            return rule.expiry ? "'\(today)'::date" : "('\(today)'::date - \(rule.keepDays))"
+            return rule.expiry ? today : "(\(today) - \(rule.keepDays))"
         case "timestamp with time zone", "timestamp without time zone":
-            return rule.expiry
-                ? "'\(now)'::timestamptz" : "('\(now)'::timestamptz - make_interval(days => \(rule.keepDays)))"
+            return rule.expiry ? now : "(\(now) - make_interval(days => \(rule.keepDays)))"
         default:
             throw RetentionError.schema(
                 rule: rule.name,

@@ -57,7 +57,9 @@ extension RetentionJob {
                     "this host's clock is \(Int(skew)) s away from the database's (limit \(Int(policy.maxClockSkewSeconds)) s); "
                     + "fix the clock (NTP) before purging")
         }
-        return DatabaseClock(now: try row.decode(0, as: String.self), today: try row.decode(2, as: String.self))
+        let clock = DatabaseClock(now: try row.decode(0, as: String.self), today: try row.decode(2, as: String.self))
+        try ResolvedRule.bindClock(now: clock.now, today: clock.today, on: db)
+        return clock
     }
 
     /// No rule may purge inside the platform's keep period, nor raw events the metrics job
@@ -80,12 +82,21 @@ extension RetentionJob {
         }
     }
 
+    /// A worker's session takes the run's clock from the job's own.
+    func copyClock(from db: Connection, to session: Connection) throws {
+        let row = try db.query(
+            "SELECT current_setting('samia.retention_now'), current_setting('samia.retention_today')"
+        ).first!
+        try ResolvedRule.bindClock(
+            now: try row.decode(0, as: String.self), today: try row.decode(1, as: String.self), on: session)
+    }
+
     /// The partition-dropping rules, counted, each with its cutoff's value.
     func planPartitions(_ rules: [RetentionPolicy.Rule], scope: SubjectScope, db: Connection, clock: DatabaseClock)
         throws -> [(plan: PartitionDrop, cutoff: String)]
     {
         try rules.filter(\.dropPartitions).map { rule in
-            let plan = try PartitionDrop(rule: rule, scope: scope, db: db, today: clock.today, now: clock.now)
+            let plan = try PartitionDrop(rule: rule, scope: scope, db: db)
                 .counted(db)
             return (plan, try db.scalar("SELECT (\(plan.cutoff))::text", as: String.self) ?? plan.cutoff)
         }

@@ -77,7 +77,7 @@ public struct RetentionJob: Job {
             "SELECT subject, table_name FROM public.legal_holds WHERE released_at IS NULL AND subject IS NOT NULL"
         ).map { (subject: try $0.decode(0, as: UUID.self), table: try $0.decodeOptional(1, as: String.self)) }
         let resolved = try rules.filter { !$0.dropPartitions }.map {
-            try ResolvedRule(rule: $0, scope: scope, map: map, today: clock.today, now: clock.now, subjectHolds: holds)
+            try ResolvedRule(rule: $0, scope: scope, map: map, subjectHolds: holds)
         }
         // Whole partitions, planned and guarded with the other rules before anything goes.
         let partitionPlans = try planPartitions(rules, scope: scope, db: db, clock: clock)
@@ -247,7 +247,9 @@ public struct RetentionJob: Job {
         var sessions: [Connection] = []
         defer { sessions.forEach { context.closeSession($0) } }
         for index in 1..<max(workers, 1) {
-            sessions.append(try context.openSession(purpose: "purge-\(index)"))
+            let session = try context.openSession(purpose: "purge-\(index)")
+            sessions.append(session)
+            try copyClock(from: context.connection, to: session)
         }
         let snapshot = stats
         let beside = sessions.enumerated().map { offset, session in

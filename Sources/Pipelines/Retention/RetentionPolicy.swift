@@ -187,14 +187,15 @@ extension RetentionPolicy {
         let scope = try SubjectScope(map: map, connection: db)
         let today = try db.scalar("SELECT (now() AT TIME ZONE $1)::date::text", [timeZone], as: String.self)!
         let now = try db.scalar("SELECT now()::text", as: String.self)!
+        try ResolvedRule.bindClock(now: now, today: today, on: db)
         return try rules.map { rule in
             if rule.dropPartitions {
-                let plan = try PartitionDrop(rule: rule, scope: scope, db: db, today: today, now: now)
+                let plan = try PartitionDrop(rule: rule, scope: scope, db: db)
                 return "retention rule \(rule.name): \(rule.table) partitions by \(rule.age), \(rule.keepDays) days, "
                     + "\(plan.due.count + plan.kept.count) partition(s)"
             }
             let resolved = try ResolvedRule(
-                rule: rule, scope: scope, map: map, today: today, now: now, subjectHolds: [])
+                rule: rule, scope: scope, map: map, subjectHolds: [])
             do {
                 try db.query("EXPLAIN SELECT 1 FROM public.\(SQLIdentifier.quote(rule.table)) t WHERE \(resolved.due)")
             } catch let error as PostgresError {
