@@ -174,6 +174,9 @@ public struct ReconciliationJob: Job {
                 PostgresArray(policy.fees.map(\.provider)), PostgresArray(policy.fees.map(\.currency)),
                 PostgresArray(policy.fees.map(\.basisPoints)), PostgresArray(policy.fees.map(\.fixedMinor)),
             ])
+        if let reporting {
+            _ = try db.query("SELECT set_config('samia.reporting_currency', $1, true)", [reporting.currency])
+        }
         // Temporary tables get no statistics unless asked; without them every join with
         // these one-row tables is planned as if they were large.
         try db.execute("ANALYZE rec_params, rec_currency, rec_vat_rates, rec_fees")
@@ -223,7 +226,7 @@ public struct ReconciliationJob: Job {
                     waitNanoseconds: &wait))
         }
         let vat =
-            reporting.map { ReconciliationSQL.vatSummaryConverted($0.currency) } ?? ReconciliationSQL.vatSummary
+            reporting == nil ? ReconciliationSQL.vatSummary : ReconciliationSQL.vatSummaryConverted
         for (stat, name, sql) in [
             ("matched", "matched.csv", ReconciliationSQL.matched),
             ("in_transit", "in_transit.csv", ReconciliationSQL.inTransit),

@@ -624,8 +624,10 @@ enum ReconciliationSQL {
         """
 
     /// The VAT figures also in a reporting currency, from `rec_fx` (rate = reporting units per
-    /// unit), each converted amount rounded half up to the reporting currency's decimals.
-    static func vatSummaryConverted(_ reporting: String) -> String {
+    /// unit), each converted amount rounded half up to the reporting currency's decimals. The
+    /// currency is the transaction's `samia.reporting_currency` setting (a `COPY` takes no
+    /// parameters; `setUpMatching` sets it).
+    static let vatSummaryConverted: String = {
         func convert(_ minor: String) -> String {
             "round(\(minor)::numeric / power(10::numeric, c.exp) * f.rate::numeric, r.exp)"
         }
@@ -634,16 +636,16 @@ enum ReconciliationSQL {
                          \(decimal("v.base", exp: "c.exp")) AS taxable_base,
                          \(decimal("v.vat", exp: "c.exp")) AS vat,
                          \(decimal("v.gross", exp: "c.exp")) AS gross,
-                         \(SQLIdentifier.literal(reporting)) AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
+                         current_setting('samia.reporting_currency') AS reporting_currency, f.rate AS fx_rate, \(convert("v.base")) AS taxable_base_reporting,
                          \(convert("v.vat")) AS vat_reporting, \(convert("v.gross")) AS gross_reporting
                     FROM rec_vat v
                     JOIN rec_currency c ON c.code = v.currency
-                    JOIN rec_currency r ON r.code = \(SQLIdentifier.literal(reporting))
+                    JOIN rec_currency r ON r.code = current_setting('samia.reporting_currency')
                     JOIN rec_fx f ON upper(f.currency) = v.currency
                    ORDER BY v.country, v.currency, v.rate)
               TO STDOUT WITH (FORMAT csv, HEADER)
             """
-    }
+    }()
 
     static let vatSummary = """
         COPY (SELECT country, rate AS vat_rate_percent, currency, invoices, credit_notes, \(major("base", "currency")) AS taxable_base,
