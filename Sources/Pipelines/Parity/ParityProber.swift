@@ -167,18 +167,23 @@ public final class ParityProber {
     /// inside.
     private func reference(_ r: CatalogSnapshot.Relation, scopeSQL: String, claims: String) throws -> Reference {
         let (table, id) = (qualified(r), identity(r))
-        let limit = sampleRows > 0 ? " ORDER BY md5(\(id)) LIMIT \(sampleRows)" : ""
-        let reference = """
-            INSERT INTO \(Self.expectedTable) SELECT k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a;
-            INSERT INTO \(Self.expectedTable) SELECT k, false FROM (SELECT \(id) AS k FROM \(table) t
-             WHERE (\(scopeSQL)) IS NOT TRUE\(limit)) b;
-            ANALYZE \(Self.expectedTable)
+        // Each side is a sample of `sampleRows` rows (bound), or all of them with 0.
+        let limit = sampleRows > 0 ? " ORDER BY md5(\(id)) LIMIT $1" : ""
+        let parameters: [any PostgresEncodable] = sampleRows > 0 ? [sampleRows] : []
+        let statements = [
+            "INSERT INTO \(Self.expectedTable) SELECT k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a",
             """
+            INSERT INTO \(Self.expectedTable) SELECT k, false FROM (SELECT \(id) AS k FROM \(table) t
+             WHERE (\(scopeSQL)) IS NOT TRUE\(limit)) b
+            """,
+        ]
+        let reference = statements.joined(separator: ";\n")
         try db.execute("TRUNCATE \(Self.expectedTable)")
         do {
             return .rows(
                 try db.savepoint("samia_reference") {
-                    try $0.execute(reference)
+                    for statement in statements { try $0.query(statement, parameters) }
+                    try $0.execute("ANALYZE \(Self.expectedTable)")
                     return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self)
                         ?? 0
                 })

@@ -92,12 +92,26 @@ struct ResolvedRule {
     static let today = "current_setting('samia.retention_today')::date"
     static let now = "current_setting('samia.retention_now')::timestamptz"
 
-    /// Binds the run's clock (`now()` as text, and today in the policy's time zone) on a session
-    /// that runs rule conditions. Without it, a condition fails rather than guessing a date.
-    static func bindClock(now: String, today: String, on db: Connection) throws {
+    static func keepDays(_ rule: RetentionPolicy.Rule) -> String {
+        "current_setting(\(SQLIdentifier.literal(keepDaysSetting(rule))))::integer"
+    }
+
+    /// Binds the run's clock (`now()` as text, and today in the policy's time zone) and each
+    /// rule's keep period on a session that runs rule conditions. Without it, a condition fails
+    /// rather than guessing a date.
+    static func bindClock(now: String, today: String, rules: [RetentionPolicy.Rule], on db: Connection) throws {
         _ = try db.query(
             "SELECT set_config('samia.retention_now', $1, false), set_config('samia.retention_today', $2, false)",
             [now, today])
+        for rule in rules {
+            _ = try db.query("SELECT set_config($1, $2, false)", [keepDaysSetting(rule), String(rule.keepDays)])
+        }
+    }
+
+    /// The setting that holds `rule`'s keep period (rule names are lower-case letters, digits
+    /// and dashes; a setting's name takes underscores).
+    static func keepDaysSetting(_ rule: RetentionPolicy.Rule) -> String {
+        "samia.retention_keep_days_" + rule.name.replacingOccurrences(of: "-", with: "_")
     }
 
     /// The rule's cutoff as SQL over the run's today (for a `date` column) or now: rows older
@@ -105,9 +119,9 @@ struct ResolvedRule {
     static func cutoff(_ rule: RetentionPolicy.Rule, ageType: String) throws -> String {
         switch ageType {
         case "date":
-            return rule.expiry ? today : "(\(today) - \(rule.keepDays))"
+            return rule.expiry ? today : "(\(today) - \(keepDays(rule)))"
         case "timestamp with time zone", "timestamp without time zone":
-            return rule.expiry ? now : "(\(now) - make_interval(days => \(rule.keepDays)))"
+            return rule.expiry ? now : "(\(now) - make_interval(days => \(keepDays(rule))))"
         default:
             throw RetentionError.schema(
                 rule: rule.name,

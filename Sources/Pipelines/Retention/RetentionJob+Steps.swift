@@ -58,7 +58,7 @@ extension RetentionJob {
                     + "fix the clock (NTP) before purging")
         }
         let clock = DatabaseClock(now: try row.decode(0, as: String.self), today: try row.decode(2, as: String.self))
-        try ResolvedRule.bindClock(now: clock.now, today: clock.today, on: db)
+        try ResolvedRule.bindClock(now: clock.now, today: clock.today, rules: policy.rules, on: db)
         return clock
     }
 
@@ -88,7 +88,8 @@ extension RetentionJob {
             "SELECT current_setting('samia.retention_now'), current_setting('samia.retention_today')"
         ).first!
         try ResolvedRule.bindClock(
-            now: try row.decode(0, as: String.self), today: try row.decode(1, as: String.self), on: session)
+            now: try row.decode(0, as: String.self), today: try row.decode(1, as: String.self), rules: policy.rules,
+            on: session)
     }
 
     /// The partition-dropping rules, counted, each with its cutoff's value.

@@ -187,7 +187,7 @@ extension RetentionPolicy {
         let scope = try SubjectScope(map: map, connection: db)
         let today = try db.scalar("SELECT (now() AT TIME ZONE $1)::date::text", [timeZone], as: String.self)!
         let now = try db.scalar("SELECT now()::text", as: String.self)!
-        try ResolvedRule.bindClock(now: now, today: today, on: db)
+        try ResolvedRule.bindClock(now: now, today: today, rules: rules, on: db)
         return try rules.map { rule in
             if rule.dropPartitions {
                 let plan = try PartitionDrop(rule: rule, scope: scope, db: db)
