@@ -94,7 +94,7 @@ public final class ParityProber {
     /// identity reaches SQL as a bound value, never as text.
     func predicate(_ scope: String, _ r: CatalogSnapshot.Relation) -> String? {
         guard let p = matrix.predicate(scope: scope, table: r.qualified) else { return nil }
-        return p.replacingOccurrences(of: ":uid", with: "nullif(current_setting('samia.probe_uid'), '')::uuid")
+        return p.replacingOccurrences(of: ":uid", with: "(SELECT nullif(current_setting('samia.probe_uid'), '')::uuid)")
     }
 
     /// Binds the probing identity (empty for none) for the rest of the probe transaction.

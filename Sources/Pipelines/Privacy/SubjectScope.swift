@@ -81,7 +81,8 @@ public struct SubjectScope: Sendable {
     public func predicate(_ table: String, alias: String = "t", owned: Bool = false) -> String {
         var depth = 0
         return predicate(
-            table, literal: "current_setting('samia.dsr_subject')::uuid", alias: alias, owned: owned, depth: &depth)
+            table, literal: "(SELECT current_setting('samia.dsr_subject')::uuid)", alias: alias, owned: owned,
+            depth: &depth)
     }
 
     /// The same for every subject in `subjects`, an SQL expression of type `uuid[]` (a

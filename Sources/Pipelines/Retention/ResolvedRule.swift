@@ -88,12 +88,14 @@ struct ResolvedRule {
     }
 
     /// The run's clock as SQL: the values `bindClock` set on the session, so the database's
-    /// `now()` taken once at the start reaches every statement of the run as a bound value.
-    static let today = "current_setting('samia.retention_today')::date"
-    static let now = "current_setting('samia.retention_now')::timestamptz"
+    /// `now()` taken once at the start reaches every statement of the run as a bound value. Each
+    /// is a sub-select, which PostgreSQL evaluates once per statement (an init plan) rather than
+    /// once per row: a batch's condition read the setting for every row and took a third longer.
+    static let today = "(SELECT current_setting('samia.retention_today')::date)"
+    static let now = "(SELECT current_setting('samia.retention_now')::timestamptz)"
 
     static func keepDays(_ rule: RetentionPolicy.Rule) -> String {
-        "current_setting(\(SQLIdentifier.literal(keepDaysSetting(rule))))::integer"
+        "(SELECT current_setting(\(SQLIdentifier.literal(keepDaysSetting(rule))))::integer)"
     }
 
     /// Binds the run's clock (`now()` as text, and today in the policy's time zone) and each
