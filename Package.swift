@@ -11,10 +11,13 @@ let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto"
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
 
 /// A module under Sources/Pipelines/NAME: the runner's layers and the job families.
-func pipeline(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+func pipeline(
+    _ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil,
+    plugins: [Target.PluginUsage] = []
+) -> Target {
     .target(
         name: name, dependencies: dependencies, path: "Sources/Pipelines/\(name)", resources: resources,
-        swiftSettings: strict, plugins: name == "Runner" ? ["BuildInfo"] : [])
+        swiftSettings: strict, plugins: plugins)
 }
 
 let package = Package(
@@ -57,7 +60,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         // The runner and its layers: what every job shares, knowing no job.
-        pipeline("Runner", ["Threads", "Postgres", "Reports", log]),
+        // BuildInfo stamps the git commit into `SamiaVersion` (for `--version` and the ledger).
+        pipeline("Runner", ["Threads", "Postgres", "Reports", log], plugins: ["BuildInfo"]),
         pipeline("Storage", ["Runner", "Threads", "Postgres", "Reports", log, crypto]),
         pipeline("Schema", ["Runner", "Postgres"], resources: [.copy("migrations"), .copy("dev")]),
 
