@@ -8,6 +8,7 @@ target="$destdir$prefix"
 share="$target/share/samia-batch"
 install -d "$target/bin" "$share" "$target/share/doc/samia-batch"
 install -m 0755 "$bin/samia-batch" "$target/bin/samia-batch"
+install -m 0755 "$root/schedules/cron/samia-batch-scheduled" "$target/bin/samia-batch-scheduled"
 # SwiftPM resource bundles (the migrations) are found beside the executable.
 for bundle in "$bin"/*.resources; do
   rm -rf "$target/bin/$(basename "$bundle")"

@@ -42,8 +42,7 @@ public final class Connection: @unchecked Sendable {
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(conn)
-            throw PostgresError(
-                code: .connection, sqlState: "08001", message: message, context: configuration.displayTarget)
+            throw PostgresError.connectFailure(message: message, target: configuration.displayTarget)
         }
         self.handle = conn
         self.cancelHandle = PQgetCancel(conn)

@@ -53,9 +53,41 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// (class 08), serialization failures (40001), deadlocks (40P01) and operator intervention
     /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
     public var isTransient: Bool {
+        if isRefusedIdentity || sqlState == "3D000" { return false }
         if code == .connection { return true }
         guard let state = sqlState else { return false }
         return state.hasPrefix("08") || ["40001", "40P01", "57P01", "57P02", "57P03"].contains(state)
+    }
+
+    /// True when the server refused who we are (class 28: a wrong or expired password, no
+    /// `pg_hba.conf` entry, an unknown role): waiting will not mend it.
+    public var isRefusedIdentity: Bool { sqlState?.hasPrefix("28") ?? false }
+
+    /// The error for a connection attempt that failed with libpq's `message`.
+    ///
+    /// libpq hands a failed connection's server error over as text only (no SQLSTATE), so the
+    /// server's primary messages are recognised: authentication and authorisation (28P01, 28000)
+    /// and an unknown database (3D000) must not pass for "temporarily unreachable", or an
+    /// expired password would silently stop every job. Anything else is 08001, transient. The
+    /// messages are PostgreSQL's English ones (`lc_messages` other than English on the server
+    /// would make these 08001 again: docs/operations.md says so).
+    public static func connectFailure(message: String, target: String) -> PostgresError {
+        let state: String
+        if message.contains("password authentication failed") || message.contains("authentication failed for user")
+            || message.contains("no password supplied") || message.contains("password retrieved from file")
+        {
+            state = "28P01"
+        } else if message.contains("no pg_hba.conf entry") || message.contains("pg_hba.conf rejects")
+            || (message.contains("role \"") && message.contains("does not exist"))
+            || message.contains("is not permitted to log in")
+        {
+            state = "28000"
+        } else if message.contains("database \"") && message.contains("does not exist") {
+            state = "3D000"
+        } else {
+            state = "08001"
+        }
+        return PostgresError(code: .connection, sqlState: state, message: message, context: target)
     }
 
     public var description: String {

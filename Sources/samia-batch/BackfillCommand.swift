@@ -141,7 +141,7 @@ struct BackfillCommand: ParsableCommand {
                     break
                 }
             }
-            if worst != .success { throw ExitCode(worst.rawValue) }
+            if worst != .success { throw processExit(worst) }
         }
     }
 }

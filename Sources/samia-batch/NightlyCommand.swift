@@ -67,7 +67,7 @@ struct NightlyCommand: ParsableCommand {
                     + (failed.isEmpty ? "" : "; not ok: \(failed.joined(separator: ", "))"))
             lines.forEach { print($0) }
             ping?.finish(exitCode: worst.rawValue, runID: nil, logLines: lines, logger: logger)
-            if worst != .success { throw ExitCode(worst.rawValue) }
+            if worst != .success { throw processExit(worst) }
         }
     }
 }

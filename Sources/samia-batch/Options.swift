@@ -72,7 +72,7 @@ func execute(_ body: () throws -> Void) throws {
         throw exit
     } catch {
         FileHandle.standardError.write(Data("samia-batch: \(error)\n".utf8))
-        throw ExitCode(BatchError.exitStatus(for: error).rawValue)
+        throw processExit(BatchError.exitStatus(for: error))
     }
 }
 
@@ -81,7 +81,17 @@ func finish(_ report: RunReport) throws {
     if let error = report.error {
         FileHandle.standardError.write(Data("samia-batch: \(error)\n".utf8))
     }
-    if report.status != .success { throw ExitCode(report.status.rawValue) }
+    if report.status != .success { throw processExit(report.status) }
+}
+
+/// The process's exit code for `status`. Where a scheduler cannot count a non-zero status as
+/// benign (a Kubernetes Job), `SAMIA_ALREADY_RUNNING_EXIT=0` makes "another run holds the
+/// lock" exit 0; every other status is unchanged.
+func processExit(_ status: ExitStatus) -> ExitCode {
+    if status == .alreadyRunning, ProcessInfo.processInfo.environment["SAMIA_ALREADY_RUNNING_EXIT"] == "0" {
+        return .success
+    }
+    return ExitCode(status.rawValue)
 }
 
 func cliLogger(_ label: String = "samia-batch") -> Logger { Logger(label: label) }

@@ -52,7 +52,7 @@ struct OperationsTests {
         let first = try CLI.start(["nightly", "--date", "2026-11-01"], database: config, env: env)
         try waitFor("SELECT EXISTS (SELECT 1 FROM batch_runs WHERE job = 'metrics' AND status = 'running')")
         let second = try CLI.run(["nightly", "--date", "2026-11-01"], database: config, env: env)
-        #expect(second.status == 75, "\(second.stdout) \(second.stderr)")
+        #expect(second.status == 79, "\(second.stdout) \(second.stderr)")
         #expect(second.stderr.contains("nightly is already running"))
         try blocker.execute("COMMIT")
         let done = first.wait()

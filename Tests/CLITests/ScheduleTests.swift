@@ -38,7 +38,8 @@ struct ScheduleTests {
         #expect(r.stderr.isEmpty, "\(r.stderr)")
         let service = try String(contentsOfFile: dir + "/samia-batch@.service", encoding: .utf8)
         for line in [
-            "Type=oneshot", "SuccessExitStatus=75", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
+            "Type=oneshot", "SuccessExitStatus=79", "Restart=on-failure", "RestartPreventExitStatus=1 64 65 77 78",
+            "StartLimitBurst=4", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
             "PrivateTmp=yes", "ReadWritePaths=/var/lib/samia-batch -/var/lib/prometheus/node-exporter",
             "User=samia-batch",
             "EnvironmentFile=/etc/samia-batch/samia-batch.env",
@@ -140,6 +141,34 @@ struct ScheduleTests {
         }
         #expect(cron.contains("CRON_TZ=UTC"))
         #expect(!cronLines.contains { $0.contains("flock") }, "the runner locks; cron lines do not")
+    }
+
+    /// cron's wrapper: 79 is done, 75 is retried with back-off then fails loudly, anything else
+    /// fails at once with the job's own code and a line for cron's mail.
+    @Test func theCronWrapperRetriesOnlyTemporaryFailuresAndCountsAHeldLockAsDone() throws {
+        let dir = NSTemporaryDirectory() + "samia-cronwrap-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // A stand-in binary that exits with the codes listed in its arguments, one per start.
+        let fake = dir + "/fake"
+        try """
+        #!/bin/sh
+        n=$(cat \(dir)/count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > \(dir)/count
+        eval "code=\\${$n}"; exit "$code"
+        """.write(toFile: fake, atomically: true, encoding: .utf8)
+        chmod(fake, 0o755)
+        let wrapper = Self.root + "/cron/samia-batch-scheduled"
+        for (codes, status, starts, alert) in [
+            (["79"], 0, 1, false), (["0"], 0, 1, false), (["75", "75", "0"], 0, 3, false),
+            (["75", "75", "75"], 75, 3, true), (["77", "0"], 77, 1, true), (["78"], 78, 1, true),
+        ] {
+            try? FileManager.default.removeItem(atPath: dir + "/count")
+            let r = try Shell.run(
+                "/bin/sh", [wrapper, fake] + codes, environment: ["SAMIA_RETRY_DELAYS": "0 0", "PATH": "/usr/bin:/bin"])
+            #expect(r.status == Int32(status), "\(codes): \(r.stderr)")
+            let count = try String(contentsOfFile: dir + "/count", encoding: .utf8)
+            #expect(count.trimmingCharacters(in: .whitespacesAndNewlines) == String(starts), "\(codes)")
+            #expect(r.stderr.contains("ALERT") == alert, "\(codes): \(r.stderr)")
+        }
     }
 
     @Test func kubernetesManifestsMatchTheSchema() throws {

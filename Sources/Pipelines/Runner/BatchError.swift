@@ -32,7 +32,8 @@ public enum BatchError: ExitStatusReporting, Sendable, CustomStringConvertible {
         case .configuration, .refused, .transactionPooler: return .configuration
         case .badInput: return .dataError
         // Interrupted runs are aborted cleanly and complete when started again: retry later.
-        case .lockHeld, .unreachable, .interrupted: return .temporaryFailure
+        case .unreachable, .interrupted: return .temporaryFailure
+        case .lockHeld: return .alreadyRunning
         case .deadlineExceeded, .lockLost, .jobFailed, .partial, .dependencyFailed: return .failure
         }
     }

@@ -9,10 +9,17 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// Input data is malformed (a settlement file, a policy row): nothing was written.
     case dataError = 65
-    /// Try again later: the job's lock is held, or the database stayed unreachable after retries.
+    /// Try again later: the database stayed unreachable after retries, or the run was
+    /// interrupted and recorded `aborted`. Schedulers retry it with back-off.
     case temporaryFailure = 75
+    /// The database refused who we are (wrong or expired password, no `pg_hba.conf` entry,
+    /// unknown role) or the role lacks a right the job needs: a person must act, a retry cannot.
+    case permissionDenied = 77
     /// Configuration is missing or wrong: `DATABASE_URL`, a key, a policy file.
     case configuration = 78
+    /// Another run of the same job holds its lock, so this start did nothing: the one status a
+    /// scheduler may count as benign (outside sysexits' range, so it is never mistaken for one).
+    case alreadyRunning = 79
 
     public var meaning: String {
         switch self {
@@ -20,8 +27,13 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: return "the job failed or finished partially; see the run ledger"
         case .usage: return "usage error: unknown command, flag or value"
         case .dataError: return "bad input data; nothing was written"
-        case .temporaryFailure: return "temporary failure: lock held or database unreachable; retry later"
-        case .configuration: return "configuration error: connection string, key or policy file"
+        case .temporaryFailure:
+            return "temporary failure: database unreachable after retries, or interrupted; retry with back-off"
+        case .permissionDenied:
+            return "permission denied: authentication failed (wrong or expired password) or the role lacks a right"
+        case .configuration:
+            return "configuration error: connection string, unknown database, key, policy file, pooler"
+        case .alreadyRunning: return "another run of this job holds its lock; this start did nothing (benign)"
         }
     }
 

@@ -12,9 +12,12 @@ public protocol ExitStatusReporting: Error {
 // The layers below the runner know nothing of processes; their errors get their status here.
 
 extension PostgresError: ExitStatusReporting {
-    /// A bad connection string is configuration; a connection-level failure is temporary.
+    /// A bad connection string or an unknown database is configuration; a refused identity
+    /// (password, pg_hba, role) or a missing privilege needs a person (77); a connection-level
+    /// failure is temporary.
     public var exitStatus: ExitStatus {
-        if code == .configuration { return .configuration }
+        if code == .configuration || sqlState == "3D000" { return .configuration }
+        if isRefusedIdentity || sqlState == "42501" { return .permissionDenied }
         return isTransient ? .temporaryFailure : .failure
     }
 }
