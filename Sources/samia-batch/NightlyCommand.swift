@@ -28,7 +28,9 @@ struct NightlyCommand: ParsableCommand {
             let logger = cliLogger()
             let runner = Runner(
                 configuration: try database.configuration(), logger: logger, version: SamiaVersion.version)
-            let ping = try HealthPing.forJob("nightly", environment: ProcessInfo.processInfo.environment)
+            // Checked on a dry run too, but a rehearsal never pings.
+            let configuredPing = try HealthPing.forJob("nightly", environment: ProcessInfo.processInfo.environment)
+            let ping = flags.dryRun ? nil : configuredPing
             // The night as a whole is locked too, so two timers (or two hosts) starting it
             // together give one night, not two interleaved ones.
             let lock = try runner.acquireLock(

@@ -24,7 +24,8 @@ struct InstallTests {
         let make = try Shell.run("/usr/bin/make", ["-C", root, "install-files", "PREFIX=\(prefix)", "BIN_PATH=\(bin)"])
         #expect(make.status == 0, "\(make.stdout) \(make.stderr)")
         for path in [
-            "bin/samia-batch", "bin/samia-batch_Schema.resources", "share/samia-batch/templates/locales/ar.json",
+            "bin/samia-batch", "bin/samia-batch-scheduled", "bin/samia-batch_Schema.resources",
+            "share/samia-batch/templates/locales/ar.json",
             "share/samia-batch/policy/data-map.yaml", "share/samia-batch/schedules/systemd/samia-batch@.service",
             "share/samia-batch/schedules/prometheus/samia-batch.rules.yml", "share/doc/samia-batch/operations.md",
         ] {

@@ -80,3 +80,70 @@ struct OnCallTests {
         #expect(try psql("SELECT count(*) FROM batch_runs") == "1")
     }
 }
+
+extension OnCallTests {
+    /// A listener that accepts connections and never answers, as a hung monitor does.
+    final class HungListener {
+        let port = Int.random(in: 40_001...50_000)
+        let process: RunningProcess
+
+        init() throws {
+            let script = """
+                import socket, sys, time
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(64); held = []
+                while True:
+                    c, _ = s.accept(); held.append(c)
+                """
+            process = try Shell.start("/usr/bin/python3", ["-c", script, String(port)])
+            for _ in 0..<100 {
+                let probe = try Shell.run(
+                    "/usr/bin/python3", ["-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"])
+                if probe.status == 0 { return }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+
+        deinit {
+            process.signal(SIGKILL)
+            _ = process.wait()
+        }
+    }
+
+    /// A monitor that accepts and never answers costs seconds, not minutes, and never the job.
+    @Test func aHungPingEndpointNeitherBlocksNorFailsTheJob() throws {
+        let hung = try HungListener()
+        let started = Date()
+        let result = try CLI.run(
+            ["dev", "exercise", "--seconds", "0"], database: config,
+            env: ["SAMIA_PING_URL_DEV_EXERCISE": "http://127.0.0.1:\(hung.port)/check-key"])
+        let took = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("ping_failed"))
+        // Two pings (start, success), 3 s at most each: a timed-out ping is not asked again.
+        #expect(took < 9, "took \(took) s")
+        #expect(!result.stderr.contains("check-key"))
+    }
+
+    /// A dry run neither pings nor moves the last success a freshness check reads.
+    @Test func aDryRunNeitherPingsNorLooksLikeASuccess() throws {
+        let listener = try OperationsTests.PingListener(dir: dir)
+        let textfile = dir + "/metrics.prom"
+        let env = [
+            "SAMIA_PING_BASE_URL": "http://127.0.0.1:\(listener.port)/ping", "SAMIA_METRICS_TEXTFILE": textfile,
+        ]
+        let dry = try CLI.run(["dev", "exercise", "--seconds", "0", "--dry-run"], database: config, env: env)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(listener.lines.isEmpty, "\(listener.lines)")
+        #expect(!FileManager.default.fileExists(atPath: textfile))
+        let fresh = try CLI.run(["check-freshness", "--job", "dev-exercise", "--max-age", "1h"], database: config)
+        #expect(fresh.status == 1, "a dry run is not a success: \(fresh.stdout)")
+        // The real run does all three.
+        let real = try CLI.run(["dev", "exercise", "--seconds", "0"], database: config, env: env)
+        #expect(real.status == 0, "\(real.stderr)")
+        #expect(listener.lines.count == 2, "\(listener.lines)")
+        #expect(try String(contentsOfFile: textfile, encoding: .utf8).contains("samia_batch_last_success"))
+        #expect(
+            try CLI.run(["check-freshness", "--job", "dev-exercise", "--max-age", "1h"], database: config).status == 0)
+    }
+}

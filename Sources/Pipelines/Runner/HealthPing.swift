@@ -14,9 +14,13 @@ import Threads
 /// `SAMIA_PING_BASE_URL` plus `/<job>` (healthchecks' slug URLs). Start is `<url>/start`,
 /// success `<url>`, failure `<url>/<exit code>`; success and failure carry the last log lines
 /// as the body (logs carry no personal data). Every ping sends the run id as `rid`.
+///
+/// A monitor that hangs must not hold the job: each ping gives up after `timeout` seconds in
+/// all (connect, send and answer), whatever the HTTP stack does with its own timeouts, and two
+/// attempts cost at most twice that. Dry runs never ping (the runner leaves them out).
 public struct HealthPing: Sendable {
     public let url: URL
-    var timeout: TimeInterval = 10
+    var timeout: TimeInterval = 3
     var attempts = 2
 
     public init(url: URL) { self.url = url }
@@ -72,38 +76,59 @@ public struct HealthPing: Sendable {
             ])
     }
 
-    /// Sends `request` until it gets a 2xx answer, at most `attempts` times half a second apart;
+    /// Sends `request` until it gets a 2xx answer, at most `attempts` times half a second apart
+    /// (once only when it times out);
     /// nil on success, else what went wrong the last time (never the URL, which may hold a key).
     static func deliver(_ request: URLRequest, attempts: Int) -> String? {
         var failure = "no response"
         for attempt in 1...max(1, attempts) {
-            let status = perform(request)
+            let status = perform(request, within: request.timeoutInterval)
             if let code = status.code, (200..<300).contains(code) { return nil }
             failure = status.code.map { "HTTP \($0)" } ?? status.error ?? "no response"
+            // A monitor that did not answer in time is hung: asking again would only wait again.
+            if status.timedOut { break }
             if attempt < attempts { Thread.sleep(forTimeInterval: 0.5) }
         }
         return failure
     }
 
-    /// Sends `request` and waits for its status (or the transport's error).
-    private static func perform(_ request: URLRequest) -> (code: Int?, error: String?) {
+    /// Sends `request` and waits at most `seconds` for its status (or the transport's error);
+    /// a request still pending then is cancelled and reported as timed out.
+    private static func perform(_ request: URLRequest, within seconds: TimeInterval) -> PingStatus {
         let box = PingResult()
         let done = DispatchSemaphore(value: 0)
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        session.dataTask(with: request) { _, response, error in
-            box.set((response as? HTTPURLResponse)?.statusCode, error.map { $0.localizedDescription })
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = seconds
+        configuration.timeoutIntervalForResource = seconds
+        let session = URLSession(configuration: configuration)
+        defer { session.invalidateAndCancel() }
+        let task = session.dataTask(with: request) { _, response, error in
+            let timedOut = (error as? URLError)?.code == .timedOut
+            box.set((response as? HTTPURLResponse)?.statusCode, error.map { $0.localizedDescription }, timedOut)
             done.signal()
-        }.resume()
-        done.wait()
+        }
+        task.resume()
+        guard done.wait(timeout: .now() + seconds) == .success else {
+            task.cancel()
+            return PingStatus(code: nil, error: "no answer within \(Int(seconds)) s", timedOut: true)
+        }
         return box.get()
     }
 }
 
+/// How one attempt ended.
+struct PingStatus: Sendable {
+    let code: Int?
+    let error: String?
+    let timedOut: Bool
+}
+
 /// The completion handler's answer, handed across the URLSession thread.
 private final class PingResult: Sendable {
-    private let answer = Locked<(code: Int?, error: String?)>((nil, nil))
+    private let answer = Locked(PingStatus(code: nil, error: nil, timedOut: false))
 
-    func set(_ code: Int?, _ error: String?) { answer.withLock { $0 = (code, error) } }
-    func get() -> (code: Int?, error: String?) { answer.withLock { $0 } }
+    func set(_ code: Int?, _ error: String?, _ timedOut: Bool) {
+        answer.withLock { $0 = PingStatus(code: code, error: error, timedOut: timedOut) }
+    }
+    func get() -> PingStatus { answer.withLock { $0 } }
 }

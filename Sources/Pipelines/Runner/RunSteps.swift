@@ -29,7 +29,8 @@ struct RunAttempts {
 
 extension Runner {
     /// The run's logger and its monitoring hooks (dead-man's switch, Pushgateway); a hook that
-    /// is configured wrong stops the run before it starts.
+    /// is configured wrong stops the run before it starts. A dry run is checked the same way
+    /// but reports to neither: a rehearsal must not look like a night that ran.
     func prepare(_ job: any Job, partition: Partition, options: RunOptions, state: RunnerState)
         -> RunStep<RunScope>
     {
@@ -38,11 +39,12 @@ extension Runner {
         if partition.kind != .none { log[metadataKey: "partition"] = .string(partition.key) }
         do {
             let environment = ProcessInfo.processInfo.environment
+            let ping = try HealthPing.forJob(job.name, environment: environment)
+            let push = try MetricsPush.fromEnvironment(environment)
             return .next(
                 RunScope(
                     job: job, partition: partition, options: options, state: state, log: log,
-                    ping: try HealthPing.forJob(job.name, environment: environment),
-                    push: try MetricsPush.fromEnvironment(environment)))
+                    ping: options.dryRun ? nil : ping, push: options.dryRun ? nil : push))
         } catch {
             log.error("cannot start", metadata: ["event": "run_not_started", "error": "\(error)"])
             return .done(Self.report(error))
@@ -235,7 +237,7 @@ extension Runner {
         } catch {
             log.error("cannot record the outcome", metadata: ["event": "ledger_error", "error": "\(error)"])
         }
-        if let path = scope.options.metricsTextfile {
+        if let path = scope.options.metricsTextfile, !scope.options.dryRun {
             do {
                 try MetricsTextfile(path: path).record(
                     job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
