@@ -47,7 +47,10 @@ struct ArtifactsCommand: ParsableCommand {
         @Option(help: "Kind, e.g. reconciliation.") var kind: String?
         @Option(help: "Partition, e.g. 2026-10.") var partition: String?
         @Option(help: "Version (default: the latest).") var version: Int?
-        @Option(help: "Where to write the file (default: its stored name, in the current directory).") var out: String?
+        @Option(
+            help:
+                "Where to write the file: a path, or a directory to put it in under its stored name (default: the current directory)."
+        ) var out: String?
 
         func validate() throws {
             if id == nil && (kind == nil || partition == nil) {
@@ -71,12 +74,30 @@ struct ArtifactsCommand: ParsableCommand {
                         file: "batch_artifacts", line: nil, field: id == nil ? "kind/partition/version" : "id",
                         message: "no such artefact")
                 }
-                let target = out ?? record.fileName
+                let target = try Self.target(out: out, record: record)
                 try registry.download(record, to: target)
                 print(
                     "\(target): \(record.kind) \(record.partition) v\(record.version), \(record.bytes) bytes, sha256 \(record.sha256) (checked)"
                 )
             }
+        }
+
+        /// Where the file goes: `--out` as given, or the stored name made safe (a plain name, see
+        /// `ArtifactRegistry.localName`) in `--out`'s directory or the current one. A file that
+        /// is already there under the stored name is never replaced unasked.
+        static func target(out: String?, record: ArtifactRecord) throws -> String {
+            var isDirectory: ObjCBool = false
+            if let out,
+                !(FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) && isDirectory.boolValue)
+            {
+                return out
+            }
+            let name = ArtifactRegistry.localName(record.fileName, id: record.id)
+            let target = out.map { ($0 as NSString).appendingPathComponent(name) } ?? name
+            guard !FileManager.default.fileExists(atPath: target) else {
+                throw BatchError.configuration("\(target) already exists; name the file to write with --out")
+            }
+            return target
         }
     }
 }

@@ -16,7 +16,15 @@ struct RunsCommand: ParsableCommand {
         try execute {
             let connection = try database.connect(cliLogger(), applicationName: "samia-batch/runs")
             defer { connection.close() }
-            let runs = try RunLedger(connection: connection).recent(job: job, limit: limit)
+            let ledger = RunLedger(connection: connection)
+            // Runs whose process died (kill -9, a host lost, a server restart) are shown as what
+            // they are, not as running.
+            let reaped = try ledger.reapDead(lockKey: Runner.lockKey(for:))
+            if reaped > 0 {
+                FileHandle.standardError.write(
+                    Data("samia-batch: marked \(reaped) run(s) aborted whose process is gone\n".utf8))
+            }
+            let runs = try ledger.recent(job: job, limit: limit)
             let iso = ISO8601DateFormatter()
             if json {
                 for r in runs {

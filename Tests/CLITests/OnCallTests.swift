@@ -147,3 +147,82 @@ extension OnCallTests {
             try CLI.run(["check-freshness", "--job", "dev-exercise", "--max-age", "1h"], database: config).status == 0)
     }
 }
+
+extension OnCallTests {
+    /// `artifacts get` writes where the operator points, never where a name from the database
+    /// points: a path in `file_name` becomes a plain name in the current directory.
+    @Test func artifactsGetNeverWritesWhereTheDatabaseNamePoints() throws {
+        let storage = dir + "/storage"
+        let work = dir + "/work/here"
+        try FileManager.default.createDirectory(atPath: storage + "/finance", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let body = "ledger,1\n"
+        try body.write(toFile: storage + "/finance/r.csv", atomically: true, encoding: .utf8)
+        let sha = try Shell.run("/usr/bin/sha256sum", [storage + "/finance/r.csv"]).stdout.prefix(64)
+        let id =
+            try psql(
+                """
+                INSERT INTO batch_artifacts (kind, partition_key, version, storage_key, file_name, sha256, bytes)
+                VALUES ('reconciliation', '2026-10', 1, 'finance/r.csv', '../../escaped.csv', '\(sha)', \(body.utf8.count))
+                RETURNING id
+                """
+            ).split(separator: "\n").first.map(String.init) ?? ""
+        func get(_ extra: [String]) throws -> Shell.Result {
+            try Shell.run(
+                "/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", work, CLI.binary, "artifacts", "get", id] + extra,
+                environment: CLI.environment(["DATABASE_URL": config.conninfo, "SAMIA_STORAGE_DIR": storage]))
+        }
+        let result = try get([])
+        #expect(result.status == 0, "\(result.stderr) \(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/escaped.csv"))
+        #expect(try String(contentsOfFile: work + "/escaped.csv", encoding: .utf8) == body)
+        // Not replaced unasked; a directory given with --out gets the plain name inside it.
+        #expect(try get([]).status == 78)
+        let elsewhere = dir + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        #expect(try get(["--out", elsewhere]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: elsewhere + "/escaped.csv"))
+        // A stored file that no longer matches its record leaves nothing behind.
+        try "tampered\n".write(toFile: storage + "/finance/r.csv", atomically: true, encoding: .utf8)
+        let bad = try get(["--out", dir + "/checked.csv"])
+        #expect(bad.status == 1 && bad.stderr.contains("SHA-256"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/checked.csv"))
+    }
+}
+
+extension OnCallTests {
+    /// Inserts a `running` row for `job` held open by the session with `pid`.
+    func runningRow(_ job: String, sessionPID: Int32) throws -> String {
+        try psql(
+            """
+            INSERT INTO batch_runs (job, partition_key, status, host, pid, version, session_pid)
+            VALUES ('\(job)', 'none', 'running', 'gone-host', 4242, 'test', \(sessionPID)) RETURNING id
+            """
+        ).split(separator: "\n").first.map(String.init) ?? ""
+    }
+
+    /// A run whose process died (its session gone, its lock free) is marked aborted by the next
+    /// start of any job and by `runs`, not only by the next run of the same job; live runs
+    /// (session present, or lock held) are left alone.
+    @Test func deadRunsOfAnyJobAreReapedByAnyStartAndByRuns() throws {
+        let dead = try runningRow("reconcile", sessionPID: 999_999)
+        let live = try runningRow("metrics", sessionPID: db.backendPID)
+        // A session that holds the invoices lock, with the row's own session gone.
+        let holder = try Connection(config)
+        defer { holder.close() }
+        #expect(try holder.tryAdvisoryLock(AdvisoryLockKey("samia-batch:job:invoices")))
+        let locked = try runningRow("invoices", sessionPID: 999_998)
+        #expect(try CLI.run(["dev", "exercise", "--seconds", "0"], database: config).status == 0)
+        func status(_ id: String) throws -> String { try psql("SELECT status FROM batch_runs WHERE id = \(id)") }
+        #expect(try status(dead) == "aborted")
+        #expect(try psql("SELECT error FROM batch_runs WHERE id = \(dead)").contains("session is gone"))
+        #expect(try status(live) == "running")
+        #expect(try status(locked) == "running")
+        // The lock released, `runs` alone clears it and says so.
+        _ = try holder.advisoryUnlock(AdvisoryLockKey("samia-batch:job:invoices"))
+        let runs = try CLI.run(["runs"], database: config)
+        #expect(runs.status == 0 && runs.stderr.contains("marked 1 run(s) aborted"), "\(runs.stderr)")
+        #expect(try status(locked) == "aborted")
+        #expect(try status(live) == "running")
+    }
+}

@@ -121,11 +121,11 @@ struct RunnerTests {
         )
     }
 
-    @Test func aHeldLockExits75AndLeavesTheLedgerUntouched() throws {
+    @Test func aHeldLockExits79AndLeavesTheLedgerUntouched() throws {
         let holder = try Connection(config)
         #expect(try holder.tryAdvisoryLock(Runner.lockKey(for: "scripted")))
         let report = runner.run(job(), partition: .none, options: RunOptions())
-        #expect(report.status == .temporaryFailure)
+        #expect(report.status == .alreadyRunning)
         #expect("\(report.error!)".contains("backend pid \(holder.backendPID)"))
         #expect(try db.scalar("SELECT count(*) FROM batch_runs", as: Int64.self) == 0)
     }

@@ -128,15 +128,50 @@ public struct RunLedger {
         ).affectedRows
     }
 
+    /// Records a run as started and names the ledger session after it (`sessionName`) in the
+    /// same statement, with the session's pid in `session_pid`: from the moment the row is
+    /// visible, `reapDead` can tell whether the process behind it is alive.
     public func start(
         job: String, partition: Partition, dryRun: Bool, host: String, pid: Int32, version: String,
         parameters: [String: String]
     ) throws -> Int64 {
         try connection.scalar(
             """
-            INSERT INTO batch_runs (job, partition_key, status, dry_run, host, pid, version, parameters)
-            VALUES ($1, $2, 'running', $3, $4, $5, $6, $7::jsonb) RETURNING id
+            WITH run AS (
+              INSERT INTO batch_runs (job, partition_key, status, dry_run, host, pid, version, parameters, session_pid)
+              VALUES ($1, $2, 'running', $3, $4, $5, $6, $7::jsonb, pg_backend_pid()) RETURNING id)
+            SELECT id FROM run
+             WHERE set_config('application_name', left('samia-batch/' || $1 || '/run-' || id, 63), false) IS NOT NULL
             """, [job, partition.key, dryRun, host, pid, version, try JSONText(encoding: parameters)])!
+    }
+
+    /// Marks aborted every `running` row, of any job, whose process is gone: no server session
+    /// with its ledger session's pid (or name) is left, and nobody holds its job's lock. A
+    /// process killed with -9, a host that died and a PostgreSQL restart all leave such rows;
+    /// any start of any job and `samia-batch runs` clear them, so no phantom run lingers in
+    /// the ledger or the metrics until the same job happens to start again.
+    @discardableResult
+    public func reapDead(lockKey: (String) -> AdvisoryLockKey) throws -> Int {
+        let jobs: [String] = try connection.query("SELECT DISTINCT job FROM public.batch_runs WHERE status = 'running'")
+            .map { try $0.decode(0) }
+        guard !jobs.isEmpty else { return 0 }
+        return try connection.query(
+            """
+            UPDATE public.batch_runs r SET status = 'aborted', finished_at = now(),
+                   error = coalesce(error, 'process ended without recording an outcome (its database session is gone)')
+             WHERE r.status = 'running'
+               AND (r.session_pid IS NOT NULL OR r.started_at < now() - interval '1 minute')
+               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                WHERE a.pid = r.session_pid
+                                   OR a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63))
+               AND NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::int4[]) k(job, objid)
+                                 JOIN pg_locks l ON l.locktype = 'advisory' AND l.classid = $3::int4::oid
+                                  AND l.objid = k.objid::oid AND l.objsubid = 2 AND l.granted
+                                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                WHERE k.job = r.job)
+            """,
+            [PostgresArray(jobs), PostgresArray(jobs.map { lockKey($0).objectID }), AdvisoryLockKey.namespace]
+        ).affectedRows
     }
 
     public func attempt(runID: Int64, attempts: Int) throws {

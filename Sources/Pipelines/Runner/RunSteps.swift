@@ -80,8 +80,10 @@ extension Runner {
     func recordStart(_ scope: RunScope, ledger: RunLedger, lockConnection: Connection) -> RunStep<Int64> {
         let (job, options, log) = (scope.job, scope.options, scope.log)
         do {
-            // Concurrent workers share the job: only a running row whose session is gone is stale.
-            let stale =
+            // Any job's dead runs, then this job's: under its lock nobody else can be running
+            // them (concurrent workers share the job, so only a row whose session is gone).
+            var stale = try ledger.reapDead(lockKey: Runner.lockKey(for:))
+            stale +=
                 job.allowsConcurrentRuns
                 ? try ledger.abortVanished(job: job.name) : try ledger.abortStale(job: job.name)
             if stale > 0 {
@@ -100,14 +102,10 @@ extension Runner {
             var parameters = options.parameters
             if let max = options.maxDuration { parameters["max_duration_s"] = String(Int(max)) }
             if options.force { parameters["force"] = "true" }
+            // The ledger session is named after its run as the row is written (`RunLedger.start`).
             let runID = try ledger.start(
                 job: job.name, partition: scope.partition, dryRun: options.dryRun, host: host, pid: getpid(),
                 version: version, parameters: parameters)
-            // The ledger session names its run, so another worker can tell a live run from a
-            // vanished one (`abortVanished`).
-            _ = try lockConnection.query(
-                "SELECT set_config('application_name', $1, false)",
-                [RunLedger.sessionName(job: job.name, runID: runID)])
             return .next(runID)
         } catch {
             log.error("cannot record the run", metadata: ["event": "ledger_error", "error": "\(error)"])

@@ -111,18 +111,37 @@ public struct ArtifactRegistry {
 
     /// Copies the artefact to `path` and checks its SHA-256 against the record; a mismatch
     /// removes the copy and is an error, so a damaged object never reaches finance silently.
+    /// Copies the artefact to `path`, hashing as it streams: a copy whose SHA-256 differs from
+    /// the record is never renamed into place, so `path` holds the checked file or what it held
+    /// before.
     public func download(_ record: ArtifactRecord, to path: String) throws {
-        guard try store.getFile(record.storageKey, to: path) else {
-            throw StorageError.io(key: record.storageKey, message: "object is missing from \(store.displayName)")
+        let key = record.storageKey
+        try LocalFile.writeAtomically(path, key: key) { write in
+            var hasher = SHA256Stream()
+            let found = try store.read(key) { chunk in
+                hasher.update(chunk)
+                try write(chunk)
+            }
+            guard found else { throw StorageError.io(key: key, message: "object is missing from \(store.displayName)") }
+            let sha = hasher.finalize()
+            guard sha == record.sha256 else {
+                throw StorageError.io(key: key, message: "SHA-256 is \(sha), but the record says \(record.sha256)")
+            }
         }
-        var hasher = SHA256Stream()
-        try LocalFile.stream(path, key: record.storageKey) { hasher.update($0) }
-        let sha = hasher.finalize()
-        guard sha == record.sha256 else {
-            unlink(path)
-            throw StorageError.io(
-                key: record.storageKey, message: "SHA-256 is \(sha), but the record says \(record.sha256)")
-        }
+    }
+
+    /// `fileName` as a plain name for the local disk: the database's value is data, so a path
+    /// (`../../etc/cron.d/x`), a hidden name or control characters in it must not decide where
+    /// a file lands. Keeps letters, digits, `.`, `-` and `_`; never empty, never starts with `.`.
+    public static func localName(_ fileName: String, id: Int64) -> String {
+        let last = fileName.split(separator: "/").last.map(String.init) ?? ""
+        let kept = String(
+            last.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                    ? Character(scalar) : "_"
+            })
+        let name = String(kept.drop { $0 == "." }.prefix(200))
+        return name.isEmpty ? "artifact-\(id)" : name
     }
 
     static let columns =
@@ -133,6 +152,6 @@ public struct ArtifactRegistry {
             id: try row.decode("id"), kind: try row.decode("kind"), partition: try row.decode("partition_key"),
             version: Int(try row.decode("version") as Int32), storageKey: try row.decode("storage_key"),
             fileName: try row.decode("file_name"), sha256: try row.decode("sha256"), bytes: try row.decode("bytes"),
-            runID: try row.decode("run_id"), createdAt: try row.decode("created_at"))
+            runID: try row.decodeOptional("run_id"), createdAt: try row.decode("created_at"))
     }
 }

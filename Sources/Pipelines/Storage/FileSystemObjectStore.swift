@@ -2,104 +2,136 @@ import Foundation
 import Reports
 
 /// Objects as files under a root directory; keys are relative paths with `/` separators.
-/// Writes go to a temporary file, are fsynced, then renamed into place.
+/// Writes go to a temporary file, are fsynced, then renamed into place. Every path is opened
+/// relative to the root without following symbolic links (`StorageRoot`), so no key reaches
+/// outside it.
 public struct FileSystemObjectStore: ObjectStore {
     public let root: String
 
+    /// Opens the store at `root`. The directory itself is made if its parent exists (a fresh
+    /// install); a missing parent is far more likely a mistyped path than a wish for a new
+    /// tree, so it is refused rather than silently created.
     public init(root: String) throws {
         self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
-        do {
-            try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
-        } catch {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: self.root, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw StorageError.notConfigured("storage directory \(root) is not a directory")
+            }
+            return
+        }
+        let parent = (self.root as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent) else {
             throw StorageError.notConfigured(
-                "storage directory \(root) cannot be created: \(error.localizedDescription)")
+                "storage directory \(root) does not exist, nor does its parent \(parent): check the path (it is not created)"
+            )
+        }
+        guard mkdir(self.root, 0o750) == 0 || errno == EEXIST else {
+            throw StorageError.notConfigured(
+                "storage directory \(root) cannot be created: \(String(cString: strerror(errno)))")
         }
     }
 
     public var displayName: String { "file://\(root)" }
 
-    func path(_ key: String) throws -> String {
+    var tree: StorageRoot { StorageRoot(path: root) }
+
+    func checked(_ key: String) throws -> String {
         guard EntryName.isSafe(key), !key.hasSuffix("/") else { throw StorageError.unsafeKey(key) }
-        return root + "/" + key
+        return key
     }
 
     public func put(_ key: String, data: [UInt8], contentType: String) throws {
-        try LocalFile.writeAtomically(try path(key), key: key) { write in try data.withUnsafeBytes(write) }
+        _ = try tree.withParent(of: try checked(key), create: true) { directory, name in
+            try LocalFile.writeAtomically(in: directory, name: name, key: key) { write in
+                try data.withUnsafeBytes(write)
+            }
+        }
     }
 
     public func putFile(_ key: String, from source: String, contentType: String) throws {
-        try LocalFile.writeAtomically(try path(key), key: key) { write in
-            try LocalFile.stream(source, key: key, write)
+        _ = try tree.withParent(of: try checked(key), create: true) { directory, name in
+            try LocalFile.writeAtomically(in: directory, name: name, key: key) { write in
+                try LocalFile.stream(source, key: key, write)
+            }
         }
     }
 
     /// On the same filesystem a rename: no second copy of a large export is written (the file
     /// was fsynced by whoever wrote it). Across filesystems, a copy, then the source is removed.
     public func moveFile(_ key: String, from source: String, contentType: String) throws {
-        let target = try path(key)
-        try? FileManager.default.createDirectory(
-            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if rename(source, target) == 0 { return }
-        guard errno == EXDEV else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        let renamed = try tree.withParent(of: try checked(key), create: true) { directory, name -> Bool in
+            if renameat(AT_FDCWD, source, directory, name) == 0 { return true }
+            guard errno == EXDEV else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+            return false
+        }
+        if renamed == true { return }
         try putFile(key, from: source, contentType: contentType)
         unlink(source)
     }
 
     public func getFile(_ key: String, to target: String) throws -> Bool {
-        let p = try path(key)
-        guard FileManager.default.fileExists(atPath: p) else { return false }
-        try LocalFile.writeAtomically(target, key: key) { write in try LocalFile.stream(p, key: key, write) }
+        guard let fd = try tree.openObject(try checked(key)) else { return false }
+        defer { close(fd) }
+        try LocalFile.writeAtomically(target, key: key) { write in
+            try LocalFile.chunks(fd: fd, name: key, key: key) { chunk in try chunk.withUnsafeBytes(write) }
+        }
         return true
     }
 
     public func read(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        let p = try path(key)
-        guard FileManager.default.fileExists(atPath: p) else { return false }
-        try LocalFile.stream(p, key: key, body)
-        return true
+        try readChunks(key) { chunk in try chunk.withUnsafeBytes(body) }
     }
 
     public func readChunks(_ key: String, _ body: ([UInt8]) throws -> Void) throws -> Bool {
-        let p = try path(key)
-        guard FileManager.default.fileExists(atPath: p) else { return false }
-        try LocalFile.chunks(p, key: key, body)
+        guard let fd = try tree.openObject(try checked(key)) else { return false }
+        defer { close(fd) }
+        try LocalFile.chunks(fd: fd, name: key, key: key, body)
         return true
     }
 
     public func get(_ key: String) throws -> [UInt8]? {
-        let p = try path(key)
-        guard FileManager.default.fileExists(atPath: p) else { return nil }
-        guard let data = FileManager.default.contents(atPath: p) else {
-            throw StorageError.io(key: key, message: "cannot read")
-        }
-        return [UInt8](data)
+        var bytes: [UInt8] = []
+        return try readChunks(key) { bytes += $0 } ? bytes : nil
     }
 
-    public func exists(_ key: String) throws -> Bool { FileManager.default.fileExists(atPath: try path(key)) }
+    public func exists(_ key: String) throws -> Bool {
+        switch try tree.entryType(try checked(key)) {
+        case nil: return false
+        case S_IFLNK: throw StorageError.symlink(key: key, at: key)
+        default: return true
+        }
+    }
 
+    /// Removes the object; a link of its name is refused (and reported), not removed, so an
+    /// operator sees what was planted.
     public func delete(_ key: String) throws {
-        let p = try path(key)
-        if unlink(p) != 0 && errno != ENOENT {
-            throw StorageError.io(key: key, message: String(cString: strerror(errno)))
+        _ = try tree.withParent(of: try checked(key), create: false) { directory, name in
+            if StorageRoot.isSymlink(directory, name) { throw StorageError.symlink(key: key, at: key) }
+            if unlinkat(directory, name, 0) != 0 && errno != ENOENT {
+                throw StorageError.io(key: key, message: String(cString: strerror(errno)))
+            }
         }
     }
 
-    /// Walks the folder under `prefix`; files still being written (`*.tmp-*`) are skipped.
+    /// Walks the folder under `prefix`; files still being written (`*.tmp-*`) are skipped, and
+    /// a symbolic link anywhere below it is refused (the sweep must not judge what it points at).
     public func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws {
         guard EntryName.isSafe(prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix) else {
             throw StorageError.unsafeKey(prefix)
         }
         let folder = prefix.hasSuffix("/") ? prefix : (prefix as NSString).deletingLastPathComponent + "/"
+        let components = folder.split(separator: "/").map(String.init)
+        guard let directory = try tree.openDirectory(components, key: prefix, create: false) else { return }
+        close(directory)
         let base = root + "/" + (folder == "/" ? "" : folder)
-        guard FileManager.default.fileExists(atPath: base), let walker = FileManager.default.enumerator(atPath: base)
-        else { return }
+        guard let walker = FileManager.default.enumerator(atPath: base) else { return }
         while let relative = walker.nextObject() as? String {
             var info = stat()
-            guard lstat(base + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-                !relative.contains(".tmp-")
-            else { continue }
+            guard lstat(base + relative, &info) == 0 else { continue }
             let key = (folder == "/" ? "" : folder) + relative
-            guard key.hasPrefix(prefix) else { continue }
+            if info.st_mode & S_IFMT == S_IFLNK { throw StorageError.symlink(key: key, at: key) }
+            guard info.st_mode & S_IFMT == S_IFREG, !relative.contains(".tmp-"), key.hasPrefix(prefix) else { continue }
             try body(key, Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
         }
     }

@@ -24,8 +24,21 @@ public enum LocalFile {
                 throw StorageError.io(key: key, message: "cannot create directory: \(error.localizedDescription)")
             }
         }
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        let directory = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
+        defer { close(directory) }
+        try writeAtomically(in: directory, name: (path as NSString).lastPathComponent, key: key, durable: durable, body)
+    }
+
+    /// The same inside an open `directory`: the temporary file is created there exclusively and
+    /// without following a link, and renamed over `name` (a link of that name is replaced, never
+    /// written through). A crash leaves at most a `NAME.tmp-*` file, which listings skip.
+    static func writeAtomically(
+        in directory: Int32, name: String, key: String, durable: Bool = true,
+        _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        let tmp = name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = openat(directory, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
         do {
             try body { bytes in
@@ -41,13 +54,13 @@ public enum LocalFile {
             }
         } catch {
             close(fd)
-            unlink(tmp)
+            unlinkat(directory, tmp, 0)
             throw error
         }
         close(fd)
-        guard rename(tmp, path) == 0 else {
+        guard renameat(directory, tmp, directory, name) == 0 else {
             let message = String(cString: strerror(errno))
-            unlink(tmp)
+            unlinkat(directory, tmp, 0)
             throw StorageError.io(key: key, message: message)
         }
     }
@@ -60,9 +73,15 @@ public enum LocalFile {
     /// Streams a local file in chunks of up to 1 MiB, each read into a fresh array that is never
     /// zeroed first, so `body` owns it: an export's media chunks go to another thread as they are.
     static func chunks(_ path: String, key: String, _ body: ([UInt8]) throws -> Void) throws {
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StorageError.io(key: key, message: "\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        try chunks(fd: fd, name: path, key: key, body)
+    }
+
+    /// The same from an open file, which stays open.
+    static func chunks(fd: Int32, name: String, key: String, _ body: ([UInt8]) throws -> Void) throws {
+        let path = name
         // No bigger than the file (at least a page): an export streams a thousand objects of a
         // few hundred kilobytes, and a megabyte for each would be mostly unused.
         var info = stat()

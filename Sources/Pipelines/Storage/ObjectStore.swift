@@ -66,9 +66,14 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     case unsafeKey(String)
     case io(key: String, message: String)
     case notConfigured(String)
+    /// A symbolic link below a filesystem store's root, at `at` on the way to `key`: refused,
+    /// never followed, since it could lead anywhere on the host.
+    case symlink(key: String, at: String)
 
     public var description: String {
         switch self {
+        case .symlink(let key, let at):
+            "storage \(key): \(at) is a symbolic link inside the storage root; refused (links are never followed)"
         case .unsafeKey(let key): "storage key \"\(key)\" is not a safe relative path"
         case .io(let key, let message): "storage \(key): \(message)"
         case .notConfigured(let m): m
