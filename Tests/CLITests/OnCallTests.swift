@@ -226,3 +226,29 @@ extension OnCallTests {
         #expect(try status(live) == "running")
     }
 }
+
+extension OnCallTests {
+    /// A role that row-level security hides rows from would see an empty world and succeed at
+    /// nothing: refused with 78 before any work, naming the tables and the fix.
+    @Test func aRoleThatCannotSeeEveryRowIsRefusedBeforeAnyWork() throws {
+        let role = "limited_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try psql(
+            """
+            CREATE ROLE \(role) LOGIN NOSUPERUSER NOBYPASSRLS;
+            GRANT USAGE ON SCHEMA public, samia_dev TO \(role);
+            GRANT ALL ON ALL TABLES IN SCHEMA public, samia_dev TO \(role);
+            GRANT ALL ON ALL SEQUENCES IN SCHEMA public, samia_dev TO \(role)
+            """)
+        let url = config.conninfo.replacingOccurrences(of: "user=postgres", with: "user=\(role)")
+        #expect(url.contains(role))
+        let refused = try CLI.run(["dev", "exercise", "--seconds", "0"], env: ["DATABASE_URL": url])
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("row-level security hides rows"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("public.profiles") || refused.stderr.contains("public."), "\(refused.stderr)")
+        #expect(refused.stderr.contains("BYPASSRLS"))
+        #expect(try psql("SELECT count(*) FROM batch_runs") == "0")
+        _ = try psql("ALTER ROLE \(role) BYPASSRLS")
+        let allowed = try CLI.run(["dev", "exercise", "--seconds", "0"], env: ["DATABASE_URL": url])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+    }
+}

@@ -26,10 +26,13 @@ public enum BatchError: ExitStatusReporting, Sendable, CustomStringConvertible {
     case transactionPooler(target: String, evidence: String)
     /// A nightly job did not run because a job it depends on failed.
     case dependencyFailed(job: String, dependency: String)
+    /// The connected role lacks a right the job needs to see or do all of its work (BYPASSRLS,
+    /// a grant): a run would succeed on part of the world, so none starts.
+    case missingRights(role: String, missing: String)
 
     public var exitStatus: ExitStatus {
         switch self {
-        case .configuration, .refused, .transactionPooler: return .configuration
+        case .configuration, .refused, .transactionPooler, .missingRights: return .configuration
         case .badInput: return .dataError
         // Interrupted runs are aborted cleanly and complete when started again: retry later.
         case .unreachable, .interrupted: return .temporaryFailure
@@ -65,6 +68,8 @@ public enum BatchError: ExitStatusReporting, Sendable, CustomStringConvertible {
                 + "port 5432), or set SAMIA_TRUST_POOLER=session if this pooler runs in session mode"
         case .dependencyFailed(let job, let dependency):
             return "job \(job) not run: it depends on \(dependency), which did not succeed"
+        case .missingRights(let role, let missing):
+            return "role \(role) cannot do all of this job's work: \(missing); nothing was run"
         }
     }
 }

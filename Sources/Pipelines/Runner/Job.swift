@@ -55,11 +55,16 @@ public protocol Job: Sendable {
     /// Jobs whose items are claimed with `FOR UPDATE SKIP LOCKED` may run as several workers
     /// at once; the runner then takes no job-wide lock.
     var allowsConcurrentRuns: Bool { get }
+    /// Jobs that must see every row of the tables they read (all of ours: invoices, finance,
+    /// privacy, retention, metrics, parity's baseline): the runner refuses to start one as a
+    /// role that row-level security would hide rows from (`RoleRights`).
+    var needsEveryRow: Bool { get }
     func run(_ context: JobContext) throws -> JobOutcome
 }
 
 extension Job {
     public var allowsConcurrentRuns: Bool { false }
+    public var needsEveryRow: Bool { true }
 }
 
 /// What a job reports back: counts for the ledger and metrics, artefacts it wrote, and how

@@ -80,6 +80,10 @@ extension Runner {
     func recordStart(_ scope: RunScope, ledger: RunLedger, lockConnection: Connection) -> RunStep<Int64> {
         let (job, options, log) = (scope.job, scope.options, scope.log)
         do {
+            if job.needsEveryRow {
+                let role = try lockConnection.scalar("SELECT current_user::text", as: String.self) ?? ""
+                try RoleRights.requireEveryRow(on: lockConnection, role: role)
+            }
             // Any job's dead runs, then this job's: under its lock nobody else can be running
             // them (concurrent workers share the job, so only a row whose session is gone).
             var stale = try ledger.reapDead(lockKey: Runner.lockKey(for:))
