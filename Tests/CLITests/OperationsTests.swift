@@ -424,6 +424,21 @@ struct OperationsTests {
         #expect(session.status == 0, "\(session.stderr)")
         #expect(try psql("SELECT count(*) FROM batch_runs WHERE status = 'succeeded'") == "1")
     }
+
+    /// PgBouncer as installed, on its defaults: a transaction pool hands a quiet client's server
+    /// session to the next client, and that is how it is recognised (78); session mode passes.
+    @Test func aTransactionPoolerOnDefaultSettingsIsRefused() throws {
+        let bouncer = try PgBouncer(
+            cluster: try TestCluster.shared(), database: config.database, dir: dir, defaults: true)
+        defer { bouncer.stop() }
+        let refused = try CLI.run(["dev", "exercise", "--seconds", "0"], env: ["DATABASE_URL": bouncer.url("tx")])
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("same server session"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("session pooler"), "says what to use instead")
+        #expect(try psql("SELECT count(*) FROM batch_runs") == "0", "nothing ran")
+        let session = try CLI.run(["dev", "exercise", "--seconds", "0"], env: ["DATABASE_URL": bouncer.url("session")])
+        #expect(session.status == 0, "\(session.stderr)")
+    }
 }
 
 /// PgBouncer from Debian's package, run as `postgres` when the tests run as root.
@@ -431,12 +446,14 @@ final class PgBouncer {
     let port = Int.random(in: 50_001...60_000)
     let process: RunningProcess
 
-    init(cluster: TestCluster, database: String, dir: String) throws {
+    /// `defaults`: PgBouncer's own defaults (no round-robin, default pool size), as an
+    /// operator installs it; otherwise round-robin over a pool of four.
+    init(cluster: TestCluster, database: String, dir: String, defaults: Bool = false) throws {
         let binary = "/usr/sbin/pgbouncer"
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw TestSupportError.toolFailed("pgbouncer missing: make test installs Debian's pgbouncer")
         }
-        let home = dir + "/pgbouncer"
+        let home = dir + "/pgbouncer" + (defaults ? "-defaults" : "")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let pgPort = cluster.environment["PGPORT"]!
         let ini = """
@@ -449,8 +466,7 @@ final class PgBouncer {
             unix_socket_dir =
             auth_type = trust
             auth_file = \(home)/users.txt
-            server_round_robin = 1
-            default_pool_size = 4
+            \(defaults ? "" : "server_round_robin = 1\ndefault_pool_size = 4")
             ignore_startup_parameters = extra_float_digits,options
             logfile = \(home)/pgbouncer.log
             """

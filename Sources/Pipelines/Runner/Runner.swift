@@ -79,7 +79,7 @@ public final class Runner: Sendable {
     /// Session advisory locks only mean something on a session of our own: behind a
     /// transaction-mode pooler each statement may run on another server session, so a lock
     /// would be held by a stranger (or released under us). Supabase's transaction-pooler port is
-    /// refused, and consecutive statements must answer from one backend.
+    /// refused, and the session must be ours (`provesOwnSession`).
     /// `SAMIA_TRUST_POOLER=session` skips both for a pooler known to run in session mode.
     public func sessionConnection(job: String, purpose: String, retry: RetryPolicy) throws -> Connection {
         let trusted = ProcessInfo.processInfo.environment["SAMIA_TRUST_POOLER"] == "session"
@@ -90,12 +90,37 @@ public final class Runner: Sendable {
         let connection = try connect(applicationName: "samia-batch/\(job)/\(purpose)", retry: retry)
         guard !trusted else { return connection }
         return try Self.vetted(connection) { connection in
-            var backends = Set<Int32>()
-            for _ in 0..<4 { backends.insert(try connection.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0) }
-            if backends.count > 1 {
+            try provesOwnSession(connection, job: job, retry: retry)
+        }
+    }
+
+    /// Throws `transactionPooler` unless `connection` keeps one server session to itself.
+    ///
+    /// Two signs, each of which a direct connection or a session-mode pooler can never show:
+    /// consecutive statements answered by different server sessions (a round-robin pool), and
+    /// a second connection of ours answered by the very server session the first one used.
+    /// The second is what a transaction-mode PgBouncer or Supavisor on default settings shows:
+    /// between transactions the first client's server session goes back to the pool, and the
+    /// next client (here, the probe) is handed the most recently used one.
+    func provesOwnSession(_ connection: Connection, job: String, retry: RetryPolicy) throws {
+        let pid = { (c: Connection) throws -> Int32 in try c.scalar("SELECT pg_backend_pid()", as: Int32.self) ?? 0 }
+        var mine = Set<Int32>()
+        for _ in 0..<4 { mine.insert(try pid(connection)) }
+        if mine.count > 1 {
+            throw BatchError.transactionPooler(
+                target: configuration.displayTarget,
+                evidence: "four statements on one connection ran in \(mine.count) different server sessions")
+        }
+        let probe = try connect(applicationName: "samia-batch/\(job)/pooler-probe", retry: retry)
+        defer { probe.close() }
+        for _ in 0..<3 {
+            let theirs = try pid(probe)
+            mine.insert(try pid(connection))
+            if mine.contains(theirs) || mine.count > 1 {
                 throw BatchError.transactionPooler(
                     target: configuration.displayTarget,
-                    evidence: "four statements on one connection ran in \(backends.count) different server sessions")
+                    evidence: "a second connection was answered by the same server session (pid \(theirs)) as the first"
+                )
             }
         }
     }
