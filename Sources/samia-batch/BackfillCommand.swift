@@ -98,6 +98,8 @@ struct BackfillCommand: ParsableCommand {
 
     func run() throws {
         try execute {
+            // From here a SIGTERM is kept, also between runs: the backfill stops where it is.
+            Shutdown.process.listenToProcessSignals()
             let partitions = try Self.partitions(kind: Self.jobs[job]!, from: from, to: to)
             let connection = try database.connect(cliLogger(), applicationName: "samia-batch/backfill")
             let states = try RunLedger(connection: connection).partitionStates(job: job, partitions: partitions)
@@ -126,6 +128,13 @@ struct BackfillCommand: ParsableCommand {
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var worst = ExitStatus.success
             for (index, partition) in chosen.enumerated() {
+                if let sig = Shutdown.process.received {
+                    print(
+                        "backfill interrupted by signal \(sig) before \(partition.key); run the same command again to resume"
+                    )
+                    worst = .temporaryFailure
+                    break
+                }
                 var options = flags.options(database)
                 // The ledger already chose these partitions; --only all re-runs succeeded ones too.
                 options.force = true

@@ -22,6 +22,8 @@ struct NightlyCommand: ParsableCommand {
 
     func run() throws {
         try execute {
+            // From here a SIGTERM is kept, also between jobs: the night stops where it is.
+            Shutdown.process.listenToProcessSignals()
             let timeZone = try businessTimeZone()
             let day = date ?? LocalDate(Date(), in: timeZone).adding(days: -1)
             let steps = NightlyPlan.steps(for: day)
@@ -46,7 +48,8 @@ struct NightlyCommand: ParsableCommand {
                 let name = step.name
                 let status: ExitStatus
                 let state: String
-                if interrupted {
+                if interrupted || Shutdown.process.received != nil {
+                    interrupted = true
                     status = .temporaryFailure
                     state = "NOT RUN: the night was interrupted"
                 } else if let blocker = step.dependsOn.first(where: { outcome[$0] != .success }) {

@@ -5,7 +5,14 @@ import Runner
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "Show the run history from the run ledger (batch_runs), newest first.")
+        commandName: "runs", abstract: "The run ledger (batch_runs): list runs, or stop one as an operator.",
+        subcommands: [RunsListCommand.self, RunsStopCommand.Kill.self, RunsStopCommand.Clear.self],
+        defaultSubcommand: RunsListCommand.self)
+}
+
+struct RunsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Show the run history from the run ledger (batch_runs), newest first.")
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Only this job.") var job: String?

@@ -252,3 +252,73 @@ extension OnCallTests {
         #expect(allowed.status == 0, "\(allowed.stderr)")
     }
 }
+
+extension OnCallTests {
+    /// SIGTERM while `backfill` is between runs (here: still reading the ledger, before its
+    /// first run) stops it cleanly with 75 and no run started; before, the signal killed it.
+    @Test func sigtermOutsideARunStopsABackfillCleanly() throws {
+        let blocker = try Connection(config)
+        try blocker.execute("BEGIN; LOCK TABLE public.batch_runs IN ACCESS EXCLUSIVE MODE")
+        let backfill = try CLI.start(
+            ["backfill", "metrics", "--from", "2026-10-01", "--to", "2026-10-03"], database: config)
+        let start = Date()
+        while try psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'samia-batch/backfill' AND wait_event_type = 'Lock'"
+        ) == "0" {
+            if Date().timeIntervalSince(start) > 20 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        backfill.signal(SIGTERM)
+        Thread.sleep(forTimeInterval: 0.3)
+        try blocker.execute("ROLLBACK")
+        let result = backfill.wait()
+        #expect(result.status == 75, "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("interrupted by signal \(SIGTERM) before 2026-10-01"), "\(result.stdout)")
+        #expect(try psql("SELECT count(*) FROM batch_runs") == "0")
+    }
+}
+
+extension OnCallTests {
+    /// An operator ends a live run with `runs kill` (its sessions end, its lock is free, the row
+    /// and the audit log say who and why) and records a dead one with `runs clear`, which
+    /// refuses a live run.
+    @Test func anOperatorKillsALiveRunAndClearsADeadOneWithAReasonOnRecord() throws {
+        let running = try CLI.start(["dev", "exercise", "--seconds", "30"], database: config)
+        let start = Date()
+        while try psql("SELECT count(*) FROM batch_runs WHERE status = 'running'") == "0" {
+            if Date().timeIntervalSince(start) > 20 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let id = try psql("SELECT id FROM batch_runs WHERE status = 'running'")
+        let refused = try CLI.run(["runs", "clear", id, "--reason", "looks stuck"], database: config)
+        #expect(refused.status == 78 && refused.stderr.contains("is alive"), "\(refused.stderr)")
+        let noReason = try CLI.run(["runs", "kill", id], database: config)
+        #expect(noReason.status == 64)
+        let killed = try CLI.run(
+            ["runs", "kill", id, "--reason", "wedged on a lock", "--by", "oncall-amal"], database: config)
+        #expect(killed.status == 0, "\(killed.stderr)")
+        #expect(killed.stdout.contains("killed by oncall-amal"), "\(killed.stdout)")
+        let ended = running.wait()
+        #expect(ended.status != 0, "the killed run does not claim success")
+        #expect(try psql("SELECT status FROM batch_runs WHERE id = \(id)") == "aborted")
+        #expect(
+            try psql("SELECT error FROM batch_runs WHERE id = \(id)")
+                == "killed by operator oncall-amal: wedged on a lock")
+        #expect(
+            try psql("SELECT meta->>'reason' FROM audit_log WHERE event = 'batch_run_killed' AND entity_id = '\(id)'")
+                == "wedged on a lock")
+        // The lock is free: the job runs again at once.
+        #expect(try CLI.run(["dev", "exercise", "--seconds", "0", "--force"], database: config).status == 0)
+        // A dead run is cleared; a run that is not running, or does not exist, is bad input.
+        let dead = try runningRow("parity", sessionPID: 999_997)
+        let cleared = try CLI.run(["runs", "clear", dead, "--reason", "host lost", "--by", "amal"], database: config)
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        #expect(try psql("SELECT error FROM batch_runs WHERE id = \(dead)") == "cleared by operator amal: host lost")
+        #expect(try CLI.run(["runs", "clear", dead, "--reason", "again"], database: config).status == 65)
+        #expect(try CLI.run(["runs", "kill", "987654", "--reason", "nope"], database: config).status == 65)
+        // `runs` without a subcommand still lists.
+        let list = try CLI.run(["runs", "--json"], database: config)
+        #expect(list.status == 0 && list.stdout.contains("\"status\":\"aborted\""), "\(list.stderr)")
+    }
+}

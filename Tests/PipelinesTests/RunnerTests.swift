@@ -130,6 +130,22 @@ struct RunnerTests {
         #expect(try db.scalar("SELECT count(*) FROM batch_runs", as: Int64.self) == 0)
     }
 
+    /// A stop asked for between runs (the signal handler of a run already gone) is kept: the
+    /// next run does not start and says why, and the ledger gets no row for it.
+    @Test func aSignalBetweenRunsStopsTheNextOneBeforeItStarts() throws {
+        let shutdown = Shutdown()
+        let runner = Runner(
+            configuration: config, logger: Logger(label: "test"), clock: clock, version: "test", random: { 1 },
+            shutdown: shutdown)
+        #expect(runner.run(job("first"), partition: .none, options: RunOptions()).status == .success)
+        shutdown.deliver(SIGTERM)
+        let second = runner.run(job("second"), partition: .none, options: RunOptions())
+        #expect(second.status == .temporaryFailure)
+        #expect("\(second.error!)".contains("interrupted by signal \(SIGTERM)"))
+        #expect(second.runID == nil)
+        #expect(try db.scalar("SELECT string_agg(job, ',') FROM batch_runs", as: String.self) == "first")
+    }
+
     @Test func runsLeftRunningByAVanishedProcessAreMarkedAborted() throws {
         try db.query(
             "INSERT INTO batch_runs (job, status, host, version) VALUES ('scripted', 'running', 'gone', 'old')")

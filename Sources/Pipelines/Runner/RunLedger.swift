@@ -197,6 +197,78 @@ public struct RunLedger {
             ])
     }
 
+    /// What an operator does to a run: `kill` ends a live one, `clear` records a dead one.
+    public enum OperatorAction: String, Sendable {
+        case kill
+        case clear
+    }
+
+    /// Ends run `runID` as an operator asked, in one transaction with its audit row. `kill`
+    /// terminates the run's ledger session (its lock goes with it) and, for a job that runs one
+    /// at a time, the job's working session; `clear` refuses a run whose session is alive.
+    /// Either way the row becomes `aborted` with who and why. Returns what was done.
+    public func stop(
+        runID: Int64, action: OperatorAction, by who: String, reason: String, lockKey: (String) -> AdvisoryLockKey
+    ) throws -> String {
+        try connection.transaction { _ in
+            let rows = try connection.query(
+                "SELECT job, status, session_pid FROM public.batch_runs WHERE id = $1 FOR UPDATE", [runID])
+            guard let row = rows.first else {
+                throw BatchError.badInput(file: "batch_runs", line: nil, field: "id", message: "no run \(runID)")
+            }
+            let (job, status): (String, String) = (try row.decode("job"), try row.decode("status"))
+            guard status == "running" else {
+                throw BatchError.badInput(
+                    file: "batch_runs", line: nil, field: "id", message: "run \(runID) is \(status), not running")
+            }
+            let sessions = try liveSessions(runID: runID, job: job, lockKey: lockKey(job))
+            if action == .clear && !sessions.isEmpty {
+                throw BatchError.refused(
+                    "run \(runID) is alive (session pid \(sessions.map(String.init).joined(separator: ", "))); "
+                        + "stop it with `samia-batch runs kill \(runID) --reason …`")
+            }
+            for pid in sessions { try connection.query("SELECT pg_terminate_backend($1)", [pid]) }
+            let verb = action == .kill ? "killed" : "cleared"
+            try connection.query(
+                """
+                UPDATE public.batch_runs SET status = 'aborted', finished_at = now(),
+                       error = format('%s by operator %s: %s', $2::text, $3::text, $4::text)
+                 WHERE id = $1
+                """, [runID, verb, who, reason])
+            try connection.query(
+                """
+                INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
+                VALUES ('operator', $1, 'batch_runs', $2,
+                        jsonb_build_object('by', $3::text, 'reason', $4::text, 'job', $5::text,
+                                           'sessions_terminated', $6::int4[]))
+                """, ["batch_run_\(verb)", String(runID), who, reason, job, PostgresArray(sessions)])
+            return "run \(runID) (\(job)) \(verb) by \(who); \(sessions.count) session(s) ended"
+        }
+    }
+
+    /// The server sessions of a running run: its ledger session (by pid or name) and, when that
+    /// session holds the job's lock (a one-at-a-time job), the job's working session too.
+    /// Another, newer run of the same job is never among them.
+    func liveSessions(runID: Int64, job: String, lockKey: AdvisoryLockKey) throws -> [Int32] {
+        try connection.query(
+            """
+            WITH run AS (SELECT * FROM public.batch_runs WHERE id = $1),
+            ledger AS (
+              SELECT a.pid FROM pg_stat_activity a, run r
+               WHERE a.pid <> pg_backend_pid()
+                 AND (a.pid = r.session_pid OR a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63)))
+            SELECT pid FROM ledger
+            UNION
+            SELECT a.pid FROM pg_stat_activity a, run r
+             WHERE a.application_name = 'samia-batch/' || r.job AND a.pid <> pg_backend_pid()
+               AND EXISTS (SELECT 1 FROM pg_locks l
+                            WHERE l.locktype = 'advisory' AND l.classid = $2::int4::oid AND l.objid = $3::int4::oid
+                              AND l.objsubid = 2 AND l.granted AND l.pid IN (SELECT pid FROM ledger))
+            ORDER BY 1
+            """, [runID, AdvisoryLockKey.namespace, lockKey.objectID]
+        ).map { try $0.decode("pid") }
+    }
+
     /// Recent runs, newest first.
     public func recent(job: String?, limit: Int) throws -> [RunRecord] {
         let rows = try connection.query(

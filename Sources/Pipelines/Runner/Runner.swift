@@ -30,11 +30,14 @@ public final class Runner: Sendable {
     /// The connection the job's attempt runs on, for SIGTERM and the deadline to cancel.
     private let currentConnection = Locked<Connection?>(nil)
     let random: @Sendable () -> Double
+    /// Where SIGTERM/SIGINT come from: the process's own, or a test's.
+    let shutdown: Shutdown
 
     public init(
         configuration: ConnectionConfiguration, logger: Logger, clock: any BatchClock = SystemClock(), version: String,
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, shutdown: Shutdown = .process
     ) {
+        self.shutdown = shutdown
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -162,8 +165,17 @@ public final class Runner: Sendable {
     /// attempts, judge the outcome, then record and report it.
     public func run(_ job: any Job, partition: Partition, options: RunOptions) -> RunReport {
         let state = RunnerState(job: job.name, maxDuration: options.maxDuration)
-        let signals = installSignalHandlers(state: state)
-        defer { signals.forEach { $0.cancel() } }
+        if shutdown === Shutdown.process { shutdown.listenToProcessSignals() }
+        let observer = shutdown.observe { [weak self] sig in
+            state.signal = sig
+            self?.cancelCurrent(state)
+        }
+        defer { shutdown.stopObserving(observer) }
+        // Asked to stop before this run began (between the runs of a night): it never starts.
+        if let sig = shutdown.received {
+            logger.warning("not started: the process was asked to stop", metadata: ["event": "run_not_started"])
+            return Self.report(BatchError.interrupted(job: job.name, signal: sig))
+        }
         var scope: RunScope
         switch prepare(job, partition: partition, options: options, state: state) {
         case .done(let report): return report
@@ -217,16 +229,4 @@ public final class Runner: Sendable {
         return timer
     }
 
-    private func installSignalHandlers(state: RunnerState) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                state.signal = sig
-                self?.cancelCurrent(state)
-            }
-            source.resume()
-            return source
-        }
-    }
 }
