@@ -12,9 +12,9 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
   libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
   unzip p7zip-full python3 python3-venv pkg-config bc
 
-# Only the tests need these: PgBouncer (the pooler refusal), promtool (the alert rules) and
-# systemd-analyze (the units).
-TEST_APT_PACKAGES := pgbouncer prometheus prometheus-pushgateway systemd
+# Only the tests need these: PgBouncer (the pooler refusal), Prometheus, promtool and
+# node_exporter (the alert rules, end to end), curl, and systemd-analyze (the units).
+TEST_APT_PACKAGES := pgbouncer prometheus prometheus-pushgateway prometheus-node-exporter curl systemd
 
 .PHONY: install install-files deps build demo test bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
 

@@ -94,7 +94,7 @@ struct CLITests {
         let path = NSTemporaryDirectory() + "samia-cli-\(UUID().uuidString).prom"
         #expect(try CLI.run(["dev", "exercise", "--metrics-textfile", path], database: config).status == 0)
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.contains("samia_batch_last_success_timestamp_seconds{job=\"dev-exercise\"}"))
+        #expect(text.contains("samia_batch_last_success_timestamp_seconds{batch_job=\"dev-exercise\"}"))
         let runs = try CLI.run(["runs", "--json"], database: config)
         #expect(runs.status == 0)
         #expect(runs.stdout.contains("\"status\":\"succeeded\""))

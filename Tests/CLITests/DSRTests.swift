@@ -320,7 +320,7 @@ struct DSRTests {
                 "SELECT kind, expires_at::date = (now() + interval '14 days')::date FROM public.batch_artifacts")
                 == "dsr-export|t")
         let metrics = try String(contentsOfFile: dir + "/metrics.prom", encoding: .utf8)
-        #expect(metrics.contains("samia_dsr_requests_open{job=\"dsr-process\"} 0"), "\(metrics)")
+        #expect(metrics.contains("samia_dsr_requests_open{batch_job=\"dsr-process\"} 0"), "\(metrics)")
     }
 
     @Test func aFailedTableQueryFailsOnlyItsOwnExport() throws {

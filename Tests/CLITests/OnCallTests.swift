@@ -322,3 +322,101 @@ extension OnCallTests {
         #expect(list.status == 0 && list.stdout.contains("\"status\":\"aborted\""), "\(list.stderr)")
     }
 }
+
+extension OnCallTests {
+    /// GETs `url` with curl; the body, or "" when nothing answers.
+    func fetch(_ url: String) throws -> String {
+        try Shell.run("/usr/bin/curl", ["-s", "--max-time", "5", url]).stdout
+    }
+
+    /// Starts `binary` and waits until `url` answers.
+    func serve(_ binary: String, _ arguments: [String], until url: String) throws -> RunningProcess {
+        let process = try Shell.start(binary, arguments)
+        for _ in 0..<150 where try fetch(url).isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        return process
+    }
+
+    /// The shipped alert rules, loaded into a real Prometheus that scrapes a real node_exporter
+    /// reading the textfile of a real failing run: the failed-job alert fires naming the job,
+    /// and the exit code and the in-progress run are series Prometheus holds. (With the job in a
+    /// `job` label, Prometheus renamed it `exported_job` and the rules never matched it.)
+    @Test func alertsFireThroughARealNodeExporterAndPrometheus() throws {
+        let textfiles = dir + "/textfile"
+        try FileManager.default.createDirectory(atPath: textfiles, withIntermediateDirectories: true)
+        let env = ["SAMIA_METRICS_TEXTFILE": textfiles + "/samia-batch.prom"]
+        let failed = try CLI.run(
+            ["dev", "exercise", "--fail", "error", "--date", "2026-03-01"], database: config, env: env)
+        #expect(failed.status == 1)
+        let long = try CLI.start(
+            ["dev", "exercise", "--seconds", "60", "--date", "2026-03-02"], database: config, env: env)
+        defer {
+            long.signal(SIGTERM)
+            _ = long.wait()
+        }
+        let (exporterPort, prometheusPort) = (Int.random(in: 20_001...30_000), Int.random(in: 30_001...40_000))
+        let exporter = try serve(
+            "/usr/bin/prometheus-node-exporter",
+            [
+                "--web.listen-address=127.0.0.1:\(exporterPort)", "--collector.disable-defaults",
+                "--collector.textfile", "--collector.textfile.directory=\(textfiles)",
+            ], until: "http://127.0.0.1:\(exporterPort)/metrics")
+        defer { exporter.signal(SIGKILL); _ = exporter.wait() }
+        let rules = TestCluster.repositoryRoot.appendingPathComponent("schedules/prometheus/samia-batch.rules.yml").path
+        try """
+        global: { scrape_interval: 1s, evaluation_interval: 1s }
+        rule_files: ["\(rules)"]
+        scrape_configs:
+          - job_name: node
+            static_configs: [{ targets: ["127.0.0.1:\(exporterPort)"] }]
+        """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let api = "http://127.0.0.1:\(prometheusPort)/api/v1"
+        let prometheus = try serve(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb",
+                "--web.listen-address=127.0.0.1:\(prometheusPort)", "--log.level=error",
+            ], until: "\(api)/status/buildinfo")
+        defer { prometheus.signal(SIGKILL); _ = prometheus.wait() }
+        var alerts = ""
+        for _ in 0..<300 {
+            alerts = try fetch("\(api)/alerts")
+            if alerts.contains("SamiaBatchJobFailed") && alerts.contains("\"state\":\"firing\"") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(alerts.contains("\"alertname\":\"SamiaBatchJobFailed\""), "\(alerts)")
+        #expect(alerts.contains("\"batch_job\":\"dev-exercise\""), "\(alerts)")
+        #expect(alerts.contains("samia-batch dev-exercise failed its last run"), "\(alerts)")
+        let exit = try fetch("\(api)/query?query=samia_batch_last_exit_code")
+        #expect(exit.contains("\"batch_job\":\"dev-exercise\"") && exit.contains("\"job\":\"node\""), "\(exit)")
+        #expect(exit.contains(",\"1\"]"), "the exit code of the failed run: \(exit)")
+        let running = try fetch("\(api)/query?query=samia_batch_running")
+        #expect(running.contains(",\"1\"]"), "the run in progress: \(running)")
+    }
+
+    /// A start refused before any run (an expired password) still reaches the metrics as a
+    /// failure with its exit code; a held lock counts as contention.
+    @Test func startsThatNeverBecameRunsStillReachTheMetrics() throws {
+        let textfile = dir + "/unstarted.prom"
+        let role = "expired_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try psql(
+            """
+            DO $$ BEGIN CREATE ROLE samia_password_login NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+            CREATE ROLE \(role) LOGIN PASSWORD 'pw' VALID UNTIL '2001-01-01' IN ROLE samia_password_login
+            """)
+        let refused = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--metrics-textfile", textfile],
+            env: ["DATABASE_URL": try tcp(user: role, password: "pw")])
+        #expect(refused.status == 77)
+        let text = try String(contentsOfFile: textfile, encoding: .utf8)
+        #expect(text.contains("samia_batch_last_exit_code{batch_job=\"dev-exercise\"} 77"), "\(text)")
+        #expect(text.contains("samia_batch_last_run_success{batch_job=\"dev-exercise\"} 0"), "\(text)")
+        let holder = try Connection(config)
+        defer { holder.close() }
+        #expect(try holder.tryAdvisoryLock(AdvisoryLockKey("samia-batch:job:dev-exercise")))
+        let held = try CLI.run(["dev", "exercise", "--metrics-textfile", textfile], database: config)
+        #expect(held.status == 79)
+        let after = try String(contentsOfFile: textfile, encoding: .utf8)
+        #expect(after.contains("samia_batch_lock_contended_total{batch_job=\"dev-exercise\"} 1"), "\(after)")
+        #expect(after.contains("samia_batch_last_exit_code{batch_job=\"dev-exercise\"} 77"), "unchanged: \(after)")
+    }
+}

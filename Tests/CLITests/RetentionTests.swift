@@ -170,8 +170,10 @@ struct RetentionTests {
         )
         #expect(stats == "5|3")
         let metrics = try String(contentsOfFile: dir + "/metrics.prom", encoding: .utf8)
-        #expect(metrics.contains("samia_retention_rows_deleted{job=\"retention\",rule=\"horoscopes\"} 5"), "\(metrics)")
-        #expect(metrics.contains("samia_retention_rows_deleted{job=\"retention\",rule=\"rate-limits\"} 1"))
+        #expect(
+            metrics.contains("samia_retention_rows_deleted{batch_job=\"retention\",rule=\"horoscopes\"} 5"),
+            "\(metrics)")
+        #expect(metrics.contains("samia_retention_rows_deleted{batch_job=\"retention\",rule=\"rate-limits\"} 1"))
         // A second run finds nothing and changes nothing.
         let again = try retention()
         #expect(again.status == 0 && again.stdout.contains("retention horoscopes: 0 row(s) deleted"), "\(again.stdout)")

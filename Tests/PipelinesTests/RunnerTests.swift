@@ -177,6 +177,26 @@ struct RunnerTests {
             ])
     }
 
+    /// Label values from policy files are escaped as the exposition format requires, and
+    /// Prometheus' own parser (`promtool check metrics`) reads the file back.
+    @Test func metricLabelValuesAreEscapedAndTheFileParses() throws {
+        let path = NSTemporaryDirectory() + "samia-metrics-\(UUID().uuidString)/batch.prom"
+        let hostile = "horo\"scopes\\x\nnext"
+        let key = MetricsTextfile.sample("samia_retention_rows_deleted", labels: [("rule", hostile)])
+        #expect(key == #"samia_retention_rows_deleted{rule="horo\"scopes\\x\nnext"}"#)
+        try MetricsTextfile(path: path).record(
+            job: "retention", succeeded: true, finishedAt: Date(timeIntervalSince1970: 1_700_000_000), duration: 1,
+            items: 3, extra: [key: 3], exitCode: 0)
+        let check = try Shell.run(
+            "/usr/bin/promtool", ["check", "metrics"], input: try String(contentsOfFile: path, encoding: .utf8))
+        #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(
+            text.contains(#"samia_retention_rows_deleted{batch_job="retention",rule="horo\"scopes\\x\nnext"} 3"#),
+            "\(text)")
+        #expect(text.contains(#"samia_batch_last_exit_code{batch_job="retention"} 0"#))
+    }
+
     @Test func retryDelaysStayWithinTheirCeiling() {
         let policy = RetryPolicy(maxAttempts: 10, baseDelay: 0.5, maxDelay: 4)
         #expect(policy.delay(after: 1, random: 1) == 0.5)

@@ -127,8 +127,9 @@ public struct ParityJob: Job {
         outcome.gauges["samia_parity_cells_failed"] = Double(failures.count)
         outcome.gauges["samia_parity_cells_not_tested"] = Double(report.count("not-tested"))
         for severity in ParityReport.Finding.order {
-            outcome.gauges["samia_parity_findings{severity=\"\(severity)\"}"] = Double(
-                report.findings.filter { $0.severity == severity }.count)
+            outcome.gauges[MetricsTextfile.sample("samia_parity_findings", labels: [("severity", "\(severity)")])] =
+                Double(
+                    report.findings.filter { $0.severity == severity }.count)
         }
         return outcome
     }

@@ -295,7 +295,9 @@ public struct ReconciliationJob: Job {
             itemsProcessed: (stats["matched"] ?? 0) + (stats["breaks"] ?? 0))
         outcome.gauges["samia_reconciliation_breaks"] = Double(stats["breaks"] ?? 0)
         for (key, n) in stats where key.hasPrefix("breaks_") {
-            outcome.gauges["samia_reconciliation_breaks_by_type{type=\"\(key.dropFirst(7))\"}"] = Double(n)
+            outcome.gauges[
+                MetricsTextfile.sample(
+                    "samia_reconciliation_breaks_by_type", labels: [("type", String(key.dropFirst(7)))])] = Double(n)
         }
         return outcome
     }

@@ -166,9 +166,12 @@ extension RetentionJob {
         }
         totals.stats["\(name).orphans_deleted"] = orphans
         totals.rows += result.rows
-        totals.gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(result.rows)
-        totals.gauges["samia_retention_media_rows_deleted{rule=\"\(name)\"}"] = Double(result.mediaRows)
-        totals.gauges["samia_retention_objects_deleted{rule=\"\(name)\"}"] = Double(result.objects + orphans)
+        totals.gauges[MetricsTextfile.sample("samia_retention_rows_deleted", labels: [("rule", name)])] = Double(
+            result.rows)
+        totals.gauges[MetricsTextfile.sample("samia_retention_media_rows_deleted", labels: [("rule", name)])] = Double(
+            result.mediaRows)
+        totals.gauges[MetricsTextfile.sample("samia_retention_objects_deleted", labels: [("rule", name)])] = Double(
+            result.objects + orphans)
         print(
             "retention \(name): \(result.rows) row(s) deleted in \(result.batches) batch(es), \(result.mediaRows) media row(s), "
                 + "\(result.objects) object(s) queued, \(orphans) orphan object(s) removed; "
@@ -193,8 +196,10 @@ extension RetentionJob {
             context: context, cutoffValue: cutoff, batchSize: policy.batchSize,
             pauseMilliseconds: policy.pauseMilliseconds, stats: &totals.stats)
         totals.rows += done.rows + strays.rows
-        totals.gauges["samia_retention_rows_deleted{rule=\"\(name)\"}"] = Double(done.rows + strays.rows)
-        totals.gauges["samia_retention_partitions_dropped{rule=\"\(name)\"}"] = Double(done.partitions)
+        totals.gauges[MetricsTextfile.sample("samia_retention_rows_deleted", labels: [("rule", name)])] = Double(
+            done.rows + strays.rows)
+        totals.gauges[MetricsTextfile.sample("samia_retention_partitions_dropped", labels: [("rule", name)])] = Double(
+            done.partitions)
         print(
             "retention \(name): \(done.partitions) partition(s) of \(plan.rule.table) dropped, \(done.rows) row(s); "
                 + "\(strays.rows) older row(s) deleted from partitions without an upper bound in \(strays.batches) batch(es); "

@@ -232,6 +232,7 @@ extension Runner {
     {
         let (job, log, outcome, failure) = (scope.job, scope.log, attempts.outcome, attempts.failure)
         let status = Self.ledgerStatus(failure)
+        let exit = failure.map { BatchError.exitStatus(for: $0) } ?? .success
         let finished = clock.now()
         let duration = finished.timeIntervalSince(started)
         do {
@@ -243,14 +244,16 @@ extension Runner {
             do {
                 try MetricsTextfile(path: path).record(
                     job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
-                    items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:])
+                    items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:], exitCode: exit.rawValue)
             } catch {
                 log.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
             }
         }
         scope.push?.push(
             job: job.name, succeeded: failure == nil, finishedAt: finished, duration: duration,
-            items: outcome?.itemsProcessed ?? 0, extra: outcome?.gauges ?? [:], logger: log)
+            items: outcome?.itemsProcessed ?? 0,
+            extra: (outcome?.gauges ?? [:]).merging(["samia_batch_last_exit_code": Double(exit.rawValue)]) { $1 },
+            logger: log)
         var meta: Logger.Metadata = [
             "event": "run_finished", "status": .string(status), "duration_ms": "\(Int(duration * 1000))",
             "attempts": "\(attempts.count)", "items": "\(outcome?.itemsProcessed ?? 0)",
@@ -261,7 +264,6 @@ extension Runner {
         } else {
             log.error("run finished", metadata: meta)
         }
-        let exit = failure.map { BatchError.exitStatus(for: $0) } ?? .success
         scope.ping?.finish(exitCode: exit.rawValue, runID: runID, logLines: LogTail.shared.last(20), logger: log)
         return RunReport(status: exit, runID: runID, outcome: outcome, skippedBecauseOf: nil, error: failure)
     }
@@ -274,6 +276,30 @@ extension Runner {
         case BatchError.interrupted?: return "aborted"
         default: return "failed"
         }
+    }
+
+    /// The textfile metrics of a run that is starting: in progress since `started`.
+    func metricsStarted(_ scope: RunScope, at started: Date) {
+        guard let path = scope.options.metricsTextfile, !scope.options.dryRun else { return }
+        do { try MetricsTextfile(path: path).recordStart(job: scope.job.name, at: started) } catch {
+            scope.log.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
+        }
+    }
+
+    /// A start that ended before a run was recorded still tells the metrics: a held lock as
+    /// contention, anything else as a failure with its exit status (an expired password must
+    /// fire the failed-job alert although no run began). A skipped partition changes nothing.
+    func unstarted(_ report: RunReport, job: any Job, options: RunOptions) -> RunReport {
+        guard let path = options.metricsTextfile, !options.dryRun, let error = report.error else { return report }
+        if case BatchError.interrupted = error { return report }
+        let lockHeld = report.status == .alreadyRunning
+        do {
+            try MetricsTextfile(path: path).recordUnstarted(
+                job: job.name, at: clock.now(), exitCode: report.status.rawValue, lockHeld: lockHeld)
+        } catch {
+            logger.error("cannot write metrics", metadata: ["event": "metrics_error", "error": "\(error)"])
+        }
+        return report
     }
 
     /// A run that ended before it was recorded.

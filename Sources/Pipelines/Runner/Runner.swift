@@ -178,13 +178,13 @@ public final class Runner: Sendable {
         }
         var scope: RunScope
         switch prepare(job, partition: partition, options: options, state: state) {
-        case .done(let report): return report
+        case .done(let report): return unstarted(report, job: job, options: options)
         case .next(let prepared): scope = prepared
         }
         let key = Runner.lockKey(for: job.name)
         let lockConnection: Connection
         switch openLedgerSession(scope, key: key) {
-        case .done(let report): return report
+        case .done(let report): return unstarted(report, job: job, options: options)
         case .next(let connection): lockConnection = connection
         }
         defer { lockConnection.close() }
@@ -193,9 +193,10 @@ public final class Runner: Sendable {
         let started = clock.now()
         let runID: Int64
         switch recordStart(scope, ledger: ledger, lockConnection: lockConnection) {
-        case .done(let report): return report
+        case .done(let report): return unstarted(report, job: job, options: options)
         case .next(let id): runID = id
         }
+        metricsStarted(scope, at: started)
         scope.log[metadataKey: "run_id"] = "\(runID)"
         scope.log.info("run started", metadata: ["event": "run_started", "dry_run": "\(options.dryRun)"])
         scope.ping?.start(runID: runID, logger: scope.log)
