@@ -14,10 +14,24 @@ for bundle in "$bin"/*.resources; do
   rm -rf "$target/bin/$(basename "$bundle")"
   cp -R "$bundle" "$target/bin/"
 done
-rm -rf "$share/templates" "$share/policy" "$share/schedules"
-cp -R "$root/templates" "$share/templates"
-cp -R "$root/policy" "$share/policy"
-cp -R "$root/schedules" "$share/schedules"
+# Templates and schedules are ours: replaced whole (the paths are fixed, never empty).
+for part in templates schedules; do
+  rm -rf "${share:?}/$part"
+  cp -R "$root/$part" "$share/$part"
+done
+# Policy files are the operator's once installed: never deleted or overwritten. A file not yet
+# there is installed; one that differs from the new example is left alone and the example goes
+# beside it as FILE.dist, as dpkg does with changed configuration files.
+install -d "$share/policy"
+for example in "$root"/policy/*; do
+  name=$(basename "$example")
+  if [ ! -e "$share/policy/$name" ]; then
+    install -m 0644 "$example" "$share/policy/$name"
+  elif ! cmp -s "$example" "$share/policy/$name"; then
+    install -m 0644 "$example" "$share/policy/$name.dist"
+    echo "kept your $share/policy/$name; the new example is $name.dist beside it"
+  fi
+done
 # The schedules name the installed binary.
 grep -rl '@BINDIR@' "$share/schedules" | while read -r f; do
   sed -i "s#@BINDIR@#$prefix/bin#g" "$f"

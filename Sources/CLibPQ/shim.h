@@ -5,3 +5,4 @@ static inline int samia_pg_diag_message_primary(void) { return 'M'; }
 static inline int samia_pg_diag_message_detail(void) { return 'D'; }
 static inline int samia_pg_diag_message_hint(void) { return 'H'; }
 static inline int samia_pg_diag_context(void) { return 'W'; }
+static inline int samia_pg_diag_severity_nonlocalized(void) { return 'V'; }

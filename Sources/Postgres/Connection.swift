@@ -15,6 +15,8 @@ public final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private let cancelLock = NSLock()
     private var cancelHandle: OpaquePointer?
+    /// Receives the server's notices while `handle` lives; released with it.
+    private var noticeSink: Unmanaged<NoticeSink>?
     public let configuration: ConnectionConfiguration
     let logger: Logger
 
@@ -45,6 +47,7 @@ public final class Connection: @unchecked Sendable {
             throw PostgresError.connectFailure(message: message, target: configuration.displayTarget)
         }
         self.handle = conn
+        self.noticeSink = NoticeSink.install(on: conn, logger: logger)
         self.cancelHandle = PQgetCancel(conn)
         try execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'")
     }
@@ -60,6 +63,8 @@ public final class Connection: @unchecked Sendable {
         lock.withLock {
             if let handle { PQfinish(handle) }
             handle = nil
+            noticeSink?.release()
+            noticeSink = nil
         }
     }
 

@@ -23,6 +23,10 @@ struct DatabaseOptions: ParsableArguments {
 
     var retry: RetryPolicy { RetryPolicy(maxAttempts: connectAttempts) }
 
+    func validate() throws {
+        if connectAttempts < 1 { throw ValidationError("--connect-attempts must be at least 1") }
+    }
+
     /// A connection, retried while the server is unreachable.
     func connect(_ logger: Logger, applicationName: String) throws -> Connection {
         let runner = Runner(configuration: try configuration(), logger: logger, version: SamiaVersion.version)
@@ -54,6 +58,7 @@ struct RunFlags: ParsableArguments {
         o.maxDuration = maxDuration
         o.metricsTextfile = metricsTextfile ?? ProcessInfo.processInfo.environment["SAMIA_METRICS_TEXTFILE"]
         o.retry = RetryPolicy(maxAttempts: attempts)
+        o.connectRetry = database.retry
         o.interactive = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["SAMIA_LOG_FORMAT"] != "json"
         return o
     }

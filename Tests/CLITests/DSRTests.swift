@@ -192,6 +192,15 @@ struct DSRTests {
         let zip = dir + "/export.zip"
         #expect(try dsr(["download", id, "--out", zip]).status == 0)
         #expect(try entries(zip).contains("media/" + key))
+        // Personal data: the stored export and the downloaded copy are readable by their owner only.
+        let stored = (FileManager.default.enumerator(atPath: dir + "/storage")?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".zip") }
+        #expect(!stored.isEmpty)
+        for path in stored.map({ dir + "/storage/" + $0 }) + [zip] {
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            #expect(info.st_mode & 0o777 == 0o600, "\(path) is \(String(info.st_mode & 0o777, radix: 8))")
+        }
         let out = try extract(zip)
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/media/" + key)) == Data("%PDF-1.7 CN".utf8))
         #expect(try csv(out + "/data/credit_notes.csv").map { $0["number", default: "?"] } == ["SAMIA-CN-2026-000001"])

@@ -66,6 +66,15 @@ struct InstallTests {
         // The policy files too: the data map is found and checked against the new database.
         let datamap = try installed(["datamap", "check"], env: ["DATABASE_URL": config.conninfo])
         #expect(datamap.status == 0, "\(datamap.stdout) \(datamap.stderr)")
+        // An upgrade keeps the operator's policy files: the new example goes beside a changed one.
+        let policy = "\(prefix)/share/samia-batch/policy/reconciliation.yaml"
+        try "# ours\n".write(toFile: policy, atomically: true, encoding: .utf8)
+        let again = try Shell.run(
+            "/usr/bin/make", ["-C", root, "install-files", "PREFIX=\(prefix)", "BIN_PATH=\(bin)"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOfFile: policy, encoding: .utf8) == "# ours\n")
+        #expect(FileManager.default.fileExists(atPath: policy + ".dist"))
+        #expect(again.stdout.contains("kept your \(policy)"), "\(again.stdout)")
         // And with the share directory gone, the binary says where it looked.
         try FileManager.default.removeItem(atPath: "\(prefix)/share/samia-batch/templates")
         let lost = try installed([

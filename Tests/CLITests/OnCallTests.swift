@@ -420,3 +420,61 @@ extension OnCallTests {
         #expect(after.contains("samia_batch_last_exit_code{batch_job=\"dev-exercise\"} 77"), "unchanged: \(after)")
     }
 }
+
+extension OnCallTests {
+    /// The server's NOTICEs and WARNINGs (here from a trigger that quotes a row) reach the log
+    /// as JSON events without the message, never as raw lines that break the JSON stream.
+    @Test func serverNoticesAreJSONEventsWithoutTheirText() throws {
+        _ = try psql(
+            """
+            CREATE FUNCTION public.chatty() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              RAISE NOTICE 'row for host % (secret-ish)', NEW.host;
+              RAISE WARNING 'careful: %', NEW.host;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER chatty BEFORE INSERT ON public.batch_runs FOR EACH ROW EXECUTE FUNCTION public.chatty()
+            """)
+        let result = try CLI.run(["dev", "exercise", "--seconds", "0"], database: config)
+        #expect(result.status == 0, "\(result.stderr)")
+        for line in result.stderr.split(separator: "\n") {
+            let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+            #expect(parsed is [String: Any], "not a JSON log line: \(line)")
+        }
+        #expect(!result.stderr.contains("secret-ish") && !result.stderr.contains("careful"), "\(result.stderr)")
+        #expect(result.stderr.contains("\"event\":\"postgres_notice\""), "\(result.stderr)")
+        #expect(result.stderr.contains("\"sqlstate\":\"01000\""), "\(result.stderr)")
+    }
+}
+
+extension OnCallTests {
+    /// `--connect-attempts` is what a job's connections honour, not `--attempts` (the retries
+    /// of transient failures mid-run).
+    @Test func jobsHonourConnectAttempts() throws {
+        let started = Date()
+        let result = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--connect-attempts", "1", "--attempts", "6"],
+            env: ["DATABASE_URL": "postgresql://batch@127.0.0.1:1/app"])
+        #expect(result.status == 75, "\(result.stderr)")
+        #expect(result.stderr.contains("after 1 attempts"), "\(result.stderr)")
+        #expect(!result.stderr.contains("connect_retry"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 5)
+        let two = try CLI.run(
+            ["dev", "exercise", "--seconds", "0", "--connect-attempts", "2", "--attempts", "1"],
+            env: ["DATABASE_URL": "postgresql://batch@127.0.0.1:1/app"])
+        #expect(two.stderr.contains("after 2 attempts"), "\(two.stderr)")
+        #expect(try CLI.run(["dev", "exercise", "--connect-attempts", "0"]).status == 64)
+    }
+}
+
+extension OnCallTests {
+    /// A policy file missing from SAMIA_POLICY_DIR is a configuration error naming the path,
+    /// not a silent fall-back to the example shipped beside the binary.
+    @Test func aPolicyFileMissingFromThePolicyDirIsAnError() throws {
+        let empty = dir + "/policy-empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let result = try CLI.run(["datamap", "check"], database: config, env: ["SAMIA_POLICY_DIR": empty])
+        #expect(result.status == 78, "\(result.stdout) \(result.stderr)")
+        #expect(result.stderr.contains("\(empty)/data-map.yaml"), "\(result.stderr)")
+    }
+}

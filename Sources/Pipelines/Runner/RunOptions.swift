@@ -5,7 +5,11 @@ public struct RunOptions: Sendable {
     public var force = false
     /// Cancel the run after this many seconds.
     public var maxDuration: Double?
+    /// Attempts of the job for transient failures mid-run (`--attempts`).
     public var retry = RetryPolicy()
+    /// Attempts to reach the database at all (`--connect-attempts`), for every connection the
+    /// run opens: the lock, the ledger and each attempt's own.
+    public var connectRetry = RetryPolicy()
     /// Where to write Prometheus textfile metrics, if anywhere.
     public var metricsTextfile: String?
     /// Recorded in the ledger's `parameters`; never secrets or personal data.

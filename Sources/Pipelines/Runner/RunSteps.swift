@@ -58,8 +58,8 @@ extension Runner {
         do {
             return .next(
                 job.allowsConcurrentRuns
-                    ? try sessionConnection(job: job.name, purpose: "ledger", retry: scope.options.retry)
-                    : try acquireLock(key, job: job.name, retry: scope.options.retry))
+                    ? try sessionConnection(job: job.name, purpose: "ledger", retry: scope.options.connectRetry)
+                    : try acquireLock(key, job: job.name, retry: scope.options.connectRetry))
         } catch {
             if case BatchError.lockHeld = error {
                 scope.log.warning("already running", metadata: ["event": "lock_held"])
@@ -165,7 +165,8 @@ extension Runner {
         _ scope: RunScope, runID: Int64, number: Int, deadline: Date?, progress: ProgressReporter,
         lockCheck: (@Sendable () throws -> Void)?
     ) throws -> JobOutcome {
-        let connection = try connect(applicationName: "samia-batch/\(scope.job.name)", retry: scope.options.retry)
+        let connection = try connect(
+            applicationName: "samia-batch/\(scope.job.name)", retry: scope.options.connectRetry)
         setCurrent(connection)
         connection.beforeCommit = lockCheck
         defer {

@@ -38,7 +38,7 @@ public enum LocalFile {
         _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         let tmp = name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = openat(directory, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
+        let fd = openat(directory, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StorageError.io(key: key, message: String(cString: strerror(errno))) }
         do {
             try body { bytes in

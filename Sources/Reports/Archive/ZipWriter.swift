@@ -29,7 +29,7 @@ public final class ZipWriter {
     public init(path: String, passphrase: String? = nil, compressionLevel: Int? = nil) throws {
         self.path = path
         self.temporaryPath = path + ".tmp-\(getpid())"
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else {
             throw ArchiveError(path: path, entry: nil, message: "cannot create: \(String(cString: strerror(errno)))")
         }
