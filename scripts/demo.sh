@@ -5,12 +5,19 @@
 set -euo pipefail
 pgdir=${1:?PGDIR}; out=${2:?OUT}; scale=${3:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/.build/debug/samia-batch"
+bin=${SAMIA_BIN:-$root/.build/release/samia-batch}
+[ -x "$bin" ] || { echo "demo: no release binary at $bin (make demo builds it: swift build -c release)" >&2; exit 78; }
 mkdir -p "$out"
-eval "$("$root/scripts/pg-start.sh" "$pgdir")"
+# Not `eval "$(pg-start.sh)"`: a failed start must stop the demo here, with pg-start's message.
+cluster_env=$("$root/scripts/pg-start.sh" "$pgdir") || { echo "demo: the PostgreSQL cluster did not start (above)" >&2; exit 1; }
+eval "$cluster_env"
+: "${PGHOST:?pg-start.sh printed no PGHOST}" "${PGPORT:?pg-start.sh printed no PGPORT}"
 export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=samia_demo"
 export SAMIA_METRICS_TEXTFILE="$out/metrics/samia_batch.prom"
 export SAMIA_LOG_FORMAT=${SAMIA_LOG_FORMAT:-text}
+# The platform cuts its days at midnight in Beirut: the night, the metrics and the month
+# reconciled are all Beirut's, as in production.
+export SAMIA_TIMEZONE=${SAMIA_TIMEZONE:-Asia/Beirut}
 echo "== PostgreSQL 15 running at $PGHOST (port $PGPORT)"
 "$bin" dev init --reset
 "$bin" migrate --status
@@ -21,8 +28,6 @@ if [ ! -f "$out/keys/signing.key" ]; then
   "$bin" keygen --out "$out/keys/signing.key"
 fi
 export SAMIA_SIGNING_KEY_FILE="$out/keys/signing.key"
-# The demo numbers the first 200 documents per nightly run (a debug build renders slowly).
-export SAMIA_INVOICE_LIMIT=${SAMIA_INVOICE_LIMIT:-200}
 # A fictional seller for the demo; production sets these in its environment file.
 export INVOICE_FROM_NAME=${INVOICE_FROM_NAME:-Samia Readings LLC (demo)}
 export INVOICE_FROM_NAME_AR=${INVOICE_FROM_NAME_AR:-شركة سامية للقراءات (تجريبي)}
@@ -36,9 +41,7 @@ mkdir -p "$out/examples"
 for kind in invoice receipt credit-note; do
   "$bin" render "$kind" --input "$root/templates/examples/$kind.json" --out "$out/examples/$kind.pdf"
 done
-# The platform cuts its days at midnight in Beirut; nightly and metrics use the same zone.
-export SAMIA_TIMEZONE=${SAMIA_TIMEZONE:-Asia/Beirut}
-echo "== nightly jobs"
+echo "== nightly jobs: the whole invoice backlog is numbered and rendered before anything is reconciled"
 "$bin" nightly
 echo "== daily metrics: backfill of the previous 30 days ($SAMIA_TIMEZONE)"
 today=$(TZ="$SAMIA_TIMEZONE" date +%F)

@@ -4,6 +4,7 @@ import Invoicing
 import Postgres
 import Reports
 import Runner
+import Schema
 
 struct InvoicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,12 +36,30 @@ struct InvoicesCommand: ParsableCommand {
         try execute {
             let job = try InvoicingJob.fromEnvironment(limit: limit, checkAllPDFs: checkAllPdfs)
             let runner = Runner(
-                configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+                configuration: try database.configuration(), logger: cliLogger(), clock: try rehearsalClock(),
+                version: SamiaVersion.version)
             let report = runner.run(job, partition: .none, options: flags.options(database))
             if let outcome = report.outcome {
                 print(outcome.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             }
             try finish(report)
         }
+    }
+
+    /// `SAMIA_NOW` (ISO 8601) replays the nights of a dev database's history (the demo): the
+    /// run numbers what was paid by then, dated then. Dating invoices in the past is never
+    /// allowed on a real database: anywhere but a dev database it is refused (78).
+    private func rehearsalClock() throws -> any BatchClock {
+        let environment = ProcessInfo.processInfo.environment
+        guard let text = environment["SAMIA_NOW"], !text.isEmpty else { return SystemClock() }
+        guard let instant = ISO8601DateFormatter().date(from: text) else {
+            throw BatchError.configuration("SAMIA_NOW \"\(text)\" is not an ISO 8601 time such as 2026-11-21T00:10:00Z")
+        }
+        let connection = try database.connect(cliLogger(), applicationName: "samia-batch/invoices/rehearsal")
+        defer { connection.close() }
+        guard try DevMarker.isPresent(connection) else {
+            throw BatchError.refused("SAMIA_NOW would date invoices in the past; it is honoured on a dev database only")
+        }
+        return FixedClock(instant)
     }
 }

@@ -19,7 +19,8 @@ struct SamiaBatch: ParsableCommand {
             VerifyCommand.self,
             RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
             SettlementCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
-            DSRCommand.self, RetentionCommand.self, LegalHoldCommand.self, ParityCommand.self, DevCommand.self,
+            DSRCommand.self, RetentionCommand.self, LegalHoldCommand.self, ParityCommand.self, DoctorCommand.self,
+            DevCommand.self,
         ]
     )
 }

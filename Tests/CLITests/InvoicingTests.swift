@@ -220,3 +220,30 @@ struct InvoicingTests {
         #expect(try psql("SELECT count(*) FROM invoices") == "2")
     }
 }
+
+extension InvoicingTests {
+    /// No document is dated before its supply: a run numbers what was paid by its clock. The
+    /// demo replays a month night by night with `SAMIA_NOW`, which a database without the dev
+    /// marker refuses (78) before numbering anything: backdated invoices are never real ones.
+    @Test func aReplayNumbersOnlyWhatWasPaidByThenAndOnlyOnADevDatabase() throws {
+        try load(orders: 6)
+        let replay = env.merging(["SAMIA_NOW": "2026-11-01T13:30:00Z"]) { $1 }
+        let night = try CLI.run(["invoices"], database: config, env: replay)
+        #expect(night.status == 0, "\(night.stderr)")
+        // Orders 1-3 were paid at 11:01, 12:01 and 13:01; the refund is later still.
+        #expect(try psql("SELECT count(*) FROM invoices") == "3")
+        #expect(try psql("SELECT DISTINCT created_at AT TIME ZONE 'UTC' FROM invoices") == "2026-11-01 13:30:00")
+        #expect(try psql("SELECT count(*) FROM credit_notes") == "0")
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        #expect(try psql("SELECT count(*) FROM invoices") == "6")
+        #expect(try psql("SELECT count(*) FROM credit_notes") == "1")
+
+        _ = try psql("DELETE FROM samia_dev.marker")
+        _ = try psql(
+            "INSERT INTO payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, updated_at) SELECT min(id), 'stripe', 'pi_late', 500, 'SAR', 'succeeded', '2026-11-01 09:00Z' FROM orders"
+        )
+        let refused = try CLI.run(["invoices"], database: config, env: replay)
+        #expect(refused.status == 78 && refused.stderr.contains("dev database only"), "\(refused.stderr)")
+        #expect(try psql("SELECT count(*) FROM invoices") == "6")
+    }
+}

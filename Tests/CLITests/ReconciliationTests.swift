@@ -341,6 +341,31 @@ struct ReconciliationTests {
         #expect(try csv(zip, "matched.csv").first?["settled_at"] == "2026-10-01 01:00:05+03")
     }
 
+    /// A month with nothing in it: every empty section of the summary says why it is empty, in
+    /// the Markdown and in the PDF's text layer, instead of an empty table that reads as "no VAT".
+    @Test func emptySectionsSayWhyTheyAreEmpty() throws {
+        let zip = dir + "/empty.zip"
+        let r = try CLI.run(["reconcile", "--month", "2026-03", "--out", zip], database: config, env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let markdown = String(decoding: try entry(zip, "summary.md"), as: UTF8.self)
+        for reason in [
+            "no payment, refund or settlement line falls in this month", "No breaks:",
+            "no invoice or credit note was issued in this month",
+        ] {
+            #expect(markdown.contains(reason), "\(markdown)")
+        }
+        let pdf = dir + "/empty-summary.pdf"
+        try Data(try entry(zip, "summary.pdf")).write(to: URL(fileURLWithPath: pdf))
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", pdf, "-"]).stdout
+        #expect(text.contains("no invoice or credit note was issued"), "\(text)")
+        #expect(text.contains("فاتورة أو إشعار دائن"), "\(text)")
+        // October has invoices, breaks and payments: none of the reasons appear.
+        let october = dir + "/october.zip"
+        #expect(try reconcile(["--settlement"] + (try settlementFiles()) + ["--out", october]).status == 0)
+        let full = String(decoding: try entry(october, "summary.md"), as: UTF8.self)
+        #expect(!full.contains("Empty:") && !full.contains("No breaks:"), "\(full)")
+    }
+
     /// The series check sorts numbers once per series and year: a padding variant of an issued
     /// number is a copy, a jump is a range of missing numbers, other formats are not this series.
     @Test func theNumberSeriesNamesCopiesAndMissingRanges() throws {

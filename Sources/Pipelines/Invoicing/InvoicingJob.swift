@@ -46,11 +46,14 @@ public struct InvoicingJob: Job {
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         if context.dryRun { return try dryRun(db) }
+        // Nothing is numbered that could not be stored: a full disk stops the run before it starts.
+        try StorageSpace.require(store)
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
         var failures = DocumentFailures(db: db, logger: context.logger)
         let issued = try numberDocuments(context, failures: &failures, stats: &stats)
-        let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats)
+        var breaker = try StorageBreaker.fromEnvironment()
+        let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats, breaker: &breaker)
         // Objects lost from storage: render again from the snapshot, which gives the same bytes.
         let restored = try restoreLost(db, renderer: renderer, context: context)
         stats["pdfs_restored"] = Int64(restored.restored)
@@ -114,7 +117,9 @@ public struct InvoicingJob: Job {
         }
     }
 
-    /// Numbers invoices, then credit notes: one short transaction per document. Each claim starts
+    /// Numbers invoices, then credit notes: one short transaction per document. Only payments
+    /// and refunds made by the job's clock are claimed: no document is dated before its supply
+    /// (with `SAMIA_NOW` on a dev database, a replay numbers the history night by night). Each claim starts
     /// at the lowest source without its document when the run began (`floor`), found once: from
     /// the first id, every claim walked past the whole invoiced history (1.5 s each behind
     /// 900,000 invoices). A source that becomes due below the floor during the run (a payment
@@ -148,9 +153,13 @@ public struct InvoicingJob: Job {
                 do {
                     let exclude = failures.excluded(source)
                     claimed = try db.transaction { tx in
-                        source == "payment_intent"
+                        let claim =
+                            source == "payment_intent"
                             ? try issueInvoice(tx, context: context, exclude: exclude, floor: floor)
                             : try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
+                        // The ledger's figures commit with the numbers they count.
+                        if claim?.issued == true { try context.recordProgress(stats.adding(1, to: stat), in: tx) }
+                        return claim
                     }
                 } catch let error as FailedSource {
                     failures.record(source, error.id, error.underlying)
@@ -169,10 +178,11 @@ public struct InvoicingJob: Job {
         return issued
     }
 
-    /// Renders and stores every numbered document without a PDF; returns how many.
+    /// Renders and stores every numbered document without a PDF; returns how many. Storage
+    /// failing `breaker.limit` times in a row stops the run (the ledger keeps what it did).
     private func storePDFs(
         _ context: JobContext, renderer: InvoiceRenderer, failures: inout DocumentFailures,
-        stats: inout [String: Int64]
+        stats: inout [String: Int64], breaker: inout StorageBreaker
     ) throws -> Int {
         var stored = 0
         for table in ["invoices", "credit_notes"] {
@@ -182,13 +192,21 @@ public struct InvoicingJob: Job {
                 do {
                     let exclude = failures.excluded(source)
                     let done = try context.connection.transaction { tx in
-                        try storePDF(tx, table: table, renderer: renderer, exclude: exclude)
+                        let done = try storePDF(tx, table: table, renderer: renderer, exclude: exclude)
+                        if done { try context.recordProgress(stats.adding(1, to: "pdfs_stored"), in: tx) }
+                        return done
                     }
                     guard done else { break }
                     stored += 1
                     stats["pdfs_stored", default: 0] += 1
+                    breaker.succeeded()
                 } catch let error as FailedSource {
                     failures.record(source, error.id, error.underlying)
+                    stats["failed"] = Int64(failures.count)
+                    do { try breaker.failed(error.underlying, store: store) } catch {
+                        try? context.recordProgress(stats, in: context.connection)
+                        throw error
+                    }
                 }
             }
         }
@@ -243,11 +261,11 @@ public struct InvoicingJob: Job {
               JOIN public.profiles p ON p.id = o.user_id
              WHERE pi.status = 'succeeded'
                AND NOT EXISTS (SELECT 1 FROM public.invoices i WHERE i.payment_intent_id = pi.id)
-               AND pi.id <> ALL ($1::bigint[]) AND pi.id >= $2
+               AND pi.id <> ALL ($1::bigint[]) AND pi.id >= $2 AND pi.updated_at <= $3
              ORDER BY pi.id
              LIMIT 1
                FOR UPDATE OF pi SKIP LOCKED
-            """, [exclude, floor])
+            """, [exclude, floor, context.clock.now()])
         guard rows.count == 1 else { return nil }
         let row = rows[0]
         let id: Int64 = try row.decode("id")
@@ -329,11 +347,11 @@ public struct InvoicingJob: Job {
               JOIN public.invoices i ON i.payment_intent_id = r.payment_intent_id
              WHERE r.status = 'succeeded'
                AND NOT EXISTS (SELECT 1 FROM public.credit_notes c WHERE c.refund_id = r.id)
-               AND r.id <> ALL ($1::bigint[]) AND r.id >= $2
+               AND r.id <> ALL ($1::bigint[]) AND r.id >= $2 AND r.created_at <= $3
              ORDER BY r.id
              LIMIT 1
                FOR UPDATE OF r, i SKIP LOCKED
-            """, [exclude, floor])
+            """, [exclude, floor, context.clock.now()])
         guard rows.count == 1 else { return nil }
         let row = rows[0]
         let id: Int64 = try row.decode("id")
@@ -552,6 +570,16 @@ extension Calendar {
         c.timeZone = TimeZone(identifier: "UTC")!
         return c
     }()
+}
+
+extension Dictionary where Key == String, Value == Int64 {
+    /// A copy with `key` counted up by `n`: the figures a transaction commits before the
+    /// caller's own count moves.
+    func adding(_ n: Int64, to key: String) -> [String: Int64] {
+        var copy = self
+        copy[key, default: 0] += n
+        return copy
+    }
 }
 
 extension Date {

@@ -29,6 +29,20 @@ public struct ParityJob: Job {
     let fonts: FontSet.Paths
     let icc: [UInt8]?
 
+    /// Where the matrix is (`--matrix`, `SAMIA_ACCESS_MATRIX`, or `policy/access-matrix.yaml`)
+    /// and its exception register (`--exceptions`, `SAMIA_ACCESS_EXCEPTIONS`, or
+    /// `access-exceptions.yaml` beside the matrix when there is one).
+    public static func matrixPaths(
+        matrixPath: String? = nil, exceptionsPath: String? = nil,
+        env: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> (matrix: String, exceptions: String?) {
+        let path = try matrixPath ?? env["SAMIA_ACCESS_MATRIX"] ?? PolicyFiles.locate("access-matrix.yaml", env)
+        if let exceptions = exceptionsPath ?? env["SAMIA_ACCESS_EXCEPTIONS"] { return (path, exceptions) }
+        let beside = ((path as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("access-exceptions.yaml")
+        return (path, FileManager.default.fileExists(atPath: beside) ? beside : nil)
+    }
+
     /// Reads the matrix (`--matrix`, `SAMIA_ACCESS_MATRIX`, or `policy/access-matrix.yaml`),
     /// the exception register beside it, the signing key and the fonts, so that every missing
     /// piece is reported before the database is touched.
@@ -36,14 +50,7 @@ public struct ParityJob: Job {
         matrixPath: String?, exceptionsPath: String?, outDirectory: String, formats: Set<Format>, probeWrites: Bool,
         previousPath: String?, sampleRows: Int = 1000, env: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ParityJob {
-        let path = try matrixPath ?? env["SAMIA_ACCESS_MATRIX"] ?? PolicyFiles.locate("access-matrix.yaml", env)
-        let exceptions =
-            exceptionsPath ?? env["SAMIA_ACCESS_EXCEPTIONS"]
-            ?? {
-                let beside = ((path as NSString).deletingLastPathComponent as NSString)
-                    .appendingPathComponent("access-exceptions.yaml")
-                return FileManager.default.fileExists(atPath: beside) ? beside : nil
-            }()
+        let (path, exceptions) = try matrixPaths(matrixPath: matrixPath, exceptionsPath: exceptionsPath, env: env)
         let matrix = try AccessMatrix.load(path: path, exceptionsPath: exceptions)
         let digest = { (p: String) -> String in
             SHA256Hex.of([UInt8]((try? Data(contentsOf: URL(fileURLWithPath: p))) ?? Data()))

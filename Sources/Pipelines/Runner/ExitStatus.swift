@@ -9,6 +9,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// Input data is malformed (a settlement file, a policy row): nothing was written.
     case dataError = 65
+    /// Storage is full or keeps failing: free space was below the floor before the run, or the
+    /// storage circuit breaker stopped it. Work committed stays; someone must mend the storage.
+    case ioError = 74
     /// Try again later: the database stayed unreachable after retries, or the run was
     /// interrupted and recorded `aborted`. Schedulers retry it with back-off.
     case temporaryFailure = 75
@@ -27,6 +30,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: return "the job failed or finished partially; see the run ledger"
         case .usage: return "usage error: unknown command, flag or value"
         case .dataError: return "bad input data; nothing was written"
+        case .ioError: return "storage full or failing: free space below the floor, or the circuit breaker tripped"
         case .temporaryFailure:
             return "temporary failure: database unreachable after retries, or interrupted; retry with back-off"
         case .permissionDenied:

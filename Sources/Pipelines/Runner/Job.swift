@@ -124,6 +124,13 @@ public final class JobContext: Sendable {
         self.lockCheck = lockCheck
     }
 
+    /// Records `stats` as the run's figures so far in its ledger row, inside `tx`, the
+    /// transaction that commits the work they count: a run that stops half-way (a crash, a
+    /// tripped storage breaker, a kill) leaves figures that match what it committed.
+    public func recordProgress(_ stats: [String: Int64], in tx: Connection) throws {
+        try RunLedger(connection: tx).progress(runID: runID, stats: stats)
+    }
+
     /// Opens another session to the same database for work done beside the main connection
     /// (a slice of the days on a second core). It is held to the same rules as the main one:
     /// its commits re-check the job's lock, its statements stop at the run's deadline, and

@@ -185,16 +185,17 @@ public struct RunLedger {
             "UPDATE batch_runs SET stats = $2::jsonb WHERE id = $1", [runID, try JSONText(encoding: stats)])
     }
 
+    /// Ends the run's row. Without an outcome (the job threw) the figures its transactions
+    /// recorded with `progress` stay: a failed run still says what it committed.
     public func finish(runID: Int64, status: String, outcome: JobOutcome?, error: String?) throws {
+        let stats: any PostgresEncodable = try outcome.map { try JSONText(encoding: $0.stats) } ?? PostgresNull()
         try connection.query(
             """
-            UPDATE batch_runs SET status = $2, finished_at = now(), stats = $3::jsonb, artifacts = $4::jsonb, error = $5
+            UPDATE batch_runs SET status = $2, finished_at = now(), stats = coalesce($3::jsonb, stats),
+                   artifacts = $4::jsonb, error = $5
              WHERE id = $1
             """,
-            [
-                runID, status, try JSONText(encoding: outcome?.stats ?? [:]),
-                try JSONText(encoding: outcome?.artifacts ?? []), error,
-            ])
+            [runID, status, stats, try JSONText(encoding: outcome?.artifacts ?? []), error])
     }
 
     /// What an operator does to a run: `kill` ends a live one, `clear` records a dead one.

@@ -34,6 +34,16 @@ public struct FileSystemObjectStore: ObjectStore {
 
     public var displayName: String { "file://\(root)" }
 
+    /// What an unprivileged writer may still use (`f_bavail`): the root's reserved blocks are
+    /// not ours to count on.
+    public func availableBytes() throws -> Int64? {
+        var info = statvfs()
+        guard statvfs(root, &info) == 0 else {
+            throw StorageError.io(key: "", message: "statvfs \(root): \(String(cString: strerror(errno)))")
+        }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
     var tree: StorageRoot { StorageRoot(path: root) }
 
     func checked(_ key: String) throws -> String {

@@ -30,9 +30,14 @@ public protocol ObjectStore: Sendable {
     /// Every object whose key starts with `prefix`, with when it was last written: the
     /// retention sweep compares them with the keys the database still names.
     func list(prefix: String, _ body: (_ key: String, _ modified: Date) throws -> Void) throws
+    /// Bytes the store can still take, where it can tell (a filesystem); nil where it cannot
+    /// (an S3 bucket has no such limit to check).
+    func availableBytes() throws -> Int64?
 }
 
 extension ObjectStore {
+    public func availableBytes() throws -> Int64? { nil }
+
     public func putFile(_ key: String, from path: String, contentType: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StorageError.io(key: key, message: "cannot read \(path)")
@@ -69,9 +74,20 @@ public enum StorageError: Error, CustomStringConvertible, Equatable {
     /// A symbolic link below a filesystem store's root, at `at` on the way to `key`: refused,
     /// never followed, since it could lead anywhere on the host.
     case symlink(key: String, at: String)
+    /// Less free space than `SAMIA_STORAGE_MIN_FREE_MB` before a job started: nothing was done.
+    case lowSpace(store: String, available: Int64, required: Int64)
+    /// The storage circuit breaker tripped: `consecutive` writes failed in a row.
+    case failing(store: String, consecutive: Int, last: String)
 
     public var description: String {
         switch self {
+        case .lowSpace(let store, let available, let required):
+            "storage \(store) has \(available >> 20) MiB free, less than the \(required >> 20) MiB required "
+                + "(SAMIA_STORAGE_MIN_FREE_MB); nothing was started: free space, then run again"
+        case .failing(let store, let consecutive, let last):
+            "storage \(store) failed \(consecutive) times in a row (last: \(last)); the run stopped (what it "
+                + "committed stays, the next run carries on): fix the storage (disk full?), then run again"
+
         case .symlink(let key, let at):
             "storage \(key): \(at) is a symbolic link inside the storage root; refused (links are never followed)"
         case .unsafeKey(let key): "storage key \"\(key)\" is not a safe relative path"
@@ -105,9 +121,13 @@ public enum ObjectStores {
 }
 
 extension StorageError: ExitStatusReporting {
-    /// No store configured is configuration; a store that fails is the job's failure.
+    /// No store configured is configuration; a store that is full or keeps failing is an I/O
+    /// error someone must mend (74); one object that fails is the job's failure.
     public var exitStatus: ExitStatus {
-        if case .notConfigured = self { return .configuration }
-        return .failure
+        switch self {
+        case .notConfigured: return .configuration
+        case .lowSpace, .failing: return .ioError
+        default: return .failure
+        }
     }
 }

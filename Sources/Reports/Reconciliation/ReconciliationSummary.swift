@@ -100,12 +100,14 @@ public struct ReconciliationSummary: Sendable, Equatable {
             md +=
                 "| \(t.currency) | \(t.payments) | \(t.paymentsAmount) | \(t.refunds) | \(t.refundsAmount) | \(t.settledGross) | \(t.fees) | \(t.matched) | \(t.inTransit) |\n"
         }
+        if totals.isEmpty { md += "\n\(labels.en("rec_totals_empty"))\n" }
         md +=
             "\n## \(labels.en("rec_breaks"))\n\n| type | file | count | \(labels.ar("rec_breaks")) |\n| --- | --- | ---: | --- |\n"
         for b in breaks {
             md +=
                 "| \(labels.en("break_" + b.type)) | breaks/\(b.type).csv | \(b.count) | \(labels.ar("break_" + b.type)) |\n"
         }
+        if totalBreaks == 0 { md += "\n\(labels.en("rec_breaks_none"))\n" }
         md += "\n## \(labels.en("rec_vat"))\n\n"
         md += "| country | rate % | currency | invoices | credit notes | taxable base | VAT | gross |\n"
         md += "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n"
@@ -113,6 +115,7 @@ public struct ReconciliationSummary: Sendable, Equatable {
             md +=
                 "| \(v.country) | \(v.rate) | \(v.currency) | \(v.invoices) | \(v.creditNotes) | \(v.base) | \(v.vat) | \(v.gross) |\n"
         }
+        if vat.isEmpty { md += "\n\(labels.en("rec_vat_empty"))\n" }
         md += "\nEvery figure comes from the CSV files in this ZIP; `manifest.json` lists their SHA-256, the run's "
         md += "parameters and tolerances, and is signed (`manifest.sig`, Ed25519).\n"
         return md

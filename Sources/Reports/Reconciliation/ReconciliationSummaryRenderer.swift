@@ -82,6 +82,7 @@ public final class ReconciliationSummaryRenderer {
                     $0.settledGross, $0.fees, String($0.matched), String($0.inTransit),
                 ]
             })
+        if s.totals.isEmpty { note(&out, key: "rec_totals_empty") }
         out.y += 10
 
         heading(&out, key: "rec_breaks")
@@ -95,8 +96,16 @@ public final class ReconciliationSummaryRenderer {
                 cells: [labels.en("break_" + item.type), String(item.count), labels.ar("break_" + item.type)],
                 bold: item.count > 0, shaded: i % 2 == 1)
         }
+        if s.totalBreaks == 0 { note(&out, key: "rec_breaks_none") }
         out.y += 10
+        vatSection(&out, s)
+        return Document(
+            title: labels.en("rec_title") + " " + s.month, language: "en", subject: "Monthly reconciliation",
+            date: s.generatedAt, pages: out.pages)
+    }
 
+    /// The VAT summary, or why there is none.
+    private func vatSection(_ out: inout Pages, _ s: ReconciliationSummary) {
         heading(&out, key: "rec_vat")
         let vatColumns =
             [
@@ -118,9 +127,20 @@ public final class ReconciliationSummaryRenderer {
                     $0.gross,
                 ]
             })
-        return Document(
-            title: labels.en("rec_title") + " " + s.month, language: "en", subject: "Monthly reconciliation",
-            date: s.generatedAt, pages: out.pages)
+        if s.vat.isEmpty { note(&out, key: "rec_vat_empty") }
+    }
+
+    /// Why a section is empty, in English on the left and Arabic on the right: an empty table
+    /// must not read as "nothing to report" when it means "nothing was issued".
+    private func note(_ out: inout Pages, key: String) {
+        let style = TextStyle(size: 8.5, color: Self.grey)
+        let half = Self.width / 2 - 6
+        out.ensure(30)
+        let a = place(&out, labels.en(key), x: Self.margin, w: half, style: style, dir: .leftToRight, lang: "en")
+        let b = place(
+            &out, labels.ar(key), x: Self.margin + Self.width - half, w: half, style: style, dir: .rightToLeft,
+            lang: "ar")
+        out.y = max(a, b) + 4
     }
 
     @discardableResult
