@@ -41,7 +41,19 @@ mkdir -p "$out/examples"
 for kind in invoice receipt credit-note; do
   "$bin" render "$kind" --input "$root/templates/examples/$kind.json" --out "$out/examples/$kind.pdf"
 done
-echo "== nightly jobs: the whole invoice backlog is numbered and rendered before anything is reconciled"
+# Last month, in the service's zone: the one the demo reconciles.
+this_month=$(TZ="$SAMIA_TIMEZONE" date +%Y-%m-01)
+month=$(date -d "$this_month -1 month" +%Y-%m)
+echo "== invoices for $month, numbered night by night as the nightly would have (SAMIA_NOW: dev databases only)"
+night=$(date -d "${month}-01" +%F)
+while [ "$night" \< "$this_month" ] || [ "$night" = "$this_month" ]; do
+  # 00:30 in Beirut: yesterday's payments (and, the first night, the whole backlog before it).
+  stats=$(SAMIA_NOW=$(TZ="$SAMIA_TIMEZONE" date -d "$night 00:30" --iso-8601=seconds) "$bin" invoices 2>>"$out/invoices-replay.log") \
+    || { echo "demo: the invoice run of $night failed; see $out/invoices-replay.log" >&2; exit 1; }
+  printf '  %s 00:30  %s\n' "$night" "$(tr ' ' '\n' <<<"$stats" | grep -E '^(invoices_issued|credit_notes_issued|pdfs_stored)=' | paste -sd' ')"
+  night=$(date -d "$night +1 day" +%F)
+done
+echo "== nightly jobs: the rest of the backlog, then metrics and retention"
 "$bin" nightly
 echo "== daily metrics: backfill of the previous 30 days ($SAMIA_TIMEZONE)"
 today=$(TZ="$SAMIA_TIMEZONE" date +%F)
@@ -54,16 +66,38 @@ psql "$DATABASE_URL" -X -q -c "SELECT o.day, sum(o.orders_created) AS orders, su
  GROUP BY o.day, p.payments_succeeded, p.first_pass_success_rate, c.calls_started, pl.daily_active_clients
  ORDER BY o.day DESC LIMIT 7"
 echo "== monthly reconciliation of last month, with settlement reports generated from the demo ledger"
-month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
 from=$(date -u -d "${month}-01 -1 month" +%F); to=$(date -u -d "${month}-01 +1 month +3 days" +%F)
 mkdir -p "$out/settlement" "$out/reconciliation"
 psql "$DATABASE_URL" -X -q -v from="$from" -v to="$to" -f "$root/scripts/demo-settlement/stripe.sql" \
   > "$out/settlement/balance_change_from_activity.itemized.$month.csv"
 psql "$DATABASE_URL" -X -q -v from="$from" -v to="$to" -f "$root/scripts/demo-settlement/checkout.sql" \
   > "$out/settlement/checkout_financial_actions.$month.csv"
-"$bin" reconcile --month "$month" --settlement "$out/settlement/"*".$month.csv" \
+"$bin" reconcile --month "$month" --timezone "$SAMIA_TIMEZONE" --settlement "$out/settlement/"*".$month.csv" \
   --out "$out/reconciliation/reconciliation-$month.zip" | grep -v '^phases'
 "$bin" verify "$out/reconciliation/reconciliation-$month.zip" --public-key "$out/keys/signing.key.pub" | tail -n 1
+# The story must be true: the ZIP's breaks are exactly what the generator planted, by its rules.
+planted=$(psql "$DATABASE_URL" -X -At -F' ' -v month="$month" -v tz="$SAMIA_TIMEZONE" \
+  -f "$root/scripts/demo-settlement/planted.sql" | grep -v ' 0$' | sort)
+found=$(psql "$DATABASE_URL" -X -At -F' ' -c "WITH r AS (SELECT stats FROM batch_runs WHERE job = 'reconcile'
+    AND partition_key = '$month' AND status = 'succeeded' ORDER BY id DESC LIMIT 1)
+  SELECT substr(key, 8), value FROM r, jsonb_each_text(r.stats) WHERE key LIKE 'breaks\_%'
+  UNION ALL SELECT 'in_transit', stats->>'in_transit' FROM r" | grep -v ' 0$' | sort)
+if [ "$planted" != "$found" ]; then
+  echo "demo: the finance ZIP's breaks differ from the ones the settlement generator planted:" >&2
+  diff <(echo "$planted") <(echo "$found") | sed 's/^</  planted:/; s/^>/  in the ZIP:/' >&2
+  exit 1
+fi
+describe() {
+  case $1 in
+    missing_in_provider) echo "every 97th Stripe payment of the month left out of the report" ;;
+    amount_mismatch) echo "every 89th Stripe payment settled one minor unit high" ;;
+    duplicate) echo "every 83rd Stripe payment charged twice" ;;
+    timing) echo "every 97th Stripe payment of the previous month's last 3 days: still unsettled" ;;
+    in_transit) echo "every 97th Stripe payment of the month's last 3 days: in transit, not a break" ;;
+    *) echo "?" ;;
+  esac
+}
+planted_story=$(while read -r kind count; do printf '  %-20s %5s  %s\n' "$kind" "$count" "$(describe "$kind")"; done <<<"$planted")
 echo "== data-subject requests: an export (masked, signed) and an erasure, with a dry run first"
 export SAMIA_DPO_CONTACT=${SAMIA_DPO_CONTACT:-"privacy@samia.example (demo)"}
 mkdir -p "$out/dsr"
@@ -103,5 +137,9 @@ Outputs:
   DSR           $out/dsr/  (an export ZIP and an erasure proof; docs/privacy.md)
   RLS parity    $out/parity/report.html (+ .pdf, .md, .json, signed; docs/parity.md)
   signing key   $out/keys/signing.key (+ .pub)
+
+The finance ZIP for $month ($SAMIA_TIMEZONE) shows exactly the breaks the demo's settlement
+generator (scripts/demo-settlement/) planted, and no other: every document was invoiced first.
+$planted_story
 Stop the database with: make demo-stop
 TXT
