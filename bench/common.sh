@@ -18,5 +18,7 @@ bench_start() {
     work=$(mktemp -d "/tmp/samia-$1-bench-XXXX")
     chmod 755 "$work"  # the postgres user must reach the data directory inside it
     trap bench_cleanup EXIT
-    eval "$(scripts/pg-start.sh "$work/pg")"
+    local cluster_env
+    cluster_env=$(scripts/pg-start.sh "$work/pg") || { echo "bench: the PostgreSQL cluster did not start (above)" >&2; exit 1; }
+    eval "$cluster_env"
 }

@@ -16,7 +16,8 @@ if [ ! -x bench/.venv/bin/python ]; then
 fi
 pgdir=$(mktemp -d /tmp/samia-bench-XXXX)
 trap 'scripts/pg-stop.sh "$pgdir" --remove' EXIT
-eval "$(scripts/pg-start.sh "$pgdir")"
+cluster_env=$(scripts/pg-start.sh "$pgdir") || { echo "bench: the PostgreSQL cluster did not start (above)" >&2; exit 1; }
+eval "$cluster_env"
 export PGDATABASE=postgres
 psql -q -v ON_ERROR_STOP=1 <<SQL
 DROP TABLE IF EXISTS bench_rows;

@@ -64,6 +64,18 @@ struct StorageFailureTests {
         #expect(typo.status == 78 && typo.stderr.contains("SAMIA_STORAGE_MIN_FREE_MB=25O"), "\(typo.stderr)")
         #expect(try CLI.run(["invoices"], env: env).status == 0)
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NOT NULL") == "3")
+        // The other jobs that write to the store refuse the same way: a finance ZIP, a DSR export.
+        let key = storage + ".key"
+        #expect(try CLI.run(["keygen", "--out", key]).status == 0)
+        let low = env.merging([
+            "SAMIA_STORAGE_MIN_FREE_MB": "100000000", "SAMIA_SIGNING_KEY_FILE": key,
+            "SAMIA_DPO_CONTACT": "dpo@samia.example",
+        ]) { $1 }
+        let reconcile = try CLI.run(["reconcile", "--month", "2026-11"], env: low)
+        #expect(reconcile.status == 74 && reconcile.stderr.contains("MiB free"), "\(reconcile.stderr)")
+        let dsr = try CLI.run(["dsr", "process"], env: low)
+        #expect(dsr.status == 74 && dsr.stderr.contains("MiB free"), "\(dsr.stderr)")
+        #expect(try psql("SELECT count(*) FROM batch_artifacts") == "0")
     }
 
     /// The disk fills half-way: the breaker stops the run after 3 failures in a row with 74,

@@ -41,6 +41,8 @@ public struct DSRProcessJob: Job {
         let scope = try checkedScope(context)
         let queue = DSRQueue(connection: db)
         if context.dryRun { return try dryRun(scope: scope, queue: queue, context: context) }
+        // An export is written to the store: none starts on a disk below the floor (exit 74).
+        try StorageSpace.require(store)
         var done = Done()
         var processed = 0
         while processed < maxRequests {

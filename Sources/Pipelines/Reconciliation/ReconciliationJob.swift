@@ -73,6 +73,7 @@ public struct ReconciliationJob: Job {
     /// write the signed ZIP, store it as the month's next version, and report.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
+        try StorageSpace.require(store)
         var stats = try importSettlements(context)
         let registry = ArtifactRegistry(connection: db, store: store)
         let version = try registry.nextVersion(kind: Self.artifactKind, partition: partition.key)
