@@ -20,7 +20,7 @@ TEST_APT_PACKAGES := pgbouncer prometheus prometheus-pushgateway prometheus-node
 # libcurl's development files, and the package is assembled with binutils and dpkg-deb.
 PACKAGE_APT_PACKAGES := libcurl4-openssl-dev binutils dpkg
 
-.PHONY: install install-files deps build demo test package bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity format clean demo-stop
+.PHONY: install install-files deps build demo test package bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity bench-oncall format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -75,6 +75,9 @@ bench-retention: deps
 
 bench-parity: deps
 	bench/parity.sh
+
+bench-oncall: deps
+	bench/oncall.sh
 
 # make install PREFIX=/opt/samia-batch: the release binary and its resource bundle in
 # PREFIX/bin, templates and policy examples in PREFIX/share/samia-batch (where the binary looks),
