@@ -277,3 +277,54 @@ struct ParityTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/unsigned"))
     }
 }
+
+extension ParityTests {
+    /// Fails closed (issue 37): a probe that fails with anything but insufficient_privilege is
+    /// an error cell that fails the report, never a refusal that passes; a critical finding
+    /// fails it too, unless the register accepts it with an owner and an unexpired date.
+    @Test func probeErrorsAndCriticalFindingsFailTheReportUnlessAccepted() throws {
+        #expect(try parity().status == 0)
+        _ = try psql(
+            """
+            CREATE FUNCTION public.boom() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;
+            GRANT SELECT ON public.promo_codes TO anon;
+            CREATE POLICY promo_boom ON public.promo_codes FOR SELECT TO anon USING (public.boom());
+            """)
+        let errored = try parity()
+        #expect(errored.status == 1, "\(errored.stdout)\(errored.stderr)")
+        let boom = cell(try report(), "anon", "promo_codes", "select")
+        #expect(boom["verdict"] as? String == "error", "\(boom)")
+        #expect((boom["reason"] as? String ?? "").contains("only 42501 counts as refused"), "\(boom)")
+        #expect(errored.stdout.contains("ERROR anon × promo_codes × select"), "\(errored.stdout)")
+
+        _ = try psql(
+            """
+            DROP POLICY promo_boom ON public.promo_codes; REVOKE SELECT ON public.promo_codes FROM anon;
+            CREATE POLICY settings_meta ON public.app_settings FOR SELECT TO authenticated
+              USING (false AND current_setting('request.jwt.claims', true)::jsonb #>> '{user_metadata,tier}' = 'gold');
+            """)
+        let critical = try parity()
+        #expect(critical.status == 1, "\(critical.stdout)\(critical.stderr)")
+        #expect(critical.stdout.contains("CRITICAL policy_uses_user_metadata"), "\(critical.stdout)")
+        let relation = findings(try report(), "policy_uses_user_metadata").first ?? "?"
+        func register(expires: String) throws {
+            try """
+            exceptions: []
+            findings:
+              - { code: policy_uses_user_metadata, relation: "\(relation)", owner: platform, approved_by: ciso,
+                  justification: "the policy is disabled by its own false guard", expires: "\(expires)" }
+            """.write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
+        }
+        try register(expires: "2999-12-31")
+        let accepted = try parity()
+        #expect(accepted.status == 0, "\(accepted.stdout)\(accepted.stderr)")
+        #expect(
+            try String(contentsOfFile: dir + "/report/report.md", encoding: .utf8).contains(
+                "accepted until 2999-12-31 by ciso"))
+        try register(expires: "2020-01-01")
+        let expired = try parity()
+        #expect(
+            expired.status == 1 && expired.stdout.contains("CRITICAL policy_uses_user_metadata"), "\(expired.stdout)")
+        #expect(findings(try report(), "exception_expired") == [relation])
+    }
+}

@@ -64,6 +64,9 @@ public struct AccessMatrix: Sendable, Equatable {
     public var scopes: [String: String]
     public var tables: [String: Table]
     public var exceptions: [Exception]
+    /// Findings the register accepts (`findings:` in the exceptions file): a critical finding
+    /// fails the report unless one of these names its code and relation, unexpired.
+    public var acceptedFindings: [FindingException] = []
     public var statementTimeoutMilliseconds: Int
     /// How a probe identity is picked: SQL with `:app_role`, returning one uuid.
     public var identityQuery: String
@@ -102,8 +105,24 @@ public struct AccessMatrix: Sendable, Equatable {
         var scopes: [String: String]?
     }
 
+    /// A finding accepted by the register, with the same accountability as a cell's exception.
+    public struct FindingException: Sendable, Equatable, Codable {
+        public var code: String
+        public var relation: String?
+        public var owner: String
+        public var justification: String
+        public var approvedBy: String
+        public var expires: String
+
+        enum CodingKeys: String, CodingKey {
+            case code, relation, owner, justification, expires
+            case approvedBy = "approved_by"
+        }
+    }
+
     private struct ExceptionFile: Decodable {
         var exceptions: [Exception]?
+        var findings: [FindingException]?
     }
 
     /// Reads the matrix and, when given, the exception register beside it. Every mistake names
@@ -121,6 +140,7 @@ public struct AccessMatrix: Sendable, Equatable {
                     file: exceptionsPath, at: nil, reason: "cannot be read (\(error.localizedDescription))")
             }
             matrix.exceptions = try parseExceptions(text, file: exceptionsPath, matrix: matrix)
+            matrix.acceptedFindings = try parseFindingExceptions(text, file: exceptionsPath)
         }
         return matrix
     }
@@ -249,6 +269,29 @@ public struct AccessMatrix: Sendable, Equatable {
             }
             for (field, value) in [
                 ("owner", e.owner), ("justification", e.justification), ("approved_by", e.approvedBy),
+            ]
+            where value.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ParityError.matrix(file: file, at: at, reason: "\(field) is empty")
+            }
+        }
+        return list
+    }
+
+    /// The register's `findings:` entries, each with an owner, a justification, an approver and
+    /// a valid expiry date, like a cell's exception.
+    static func parseFindingExceptions(_ text: String, file: String) throws -> [FindingException] {
+        let raw: ExceptionFile
+        do { raw = try YAMLDecoder().decode(ExceptionFile.self, from: text) } catch {
+            throw ParityError.matrix(file: file, at: nil, reason: "cannot be read: \(error)")
+        }
+        let list = raw.findings ?? []
+        for (i, e) in list.enumerated() {
+            let at = "findings[\(i)] (\(e.code) \(e.relation ?? "-"))"
+            guard LocalDate(e.expires) != nil else {
+                throw ParityError.matrix(file: file, at: at, reason: "expires \"\(e.expires)\" is not YYYY-MM-DD")
+            }
+            for (field, value) in [
+                ("code", e.code), ("owner", e.owner), ("justification", e.justification), ("approved_by", e.approvedBy),
             ]
             where value.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw ParityError.matrix(file: file, at: at, reason: "\(field) is empty")

@@ -47,7 +47,7 @@ public struct ParityAuditor {
         }
         report.header.identities = prober.identityNotes
         report.sideEffects = prober.sideEffects
-        report.findings = CatalogLints.run(snapshot, apiRoles: databaseRoles)
+        report.findings = accepting(CatalogLints.run(snapshot, apiRoles: databaseRoles))
         for e in matrix.exceptions where e.expires < today {
             report.findings.insert(
                 .init(
@@ -57,6 +57,29 @@ public struct ParityAuditor {
                     evidence: [e.justification, "approved by \(e.approvedBy)"]), at: 0)
         }
         return report
+    }
+
+    /// The lints' findings with the register's acceptances applied: an unexpired entry naming
+    /// a finding's code and relation accepts it; an expired one is a high finding of its own.
+    func accepting(_ findings: [ParityReport.Finding]) -> [ParityReport.Finding] {
+        var out = findings
+        for i in out.indices {
+            guard
+                let e = matrix.acceptedFindings.first(where: {
+                    $0.code == out[i].code && $0.relation == out[i].relation
+                })
+            else { continue }
+            if e.expires < today {
+                out.append(
+                    .init(
+                        severity: "high", code: "exception_expired", relation: e.relation,
+                        message: "the acceptance of \(e.code) expired on \(e.expires) (owner \(e.owner))",
+                        evidence: [e.justification, "approved by \(e.approvedBy)"]))
+            } else {
+                out[i].accepted = "until \(e.expires) by \(e.approvedBy) (owner \(e.owner)): \(e.justification)"
+            }
+        }
+        return out
     }
 
     func cell(
@@ -92,7 +115,7 @@ public struct ParityAuditor {
                     : "rows decided by policies; write probes need --probe-writes on a clone"
             )
         }
-        if verdict.0 != "fail", let columns = grant.columns, command != .delete,
+        if verdict.0 == "pass", let columns = grant.columns, command != .delete,
             let allowed = snapshot.access[role.databaseRole]?[relation.oid]?.columns[command], side.access != "denied"
         {
             let extra = allowed.filter { !columns.contains($0) }
@@ -112,10 +135,10 @@ public struct ParityAuditor {
             cell.exception = .init(
                 owner: e.owner, justification: e.justification, approvedBy: e.approvedBy, expires: e.expires,
                 expired: expired)
-            if cell.verdict == "fail" && !expired {
+            if cell.isFailing && !expired {
                 cell.verdict = "exception"
                 cell.reason += " — accepted until \(e.expires) by \(e.approvedBy): \(e.justification)"
-            } else if cell.verdict == "fail" {
+            } else if cell.isFailing {
                 cell.reason += " — the exception for it expired on \(e.expires)"
             }
         }
@@ -132,6 +155,9 @@ public struct ParityAuditor {
                 : ("fail", "declared \(declared), but the probe was refused: \(p.message ?? "")")
         case "rows" where command == .insert:
             let inside = p.inside ?? "", outside = p.outside ?? ""
+            if let failed = [inside, outside].first(where: { $0.hasPrefix("error ") }) {
+                return ("error", "the insert probe failed (\(failed)); only 42501 counts as refused")
+            }
             if inside == "no sample row" || outside == "no sample row" { return nil }
             let insideAllowed = inside.hasPrefix("allowed")
             let outsideAllowed = outside.hasPrefix("allowed")
@@ -161,12 +187,14 @@ public struct ParityAuditor {
             }
             if declared == "none" { return ("pass", "\(verb) no rows, as declared (filtered, no error)") }
             return ("pass", "\(verb) exactly the \(visible) row(s) of scope \(declared)")
-        case "error" where p.sqlState != nil && p.message?.hasPrefix("reference query failed") != true:
-            // The statement itself fails for this role (e.g. 42P17, a policy that recurses):
-            // whatever was intended, the API cannot do it.
-            return declared == "none"
-                ? ("pass", "no access: the statement fails (\(p.sqlState!)): \(p.message ?? "")")
-                : ("fail", "declared \(declared), but the statement fails (\(p.sqlState!)): \(p.message ?? "")")
+        case "error", "timeout":
+            // Only insufficient_privilege (42501) is a refusal. Any other failure (a policy that
+            // recurses, a function that raises, a timeout) proves nothing about access, and a
+            // cell that cannot be proved fails closed.
+            return (
+                "error",
+                "the probe failed (\(p.outcome) \(p.sqlState ?? "?")): \(p.message ?? ""); only 42501 counts as refused"
+            )
         default:
             return nil
         }

@@ -117,7 +117,13 @@ public struct ParityJob: Job {
             ])
 
         print(report.summaryLine)
-        for cell in failures.prefix(20) { print("FAIL \(cell.key): \(cell.reason)") }
+        for cell in failures.prefix(20) { print("\(cell.verdict.uppercased()) \(cell.key): \(cell.reason)") }
+        let blocking = report.blockingFindings
+        for finding in blocking {
+            print(
+                "CRITICAL \(finding.code) \(finding.relation ?? "-"): \(finding.message) (not accepted in the register)"
+            )
+        }
         if failures.count > 20 { print("… and \(failures.count - 20) more failing cell(s): see the report") }
         for change in report.changes.prefix(20) { print("changed: \(change)") }
         print("report: \(outDirectory) (\(formats.map(\.rawValue).sorted().joined(separator: ", ")), signed manifest)")
@@ -128,8 +134,10 @@ public struct ParityJob: Job {
             "findings": Int64(report.findings.count), "audit_ms": auditMilliseconds,
         ]
         stats["changes"] = Int64(report.changes.count)
+        stats["errors"] = Int64(report.count("error"))
+        stats["critical_not_accepted"] = Int64(blocking.count)
         var outcome = JobOutcome(
-            stats: stats, artifacts: [outDirectory], failedItems: failures.count,
+            stats: stats, artifacts: [outDirectory], failedItems: failures.count + blocking.count,
             itemsProcessed: Int64(report.cells.count - failures.count))
         outcome.gauges["samia_parity_cells_failed"] = Double(failures.count)
         outcome.gauges["samia_parity_cells_not_tested"] = Double(report.count("not-tested"))
@@ -192,7 +200,7 @@ extension ParityReport {
             .init(
                 title: "Summary", widths: [1], header: [""], rows: [[summaryLine]] + changes.map { ["changed: " + $0] })
         )
-        let failing = orderedCells.filter { $0.verdict == "fail" }
+        let failing = orderedCells.filter { $0.isFailing }
         sections.append(
             .init(
                 title: "Failing cells", widths: [0.2, 0.08, 0.22, 0.5],
@@ -213,7 +221,7 @@ extension ParityReport {
             .init(
                 title: "Findings", widths: [0.08, 0.2, 0.17, 0.55],
                 header: ["Severity", "Code", "Relation", "Message"],
-                rows: rankedFindings.map { [$0.severity, $0.code, $0.relation ?? "", $0.message] },
+                rows: rankedFindings.map { [$0.severity, $0.code, $0.relation ?? "", $0.messageWithAcceptance] },
                 emphasised: Set(rankedFindings.indices.filter { rankedFindings[$0].rank <= 1 })))
         if !sideEffects.isEmpty {
             sections.append(
@@ -231,7 +239,7 @@ extension ParityReport {
                         $0.relation, $0.role, $0.command.rawValue, $0.declared, $0.catalog.access,
                         Self.probeSummary($0.probe), $0.verdict, $0.reason,
                     ]
-                }, emphasised: Set(all.indices.filter { all[$0].verdict == "fail" })))
+                }, emphasised: Set(all.indices.filter { all[$0].isFailing })))
         return TabularReport(
             title: "RLS parity report", subject: "What the database lets each role do, against the access matrix",
             date: date, facts: headerFacts, sections: sections)

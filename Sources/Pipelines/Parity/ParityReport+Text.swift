@@ -18,14 +18,14 @@ extension ParityReport {
     }
 
     var summaryLine: String {
-        "\(cells.count) cells: \(count("pass")) pass, \(count("fail")) fail, \(count("exception")) exception, "
-            + "\(count("not-tested")) not tested; \(findings.count) findings "
-            + "(\(findings.filter { $0.rank <= 1 }.count) critical or high)"
+        "\(cells.count) cells: \(count("pass")) pass, \(count("fail")) fail, \(count("error")) error, "
+            + "\(count("exception")) exception, \(count("not-tested")) not tested; \(findings.count) findings "
+            + "(\(findings.filter { $0.rank <= 1 }.count) critical or high, \(blockingFindings.count) critical not accepted)"
     }
 
     /// Failing cells first, then exceptions, then the rest, each by relation, role, command.
     var orderedCells: [Cell] {
-        let order = ["fail": 0, "exception": 1, "not-tested": 2, "pass": 3]
+        let order = ["fail": 0, "error": 0, "exception": 1, "not-tested": 2, "pass": 3]
         return cells.sorted {
             (order[$0.verdict] ?? 4, $0.relation, $0.role, $0.command) < (
                 order[$1.verdict] ?? 4, $1.relation, $1.role, $1.command
@@ -59,7 +59,7 @@ extension ParityReport {
             out += "\n"
         }
         out += "## Failing cells\n\n"
-        let failing = orderedCells.filter { $0.verdict == "fail" }
+        let failing = orderedCells.filter { $0.isFailing }
         if failing.isEmpty { out += "None.\n\n" }
         for c in failing {
             out +=
@@ -73,7 +73,7 @@ extension ParityReport {
         }
         out += "## Findings\n\n| severity | code | relation | message |\n| --- | --- | --- | --- |\n"
         for f in rankedFindings {
-            out += "| \(f.severity) | \(f.code) | \(cell(f.relation ?? "")) | \(cell(f.message)) |\n"
+            out += "| \(f.severity) | \(f.code) | \(cell(f.relation ?? "")) | \(cell(f.messageWithAcceptance)) |\n"
         }
         if !sideEffects.isEmpty {
             out += "\n## Side effects a rollback cannot undo\n\n"
@@ -122,7 +122,7 @@ extension ParityReport {
             ? "<p>Nothing, or no previous report.</p>\n"
             : "<ul>" + changes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
         out += "<h2>Failing cells</h2>\n"
-        let failing = orderedCells.filter { $0.verdict == "fail" }
+        let failing = orderedCells.filter { $0.isFailing }
         if failing.isEmpty { out += "<p>None.</p>\n" }
         for c in failing {
             out += "<h3>\(e(c.key))</h3><dl><dt>Declared</dt><dd>\(e(c.declared))</dd>"
@@ -138,7 +138,7 @@ extension ParityReport {
         for f in rankedFindings {
             out +=
                 "<tr><td class=\"\(e(f.severity))\">\(e(f.severity))</td><td>\(e(f.code))</td><td>\(e(f.relation ?? ""))</td>"
-                + "<td>\(e(f.message))\(f.evidence.isEmpty ? "" : "<pre>" + e(f.evidence.joined(separator: "\n")) + "</pre>")</td></tr>\n"
+                + "<td>\(e(f.messageWithAcceptance))\(f.evidence.isEmpty ? "" : "<pre>" + e(f.evidence.joined(separator: "\n")) + "</pre>")</td></tr>\n"
         }
         out += "</table>\n"
         if !sideEffects.isEmpty {

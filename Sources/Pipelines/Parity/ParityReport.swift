@@ -61,12 +61,14 @@ public struct ParityReport: Codable, Sendable {
         public var columns: [String]?
         public var catalog: CatalogSide
         public var probe: ProbeSide?
-        /// `pass`, `fail`, `exception`, `not-tested`.
+        /// `pass`, `fail`, `error` (the probe failed: it proves nothing, so the cell fails),
+        /// `exception`, `not-tested`.
         public var verdict: String
         public var reason: String
         public var exception: ExceptionNote?
 
         public var key: String { "\(role) × \(relation) × \(command.rawValue)" }
+        public var isFailing: Bool { verdict == "fail" || verdict == "error" }
     }
 
     public struct Finding: Codable, Sendable, Equatable {
@@ -76,6 +78,12 @@ public struct ParityReport: Codable, Sendable {
         public var relation: String?
         public var message: String
         public var evidence: [String]
+        /// The unexpired exception register entry that accepts this finding ("until DATE by
+        /// WHO: WHY"); nil when none does.
+        public var accepted: String?
+        public var isAccepted: Bool { accepted != nil }
+        /// The message, and the register's acceptance when there is one.
+        public var messageWithAcceptance: String { message + (accepted.map { " — accepted \($0)" } ?? "") }
 
         public var key: String { "\(code) \(relation ?? "-") \(message)" }
         public static let order = ["critical", "high", "medium", "low", "info"]
@@ -90,7 +98,12 @@ public struct ParityReport: Codable, Sendable {
     public var sideEffects: [String]
     public var changes: [String]
 
-    public var failures: [Cell] { cells.filter { $0.verdict == "fail" } }
+    /// Cells that fail the report: a declaration the database contradicts, or a probe that
+    /// could not run (an error proves nothing, so it never counts as a refusal).
+    public var failures: [Cell] { cells.filter { $0.isFailing } }
+
+    /// Critical findings no unexpired exception accepts: each fails the report like a cell.
+    public var blockingFindings: [Finding] { findings.filter { $0.severity == "critical" && !$0.isAccepted } }
 
     public func count(_ verdict: String) -> Int { cells.filter { $0.verdict == verdict }.count }
 
