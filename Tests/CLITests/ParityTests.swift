@@ -250,7 +250,7 @@ struct ParityTests {
             clinet: { select: all }
         """.write(toFile: matrix, atomically: true, encoding: .utf8)
         let typo = try parity(["--matrix", matrix])
-        #expect(typo.status == 78 && typo.stderr.contains("matrix.yaml") && typo.stderr.contains("clinet"))
+        #expect(typo.status == 65 && typo.stderr.contains("matrix.yaml") && typo.stderr.contains("clinet"))
         #expect(typo.stderr.contains("line 5"), "\(typo.stderr)")
         // A table that does not exist, and a scope nobody defined.
         try """
@@ -268,7 +268,45 @@ struct ParityTests {
           orders: { client: { select: mine } }
         """.write(toFile: matrix, atomically: true, encoding: .utf8)
         let scope = try parity(["--matrix", matrix])
-        #expect(scope.status == 78 && scope.stderr.contains("scope \"mine\""), "\(scope.stderr)")
+        #expect(scope.status == 65 && scope.stderr.contains("scope \"mine\""), "\(scope.stderr)")
+        // A misspelt key would drop the column list (every column allowed); a repeated table
+        // would replace the first: both refused with the line, before any probe.
+        let strict: [(String, String)] = [
+            (
+                """
+                roles:
+                  client: { db_role: authenticated, app_role: client }
+                tables:
+                  orders:
+                    client: { update: { scope: own, colums: [status] } }
+                """, "unknown key \"colums\""
+            ),
+            (
+                """
+                roles:
+                  client: { db_role: authenticated, app_role: client }
+                tables:
+                  orders: { client: { select: all } }
+                  orders: { client: { select: none } }
+                """, "\"orders\" appears twice (lines 4 and 5)"
+            ),
+            (
+                """
+                roles:
+                  client: { db_role: authenticated, app_rol: client }
+                tables: {}
+                """, "unknown key \"app_rol\""
+            ),
+        ]
+        for (text, message) in strict {
+            try text.write(toFile: matrix, atomically: true, encoding: .utf8)
+            let refusedKey = try parity(["--matrix", matrix])
+            #expect(refusedKey.status == 65 && refusedKey.stderr.contains(message), "\(refusedKey.stderr)")
+        }
+        try "exceptions: []\nfinding: []\n".write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
+        let register = try parity()
+        #expect(register.status == 65 && register.stderr.contains("unknown key \"finding\""), "\(register.stderr)")
+        try "exceptions: []\n".write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
         // No signing key: a configuration error, not an unsigned report.
         var unsigned = env
         unsigned["SAMIA_SIGNING_KEY_FILE"] = nil

@@ -146,6 +146,7 @@ public struct AccessMatrix: Sendable, Equatable {
     }
 
     public static func parse(_ text: String, file: String) throws -> AccessMatrix {
+        if let root = (try? Yams.compose(yaml: text)) ?? nil { try MatrixKeys.matrix.check(root, path: "", file: file) }
         let raw: File
         do { raw = try YAMLDecoder().decode(File.self, from: text) } catch {
             throw ParityError.matrix(file: file, at: nil, reason: "cannot be read: \(error)")
@@ -254,6 +255,9 @@ public struct AccessMatrix: Sendable, Equatable {
     }
 
     static func parseExceptions(_ text: String, file: String, matrix: AccessMatrix) throws -> [Exception] {
+        if let root = (try? Yams.compose(yaml: text)) ?? nil {
+            try MatrixKeys.register.check(root, path: "", file: file)
+        }
         let raw: ExceptionFile
         do { raw = try YAMLDecoder().decode(ExceptionFile.self, from: text) } catch {
             throw ParityError.matrix(file: file, at: nil, reason: "cannot be read: \(error)")

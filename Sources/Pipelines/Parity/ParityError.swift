@@ -26,9 +26,12 @@ public enum ParityError: Error, CustomStringConvertible, Equatable {
 }
 
 extension ParityError: ExitStatusReporting {
-    /// A schema the matrix cannot be checked against is bad input; anything else is configuration.
+    /// A matrix or register that is wrong, or that the schema contradicts, is bad input (65,
+    /// with the file and line); write probes refused on a production database are configuration.
     public var exitStatus: ExitStatus {
-        if case .schema = self { return .dataError }
-        return .configuration
+        switch self {
+        case .matrix, .schema: return .dataError
+        case .writeProbesRefused: return .configuration
+        }
     }
 }
