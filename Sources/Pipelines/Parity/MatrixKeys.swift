@@ -32,8 +32,10 @@ indirect enum MatrixKeys: Sendable {
         "exceptions": .list(
             .fixed(
                 Dictionary(
-                    uniqueKeysWithValues: ["role", "table", "command", "owner", "justification", "approved_by", "expires"]
-                        .map { ($0, MatrixKeys.leaf) }))),
+                    uniqueKeysWithValues: [
+                        "role", "table", "command", "owner", "justification", "approved_by", "expires",
+                    ]
+                    .map { ($0, MatrixKeys.leaf) }))),
         "findings": .list(
             .fixed(
                 Dictionary(
@@ -78,7 +80,8 @@ indirect enum MatrixKeys: Sendable {
             if let first = seen[name] {
                 throw ParityError.matrix(
                     file: file, at: place(path, name, keyNode),
-                    reason: "\"\(name)\" appears twice (lines \(first) and \(line)); the second would replace the first")
+                    reason: "\"\(name)\" appears twice (lines \(first) and \(line)); the second would replace the first"
+                )
             }
             seen[name] = line
             try body(name, keyNode, value)
