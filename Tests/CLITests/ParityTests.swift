@@ -237,6 +237,32 @@ struct ParityTests {
         let refused = try parity(["--probe-writes"])
         #expect(refused.status == 78 && refused.stderr.contains("not marked as a clone"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/report"))
+        // A session cannot declare itself staging: PGOPTIONS (or conninfo options) are not the database's own.
+        let faked = try CLI.run(
+            ["parity", "--out", dir + "/report", "--probe-writes"], database: config,
+            env: env.merging(["PGOPTIONS": "-c samia.environment=staging"]) { $1 })
+        #expect(faked.status == 78 && faked.stderr.contains("not marked as a clone"), "\(faked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/report"))
+        // An output that cannot be made is 73 before any probe, not 1 after the whole run.
+        try "not a directory".write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
+        let unwritable = try parity(out: dir + "/plain/report")
+        #expect(unwritable.status == 73 && unwritable.stderr.contains("nothing was probed"), "\(unwritable.stderr)")
+        #expect(try psql("SELECT count(*) FROM audit_log WHERE event = 'parity_report_ready'") == "0")
+        // A role the auditor cannot become is 78 with the grant that fixes it; one that does
+        // not exist is the matrix's mistake (65), never a refusal that passes.
+        let auditor = "auditor_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try psql(
+            "CREATE ROLE \(auditor) LOGIN BYPASSRLS; GRANT USAGE ON SCHEMA public TO \(auditor); "
+                + "GRANT ALL ON ALL TABLES IN SCHEMA public TO \(auditor); GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO \(auditor)"
+        )
+        let outsider = try CLI.run(
+            ["parity", "--out", dir + "/report"],
+            env: env.merging([
+                "DATABASE_URL": config.conninfo.replacingOccurrences(of: "user=postgres", with: "user=\(auditor)")
+            ]) { $1 })
+        #expect(
+            outsider.status == 78 && outsider.stderr.contains("GRANT") && outsider.stderr.contains("TO \(auditor)"),
+            "\(outsider.stderr)")
         _ = try psql("ALTER DATABASE \(config.database) SET samia.environment = 'staging'")
         #expect(try parity(["--probe-writes", "--format", "json"]).status == 0)
 
@@ -261,6 +287,20 @@ struct ParityTests {
         """.write(toFile: matrix, atomically: true, encoding: .utf8)
         let missing = try parity(["--matrix", matrix])
         #expect(missing.status == 65 && missing.stderr.contains("tables.order"), "\(missing.stderr)")
+        try """
+        roles:
+          client: { db_role: authenticated, app_role: client }
+        tables:
+          orders: { client: { select: mine } }
+        """.write(toFile: matrix, atomically: true, encoding: .utf8)
+        try """
+        roles:
+          client: { db_role: authenticated_users, app_role: client }
+        tables:
+          orders: { client: { select: all } }
+        """.write(toFile: matrix, atomically: true, encoding: .utf8)
+        let ghost = try parity(["--matrix", matrix])
+        #expect(ghost.status == 65 && ghost.stderr.contains("client → authenticated_users"), "\(ghost.stderr)")
         try """
         roles:
           client: { db_role: authenticated, app_role: client }

@@ -10,12 +10,16 @@ public enum ParityError: Error, CustomStringConvertible, Equatable {
     case schema(reason: String)
     /// `--probe-writes` against a database not marked as a clone or staging copy.
     case writeProbesRefused(database: String)
+    /// The report's directory cannot be created: found before any probe.
+    case output(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .matrix(let file, let at, let reason):
             return "\(file)\(at.map { ": \($0)" } ?? ""): \(reason)"
         case .schema(let reason): return "access matrix does not match the database: \(reason)"
+        case .output(let path, let reason):
+            return "the report cannot be written to \(path) (\(reason)); nothing was probed: choose another --out"
         case .writeProbesRefused(let database):
             return
                 "--probe-writes refused: database \(database) is not marked as a clone or staging copy "
@@ -32,6 +36,7 @@ extension ParityError: ExitStatusReporting {
         switch self {
         case .matrix, .schema: return .dataError
         case .writeProbesRefused: return .configuration
+        case .output: return .cannotCreate
         }
     }
 }

@@ -71,15 +71,7 @@ public struct ParityJob: Job {
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         let started = Date()
-        if probeWrites {
-            let marked =
-                try DevMarker.isPresent(db)
-                || (try db.scalar(
-                    "SELECT current_setting('samia.environment', true) IN ('clone', 'staging')", as: Bool.self) ?? false)
-            if !marked {
-                throw ParityError.writeProbesRefused(database: try db.scalar("SELECT current_database()") ?? "?")
-            }
-        }
+        try preflight(db)
         let previousFile = previousPath ?? (outDirectory as NSString).appendingPathComponent("report.json")
         let previous: ParityReport? = try {
             guard FileManager.default.fileExists(atPath: previousFile) else { return nil }

@@ -9,6 +9,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// Input data is malformed (a settlement file, a policy row): nothing was written.
     case dataError = 65
+    /// An output (a report directory, a file named with `--out`) cannot be created there;
+    /// found before any work.
+    case cannotCreate = 73
     /// Storage is full or keeps failing: free space was below the floor before the run, or the
     /// storage circuit breaker stopped it. Work committed stays; someone must mend the storage.
     case ioError = 74
@@ -30,6 +33,7 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         case .failure: return "the job failed or finished partially; see the run ledger"
         case .usage: return "usage error: unknown command, flag or value"
         case .dataError: return "bad input data; nothing was written"
+        case .cannotCreate: return "the output cannot be created where asked (--out); nothing was done"
         case .ioError: return "storage full or failing: free space below the floor, or the circuit breaker tripped"
         case .temporaryFailure:
             return "temporary failure: database unreachable after retries, or interrupted; retry with back-off"
