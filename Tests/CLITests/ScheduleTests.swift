@@ -38,7 +38,8 @@ struct ScheduleTests {
         #expect(r.stderr.isEmpty, "\(r.stderr)")
         let service = try String(contentsOfFile: dir + "/samia-batch@.service", encoding: .utf8)
         for line in [
-            "Type=oneshot", "SuccessExitStatus=79", "Restart=on-failure", "RestartPreventExitStatus=1 64 65 73 74 77 78",
+            "Type=oneshot", "SuccessExitStatus=79", "Restart=on-failure",
+            "RestartPreventExitStatus=1 64 65 73 74 77 78",
             "StartLimitBurst=4", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
             "PrivateTmp=yes", "ReadWritePaths=/var/lib/samia-batch -/var/lib/prometheus/node-exporter",
             "User=samia-batch",
