@@ -42,6 +42,14 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Worker threads for --input-dir (default: one per CPU core).")
     var jobs: Int?
 
+    /// A missing or doubled input is a usage error (64), found before anything is loaded.
+    func validate() throws {
+        guard (input == nil) != (inputDir == nil) else {
+            throw ValidationError("pass exactly one of --input FILE or --input-dir DIR")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
     func run() throws {
         try execute {
             let labels = try Labels.locate()
@@ -55,7 +63,7 @@ struct RenderCommand: ParsableCommand {
                 try renderAll(names, from: inputDir, labels: labels, icc: icc)
                 print("rendered \(names.count) document(s) into \(out)")
             } else {
-                guard let input else { throw ValidationError("pass --input FILE (or --input-dir DIR)") }
+                guard let input else { return }
                 let renderer = try InvoiceRenderer(fonts: FontSet(), labels: labels, iccProfile: icc)
                 let bytes = try render(renderer, path: input)
                 try write(bytes, to: out)

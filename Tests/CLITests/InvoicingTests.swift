@@ -247,3 +247,29 @@ extension InvoicingTests {
         #expect(try psql("SELECT count(*) FROM invoices") == "6")
     }
 }
+
+extension InvoicingTests {
+    /// An amount near the limit is invoiced exactly (the VAT code trapped on it, exit 132, and the
+    /// run stayed `running`); one past it fails alone with the field named, and the others are
+    /// invoiced: the run ends 1 with the count.
+    @Test func aHugeOrderFailsAloneAndANearLimitOneIsExact() throws {
+        try load(orders: 3)
+        _ = try psql(
+            """
+            INSERT INTO payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, updated_at)
+            SELECT o.id, 'stripe', 'pi_' || v.tag, v.amount, 'SAR', 'succeeded', now() - interval '1 hour'
+              FROM (SELECT min(id) AS id FROM orders WHERE user_id = '00000000-0000-0000-0000-0000000000a1') o,
+                   (VALUES ('near', 999999999999999::bigint), ('huge', 9000000000000000000::bigint)) v(tag, amount)
+            """)
+        let run = try CLI.run(["invoices"], database: config, env: env)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("1 failed"), "\(run.stderr)")
+        #expect(try psql("SELECT count(*) FROM invoices") == "4")
+        #expect(
+            try psql(
+                "SELECT subtotal_cents || '/' || vat_cents FROM invoices i JOIN payment_intents p ON p.id = i.payment_intent_id WHERE p.provider_intent_id = 'pi_near'"
+            ) == "869565217391303/130434782608696")
+        #expect(try psql("SELECT error FROM document_failures").contains("too large"))
+        #expect(try psql("SELECT status FROM batch_runs") == "partial")
+    }
+}

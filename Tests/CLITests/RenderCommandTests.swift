@@ -74,3 +74,78 @@ struct RenderCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.pdf"))
     }
 }
+
+extension RenderCommandTests {
+    /// Strict input (issue 34): each mistake refused with 65 naming the field and the value,
+    /// never drawn; a missing input is a usage error (64), not a failure (1).
+    @Test func malformedDocumentsAreRefusedNamingTheField() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        func refused(_ kind: String, _ change: (inout [String: Any]) throws -> Void) throws -> String {
+            var doc = try example(kind)
+            try change(&doc)
+            let path = dir + "/\(UUID().uuidString).json"
+            try write(doc, path)
+            let out = dir + "/\(UUID().uuidString).pdf"
+            let r = try CLI.run(
+                ["render", kind == "credit-note" ? "credit-note" : kind, "--input", path, "--out", out], env: env)
+            #expect(r.status == 65, "\(r.status) \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+            return r.stderr
+        }
+        func line(_ doc: inout [String: Any], _ key: String, _ value: Any) throws {
+            var lines = try #require(doc["lines"] as? [[String: Any]])
+            lines[0][key] = value
+            doc["lines"] = lines
+        }
+        #expect(try refused("invoice") { try line(&$0, "unit_price", "-115.00") }.contains("negative"))
+        #expect(try refused("invoice") { $0["amount_piad"] = "1.00" }.contains("unknown field amount_piad"))
+        #expect(try refused("invoice") { try line(&$0, "vat_rat", "15") }.contains("unknown field lines[0].vat_rat"))
+        let country = try refused("invoice") {
+            var buyer = try #require($0["buyer"] as? [String: Any])
+            buyer["country"] = "XX"
+            $0["buyer"] = buyer
+        }
+        #expect(country.contains("buyer.country") && country.contains("\"XX\""), "\(country)")
+        let vat = try refused("invoice") {
+            var seller = try #require($0["seller"] as? [String: Any])
+            seller["vat_number"] = "31012239350000"
+            $0["seller"] = seller
+        }
+        #expect(vat.contains("seller.vat_number"), "\(vat)")
+        let date = try refused("invoice") { $0["issued_at"] = "2026-02-30T10:00:00Z" }
+        #expect(date.contains("issued_at") && !date.contains("not valid JSON"), "\(date)")
+        let above = try refused("credit-note") {
+            var original = try #require($0["original"] as? [String: Any])
+            original["total"] = "1.00"
+            $0["original"] = original
+        }
+        #expect(above.contains("exceeds the original"), "\(above)")
+        let usage = try CLI.run(["render", "invoice", "--out", dir + "/x.pdf"], env: env)
+        #expect(usage.status == 64 && usage.stderr.contains("--input"), "\(usage.stderr)")
+    }
+
+    /// Amounts near the limit are exact, not a trap: `amount × 10000` overflowed Int64 in the
+    /// VAT code and killed the process (exit 132); past the limit the field is refused (65).
+    @Test func largeAmountsAreExactOrRefusedNeverATrap() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var doc = try example("invoice")
+        var lines = try #require(doc["lines"] as? [[String: Any]])
+        lines = [lines[0]]
+        lines[0]["unit_price"] = "9999999999999.99"
+        lines[0]["quantity"] = 1
+        lines[0]["vat_rate"] = "15"
+        doc["lines"] = lines
+        doc["amount_paid"] = nil
+        try write(doc, dir + "/big.json")
+        let big = try CLI.run(["render", "invoice", "--input", dir + "/big.json", "--out", dir + "/big.pdf"], env: env)
+        #expect(big.status == 0, "\(big.status) \(big.stderr)")
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", dir + "/big.pdf", "-"]).stdout
+        // 999,999,999,999,999 minor units gross at 15 %: net 869,565,217,391,303, VAT 130,434,782,608,696.
+        #expect(text.contains("8,695,652,173,913.03") && text.contains("1,304,347,826,086.96"), "\(text)")
+        lines[0]["unit_price"] = "9999999999999999.99"
+        doc["lines"] = lines
+        try write(doc, dir + "/huge.json")
+        let huge = try CLI.run(["render", "invoice", "--input", dir + "/huge.json", "--out", dir + "/h.pdf"], env: env)
+        #expect(huge.status == 65 && huge.stderr.contains("lines[0].unit_price") && huge.stderr.contains("too large"))
+    }
+}

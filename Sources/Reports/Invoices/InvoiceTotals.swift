@@ -26,6 +26,7 @@ public struct InvoiceTotals: Sendable, Equatable {
     }
 
     public init(_ doc: InvoiceDocument) throws {
+        try doc.validate()
         guard let exponent = Currency.exponent(doc.currency) else {
             throw InvoiceError.invalidField(field: "currency", reason: "unknown ISO 4217 currency \"\(doc.currency)\"")
         }
@@ -50,26 +51,47 @@ public struct InvoiceTotals: Sendable, Equatable {
             }
         }
         self.lines = lines
-        subtotal = lines.reduce(0) { $0 + $1.net }
-        vat = lines.reduce(0) { $0 + $1.vat }
-        total = lines.reduce(0) { $0 + $1.gross }
+        subtotal = try Self.sum(lines.map(\.net), field: "lines")
+        vat = try Self.sum(lines.map(\.vat), field: "lines")
+        total = try Self.sum(lines.map(\.gross), field: "lines")
         var byRate: [VATRate: (Int64, Int64)] = [:]
         for l in lines { byRate[l.rate, default: (0, 0)].0 += l.net; byRate[l.rate, default: (0, 0)].1 += l.vat }
         vatByRate = byRate.keys.sorted().map { ($0, byRate[$0]!.0, byRate[$0]!.1) }
         amountPaid =
             try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
+        if let original = doc.original {
+            let credited = try Self.parse(original.total, exponent: exponent, field: "original.total")
+            guard doc.kind != .creditNote || total <= credited else {
+                throw InvoiceError.invalidField(
+                    field: "lines", reason: "the credit note's total exceeds the original invoice's \(original.total)")
+            }
+        }
+    }
+
+    /// A sum that refuses to overflow: too many lines at the largest amounts is an error, never a trap.
+    static func sum(_ values: [Int64], field: String) throws -> Int64 {
+        try values.reduce(0) { total, value in
+            let (next, overflow) = total.addingReportingOverflow(value)
+            guard !overflow else { throw InvoiceError.invalidField(field: field, reason: "the total is too large") }
+            return next
+        }
     }
 
     /// Parses a major-unit decimal string exactly; more decimals than the currency has is an
     /// error, never a rounding.
     public static func parse(_ text: String, exponent: Int, field: String) throws -> Int64 {
-        var s = Substring(text.trimmingCharacters(in: .whitespaces))
-        let negative = s.hasPrefix("-")
-        if negative { s = s.dropFirst() }
+        let s = Substring(text.trimmingCharacters(in: .whitespaces))
+        // Amounts are never negative: a credit note is a document of its own kind, not a minus sign.
+        if s.hasPrefix("-") {
+            throw InvoiceError.invalidField(field: field, reason: "\"\(text)\" is negative; amounts must be 0 or more")
+        }
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
-            parts[0].count <= 15
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber })
         else { throw InvoiceError.invalidField(field: field, reason: "\"\(text)\" is not a decimal amount") }
+        guard parts[0].count <= 15 else {
+            throw InvoiceError.invalidField(
+                field: field, reason: "\"\(text)\" is too large (at most 15 digits before the point)")
+        }
         let fraction = parts.count == 2 ? parts[1] : ""
         guard fraction.allSatisfy({ $0.isASCII && $0.isNumber }), parts.count == 1 || !fraction.isEmpty else {
             throw InvoiceError.invalidField(field: field, reason: "\"\(text)\" is not a decimal amount")
@@ -85,7 +107,7 @@ public struct InvoiceTotals: Sendable, Equatable {
             for _ in 0..<(exponent - fraction.count) { f *= 10 }
             value += f
         }
-        return negative ? -value : value
+        return value
     }
 }
 

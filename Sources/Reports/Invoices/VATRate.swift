@@ -58,20 +58,23 @@ public struct VATRate: Hashable, Sendable, Codable, Comparable, CustomStringConv
 
     /// VAT on a net amount, rounded half up (away from zero) to the minor unit.
     public func vat(onNet net: Int64) -> Int64 {
-        Self.divideHalfUp(net * Int64(basisPoints), 10_000)
+        Self.multiplyDivideHalfUp(net, Int64(basisPoints), 10_000)
     }
 
     /// The net part of a VAT-inclusive amount, rounded half up; VAT is the remainder, so
     /// net + VAT is exactly the gross.
     public func net(ofGross gross: Int64) -> Int64 {
-        Self.divideHalfUp(gross * 10_000, Int64(10_000 + basisPoints))
+        Self.multiplyDivideHalfUp(gross, 10_000, Int64(10_000 + basisPoints))
     }
 
-    static func divideHalfUp(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        let r = a % b
+    /// `a × m ÷ d` rounded half away from zero, with the product in 128 bits: `amount × 10000`
+    /// overflowed Int64 (and trapped, killing the run) from about 9.2 × 10^14 minor units. The
+    /// quotient never exceeds `|a|` here (`m ≤ d`), so it always fits.
+    static func multiplyDivideHalfUp(_ a: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let product = a.multipliedFullWidth(by: m)
+        let (q, r) = d.dividingFullWidth(product)
         if r == 0 { return q }
-        return (2 * r.magnitude >= b.magnitude) ? (a < 0 ? q - 1 : q + 1) : q
+        return (2 * r.magnitude >= d.magnitude) ? (product.high < 0 ? q - 1 : q + 1) : q
     }
 }
 

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The checks every document passes before it is numbered or drawn, whether it came from
+/// `render`'s JSON or from the database: a legal document is refused (65, naming the field and
+/// the value) rather than printed with a country that does not exist or a malformed tax number.
+extension InvoiceDocument {
+    /// ISO 3166-1 alpha-2 codes, as the platform's ICU knows them.
+    static let countries: Set<String> = Set(
+        Locale.Region.isoRegions.map(\.identifier).filter { $0.count == 2 && $0.allSatisfy(\.isUppercase) })
+
+    public func validate() throws {
+        let country = buyer.country
+        guard country.isEmpty || Self.countries.contains(country) else {
+            throw InvoiceError.invalidField(
+                field: "buyer.country", reason: "\"\(country)\" is not an ISO 3166-1 alpha-2 country code")
+        }
+        guard Self.isTaxNumber(seller.vatNumber) else {
+            throw InvoiceError.invalidField(
+                field: "seller.vat_number",
+                reason: "\"\(seller.vatNumber)\" is not a KSA VAT number (15 digits, first and last 3), a UAE TRN "
+                    + "(15 digits from 100) or an EU VAT number (country prefix and 2–13 letters or digits)")
+        }
+        if kind == .creditNote && original == nil {
+            throw InvoiceError.invalidField(field: "original", reason: "a credit note names the invoice it corrects")
+        }
+    }
+
+    /// The registration formats the service invoices under.
+    static func isTaxNumber(_ text: String) -> Bool {
+        let digits = text.allSatisfy { $0.isASCII && $0.isNumber }
+        if digits && text.count == 15 {
+            return (text.hasPrefix("3") && text.hasSuffix("3")) || text.hasPrefix("100")
+        }
+        let prefix = text.prefix(2)
+        let rest = text.dropFirst(2)
+        return prefix.allSatisfy { $0.isASCII && $0.isUppercase }
+            && Self.countries.union(["EL", "XI"]).contains(String(prefix))
+            && (2...13).contains(rest.count) && rest.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase) }
+    }
+
+    /// The JSON fields a document may have, by object; anything else is a typo that would
+    /// otherwise be dropped without a word (a misspelt `amount_paid` would print the total).
+    static let fields: [String: Set<String>] = [
+        "": [
+            "kind", "number", "issued_at", "supplied_at", "order_reference", "currency", "prices_include_vat",
+            "seller", "buyer", "lines", "amount_paid", "payment_reference", "original", "reason",
+        ],
+        "seller": ["name_en", "name_ar", "address_en", "address_ar", "vat_number", "email"],
+        "buyer": ["name", "email", "country"],
+        "lines": ["description_en", "description_ar", "quantity", "unit_price", "vat_rate"],
+        "original": ["number", "issued_at", "total"],
+    ]
+
+    /// Refuses a field the schema does not have, naming it with its path.
+    static func checkFields(_ data: Data, source: String) throws {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        let object = (root["document"] as? [String: Any]) ?? root
+        func check(_ value: Any?, _ name: String, _ path: String) throws {
+            if let list = value as? [Any] {
+                for (i, item) in list.enumerated() { try check(item, name, "\(path)[\(i)]") }
+                return
+            }
+            guard let dict = value as? [String: Any], let known = fields[name] else { return }
+            for key in dict.keys.sorted() where !known.contains(key) {
+                throw InvoiceError.badJSON(
+                    source: source,
+                    detail:
+                        "unknown field \(path.isEmpty ? key : path + "." + key) (known: \(known.sorted().joined(separator: ", ")))"
+                )
+            }
+            guard name.isEmpty else { return }
+            for key in ["seller", "buyer", "lines", "original"] { try check(dict[key], key, key) }
+        }
+        try check(object, "", "")
+    }
+}
