@@ -149,3 +149,43 @@ extension RenderCommandTests {
         #expect(huge.status == 65 && huge.stderr.contains("lines[0].unit_price") && huge.stderr.contains("too large"))
     }
 }
+
+extension RenderCommandTests {
+    /// A character no installed face covers is refused with its field and code point (it was
+    /// drawn as an empty box with exit 0), and a field past its limit is refused at once (a
+    /// 10 MB name did not finish in 300 s).
+    @Test func missingGlyphsAndOversizedFieldsAreRefused() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        func render(_ change: (inout [String: Any]) throws -> Void) throws -> Shell.Result {
+            var doc = try example("invoice")
+            try change(&doc)
+            let path = dir + "/\(UUID().uuidString).json"
+            try write(doc, path)
+            return try CLI.run(
+                ["render", "invoice", "--input", path, "--out", dir + "/\(UUID().uuidString).pdf"], env: env)
+        }
+        func buyerName(_ name: String) -> (inout [String: Any]) throws -> Void {
+            { doc in
+                var buyer = try #require(doc["buyer"] as? [String: Any])
+                buyer["name"] = name
+                doc["buyer"] = buyer
+            }
+        }
+        for (name, code) in [("Layla 😀", "U+1F600"), ("王小明", "U+738B")] {
+            let r = try render(buyerName(name))
+            #expect(r.status == 65 && r.stderr.contains("buyer.name") && r.stderr.contains(code), "\(r.stderr)")
+        }
+        // Arabic with brackets, Latin accents and a joiner all have glyphs: drawn.
+        #expect(try render(buyerName("ليلى (حدّاد) Zoë\u{200D}")).status == 0)
+        let started = Date()
+        let huge = try render(buyerName(String(repeating: "a", count: 10_000_000)))
+        #expect(huge.status == 65 && huge.stderr.contains("at most 200"), "\(huge.stderr.prefix(300))")
+        #expect(Date().timeIntervalSince(started) < 20)
+        let many = try render { doc in
+            let lines = try #require(doc["lines"] as? [[String: Any]])
+            doc["lines"] = Array(repeating: lines[0], count: 201)
+            doc["amount_paid"] = nil
+        }
+        #expect(many.status == 65 && many.stderr.contains("at most 200 per document"), "\(many.stderr)")
+    }
+}

@@ -51,7 +51,7 @@ public struct InvoicingJob: Job {
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
         var failures = DocumentFailures(db: db, logger: context.logger)
-        let issued = try numberDocuments(context, failures: &failures, stats: &stats)
+        let issued = try numberDocuments(context, renderer: renderer, failures: &failures, stats: &stats)
         var breaker = try StorageBreaker.fromEnvironment()
         let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats, breaker: &breaker)
         // Objects lost from storage: render again from the snapshot, which gives the same bytes.
@@ -125,7 +125,8 @@ public struct InvoicingJob: Job {
     /// 900,000 invoices). A source that becomes due below the floor during the run (a payment
     /// succeeding late) is the next run's. Returns how many were issued.
     private func numberDocuments(
-        _ context: JobContext, failures: inout DocumentFailures, stats: inout [String: Int64]
+        _ context: JobContext, renderer: InvoiceRenderer, failures: inout DocumentFailures,
+        stats: inout [String: Int64]
     ) throws -> Int {
         let db = context.connection
         let series: [(source: String, stat: String, floor: String)] = [
@@ -155,8 +156,9 @@ public struct InvoicingJob: Job {
                     claimed = try db.transaction { tx in
                         let claim =
                             source == "payment_intent"
-                            ? try issueInvoice(tx, context: context, exclude: exclude, floor: floor)
-                            : try issueCreditNote(tx, context: context, exclude: exclude, floor: floor)
+                            ? try issueInvoice(tx, context: context, renderer: renderer, exclude: exclude, floor: floor)
+                            : try issueCreditNote(
+                                tx, context: context, renderer: renderer, exclude: exclude, floor: floor)
                         // The ledger's figures commit with the numbers they count.
                         if claim?.issued == true { try context.recordProgress(stats.adding(1, to: stat), in: tx) }
                         return claim
@@ -246,9 +248,9 @@ public struct InvoicingJob: Job {
         let issued: Bool
     }
 
-    private func issueInvoice(_ tx: Connection, context: JobContext, exclude: PostgresArray, floor: Int64)
-        throws -> Claim?
-    {
+    private func issueInvoice(
+        _ tx: Connection, context: JobContext, renderer: InvoiceRenderer, exclude: PostgresArray, floor: Int64
+    ) throws -> Claim? {
         let rows = try tx.query(
             """
             SELECT pi.id, pi.order_id, pi.amount_cents, pi.currency::text AS currency, pi.provider_intent_id,
@@ -274,7 +276,9 @@ public struct InvoicingJob: Job {
         if try tx.scalar("SELECT EXISTS (SELECT 1 FROM public.invoices WHERE payment_intent_id = $1)", [id]) ?? false {
             return Claim(id: id, issued: false)
         }
-        return try numbered(id, in: tx) { sp in try writeInvoice(sp, row: row, paymentID: id, context: context) }
+        return try numbered(id, in: tx) { sp in
+            try writeInvoice(sp, row: row, paymentID: id, context: context, renderer: renderer)
+        }
     }
 
     /// Runs `write` in a savepoint: the claim is issued when it returns; a payment or refund
@@ -292,7 +296,9 @@ public struct InvoicingJob: Job {
     }
 
     /// The invoice for the claimed payment `row`: numbered, its snapshot stored, audited.
-    private func writeInvoice(_ sp: Connection, row: Row, paymentID id: Int64, context: JobContext) throws {
+    private func writeInvoice(
+        _ sp: Connection, row: Row, paymentID id: Int64, context: JobContext, renderer: InvoiceRenderer
+    ) throws {
         let now = context.clock.now()
         let year = Calendar.utc.component(.year, from: now)
         let currency: String = try row.decode("currency")
@@ -316,6 +322,8 @@ public struct InvoicingJob: Job {
                     descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
                     quantity: 1, unitPrice: amountText, vatRate: rate)
             ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"))
+        // Checked before the number is taken: a document that cannot be drawn is never numbered.
+        try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)
         let invoiceID: Int64 = try sp.scalar(
             """
@@ -335,9 +343,9 @@ public struct InvoicingJob: Job {
         try sp.query("DELETE FROM public.document_failures WHERE source = 'payment_intent' AND source_id = $1", [id])
     }
 
-    private func issueCreditNote(_ tx: Connection, context: JobContext, exclude: PostgresArray, floor: Int64) throws
-        -> Claim?
-    {
+    private func issueCreditNote(
+        _ tx: Connection, context: JobContext, renderer: InvoiceRenderer, exclude: PostgresArray, floor: Int64
+    ) throws -> Claim? {
         let rows = try tx.query(
             """
             SELECT r.id, r.order_id, r.amount_cents, r.currency::text AS currency, coalesce(r.reason, '') AS reason,
@@ -367,15 +375,16 @@ public struct InvoicingJob: Job {
                 [invoiceID])
             ?? 0
         return try numbered(id, in: tx) { sp in
-            try writeCreditNote(sp, row: row, refundID: id, credited: credited, context: context)
+            try writeCreditNote(sp, row: row, refundID: id, credited: credited, context: context, renderer: renderer)
         }
     }
 
     /// The credit note for the claimed refund `row`, against what remains of its invoice after
     /// the notes already `credited`: numbered, its snapshot stored, audited.
-    private func writeCreditNote(_ sp: Connection, row: Row, refundID id: Int64, credited: Int64, context: JobContext)
-        throws
-    {
+    private func writeCreditNote(
+        _ sp: Connection, row: Row, refundID id: Int64, credited: Int64, context: JobContext,
+        renderer: InvoiceRenderer
+    ) throws {
         let currency: String = try row.decode("currency")
         let invoiceCurrency: String = try row.decode("invoice_currency")
         guard currency == invoiceCurrency else {
@@ -411,6 +420,7 @@ public struct InvoicingJob: Job {
                 number: original.number, issuedAt: original.issuedAt,
                 total: Currency.decimal(remaining, exponent: exponent)),
             reason: try row.decode("reason"))
+        try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)
         let creditID: Int64 = try sp.scalar(
             """

@@ -308,6 +308,39 @@ public final class InvoiceRenderer {
             throw InvoiceError.invalidField(
                 field: "original", reason: "a credit note must reference the original invoice")
         }
+        try checkPrintable(doc)
+    }
+
+    /// Every character of every printed field has a glyph in one of the installed faces: a
+    /// character none covers (an emoji, a CJK name) is refused with the field and the code
+    /// point, never drawn as an empty `.notdef` box in a legal document.
+    public func checkPrintable(_ doc: InvoiceDocument) throws {
+        var fields: [(String, String)] = [
+            ("number", doc.number), ("order_reference", doc.orderReference), ("seller.name_en", doc.seller.nameEn),
+            ("seller.name_ar", doc.seller.nameAr), ("seller.address_en", doc.seller.addressEn),
+            ("seller.address_ar", doc.seller.addressAr), ("seller.email", doc.seller.email),
+            ("buyer.name", doc.buyer.name), ("buyer.email", doc.buyer.email),
+            ("payment_reference", doc.paymentReference ?? ""), ("reason", doc.reason ?? ""),
+        ]
+        for (i, line) in doc.lines.enumerated() {
+            fields += [
+                ("lines[\(i)].description_en", line.descriptionEn), ("lines[\(i)].description_ar", line.descriptionAr),
+            ]
+        }
+        let faces = typesetter.fonts.faces
+        for (field, text) in fields {
+            for scalar in text.unicodeScalars where !scalar.properties.isDefaultIgnorableCodePoint {
+                if scalar.properties.generalCategory == .control || scalar.properties.isWhitespace { continue }
+                guard faces.contains(where: { $0.covers(scalar) }) else {
+                    let code = String(scalar.value, radix: 16, uppercase: true)
+                    throw InvoiceError.invalidField(
+                        field: field,
+                        reason:
+                            "character U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code) has no glyph "
+                            + "in the installed fonts; refused rather than drawn as an empty box")
+                }
+            }
+        }
     }
 
     /// Places a paragraph and returns the y just below it.

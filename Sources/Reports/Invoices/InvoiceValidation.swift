@@ -20,8 +20,39 @@ extension InvoiceDocument {
                 reason: "\"\(seller.vatNumber)\" is not a KSA VAT number (15 digits, first and last 3), a UAE TRN "
                     + "(15 digits from 100) or an EU VAT number (country prefix and 2–13 letters or digits)")
         }
-        if kind == .creditNote && original == nil {
-            throw InvoiceError.invalidField(field: "original", reason: "a credit note names the invoice it corrects")
+        try checkLengths()
+    }
+
+    /// The longest text each field may hold, in characters, and the most lines: past these a
+    /// field is refused rather than typeset for minutes or drawn off the page (docs/invoices.md).
+    public static let limits: [String: Int] = [
+        "name": 200, "address": 400, "email": 254, "description": 300, "reference": 100, "reason": 500, "lines": 200,
+    ]
+
+    /// Every text field against its limit in `limits`.
+    func checkLengths() throws {
+        var fields: [(String, String, String)] = [
+            ("number", number, "reference"), ("order_reference", orderReference, "reference"),
+            ("payment_reference", paymentReference ?? "", "reference"), ("reason", reason ?? "", "reason"),
+            ("seller.name_en", seller.nameEn, "name"), ("seller.name_ar", seller.nameAr, "name"),
+            ("seller.address_en", seller.addressEn, "address"), ("seller.address_ar", seller.addressAr, "address"),
+            ("seller.email", seller.email, "email"), ("buyer.name", buyer.name, "name"),
+            ("buyer.email", buyer.email, "email"),
+        ]
+        for (i, line) in lines.enumerated() {
+            fields.append(("lines[\(i)].description_en", line.descriptionEn, "description"))
+            fields.append(("lines[\(i)].description_ar", line.descriptionAr, "description"))
+        }
+        guard lines.count <= Self.limits["lines"]! else {
+            throw InvoiceError.invalidField(
+                field: "lines", reason: "\(lines.count) lines; at most \(Self.limits["lines"]!) per document")
+        }
+        // Counted in UTF-8 bytes first: a 10 MB name is refused without walking its characters.
+        for (field, text, kind) in fields {
+            let limit = Self.limits[kind]!
+            guard text.utf8.count > limit, text.count > limit else { continue }
+            throw InvoiceError.invalidField(
+                field: field, reason: "\(text.count) characters; at most \(limit) (docs/invoices.md, limits)")
         }
     }
 
