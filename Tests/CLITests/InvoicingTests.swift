@@ -289,3 +289,33 @@ extension InvoicingTests {
         #expect(failures.contains("buyer.name") && failures.contains("U+1F600"), "\(failures)")
     }
 }
+
+extension InvoicingTests {
+    /// Tamper evidence (issue 34): a stored PDF whose bytes changed after the fact is reported,
+    /// audited and left as it is (never silently rendered over), and the run fails; what a
+    /// killed writer left half-written is removed before work, a live writer's file is not.
+    @Test func anAlteredPDFIsReportedNotOverwrittenAndStaleTemporariesGo() throws {
+        try load(orders: 3)
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        let key = try psql(
+            "SELECT m.url FROM invoices i JOIN media_assets m ON m.id = i.pdf_media_id ORDER BY i.id LIMIT 1")
+        let path = storage + "/" + key
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes.append(contentsOf: Array("% a quiet edit\n".utf8))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let folder = (path as NSString).deletingLastPathComponent
+        let stale = folder + "/SAMIA-2026-999999.pdf.tmp-999999-1"
+        let live = folder + "/SAMIA-2026-999998.pdf.tmp-\(getpid())-2"
+        for file in [stale, live] { try Data("half".utf8).write(to: URL(fileURLWithPath: file)) }
+
+        for arguments in [["invoices"], ["invoices", "--check-all-pdfs"]] {
+            let run = try CLI.run(arguments, database: config, env: env)
+            #expect(run.status == 1, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.contains("document_pdf_altered"), "\(run.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes, "the altered file is evidence: kept")
+        }
+        #expect(try psql("SELECT count(*) FROM audit_log WHERE event = 'document_pdf_altered'") == "2")
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live))
+    }
+}

@@ -50,16 +50,21 @@ public struct InvoicingJob: Job {
         try StorageSpace.require(store)
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
+        // What a killed run left half-written: never read as a document, removed before work.
+        stats["stale_temporaries_removed"] = Int64(try store.removeStaleTemporaries(prefix: "invoices"))
         var failures = DocumentFailures(db: db, logger: context.logger)
         let issued = try numberDocuments(context, renderer: renderer, failures: &failures, stats: &stats)
         var breaker = try StorageBreaker.fromEnvironment()
         let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats, breaker: &breaker)
         // Objects lost from storage: render again from the snapshot, which gives the same bytes.
-        let restored = try restoreLost(db, renderer: renderer, context: context)
-        stats["pdfs_restored"] = Int64(restored.restored)
-        stats["restored_with_different_bytes"] = Int64(restored.changed)
+        let checked = try checkStoredPDFs(db, renderer: renderer, context: context)
+        stats["pdfs_restored"] = Int64(checked.restored)
+        stats["restored_with_different_bytes"] = Int64(checked.changed)
+        stats["pdfs_altered"] = Int64(checked.altered)
         stats["failed"] = Int64(failures.count)
-        return JobOutcome(stats: stats, failedItems: failures.count, itemsProcessed: Int64(issued + stored))
+        // An altered legal document fails the run: someone must find out who changed it.
+        return JobOutcome(
+            stats: stats, failedItems: failures.count + checked.altered, itemsProcessed: Int64(issued + stored))
     }
 
     /// What a run would do: counts only.
@@ -506,71 +511,6 @@ public struct InvoicingJob: Job {
             throw FailedSource(id: id, underlying: error)
         }
         return true
-    }
-
-    /// Renders again, from its snapshot, every checked document whose PDF (or receipt) is gone
-    /// from storage. The documents numbered in the last `settings.pdfCheckDays` days are checked
-    /// (all of them when nil), walked by id a page at a time: memory stays flat and a document's
-    /// snapshot is read only when its object is missing.
-    private func restoreLost(_ db: Connection, renderer: InvoiceRenderer, context: JobContext) throws -> (
-        restored: Int, changed: Int
-    ) {
-        var restored = 0
-        var changed = 0
-        for table in ["invoices", "credit_notes"] {
-            let receipt = table == "invoices" ? "(d.meta->>'receipt_media_id')::bigint" : "NULL::bigint"
-            // Just before the first document of the period; past the last one when there is none.
-            var cursor: Int64 =
-                try settings.pdfCheckDays.map {
-                    try db.scalar(
-                        "SELECT coalesce(min(id) FILTER (WHERE created_at >= now() - make_interval(days => $1)) - 1, max(id), 0) FROM public.\(table)",
-                        [Int32($0)], as: Int64.self) ?? 0
-                } ?? 0
-            while true {
-                try context.checkpoint()
-                let rows = try db.query(
-                    """
-                    WITH page AS (
-                      SELECT d.id, d.pdf_media_id, \(receipt) AS receipt_media_id FROM public.\(table) d
-                       WHERE d.id > $1 ORDER BY d.id LIMIT 500)
-                    SELECT p.id, m.id AS media_id, m.url
-                      FROM page p LEFT JOIN public.media_assets m ON m.id = ANY (ARRAY[p.pdf_media_id, p.receipt_media_id])
-                     ORDER BY p.id, m.id
-                    """, [cursor])
-                guard rows.count > 0 else { break }
-                cursor = try rows[rows.count - 1].decode("id")
-                for row in rows {
-                    guard let mediaID = try row.decodeOptional("media_id", as: Int64.self),
-                        let key = try row.decodeOptional("url", as: String.self), try !store.exists(key)
-                    else { continue }
-                    let found = try db.query(
-                        """
-                        SELECT m.sha256, m.meta->>'document' AS kind, (d.meta->'document')::text AS document
-                          FROM public.\(table) d, public.media_assets m WHERE d.id = $1 AND m.id = $2
-                        """, [try row.decode("id") as Int64, mediaID])[0]
-                    var doc = try InvoiceDocument.decoder().decode(
-                        InvoiceDocument.self, from: Data((try found.decode("document") as String).utf8))
-                    if (try found.decodeOptional("kind", as: String.self)) == "receipt" { doc.kind = .receipt }
-                    let bytes = try renderer.render(doc)
-                    let sha = SHA256Hex.of(bytes)
-                    let identical = sha == (try found.decodeOptional("sha256", as: String.self))
-                    try store.put(key, data: bytes, contentType: "application/pdf")
-                    if !identical {
-                        changed += 1
-                        try db.query(
-                            "UPDATE public.media_assets SET sha256 = $1, bytes = $2 WHERE id = $3",
-                            [sha, Int64(bytes.count), mediaID])
-                    }
-                    try db.query(
-                        """
-                        INSERT INTO public.audit_log (actor_role, event, entity, entity_id, meta)
-                        VALUES ('system', 'document_pdf_restored', 'media_assets', $1, jsonb_build_object('identical', $2::boolean))
-                        """, [String(mediaID), identical])
-                    restored += 1
-                }
-            }
-        }
-        return (restored, changed)
     }
 }
 

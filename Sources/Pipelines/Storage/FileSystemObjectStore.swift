@@ -145,4 +145,42 @@ public struct FileSystemObjectStore: ObjectStore {
             try body(key, Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
         }
     }
+
+    /// Removes the temporary files a killed writer left under `prefix` (`NAME.tmp-PID-RANDOM`):
+    /// those whose process is gone from this host, or that are older than a day (a writer on
+    /// another host sharing the store). Returns how many were removed.
+    public func removeStaleTemporaries(prefix: String) throws -> Int {
+        let base = root + "/" + prefix
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory), isDirectory.boolValue,
+            let walker = FileManager.default.enumerator(atPath: base)
+        else { return 0 }
+        var removed = 0
+        let dayAgo = Date().timeIntervalSince1970 - 86_400
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard let marker = name.range(of: ".tmp-", options: .backwards) else { continue }
+            var info = stat()
+            guard lstat(base + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            let pid = name[marker.upperBound...].split(separator: "-").first.flatMap { Int32($0) } ?? 0
+            let gone = pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH)
+            guard gone || TimeInterval(info.st_mtim.tv_sec) < dayAgo, !Self.crossesLink(base, relative) else {
+                continue
+            }
+            if unlink(base + "/" + relative) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// True when a directory on the way from `base` to `relative` is a symbolic link: nothing is
+    /// ever removed through one (it could lead outside the root).
+    static func crossesLink(_ base: String, _ relative: String) -> Bool {
+        var path = base
+        for component in relative.split(separator: "/").dropLast() {
+            path += "/" + component
+            var info = stat()
+            if lstat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFLNK { return true }
+        }
+        return false
+    }
 }

@@ -33,10 +33,15 @@ public protocol ObjectStore: Sendable {
     /// Bytes the store can still take, where it can tell (a filesystem); nil where it cannot
     /// (an S3 bucket has no such limit to check).
     func availableBytes() throws -> Int64?
+    /// Removes what killed writers left behind under `prefix`; returns how many. Stores whose
+    /// writes are atomic on the server (S3) leave nothing.
+    func removeStaleTemporaries(prefix: String) throws -> Int
 }
 
 extension ObjectStore {
     public func availableBytes() throws -> Int64? { nil }
+
+    public func removeStaleTemporaries(prefix: String) throws -> Int { 0 }
 
     public func putFile(_ key: String, from path: String, contentType: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
