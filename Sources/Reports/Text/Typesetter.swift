@@ -298,7 +298,10 @@ public final class Typesetter {
             }
             let text = String(String.UnicodeScalarView(scalars[piece.start..<piece.end]))
             var run = GlyphRun(face: piece.face, size: size, rightToLeft: rightToLeft, glyphs: placed, text: text)
-            if rightToLeft { run.actualText = Self.allahSpans(piece.glyphs.map(\.cluster), scalars, clusterEnds) }
+            if rightToLeft {
+                let clusters = piece.glyphs.map(\.cluster)
+                run.actualText = Self.allahSpans(clusters, scalars, clusterEnds) + Self.mirroredSpans(clusters, scalars)
+            }
             out.append(run)
         }
         let lineWidth = x
@@ -334,6 +337,22 @@ public final class Typesetter {
             spans.append(ActualTextSpan(first: i, last: i + 1, text: "\u{FDF2}"))
         }
         return spans
+    }
+
+    /// In a right-to-left run HarfBuzz draws a bidi-mirrored character with its mirror's glyph
+    /// (logical "(" shows as ")"), and a font's ToUnicode can map that glyph to one character
+    /// only: extraction then gave "اشتراك )شهري(". Each such glyph gets `/ActualText` with its
+    /// own logical character, which a single-character span keeps through any reordering.
+    static func mirroredSpans(_ clusters: [Int], _ scalars: [Unicode.Scalar]) -> [ActualTextSpan] {
+        var count: [Int: Int] = [:]
+        for c in clusters { count[c, default: 0] += 1 }
+        return clusters.enumerated().compactMap { i, c in
+            guard count[c] == 1, scalars[c].properties.isBidiMirrored else { return nil }
+            // Between right-to-left marks: a bracket at the edge of the run stays inside it for
+            // extractors that reverse runs of right-to-left characters (poppler), instead of
+            // being left behind at the line's start. The marks are invisible format characters.
+            return ActualTextSpan(first: i, last: i, text: "\u{200F}" + String(scalars[c]) + "\u{200F}")
+        }
     }
 
     /// The text a ligature glyph stands for. In right-to-left runs a multi-character mapping is
