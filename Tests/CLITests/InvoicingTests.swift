@@ -319,3 +319,38 @@ extension InvoicingTests {
         #expect(FileManager.default.fileExists(atPath: live))
     }
 }
+
+extension InvoicingTests {
+    /// Partial credit notes that together credit a whole invoice credit exactly its VAT (each
+    /// rounded on its own drifted by a minor unit), and each prints the invoice's own value,
+    /// what was credited before, and what remains.
+    @Test func partialCreditNotesAddUpToTheInvoicesVAT() throws {
+        try load(orders: 3)
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        let payment = try psql(
+            "SELECT pi.id FROM payment_intents pi JOIN invoices i ON i.payment_intent_id = pi.id WHERE pi.currency = 'SAR'"
+        )
+        _ = try psql(
+            """
+            INSERT INTO refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status, created_at)
+            SELECT pi.order_id, pi.id, 're_part_' || v.n, v.amount, 'SAR', 'partial', 'succeeded', now() - interval '1 minute'
+              FROM payment_intents pi, (VALUES (1, 3333), (2, 3333), (3, 4834)) v(n, amount) WHERE pi.id = \(payment)
+             ORDER BY v.n
+            """)
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        let notes = try psql(
+            "SELECT string_agg(c.vat_cents::text, ',' ORDER BY c.id) FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id WHERE i.payment_intent_id = \(payment)"
+        )
+        #expect(notes == "435,434,631", "\(notes)")
+        #expect(
+            try psql("SELECT vat_cents FROM invoices WHERE payment_intent_id = \(payment)")
+                == "1500")
+        let second = try psql(
+            "SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id JOIN refunds r ON r.id = c.refund_id WHERE r.provider_refund_id = 're_part_2'"
+        )
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", storage + "/" + second, "-"]).stdout
+        #expect(text.contains("Original value") && text.contains("115.00"), "\(text)")
+        #expect(text.contains("Credited before") && text.contains("33.33"), "\(text)")
+        #expect(text.contains("48.34"), "what remains after this note: \(text)")
+    }
+}

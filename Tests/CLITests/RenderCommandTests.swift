@@ -119,7 +119,7 @@ extension RenderCommandTests {
             original["total"] = "1.00"
             $0["original"] = original
         }
-        #expect(above.contains("exceeds the original"), "\(above)")
+        #expect(above.contains("exceeds what remains of the original invoice"), "\(above)")
         let usage = try CLI.run(["render", "invoice", "--out", dir + "/x.pdf"], env: env)
         #expect(usage.status == 64 && usage.stderr.contains("--input"), "\(usage.stderr)")
     }

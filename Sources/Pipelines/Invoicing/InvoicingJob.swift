@@ -423,7 +423,8 @@ public struct InvoicingJob: Job {
             ], amountPaid: Currency.decimal(amount, exponent: exponent),
             original: .init(
                 number: original.number, issuedAt: original.issuedAt,
-                total: Currency.decimal(remaining, exponent: exponent)),
+                total: Currency.decimal(try row.decode("total_cents") as Int64, exponent: exponent),
+                creditedBefore: credited > 0 ? Currency.decimal(credited, exponent: exponent) : nil),
             reason: try row.decode("reason"))
         try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)

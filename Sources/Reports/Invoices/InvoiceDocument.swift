@@ -59,10 +59,13 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         public var issuedAt: Date
         /// The original invoice's total with VAT.
         public var total: String
-        public init(number: String, issuedAt: Date, total: String) {
+        /// What earlier credit notes of the same invoice credited, with VAT (absent: nothing).
+        public var creditedBefore: String?
+        public init(number: String, issuedAt: Date, total: String, creditedBefore: String? = nil) {
             self.number = number
             self.issuedAt = issuedAt
             self.total = total
+            self.creditedBefore = creditedBefore
         }
     }
 

@@ -227,9 +227,14 @@ public final class InvoiceRenderer {
         case .creditNote:
             guard let original = doc.original else { break }
             let originalTotal = try InvoiceTotals.parse(original.total, exponent: e, field: "original.total")
+            let before =
+                try original.creditedBefore.map {
+                    try InvoiceTotals.parse($0, exponent: e, field: "original.credited_before")
+                } ?? 0
             y += 4
             y = row(&page, key: "original_value", value: money(originalTotal) + c, y: y)
-            y = row(&page, key: "corrected_value", value: money(originalTotal - totals.total) + c, y: y)
+            if before > 0 { y = row(&page, key: "credited_before", value: money(before) + c, y: y) }
+            y = row(&page, key: "corrected_value", value: money(originalTotal - before - totals.total) + c, y: y)
             y = row(&page, key: "difference", value: money(totals.total) + c, y: y, bold: true)
             y = row(&page, key: "vat_on_difference", value: money(totals.vat) + c, y: y)
             y = row(&page, key: "amount_refunded", value: money(totals.amountPaid) + c, y: y)

@@ -59,13 +59,34 @@ public struct InvoiceTotals: Sendable, Equatable {
         vatByRate = byRate.keys.sorted().map { ($0, byRate[$0]!.0, byRate[$0]!.1) }
         amountPaid =
             try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
-        if let original = doc.original {
-            let credited = try Self.parse(original.total, exponent: exponent, field: "original.total")
-            guard doc.kind != .creditNote || total <= credited else {
-                throw InvoiceError.invalidField(
-                    field: "lines", reason: "the credit note's total exceeds the original invoice's \(original.total)")
-            }
+        if let original = doc.original, doc.kind == .creditNote { try creditAgainst(original, doc: doc) }
+    }
+
+    /// A credit note against what remains of its invoice. Its VAT is the VAT of everything
+    /// credited so far less the VAT already credited (BR-CO-17 per rate, on the cumulative
+    /// amount), so partial notes that together credit the whole invoice credit exactly its VAT
+    /// instead of drifting by a rounding per note.
+    private mutating func creditAgainst(_ original: InvoiceDocument.Original, doc: InvoiceDocument) throws {
+        let invoiced = try Self.parse(original.total, exponent: exponent, field: "original.total")
+        let before =
+            try original.creditedBefore.map {
+                try Self.parse($0, exponent: exponent, field: "original.credited_before")
+            } ?? 0
+        guard before <= invoiced, total <= invoiced - before else {
+            throw InvoiceError.invalidField(
+                field: "lines",
+                reason: "the credit note's total exceeds what remains of the original invoice (\(original.total)"
+                    + (before > 0 ? " less \(original.creditedBefore ?? "") credited before)" : ")"))
         }
+        guard before > 0, lines.count == 1, doc.pricesIncludeVat else { return }
+        let rate = lines[0].rate
+        let vatOf = { (gross: Int64) -> Int64 in gross - rate.net(ofGross: gross) }
+        let vat = vatOf(before + lines[0].gross) - vatOf(before)
+        lines[0].vat = vat
+        lines[0].net = lines[0].gross - vat
+        subtotal = lines[0].net
+        self.vat = vat
+        vatByRate = [(rate, lines[0].net, vat)]
     }
 
     /// A sum that refuses to overflow: too many lines at the largest amounts is an error, never a trap.
