@@ -350,3 +350,30 @@ struct MetricsTests {
         #expect(try psql("SELECT count(*) FROM metrics_daily_orders") == "0")
     }
 }
+
+extension MetricsTests {
+    /// A day that has not begun in the business zone is refused with 65 (issue 39), through
+    /// `metrics --date`, a backfill and `nightly --date`, and no table changes: its zeros would
+    /// otherwise be committed as that day's figures.
+    @Test func futureDaysAreRefused() throws {
+        let zone = TimeZone(identifier: "Asia/Beirut")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let format = { (d: Date) -> String in
+            let c = calendar.dateComponents([.year, .month, .day], from: d)
+            return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        }
+        let tomorrow = format(Date().addingTimeInterval(86_400))
+        let yesterday = format(Date().addingTimeInterval(-86_400))
+        let before = try digest()
+        let beirut = ["SAMIA_TIMEZONE": "Asia/Beirut"]
+        for arguments in [["--date", tomorrow], ["--backfill", yesterday, tomorrow]] {
+            let r = try metrics(arguments, extra: beirut)
+            #expect(r.status == 65, "\(arguments): \(r.stderr)")
+            #expect(r.stderr.contains("\(tomorrow) is in the future in Asia/Beirut"), "\(r.stderr)")
+        }
+        let night = try CLI.run(["nightly", "--date", tomorrow], database: config, env: env.merging(beirut) { $1 })
+        #expect(night.status != 0, "\(night.stdout)")
+        #expect(try digest() == before)
+    }
+}

@@ -83,6 +83,16 @@ public struct MetricsJob: Job {
     /// exactly as asked; never a day behind the raw-data horizon.
     private func window(for context: JobContext) throws -> ClosedRange<LocalDate> {
         let now = context.clock.now()
+        if let last = context.partition.dayRange?.upperBound, let zone = TimeZone(identifier: settings.timeZone) {
+            // A day that has not begun has no data yet: its zeros would be committed as figures.
+            let today = LocalDate(now, in: zone)
+            guard last <= today else {
+                throw BatchError.badInput(
+                    file: "--date", line: nil, field: "day",
+                    message: "\(last) is in the future in \(settings.timeZone) (today is \(today)); "
+                        + "a day is computed once it has begun")
+            }
+        }
         switch (context.partition.kind, context.partition.dayRange) {
         case (.day, let range?):
             guard let clipped = self.window(endingAt: range.upperBound, now: now) else {
