@@ -109,7 +109,7 @@ other=$(psql "$DATABASE_URL" -X -At -c "SELECT p.id FROM public.profiles p JOIN 
 export_id=$("$bin" dsr request export --subject "$client" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
 "$bin" dsr approve "$export_id" --by demo >/dev/null
 erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
-"$bin" dsr approve "$erase_id" --by demo >/dev/null
+"$bin" dsr approve "$erase_id" --by demo-dpo >/dev/null  # an erasure takes a second person
 "$bin" dsr process --dry-run | head -n 8
 "$bin" dsr process
 "$bin" dsr download "$export_id" --out "$out/dsr/export-$export_id.zip"

@@ -446,10 +446,11 @@ struct DSRTests {
             .joined(separator: ",")
     }
 
+    /// Files an erasure (as $USER) and has someone else approve it: an erasure takes two people.
     func approvedErasure(_ subject: String = DSRTests.subject) throws -> String {
         #expect(try dsr(["request", "erase", "--subject", subject]).status == 0)
         let id = try psql("SELECT max(id) FROM public.dsr_requests")
-        #expect(try dsr(["approve", id]).status == 0)
+        #expect(try dsr(["approve", id, "--by", "dpo-approver"]).status == 0)
         return id
     }
 
@@ -679,5 +680,29 @@ struct DSRTests {
         #expect(failed.status == 1, "\(failed.stderr)")
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "failed")
         #expect(!failed.stderr.contains(moto.secretAccessKey))
+    }
+}
+
+extension DSRTests {
+    /// A DPO's workflow guards (issue 36): whoever filed an erasure cannot approve it (65; a
+    /// second person can), and an overdue request cannot be extended after the fact (65), while
+    /// one still inside its first month can.
+    @Test func anErasureTakesTwoPeopleAndAnOverdueRequestCannotBeExtended() throws {
+        #expect(try dsr(["request", "erase", "--subject", Self.subject, "--requested-by", "dpo-1"]).status == 0)
+        let erase = try psql("SELECT max(id) FROM public.dsr_requests")
+        let own = try dsr(["approve", erase, "--by", " DPO-1"])
+        #expect(own.status == 65 && own.stderr.contains("another person must approve it"), "\(own.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(erase)") == "requested")
+        #expect(try dsr(["approve", erase, "--by", "dpo-2"]).status == 0)
+
+        #expect(try dsr(["request", "export", "--subject", Self.subject]).status == 0)
+        let export = try psql("SELECT max(id) FROM public.dsr_requests")
+        #expect(try dsr(["extend", export, "--months", "1", "--reason", "complex"]).status == 0)
+        _ = try psql(
+            "UPDATE public.dsr_requests SET requested_at = now() - interval '40 days', due_at = now() - interval '9 days', extended_until = NULL WHERE id = \(export)"
+        )
+        let late = try dsr(["extend", export, "--months", "1", "--reason", "too late"])
+        #expect(late.status == 65 && late.stderr.contains("cannot be extended"), "\(late.stderr)")
+        #expect(try psql("SELECT extended_until IS NULL FROM public.dsr_requests WHERE id = \(export)") == "t")
     }
 }

@@ -23,6 +23,11 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
     case unsupportedTable(table: String, reason: String)
     /// The erasure committed but its check found rows that should be gone.
     case verificationFailed(id: Int64, problems: [String])
+    /// An erasure approved by the person who filed it: deleting a person's data takes two people.
+    case ownApproval(id: Int64, who: String)
+    /// An extension after the original one-month period: Art. 12(3) wants the subject told
+    /// within it, so a late extension cannot make an overdue request timely.
+    case lateExtension(id: Int64, dueAt: String)
     /// Objects the store could not delete yet; the next `dsr process` tries again.
     case objectsPending(id: Int64, count: Int)
 
@@ -35,6 +40,12 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
         case .notSuperadmin(let who):
             return "--unmasked needs --by to be the profile id of a superadmin; \(who) is not one"
         case .badExtension(let id, let reason): return "request #\(id): \(reason)"
+        case .ownApproval(let id, let who):
+            return "request #\(id) is an erasure filed by \(who); another person must approve it (--by)"
+        case .lateExtension(let id, let dueAt):
+            return
+                "request #\(id) was due on \(dueAt); an extension must be made (and the subject told) within the first "
+                + "month (Art. 12(3)), so an overdue request cannot be extended: complete it now"
         case .notDone(let id, let status): return "request #\(id) is \(status); its export is not ready"
         case .legalHold(let subject, let holds):
             return

@@ -71,6 +71,13 @@ public struct DSRQueue {
                 }
                 guard superadmin == true else { throw DSRError.notSuperadmin(by) }
             }
+            let current = try find(id)
+            if current.kind == .erase,
+                current.requestedBy.trimmingCharacters(in: .whitespaces).lowercased()
+                    == by.trimmingCharacters(in: .whitespaces).lowercased()
+            {
+                throw DSRError.ownApproval(id: id, who: by)
+            }
             let request = try transition(
                 id, action: "approve", from: [.requested],
                 set: "status = 'approved', approved_by = $2, approved_at = now(), unmasked = $3",
@@ -106,6 +113,9 @@ public struct DSRQueue {
                 throw DSRError.wrongStatus(
                     id: id, status: current.status.rawValue, action: "extend",
                     allowed: ["requested", "approved", "running", "failed"])
+            }
+            if try db.scalar("SELECT now() > $1::timestamptz", [current.dueAt], as: Bool.self) == true {
+                throw DSRError.lateExtension(id: id, dueAt: ISO8601DateFormatter().string(from: current.dueAt))
             }
             let request = try transition(
                 id, action: "extend", from: [.requested, .approved, .running, .failed],
