@@ -216,3 +216,68 @@ extension RenderCommandTests {
         #expect(text.contains("[قراءة] تاروت"), "\(text)")
     }
 }
+
+extension RenderCommandTests {
+    /// The QR payload of a page, read back by zbar from a 150 dpi rendering.
+    func qr(_ pdf: String, page: Int) throws -> String {
+        let png = dir + "/qr-\(UUID().uuidString)"
+        _ = try Shell.run(
+            "/usr/bin/pdftoppm", ["-r", "150", "-png", "-singlefile", "-f", "\(page)", "-l", "\(page)", pdf, png])
+        return try Shell.run("/usr/bin/zbarimg", ["-q", "--raw", png + ".png"]).stdout
+    }
+
+    /// Long documents (issue 34): from about 12 lines the QR stopped scanning and from 16 the
+    /// totals were drawn off the page. Now the table flows over pages under a repeated header,
+    /// totals and QR share the last page, every glyph is inside the page box, and a long buyer
+    /// name no longer pushes the QR off.
+    @Test func longDocumentsFlowOverPagesWithTotalsAndQRTogether() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var doc = try example("invoice")
+        let line = try #require((doc["lines"] as? [[String: Any]])?.first)
+        doc["lines"] = (1...40).map { i in
+            line.merging([
+                "description_en": "Reading \(i) (monthly)", "description_ar": "قراءة \(i)", "unit_price": "115.00",
+            ]) { $1 }
+        }
+        doc["amount_paid"] = nil
+        var buyer = try #require(doc["buyer"] as? [String: Any])
+        buyer["name"] = String(repeating: "Layla Haddad Al-Khoury ", count: 8)
+        doc["buyer"] = buyer
+        try write(doc, dir + "/long.json")
+        let pdf = dir + "/long.pdf"
+        let r = try CLI.run(["render", "invoice", "--input", dir + "/long.json", "--out", pdf], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let info = try Shell.run("/usr/bin/pdfinfo", [pdf]).stdout
+        let pages =
+            Int(info.split(separator: "\n").first { $0.hasPrefix("Pages:") }?.split(separator: " ").last ?? "") ?? 0
+        #expect(pages >= 2, "\(info)")
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", pdf, "-"]).stdout
+        for i in 1...40 { #expect(text.contains("Reading \(i) (monthly)"), "line \(i) missing") }
+        let last = try Shell.run("/usr/bin/pdftotext", ["-layout", "-f", "\(pages)", "-l", "\(pages)", pdf, "-"]).stdout
+        #expect(last.contains("Total (incl. VAT)") && last.contains("4,600.00 SAR"), "\(last)")
+        #expect(text.contains("Page 1 of \(pages)") && text.contains("Page \(pages) of \(pages)"))
+        #expect(try qr(pdf, page: pages).hasPrefix("AST"), "the QR decodes on the last page")
+        // Every word inside the page box, on every page.
+        let bbox = try Shell.run("/usr/bin/pdftotext", ["-bbox", pdf, "-"]).stdout
+        var words = 0
+        for w in bbox.split(separator: "\n") where w.contains("<word ") {
+            func value(_ key: String) -> Double {
+                guard let r = w.range(of: key + "=\"") else { return -1 }
+                return Double(w[r.upperBound...].prefix { $0 != "\"" }) ?? -1
+            }
+            words += 1
+            #expect(
+                value("xMin") >= 0 && value("xMax") <= 595.3 && value("yMin") >= 0 && value("yMax") <= 841.9, "\(w)")
+        }
+        #expect(words > 400)
+
+        // One line: one page, no page numbers, the same bytes as before pagination existed.
+        doc["lines"] = [line]
+        try write(doc, dir + "/one.json")
+        #expect(
+            try CLI.run(["render", "invoice", "--input", dir + "/one.json", "--out", dir + "/one.pdf"], env: env).status
+                == 0)
+        #expect(!(try Shell.run("/usr/bin/pdftotext", [dir + "/one.pdf", "-"]).stdout.contains("Page 1 of")))
+        #expect(try qr(dir + "/one.pdf", page: 1).hasPrefix("AST"))
+    }
+}

@@ -26,27 +26,70 @@ public final class InvoiceRenderer {
     static let band = RGB(0.93, 0.94, 0.96)
     static let rule = RGB(0.75, 0.75, 0.78)
 
-    /// The page as positioned items, before PDF encoding (exposed for layout tests): seller
-    /// header, title band, document facts, buyer, line table, totals, statements, the ZATCA QR
-    /// and the footer, top to bottom.
+    /// The pages as positioned items, before PDF encoding (exposed for layout tests): seller
+    /// header, title band, document facts and buyer on page 1; the line table flowing over as
+    /// many pages as it needs, its header repeated on each; totals, statements and the ZATCA QR
+    /// together on the last page; the footer on every page, and "Page N of M" (EN and AR) when
+    /// there is more than one. Nothing is ever drawn below the content area: a row or the
+    /// closing block that does not fit starts a new page.
     public func compose(_ doc: InvoiceDocument) throws -> Document {
         try validate(doc)
         let totals = try InvoiceTotals(doc)
-        var page = Page()
-        var y = sellerHeader(&page, doc, y: Self.margin)
-        y = titleBand(&page, doc, y: y)
-        y = documentFacts(&page, doc, y: y)
-        y = buyerBlock(&page, doc, y: y)
-        y = lineTable(&page, doc, totals: totals, y: y)
-        y = try totalsBlock(&page, doc, totals: totals, y: y)
-        y = statements(&page, doc, y: y)
-        try zatcaQR(&page, doc, totals: totals, y: y)
-        footer(&page, doc)
+        var pages = [Page()]
+        var y = sellerHeader(&pages[0], doc, y: Self.margin)
+        y = titleBand(&pages[0], doc, y: y)
+        y = documentFacts(&pages[0], doc, y: y)
+        y = buyerBlock(&pages[0], doc, y: y)
+        y = lineTable(&pages, doc, totals: totals, y: y)
+        try closingBlock(&pages, doc, totals: totals, y: y)
+        for i in pages.indices {
+            footer(&pages[i], doc)
+            if pages.count > 1 { pageNumber(&pages[i], i + 1, of: pages.count) }
+        }
         let titleKey = Self.titleKey(doc)
         return Document(
             title: "\(labels.en(titleKey)) \(doc.number)", language: "ar",
             subject: "\(labels.ar(titleKey)) \(doc.number)",
-            author: doc.seller.nameEn, date: doc.issuedAt, pages: [page])
+            author: doc.seller.nameEn, date: doc.issuedAt, pages: pages)
+    }
+
+    /// The lowest y content may reach: above the page number and the footer's rule.
+    static var contentBottom: Double { Page.a4Height - margin - 36 }
+    static let qrSize = 118.0
+
+    /// A new page for what did not fit: the title band again (with the number), then `y`.
+    private func continuationPage(_ pages: inout [Page], _ doc: InvoiceDocument) -> Double {
+        pages.append(Page())
+        return titleBand(&pages[pages.count - 1], doc, y: Self.margin)
+    }
+
+    /// Totals, statements and the QR code, kept together: laid out on a scratch page first, and
+    /// on a new page when they would pass the content area.
+    private func closingBlock(_ pages: inout [Page], _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) throws {
+        func layout(at y: Double) throws -> (Page, Double) {
+            var scratch = Page()
+            var bottom = try totalsBlock(&scratch, doc, totals: totals, y: y)
+            bottom = statements(&scratch, doc, y: bottom)
+            if doc.kind != .receipt { bottom += 6 + Self.qrSize }
+            try zatcaQR(&scratch, doc, totals: totals, y: bottom - (doc.kind != .receipt ? 6 + Self.qrSize : 0))
+            return (scratch, bottom)
+        }
+        var (block, bottom) = try layout(at: y)
+        if bottom > Self.contentBottom + 6 {
+            let top = continuationPage(&pages, doc)
+            (block, bottom) = try layout(at: top)
+        }
+        pages[pages.count - 1].items += block.items
+    }
+
+    /// "Page N of M" in English and Arabic, centred above the footer.
+    private func pageNumber(_ page: inout Page, _ n: Int, of m: Int) {
+        let text =
+            labels.en("page_of", ["n": String(n), "m": String(m)]) + "  ·  "
+            + labels.ar("page_of", ["n": String(n), "m": String(m)])
+        _ = place(
+            &page, text, x: Self.margin + Self.width / 2 - 110, y: Page.a4Height - Self.margin - 31, w: 220,
+            style: Self.small, dir: .leftToRight, align: .center)
     }
 
     static var half: Double { width / 2 - 6 }
@@ -144,16 +187,37 @@ public final class InvoiceRenderer {
         return y
     }
 
-    /// The line table: a bilingual header band, then one row per line.
-    private func lineTable(_ page: inout Page, _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) -> Double {
+    static let columns: [(key: String, width: Double)] = [
+        ("description", 200), ("quantity", 40), ("unit_price", 75), ("vat_rate", 48), ("vat_amount", 70),
+        ("line_total", width - 200 - 40 - 75 - 48 - 70),
+    ]
+
+    /// The line table: a bilingual header band, then one row per line; a row that would pass
+    /// the content area goes to a new page, under the header again.
+    private func lineTable(_ pages: inout [Page], _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) -> Double {
+        var y = tableHeader(&pages[pages.count - 1], y: y)
+        var rowsOnPage = 0
+        for (i, item) in doc.lines.enumerated() {
+            var scratch = Page()
+            var bottom = lineRow(&scratch, item, totals.lines[i], exponent: totals.exponent, y: y)
+            if bottom > Self.contentBottom && rowsOnPage > 0 {
+                y = continuationPage(&pages, doc)
+                y = tableHeader(&pages[pages.count - 1], y: y)
+                rowsOnPage = 0
+                scratch = Page()
+                bottom = lineRow(&scratch, item, totals.lines[i], exponent: totals.exponent, y: y)
+            }
+            pages[pages.count - 1].items += scratch.items
+            rowsOnPage += 1
+            y = bottom
+        }
+        return y + 6
+    }
+
+    /// The table's bilingual header band; returns the y below it.
+    private func tableHeader(_ page: inout Page, y: Double) -> Double {
         let m = Self.margin
-        var y = y
-        func money(_ v: Int64) -> String { Currency.display(v, exponent: totals.exponent) }
-        // Line items.
-        let columns: [(key: String, width: Double)] = [
-            ("description", 200), ("quantity", 40), ("unit_price", 75), ("vat_rate", 48), ("vat_amount", 70),
-            ("line_total", Self.width - 200 - 40 - 75 - 48 - 70),
-        ]
+        let columns = Self.columns
         let headStyle = TextStyle(size: 8, color: Self.grey)
         var x = m
         var headBottom = y
@@ -169,39 +233,42 @@ public final class InvoiceRenderer {
             headBottom = max(headBottom, cy)
             x += col.width
         }
-        y = max(headBottom, y + 30) + 4
-        let cell = TextStyle(size: 9)
-        for (i, item) in doc.lines.enumerated() {
-            let line = totals.lines[i]
-            let unitShown = doc.pricesIncludeVat ? line.unitPrice : line.unitPrice
-            x = m
-            var bottom = y
-            var cy = place(
-                &page, item.descriptionEn, x: x + 4, y: y, w: columns[0].width - 8, style: cell, dir: .leftToRight,
-                lang: "en")
-            cy = place(
-                &page, item.descriptionAr, x: x + 4, y: cy, w: columns[0].width - 8, style: cell, dir: .rightToLeft,
-                lang: "ar")
-            bottom = max(bottom, cy)
-            x += columns[0].width
-            let values = [
-                String(item.quantity), money(unitShown), item.vatRate.description + "%", money(line.vat),
-                money(line.gross),
-            ]
-            for (k, value) in values.enumerated() {
-                let w = columns[k + 1].width
-                bottom = max(
-                    bottom, place(&page, value, x: x + 4, y: y, w: w - 8, style: cell, dir: .leftToRight, align: .right)
-                )
-                x += w
-            }
-            y = bottom + 3
-            page.items.append(.rule(x1: m, y1: y, x2: m + Self.width, y2: y, width: 0.5, color: Self.rule))
-            y += 4
-        }
-        y += 6
+        return max(headBottom, y + 30) + 4
+    }
 
-        return y
+    /// One line of the table at `y`; returns the y below its rule.
+    private func lineRow(
+        _ page: inout Page, _ item: InvoiceDocument.LineItem, _ line: InvoiceTotals.Line, exponent: Int, y: Double
+    ) -> Double {
+        let m = Self.margin
+        let columns = Self.columns
+        func money(_ v: Int64) -> String { Currency.display(v, exponent: exponent) }
+        let cell = TextStyle(size: 9)
+        let unitShown = line.unitPrice
+        var x = m
+        var bottom = y
+        var cy = place(
+            &page, item.descriptionEn, x: x + 4, y: y, w: columns[0].width - 8, style: cell, dir: .leftToRight,
+            lang: "en")
+        cy = place(
+            &page, item.descriptionAr, x: x + 4, y: cy, w: columns[0].width - 8, style: cell, dir: .rightToLeft,
+            lang: "ar")
+        bottom = max(bottom, cy)
+        x += columns[0].width
+        let values = [
+            String(item.quantity), money(unitShown), item.vatRate.description + "%", money(line.vat),
+            money(line.gross),
+        ]
+        for (k, value) in values.enumerated() {
+            let w = columns[k + 1].width
+            bottom = max(
+                bottom, place(&page, value, x: x + 4, y: y, w: w - 8, style: cell, dir: .leftToRight, align: .right)
+            )
+            x += w
+        }
+        let ruleY = bottom + 3
+        page.items.append(.rule(x1: m, y1: ruleY, x2: m + Self.width, y2: ruleY, width: 0.5, color: Self.rule))
+        return ruleY + 4
     }
 
     /// Subtotal, VAT per rate, total, and what was paid or, on a credit note, corrected.
