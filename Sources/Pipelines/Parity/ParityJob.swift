@@ -213,7 +213,9 @@ extension ParityReport {
             .init(
                 title: "Findings", widths: [0.08, 0.2, 0.17, 0.55],
                 header: ["Severity", "Code", "Relation", "Message"],
-                rows: rankedFindings.map { [$0.severity, $0.code, $0.relation ?? "", $0.messageWithAcceptance] },
+                rows: rankedFindings.isEmpty
+                    ? [["", "", "", Self.noFindings]]
+                    : rankedFindings.map { [$0.severity, $0.code, $0.relation ?? "", $0.messageWithAcceptance] },
                 emphasised: Set(rankedFindings.indices.filter { rankedFindings[$0].rank <= 1 })))
         if !sideEffects.isEmpty {
             sections.append(

@@ -5,6 +5,11 @@ import Foundation
 extension ParityReport {
     var rankedFindings: [Finding] { findings.sorted { ($0.rank, $0.code) < ($1.rank, $1.code) } }
 
+    /// What an empty findings section means, so it does not read as "not checked".
+    static let noFindings =
+        "None: every catalog lint ran (grants, RLS, policies, bypass, views, partitions, "
+        + "functions) and none found anything."
+
     var headerFacts: [(String, String)] {
         [
             ("Generated", header.generatedAt), ("Database", header.database),
@@ -75,6 +80,7 @@ extension ParityReport {
         for f in rankedFindings {
             out += "| \(f.severity) | \(f.code) | \(cell(f.relation ?? "")) | \(cell(f.messageWithAcceptance)) |\n"
         }
+        if findings.isEmpty { out += "\n\(Self.noFindings)\n" }
         if !sideEffects.isEmpty {
             out += "\n## Side effects a rollback cannot undo\n\n"
             for s in sideEffects { out += "- \(cell(s))\n" }
@@ -141,6 +147,7 @@ extension ParityReport {
                 + "<td>\(e(f.messageWithAcceptance))\(f.evidence.isEmpty ? "" : "<pre>" + e(f.evidence.joined(separator: "\n")) + "</pre>")</td></tr>\n"
         }
         out += "</table>\n"
+        if findings.isEmpty { out += "<p>\(e(Self.noFindings))</p>\n" }
         if !sideEffects.isEmpty {
             out += "<h2>Side effects a rollback cannot undo</h2><ul>"
             out += sideEffects.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n"
