@@ -256,6 +256,8 @@ extension RenderCommandTests {
         let last = try Shell.run("/usr/bin/pdftotext", ["-layout", "-f", "\(pages)", "-l", "\(pages)", pdf, "-"]).stdout
         #expect(last.contains("Total (incl. VAT)") && last.contains("4,600.00 SAR"), "\(last)")
         #expect(text.contains("Page 1 of \(pages)") && text.contains("Page \(pages) of \(pages)"))
+        let number = try #require(doc["number"] as? String)
+        #expect(last.contains(number), "a page read alone names its document: \(last)")
         #expect(try qr(pdf, page: pages).hasPrefix("AST"), "the QR decodes on the last page")
         // Every word inside the page box, on every page.
         let bbox = try Shell.run("/usr/bin/pdftotext", ["-bbox", pdf, "-"]).stdout

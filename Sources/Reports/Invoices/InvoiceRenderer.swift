@@ -57,10 +57,18 @@ public final class InvoiceRenderer {
     static var contentBottom: Double { Page.a4Height - margin - 36 }
     static let qrSize = 118.0
 
-    /// A new page for what did not fit: the title band again (with the number), then `y`.
+    /// A new page for what did not fit: the title band again and the document's number, so a
+    /// page read alone still says which document it belongs to.
     private func continuationPage(_ pages: inout [Page], _ doc: InvoiceDocument) -> Double {
         pages.append(Page())
-        return titleBand(&pages[pages.count - 1], doc, y: Self.margin)
+        let y = titleBand(&pages[pages.count - 1], doc, y: Self.margin)
+        let key: String =
+            switch doc.kind {
+            case .invoice: "invoice_number"
+            case .receipt: "receipt_number"
+            case .creditNote: "credit_note_number"
+            }
+        return row(&pages[pages.count - 1], key: key, value: doc.number, y: y) + 8
     }
 
     /// Totals, statements and the QR code, kept together: laid out on a scratch page first, and
