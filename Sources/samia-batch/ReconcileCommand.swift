@@ -38,6 +38,9 @@ struct ReconcileCommand: ParsableCommand {
     @Option(help: "CSV with a header and columns currency,rate: units of the reporting currency per unit.")
     var fxRates: String?
 
+    @Flag(help: "Reconcile a month that has not ended yet, as an interim look; the manifest says provisional.")
+    var provisional = false
+
     func parsedMonth() throws -> (Int, Int) {
         if month == "previous" {
             var calendar = Calendar(identifier: .gregorian)
@@ -62,11 +65,12 @@ struct ReconcileCommand: ParsableCommand {
     func run() throws {
         try execute {
             let (year, m) = try parsedMonth()
-            let job = try ReconciliationJob.fromEnvironment(
+            var job = try ReconciliationJob.fromEnvironment(
                 year: year, month: m, settlementFiles: settlement, outPath: out, timeZone: timezone,
                 reporting: reportingCurrency.map {
                     ReconciliationJob.Reporting(currency: $0.uppercased(), ratesFile: fxRates!)
                 })
+            job.provisional = provisional
             let runner = Runner(
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)

@@ -202,11 +202,11 @@ struct ReconciliationTests {
 
         #expect(
             try csv(zip, "payouts.csv").map {
-                "\($0["payout_id", default: "?"]) \($0["lines_net", default: "?"]) \($0["payout_amount", default: "?"]) \($0["status", default: "?"])"
+                "\($0["payout_id", default: "?"]) \($0["lines_net", default: "?"]) \($0["payout_amount", default: "?"]) \($0["difference", default: "?"]) \($0["status", default: "?"])"
             }
                 == [
-                    "po_tie 135.00 135.00 ties", "po_bad 40.00 45.00 does not tie",
-                    "pyt_ck 24.17  no payout amount in the reports",
+                    "po_tie 135.00 135.00 0.00 ties", "po_bad 40.00 45.00 5.00 does not tie",
+                    "pyt_ck 24.17   no payout amount in the reports",
                 ])
 
         // VAT figures: invoices minus credit notes issued in October (fixture comments).
@@ -495,5 +495,31 @@ enum CSVText {
             rows.append(row)
         }
         return rows
+    }
+}
+
+extension ReconciliationTests {
+    /// A month that has not ended is not closed as if final (issue 35): the current month is
+    /// refused with 65 unless asked for as provisional, which the signed manifest then says; a
+    /// month that has not begun is refused outright.
+    @Test func anUnfinishedMonthIsProvisionalOrRefused() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let now = Date()
+        let month = { (d: Date) in
+            String(format: "%04d-%02d", calendar.component(.year, from: d), calendar.component(.month, from: d))
+        }
+        let current = month(now)
+        let next = month(calendar.date(byAdding: .month, value: 1, to: now)!)
+        let refused = try CLI.run(["reconcile", "--month", current], database: config, env: env)
+        #expect(refused.status == 65 && refused.stderr.contains("has not ended"), "\(refused.stderr)")
+        let zip = dir + "/interim.zip"
+        let interim = try CLI.run(
+            ["reconcile", "--month", current, "--provisional", "--out", zip], database: config, env: env)
+        #expect(interim.status == 0, "\(interim.stderr)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(try entry(zip, "manifest.json"))) as! [String: Any]
+        #expect(((manifest["parameters"] as! [String: String])["provisional"] ?? "").hasPrefix("true"))
+        let future = try CLI.run(["reconcile", "--month", next, "--provisional"], database: config, env: env)
+        #expect(future.status == 65 && future.stderr.contains("has not begun"), "\(future.stderr)")
     }
 }

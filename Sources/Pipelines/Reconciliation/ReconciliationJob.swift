@@ -66,6 +66,30 @@ public struct ReconciliationJob: Job {
         }
     }
     public var reporting: Reporting?
+    /// A month that has not ended in the reporting zone is reconciled only when asked for as
+    /// provisional; its manifest and summary then say so.
+    public var provisional = false
+
+    /// Refuses a month that has not begun (65), and one that has not ended unless provisional:
+    /// a close of an unfinished month would be signed as if final.
+    func checkMonthIsOver(now: Date) throws {
+        guard let zone = TimeZone(identifier: policy.timeZone) else { return }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let start = calendar.date(from: DateComponents(year: year, month: month, day: 1))!
+        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        if now < start {
+            throw BatchError.badInput(
+                file: "--month", line: nil, field: "month",
+                message: "\(partition.key) has not begun in \(policy.timeZone); nothing to reconcile")
+        }
+        if now < end && !provisional {
+            throw BatchError.badInput(
+                file: "--month", line: nil, field: "month",
+                message: "\(partition.key) has not ended in \(policy.timeZone); a close would be signed as final. "
+                    + "Pass --provisional for an interim look")
+        }
+    }
 
     public var partition: Partition { .month(year: year, month: month) }
 
@@ -73,6 +97,7 @@ public struct ReconciliationJob: Job {
     /// write the signed ZIP, store it as the month's next version, and report.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
+        try checkMonthIsOver(now: context.clock.now())
         try StorageSpace.require(store)
         var stats = try importSettlements(context)
         let registry = ArtifactRegistry(connection: db, store: store)
@@ -150,6 +175,7 @@ public struct ReconciliationJob: Job {
         manifest.parameters["amounts"] = "major units with the currency's ISO 4217 decimals"
         manifest.parameters["csv"] = "UTF-8 with byte-order mark, comma-separated, header row (PostgreSQL COPY)"
         manifest.parameters["vat_rates_sha256"] = rates.sourceSHA256
+        manifest.parameters["provisional"] = provisional ? "true: the month had not ended" : "false"
         return manifest
     }
 

@@ -573,8 +573,10 @@ enum ReconciliationSQL {
     }
 
     /// Minor units as a decimal with exactly `exp` places (`exp` is a column of `rec_currency`).
+    /// The expression is parenthesised: `amount - lines_net` divided term by term was a
+    /// payout's difference off by the currency's factor.
     static func decimal(_ minor: String, exp: String) -> String {
-        "round(\(minor)::numeric / power(10::numeric, \(exp)), \(exp))"
+        "round((\(minor))::numeric / power(10::numeric, \(exp)), \(exp))"
     }
 
     static let breakColumns = """
