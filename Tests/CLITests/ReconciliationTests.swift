@@ -523,3 +523,26 @@ extension ReconciliationTests {
         #expect(future.status == 65 && future.stderr.contains("has not begun"), "\(future.stderr)")
     }
 }
+
+extension ReconciliationTests {
+    /// CSV formula injection (issue 35): a settlement file's text reaches the break CSVs, and a
+    /// value that a spreadsheet would run as a formula is neutralised with a leading `'`.
+    @Test func formulasFromSettlementFilesAreNeutralised() throws {
+        let header = Self.stripe.split(separator: "\n").first.map(String.init) ?? ""
+        let evil = try file(
+            "evil.csv",
+            header + "\n"
+                + "txn_evil,2026-10-15 10:00:05,2026-10-17,sar,10.00,0.00,10.00,charge,ch_evil,,10.00,sar,ch_evil,"
+                + "\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\"\n")
+        let zip = dir + "/evil.zip"
+        let r = try reconcile(["--settlement", evil, "--out", zip])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try csv(zip, "breaks/missing_in_ledger.csv")
+        let refs = rows.map { $0["payment_intent", default: "?"] }
+        #expect(refs.contains("'=HYPERLINK(\"http://evil.example\",\"x\")"), "\(refs)")
+        #expect(!refs.contains { $0.hasPrefix("=") })
+        // Amounts stay numbers: a negative refund is not prefixed.
+        let amounts = try csv(zip, "matched.csv").compactMap { $0["ledger_amount"] }
+        #expect(amounts.allSatisfy { !$0.hasPrefix("'") }, "\(amounts)")
+    }
+}

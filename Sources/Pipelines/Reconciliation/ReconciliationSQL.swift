@@ -579,11 +579,22 @@ enum ReconciliationSQL {
         "round((\(minor))::numeric / power(10::numeric, \(exp)), \(exp))"
     }
 
+    /// A text column as a spreadsheet may show it: a value starting with `=`, `+`, `-`, `@`, a
+    /// tab or a carriage return gets a leading `'`, so a description from a settlement file
+    /// (`=HYPERLINK(...)`) is never a live formula (OWASP's CSV-injection advice). Amounts are
+    /// numbers, not text, and are left alone.
+    static func text(_ column: String, as name: String? = nil) -> String {
+        "CASE WHEN \(column) ~ '^[=+@\\t\\r-]' THEN '''' || \(column) ELSE \(column) END AS "
+            + (name ?? String(column.split(separator: ".").last!))
+    }
+
     static let breakColumns = """
-        provider, order_id, payment_intent, refund, invoice_number, credit_note_number, balance_transaction, payout_id,
-        dispute_id, ledger_currency, \(major("ledger_minor", "ledger_currency")) AS ledger_amount, settlement_currency,
+        \(text("provider")), order_id, \(text("payment_intent")), \(text("refund")), \(text("invoice_number")),
+        \(text("credit_note_number")), \(text("balance_transaction")), \(text("payout_id")), \(text("dispute_id")),
+        ledger_currency, \(major("ledger_minor", "ledger_currency")) AS ledger_amount, settlement_currency,
         \(major("settlement_minor", "settlement_currency")) AS settlement_amount,
-        \(major("difference_minor", "coalesce(settlement_currency, ledger_currency)")) AS difference, ledger_at, settled_at, detail
+        \(major("difference_minor", "coalesce(settlement_currency, ledger_currency)")) AS difference, ledger_at, settled_at,
+        \(text("detail"))
         """
 
     static func breaks(_ type: String) -> String {
@@ -596,13 +607,14 @@ enum ReconciliationSQL {
     }
 
     static let matched = """
-        COPY (SELECT m.item, m.provider, m.order_id, m.payment_intent, m.refund, m.invoice_number, m.credit_note_number,
-                     m.balance_transaction, m.payout_id, m.currency, \(decimal("m.ledger_minor", exp: "c.exp")) AS ledger_amount,
+        COPY (SELECT m.item, \(text("m.provider")), m.order_id, \(text("m.payment_intent")), \(text("m.refund")),
+                     \(text("m.invoice_number")), \(text("m.credit_note_number")), \(text("m.balance_transaction")),
+                     \(text("m.payout_id")), m.currency, \(decimal("m.ledger_minor", exp: "c.exp")) AS ledger_amount,
                      m.settlement_currency, \(decimal("m.settled_minor", exp: "s.exp")) AS settled_gross,
                      \(decimal("m.fee_minor", exp: "s.exp")) AS fee,
                      \(decimal("m.net_minor", exp: "s.exp")) AS net,
                      \(decimal("m.difference_minor", exp: "c.exp")) AS difference,
-                     m.within_tolerance, m.ledger_at, m.settled_at, m.note
+                     m.within_tolerance, m.ledger_at, m.settled_at, \(text("m.note"))
                 FROM rec_matched m
                 LEFT JOIN rec_currency c ON c.code = m.currency
                 LEFT JOIN rec_currency s ON s.code = m.settlement_currency
@@ -611,15 +623,16 @@ enum ReconciliationSQL {
         """
 
     static let inTransit = """
-        COPY (SELECT t.item, t.provider, t.order_id, t.payment_intent, t.refund, t.invoice_number, t.currency,
-                     \(decimal("t.amount_minor", exp: "c.exp")) AS amount, t.ledger_at, t.settled_at, t.reason
+        COPY (SELECT t.item, \(text("t.provider")), t.order_id, \(text("t.payment_intent")), \(text("t.refund")),
+                     \(text("t.invoice_number")), t.currency,
+                     \(decimal("t.amount_minor", exp: "c.exp")) AS amount, t.ledger_at, t.settled_at, \(text("t.reason"))
                 FROM rec_in_transit t LEFT JOIN rec_currency c ON c.code = t.currency
                ORDER BY t.ledger_at, t.payment_intent, t.refund)
           TO STDOUT WITH (FORMAT csv, HEADER)
         """
 
     static let payouts = """
-        COPY (SELECT provider, payout_id, currency, paid_out_at, lines, \(major("lines_net", "currency")) AS lines_net,
+        COPY (SELECT \(text("provider")), \(text("payout_id")), currency, paid_out_at, lines, \(major("lines_net", "currency")) AS lines_net,
                      \(major("amount", "currency")) AS payout_amount, \(major("amount - lines_net", "currency")) AS difference, status
                 FROM rec_payouts ORDER BY paid_out_at NULLS LAST, provider, payout_id)
           TO STDOUT WITH (FORMAT csv, HEADER)
