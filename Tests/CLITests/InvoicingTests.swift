@@ -24,7 +24,10 @@ struct InvoicingTests {
         ]
     }
 
-    func load(orders: Int) throws {
+    func load(orders: Int) throws { try Self.loadFixture(orders: orders, into: config) }
+
+    /// The hand-checkable invoicing fixture (Fixtures/invoicing.sql) with `orders` paid orders.
+    static func loadFixture(orders: Int, into config: ConnectionConfiguration) throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "Fixtures/invoicing.sql"
         ).path

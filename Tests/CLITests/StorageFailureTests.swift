@@ -27,14 +27,7 @@ struct StorageFailureTests {
 
     func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
 
-    func load(orders: Int) throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/invoicing.sql").path
-        let r = try Shell.run(
-            "/usr/bin/psql",
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "orders=\(orders)", "-d", config.conninfo, "-f", fixture])
-        #expect(r.status == 0, "\(r.stderr)")
-    }
+    func load(orders: Int) throws { try InvoicingTests.loadFixture(orders: orders, into: config) }
 
     /// Runs `samia-batch invoices` with a tmpfs of `kib` KiB over the storage directory, then
     /// lists what the run left in it; the tmpfs goes with the namespace.

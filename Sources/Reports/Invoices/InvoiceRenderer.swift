@@ -395,20 +395,8 @@ public final class InvoiceRenderer {
     /// character none covers (an emoji, a CJK name) is refused with the field and the code
     /// point, never drawn as an empty `.notdef` box in a legal document.
     public func checkPrintable(_ doc: InvoiceDocument) throws {
-        var fields: [(String, String)] = [
-            ("number", doc.number), ("order_reference", doc.orderReference), ("seller.name_en", doc.seller.nameEn),
-            ("seller.name_ar", doc.seller.nameAr), ("seller.address_en", doc.seller.addressEn),
-            ("seller.address_ar", doc.seller.addressAr), ("seller.email", doc.seller.email),
-            ("buyer.name", doc.buyer.name), ("buyer.email", doc.buyer.email),
-            ("payment_reference", doc.paymentReference ?? ""), ("reason", doc.reason ?? ""),
-        ]
-        for (i, line) in doc.lines.enumerated() {
-            fields += [
-                ("lines[\(i)].description_en", line.descriptionEn), ("lines[\(i)].description_ar", line.descriptionAr),
-            ]
-        }
         let faces = typesetter.fonts.faces
-        for (field, text) in fields {
+        for (field, text, _) in doc.printedFields {
             for scalar in text.unicodeScalars where !scalar.properties.isDefaultIgnorableCodePoint {
                 if scalar.properties.generalCategory == .control || scalar.properties.isWhitespace { continue }
                 guard faces.contains(where: { $0.covers(scalar) }) else {

@@ -29,9 +29,10 @@ extension InvoiceDocument {
         "name": 200, "address": 400, "email": 254, "description": 300, "reference": 100, "reason": 500, "lines": 200,
     ]
 
-    /// Every text field against its limit in `limits`.
-    func checkLengths() throws {
-        var fields: [(String, String, String)] = [
+    /// Every text field the document prints: its JSON path, its text and its kind (the key of
+    /// its limit in `limits`). The one list the length and the glyph checks both walk.
+    public var printedFields: [(field: String, text: String, kind: String)] {
+        var fields: [(field: String, text: String, kind: String)] = [
             ("number", number, "reference"), ("order_reference", orderReference, "reference"),
             ("payment_reference", paymentReference ?? "", "reference"), ("reason", reason ?? "", "reason"),
             ("seller.name_en", seller.nameEn, "name"), ("seller.name_ar", seller.nameAr, "name"),
@@ -43,12 +44,17 @@ extension InvoiceDocument {
             fields.append(("lines[\(i)].description_en", line.descriptionEn, "description"))
             fields.append(("lines[\(i)].description_ar", line.descriptionAr, "description"))
         }
+        return fields
+    }
+
+    /// Every text field against its limit in `limits`.
+    func checkLengths() throws {
         guard lines.count <= Self.limits["lines"]! else {
             throw InvoiceError.invalidField(
                 field: "lines", reason: "\(lines.count) lines; at most \(Self.limits["lines"]!) per document")
         }
         // Counted in UTF-8 bytes first: a 10 MB name is refused without walking its characters.
-        for (field, text, kind) in fields {
+        for (field, text, kind) in printedFields {
             let limit = Self.limits[kind]!
             guard text.utf8.count > limit, text.count > limit else { continue }
             throw InvoiceError.invalidField(
