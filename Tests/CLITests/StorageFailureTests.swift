@@ -55,6 +55,9 @@ struct StorageFailureTests {
         #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "")
         let typo = try CLI.run(["invoices"], env: env.merging(["SAMIA_STORAGE_MIN_FREE_MB": "25O"]) { $1 })
         #expect(typo.status == 78 && typo.stderr.contains("SAMIA_STORAGE_MIN_FREE_MB=25O"), "\(typo.stderr)")
+        let limit = try CLI.run(["invoices"], env: env.merging(["SAMIA_STORAGE_FAILURE_LIMIT": "zero"]) { $1 })
+        #expect(limit.status == 78 && limit.stderr.contains("SAMIA_STORAGE_FAILURE_LIMIT=zero"), "\(limit.stderr)")
+        #expect(try psql("SELECT count(*) FROM invoices") == "0", "a typo in the limit takes no number")
         #expect(try CLI.run(["invoices"], env: env).status == 0)
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NOT NULL") == "3")
         // The other jobs that write to the store refuse the same way: a finance ZIP, a DSR export.

@@ -48,13 +48,14 @@ public struct InvoicingJob: Job {
         if context.dryRun { return try dryRun(db) }
         // Nothing is numbered that could not be stored: a full disk stops the run before it starts.
         try StorageSpace.require(store)
+        // Read before any work: a typo in the limit must not surface after numbers were taken.
+        var breaker = try StorageBreaker.fromEnvironment()
         let renderer = InvoiceRenderer(fonts: try FontSet(paths: fonts), labels: labels, iccProfile: icc)
         var stats: [String: Int64] = [:]
         // What a killed run left half-written: never read as a document, removed before work.
         stats["stale_temporaries_removed"] = Int64(try store.removeStaleTemporaries(prefix: "invoices"))
         var failures = DocumentFailures(db: db, logger: context.logger)
         let issued = try numberDocuments(context, renderer: renderer, failures: &failures, stats: &stats)
-        var breaker = try StorageBreaker.fromEnvironment()
         let stored = try storePDFs(context, renderer: renderer, failures: &failures, stats: &stats, breaker: &breaker)
         // Objects lost from storage: render again from the snapshot, which gives the same bytes.
         let checked = try checkStoredPDFs(db, renderer: renderer, context: context)
