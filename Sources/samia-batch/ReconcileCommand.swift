@@ -11,10 +11,12 @@ struct ReconcileCommand: ParsableCommand {
         discussion: """
             Imports any --settlement files first (as `settlement import` would), then matches the month's succeeded
             payments, refunds, invoices and credit notes against the settlement lines in PostgreSQL. Every difference is
-            a typed break in its own CSV; matched.csv, in_transit.csv, payouts.csv, vat_summary.csv, summary.md and a
-            bilingual summary.pdf go in one ZIP with a manifest signed by SAMIA_SIGNING_KEY_FILE. Each run stores a new
-            version of the `reconciliation` artefact (earlier versions are kept; see `samia-batch artifacts`). Breaks
-            do not fail the run. Tolerances and the time zone: policy/reconciliation.yaml (docs/reconciliation.md).
+            a typed break in its own CSV; matched.csv, in_transit.csv, payouts.csv, vat_summary.csv (by tax point),
+            other.csv (lines matching does not use, with their totals), summary.md and a bilingual summary.pdf go in one
+            ZIP with a manifest signed by SAMIA_SIGNING_KEY_FILE. Each run stores a new version of the `reconciliation`
+            artefact (earlier versions are kept; see `samia-batch artifacts`). Breaks do not fail the run. --dry-run
+            imports, matches and counts in a transaction that is rolled back, and writes nothing. Tolerances and the
+            time zone: policy/reconciliation.yaml (docs/reconciliation.md).
             """)
 
     @OptionGroup var database: DatabaseOptions

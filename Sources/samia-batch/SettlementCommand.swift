@@ -16,8 +16,10 @@ struct SettlementCommand: ParsableCommand {
                 Stripe: the itemized balance-change-from-activity and payout-reconciliation reports. Checkout.com: financial
                 actions by payout ID. The layout is recognised from the header; --provider makes a file of the other
                 provider an error. Amounts become integer minor units exactly. A file imported before (same SHA-256) is a
-                no-op, and a line already known is skipped. A bad file is refused with its file, line and column, and
-                nothing of it is written (exit 65). See docs/reconciliation.md.
+                no-op, and a line already known with the same figures is skipped; a key listed twice, or a known line
+                with other figures, refuses the file naming both lines. A bad file is refused with its file, line and
+                column, and nothing of it is written (exit 65). --dry-run checks everything and keeps nothing. See
+                docs/reconciliation.md.
                 """)
 
         @OptionGroup var database: DatabaseOptions

@@ -153,3 +153,74 @@ struct SettlementImportTests {
             try psql("SELECT (SELECT count(*) FROM settlement_files) + (SELECT count(*) FROM settlement_lines)") == "0")
     }
 }
+
+extension SettlementImportTests {
+    /// `--dry-run` runs every check and keeps nothing (issue 35: it imported).
+    @Test func aDryRunChecksEverythingAndKeepsNothing() throws {
+        let path = try file("balance_change_from_activity.itemized.dry.csv", Self.balanceChange)
+        let r = try importing([path], ["--dry-run"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("4 row(s), 4 would be imported") && r.stdout.contains("nothing was imported"))
+        #expect(
+            try psql("SELECT (SELECT count(*) FROM settlement_files) + (SELECT count(*) FROM settlement_lines)") == "0")
+        #expect(try psql("SELECT status, dry_run FROM batch_runs WHERE job = 'settlement-import'") == "succeeded|t")
+        // A bad file fails the dry run as it would fail the import.
+        let bad = try file(
+            "bad.csv", Self.balanceChange.replacingOccurrences(of: ",0.110,", with: ",n/a,"))
+        #expect(try importing([bad], ["--dry-run"]).status == 65)
+        // The real import afterwards is not "already imported".
+        let real = try importing([path])
+        #expect(real.status == 0 && real.stdout.contains("4 imported"), "\(real.stdout)")
+    }
+
+    /// The same balance transaction twice in one file is refused naming both lines and their
+    /// figures, not with PostgreSQL's duplicate-key text (issue 35).
+    @Test func aLineRepeatedInAFileIsRefusedNamingBothLines() throws {
+        let repeated = Self.balanceChange.replacingOccurrences(of: "refund,txn_004,", with: "refund,txn_002,")
+        let path = try file("repeated.csv", repeated)
+        let r = try importing([path])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("repeated.csv:5 (balance_transaction_id)"), "\(r.stderr)")
+        #expect(r.stderr.contains("repeats txn_002 of line 3"), "\(r.stderr)")
+        #expect(r.stderr.contains("KWD gross 3.750") && r.stderr.contains("KWD gross -1.250"), "\(r.stderr)")
+        #expect(!r.stderr.contains("duplicate key") && !r.stderr.contains("cannot affect row"), "\(r.stderr)")
+        #expect(try psql("SELECT count(*) FROM settlement_lines") == "0")
+    }
+
+    /// A line delivered again with other figures is refused with the earlier file and line and
+    /// both amounts; it was skipped as "already known" (issue 35). The same figures again are
+    /// still only counted.
+    @Test func aReDeliveredLineWithOtherFiguresIsRefused() throws {
+        #expect(try importing([try file("first.csv", Self.balanceChange)]).status == 0)
+        let changed = try file(
+            "second.csv", Self.balanceChange.replacingOccurrences(of: "115.00,3.64,111.36", with: "116.00,3.64,112.36"))
+        let r = try importing([changed])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("second.csv:2 (balance_transaction_id)"), "\(r.stderr)")
+        #expect(r.stderr.contains("was imported from first.csv line 2"), "\(r.stderr)")
+        #expect(r.stderr.contains("USD gross 115.00") && r.stderr.contains("USD gross 116.00"), "\(r.stderr)")
+        #expect(try psql("SELECT count(*), sum(gross_minor) FROM settlement_lines") == "4|15000")
+        #expect(try psql("SELECT count(*) FROM settlement_files") == "1")
+    }
+
+    /// Stripe's rarer reporting categories are imported, not refused (issue 35); a value that is
+    /// no category at all still is.
+    @Test func everyStripeReportingCategoryIsImported() throws {
+        let header = Self.balanceChange.split(separator: "\n")[0]
+        let categories = [
+            "transfer", "transfer_reversal", "topup", "topup_reversal", "risk_reserved_funds", "connect_reserved_funds",
+            "payout_minimum_balance_hold", "payout_minimum_balance_release", "charge_failure", "advance",
+            "platform_earning", "tax", "other_adjustment", "network_cost", "partial_capture_reversal",
+        ]
+        let rows = categories.enumerated().map { i, category in
+            "\(category),txn_c\(i),2026-11-20 10:00:00,,usd,-1.00,0.00,-1.00,src_\(i),,,,,,"
+        }
+        let r = try importing([try file("rare.csv", ([String(header)] + rows).joined(separator: "\n") + "\n")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try psql("SELECT count(DISTINCT category) FROM settlement_lines") == String(categories.count))
+        let typo = try importing([
+            try file("typo.csv", "\(header)\ntrasnfer,txn_t,2026-11-20 10:00:00,,usd,-1.00,0.00,-1.00,,,,,,,\n")
+        ])
+        #expect(typo.status == 65 && typo.stderr.contains("trasnfer"), "\(typo.stderr)")
+    }
+}

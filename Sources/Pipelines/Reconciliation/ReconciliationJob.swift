@@ -98,6 +98,7 @@ public struct ReconciliationJob: Job {
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
         try checkMonthIsOver(now: context.clock.now())
+        if context.dryRun { return try dryRun(context) }
         try StorageSpace.require(store)
         var stats = try importSettlements(context)
         let registry = ArtifactRegistry(connection: db, store: store)
@@ -141,7 +142,8 @@ public struct ReconciliationJob: Job {
         let temporaryDirectory: String?
 
         init(job: ReconciliationJob, version: Int) throws {
-            fileName = "reconciliation-\(job.partition.key)-v\(version).zip"
+            fileName =
+                "reconciliation-\(job.partition.key)-v\(version)\(job.provisional ? "-provisional" : "").zip"
             if let outPath = job.outPath {
                 (zipPath, temporaryDirectory) = (outPath, nil)
             } else {
@@ -164,7 +166,7 @@ public struct ReconciliationJob: Job {
         return stats
     }
 
-    private func manifest(version: Int, now: Date, runID: Int64) -> Manifest {
+    func manifest(version: Int, now: Date, runID: Int64) -> Manifest {
         let monthKey = partition.key
         var manifest = Manifest(
             artifact: "\(Self.artifactKind)/\(monthKey)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
@@ -180,7 +182,7 @@ public struct ReconciliationJob: Job {
     }
 
     /// The session's settings and the one-row parameter tables every matching statement reads.
-    private func setUpMatching(_ db: Connection) throws {
+    func setUpMatching(_ db: Connection) throws {
         // JIT compiles for hundreds of milliseconds per statement here (temporary tables have no
         // statistics, so every plan looks expensive) and never pays back on these plans.
         _ = try db.query(
@@ -211,7 +213,7 @@ public struct ReconciliationJob: Job {
 
     /// The matching statements in order; the window and source files go into the manifest.
     /// Returns the milliseconds it took.
-    private func match(_ context: JobContext, manifest: inout Manifest) throws -> Int64 {
+    func match(_ context: JobContext, manifest: inout Manifest) throws -> Int64 {
         let db = context.connection
         let matchStarted = Date()
         for (i, statement) in ReconciliationSQL.statements.enumerated() {
@@ -258,6 +260,7 @@ public struct ReconciliationJob: Job {
             ("matched", "matched.csv", ReconciliationSQL.matched),
             ("in_transit", "in_transit.csv", ReconciliationSQL.inTransit),
             ("payouts", "payouts.csv", ReconciliationSQL.payouts), ("vat_rows", "vat_summary.csv", vat),
+            ("other_rows", "other.csv", ReconciliationSQL.other),
         ] {
             stats[stat] = Int64(try addCSV(zip, &manifest, name: name, sql: sql, db, now, waitNanoseconds: &wait))
         }
@@ -271,9 +274,10 @@ public struct ReconciliationJob: Job {
     private func addSummary(
         _ zip: ZipWriter, manifest: inout Manifest, db: Connection, now: Date, version: Int, counts: [String: Int64]
     ) throws -> ReconciliationSummary {
-        let summary = ReconciliationSummary(
+        var summary = ReconciliationSummary(
             month: partition.key, timeZone: policy.timeZone, version: version, generatedAt: now,
             totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
+        summary.provisional = provisional
         let markdown = Array(summary.markdown(labels: labels).utf8)
         try zip.add("summary.md", data: markdown, modified: now)
         manifest.add(path: "summary.md", contents: markdown)
@@ -384,6 +388,8 @@ public struct ReconciliationJob: Job {
         _ zip: ZipWriter, _ manifest: inout Manifest, name: String, sql: String, _ db: Connection, _ now: Date,
         waitNanoseconds: inout UInt64
     ) throws -> Int {
+        // A provisional close marks every CSV row, so no file taken out of the ZIP passes for final.
+        let sql = provisional ? Self.markedProvisional(sql) : sql
         try zip.begin(name, size: nil, modified: now)
         var hasher = SHA256Stream()
         var bytes: Int64 = 0
@@ -405,6 +411,12 @@ public struct ReconciliationJob: Job {
         try zip.end()
         manifest.add(path: name, sha256: hasher.finalize(), bytes: bytes)
         return rows
+    }
+
+    /// The `COPY (SELECT ...)` with a first column `provisional` saying the month had not ended.
+    static func markedProvisional(_ copy: String) -> String {
+        precondition(copy.hasPrefix("COPY (SELECT "), "every CSV is a COPY of a SELECT")
+        return "COPY (SELECT 'month not ended' AS provisional, " + copy.dropFirst("COPY (SELECT ".count)
     }
 
     private func totals(_ db: Connection) throws -> [ReconciliationSummary.CurrencyTotals] {

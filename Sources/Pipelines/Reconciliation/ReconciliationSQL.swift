@@ -116,7 +116,7 @@ enum ReconciliationSQL {
                     ELSE 'adjustment' END AS kind,
                l.currency::text AS currency, l.gross_minor AS gross, abs(l.fee_minor) AS fee, l.net_minor AS net,
                l.presentment_currency::text AS p_currency, l.presentment_minor AS p_amount, l.payment_intent_id AS ref,
-               l.source_id AS item, l.source_id, l.payout_id, 1::bigint AS lines
+               l.source_id AS item, l.source_id, l.payout_id, 1::bigint AS lines, l.category
           FROM public.settlement_lines l CROSS JOIN rec_params p
          WHERE l.provider = 'stripe' AND l.created_at >= p.prev_start_at
         UNION ALL
@@ -130,7 +130,7 @@ enum ReconciliationSQL {
                -- The presentment amount is the Gross breakdown row's (fee rows carry gross 0).
                min(l.presentment_currency) FILTER (WHERE l.gross_minor <> 0),
                sum(l.presentment_minor) FILTER (WHERE l.gross_minor <> 0)::bigint, min(l.source_id),
-               split_part(l.line_key, ':', 1), min(l.source_id), min(l.payout_id), count(*)
+               split_part(l.line_key, ':', 1), min(l.source_id), min(l.payout_id), count(*), min(l.category)
           FROM public.settlement_lines l CROSS JOIN rec_params p
          WHERE l.provider = 'checkout' AND l.created_at >= p.prev_start_at
          GROUP BY l.provider, split_part(l.line_key, ':', 1);
@@ -268,6 +268,8 @@ enum ReconciliationSQL {
            AND (pi.id IS NULL OR pi.status <> 'succeeded')
         """,
         // Refunds: matched by the provider's refund id (Stripe re_…, Checkout.com action id).
+        // Only succeeded refunds match; one the ledger has as failed or pending but the
+        // provider settled is a missing_in_ledger break and nothing else.
         """
         CREATE TEMP TABLE rec_refunds ON COMMIT DROP AS
         SELECT r.id, r.order_id, r.provider_refund_id AS ref, r.amount_cents AS amount, r.currency::text AS currency,
@@ -305,7 +307,8 @@ enum ReconciliationSQL {
                r.m_currency, r.m_amount, CASE WHEN r.m_currency = r.currency THEN r.m_amount - r.amount END, r.created_at,
                r.settled_at, 'refund settled differently from the ledger'
           FROM rec_refunds r CROSS JOIN rec_params p
-         WHERE r.k = 1 AND r.txn IS NOT NULL AND r.settled_at < p.end_at AND (r.in_month OR r.settled_at >= p.start_at)
+         WHERE r.k = 1 AND r.status = 'succeeded' AND r.txn IS NOT NULL AND r.settled_at < p.end_at
+           AND (r.in_month OR r.settled_at >= p.start_at)
            AND (r.m_currency <> r.currency OR abs(r.m_amount - r.amount) > p.amount_tol);
         INSERT INTO rec_matched
         SELECT 'refund', r.provider, r.order_id, r.payment_ref, r.ref, r.invoice_number, r.credit_note, r.txn, r.payout_id,
@@ -313,14 +316,15 @@ enum ReconciliationSQL {
                r.created_at, r.settled_at,
                CASE WHEN NOT r.in_month THEN 'in transit at the previous month''s end, settled this month' END
           FROM rec_refunds r CROSS JOIN rec_params p
-         WHERE r.k = 1 AND r.txn IS NOT NULL AND r.settled_at < p.end_at AND (r.in_month OR r.settled_at >= p.start_at)
+         WHERE r.k = 1 AND r.status = 'succeeded' AND r.txn IS NOT NULL AND r.settled_at < p.end_at
+           AND (r.in_month OR r.settled_at >= p.start_at)
            AND r.m_currency = r.currency AND abs(r.m_amount - r.amount) <= p.amount_tol;
         INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, balance_transaction, payout_id,
                                 settlement_currency, settlement_minor, settled_at, detail)
         SELECT 'duplicate', r.provider, r.order_id, r.payment_ref, r.ref, r.txn, r.payout_id, r.m_currency, r.m_amount,
                r.settled_at, 'settlement refund number ' || r.k || ' for one refund'
           FROM rec_refunds r CROSS JOIN rec_params p
-         WHERE r.k > 1 AND r.settled_at >= p.start_at AND r.settled_at < p.end_at;
+         WHERE r.k > 1 AND r.status = 'succeeded' AND r.settled_at >= p.start_at AND r.settled_at < p.end_at;
         INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, refund, balance_transaction, payout_id,
                                 settlement_currency, settlement_minor, settled_at, detail)
         SELECT 'missing_in_ledger', e.provider, pi.order_id, e.ref, e.item, e.txn, e.payout_id,
@@ -406,34 +410,49 @@ enum ReconciliationSQL {
          WHERE c.break_type = 'dispute_won' AND c.reversals > 0 AND c.withdrawn + c.reinstated <> 0
            AND (NOT c.has_presentment OR c.presentment_net = 0)
         """,
-        // Payouts: the payout's amount against the sum of the lines it paid out.
+        // Payouts: the payout's amount against the sum of the lines it paid out, per currency:
+        // amounts of different currencies are never added. A payout whose lines are in another
+        // currency than the payout itself does not tie, whatever the numbers.
         """
         CREATE TEMP TABLE rec_payouts ON COMMIT DROP AS
         WITH lines AS (
-          SELECT l.provider, l.payout_id, min(l.currency) AS currency, count(*) AS lines, sum(l.net_minor)::bigint AS lines_net,
-                 max(l.created_at) AS last_line_at
+          SELECT l.provider, l.payout_id, l.currency::text AS currency, count(*) AS lines,
+                 sum(l.net_minor)::bigint AS lines_net, max(l.created_at) AS last_line_at
             FROM public.settlement_lines l
            WHERE l.payout_id IS NOT NULL AND l.category NOT IN ('payout', 'payout_reversal')
-           GROUP BY l.provider, l.payout_id
+           GROUP BY l.provider, l.payout_id, l.currency
         ), payouts AS (
           SELECT e.provider, e.source_id AS payout_id, e.currency, -e.gross AS amount, e.created_at
             FROM rec_events e WHERE e.kind = 'payout' AND e.source_id IS NOT NULL
+        ), joined AS (
+          SELECT coalesce(po.provider, li.provider) AS provider, coalesce(po.payout_id, li.payout_id) AS payout_id,
+                 coalesce(po.currency, li.currency) AS currency, po.created_at AS paid_out_at, li.lines, li.lines_net,
+                 po.amount, coalesce(po.created_at, li.last_line_at) AS at
+            FROM payouts po
+            FULL JOIN lines li ON li.provider = po.provider AND li.payout_id = po.payout_id AND li.currency = po.currency
+        ), spread AS (
+          SELECT j.*, count(*) OVER (PARTITION BY j.provider, j.payout_id) AS currencies,
+                 max(j.paid_out_at) OVER (PARTITION BY j.provider, j.payout_id) AS payout_at
+            FROM joined j
         )
-        SELECT coalesce(po.provider, li.provider) AS provider, coalesce(po.payout_id, li.payout_id) AS payout_id,
-               coalesce(po.currency, li.currency) AS currency, po.created_at AS paid_out_at, li.lines,
-               li.lines_net, po.amount,
-               CASE WHEN po.amount IS NULL THEN 'no payout amount in the reports'
-                    WHEN li.lines IS NULL THEN 'no itemized lines imported'
-                    WHEN po.amount = li.lines_net THEN 'ties' ELSE 'does not tie' END AS status
-          FROM payouts po
-          FULL JOIN lines li ON li.provider = po.provider AND li.payout_id = po.payout_id
-          CROSS JOIN rec_params p
-         WHERE coalesce(po.created_at, li.last_line_at) >= p.start_at AND coalesce(po.created_at, li.last_line_at) < p.end_at;
+        SELECT s.provider, s.payout_id, s.currency, s.paid_out_at, s.lines, s.lines_net, s.amount,
+               CASE WHEN s.currencies > 1 AND s.amount IS NULL THEN 'lines in ' || s.currency || ', the payout is in another currency'
+                    WHEN s.currencies > 1 AND s.lines IS NULL THEN 'paid out in ' || s.currency || ', its lines are in another currency'
+                    WHEN s.currencies > 1 THEN 'does not tie: lines in more than one currency'
+                    WHEN s.amount IS NULL THEN 'no payout amount in the reports'
+                    WHEN s.lines IS NULL THEN 'no itemized lines imported'
+                    WHEN s.amount = s.lines_net THEN 'ties' ELSE 'does not tie' END AS status
+          FROM spread s CROSS JOIN rec_params p
+         WHERE coalesce(s.payout_at, s.at) >= p.start_at AND coalesce(s.payout_at, s.at) < p.end_at;
         INSERT INTO rec_breaks (break_type, provider, payout_id, settlement_currency, settlement_minor, difference_minor,
                                 settled_at, detail)
         SELECT 'payout_mismatch', provider, payout_id, currency, amount, amount - lines_net, paid_out_at,
-               'payout ' || amount || ' minor units, its ' || lines || ' lines sum to ' || lines_net
-          FROM rec_payouts WHERE status = 'does not tie'
+               CASE WHEN status = 'does not tie'
+                    THEN 'payout ' || amount || ' minor units, its ' || lines || ' lines sum to ' || lines_net
+                    ELSE status || ' (' || coalesce(amount::text, '-') || ' paid out, ' || coalesce(lines_net::text, '-')
+                         || ' in lines, minor units of ' || currency || ')' END
+          FROM rec_payouts
+         WHERE status NOT IN ('ties', 'no payout amount in the reports', 'no itemized lines imported')
         """,
         // Invoice checks: every payment invoiced, arithmetic, the rate in force, the number series.
         """
@@ -444,7 +463,8 @@ enum ReconciliationSQL {
         SELECT i.id, i.order_id, i.number, i.currency::text AS currency, i.subtotal_cents, i.vat_cents, i.total_cents,
                upper(coalesce(i.billing_country, '')) AS country, i.created_at, pi.provider_intent_id AS payment_ref,
                coalesce(d.supplied_at, i.created_at) AS supplied_at, x.net AS lines_net, x.vat AS lines_vat,
-               x.min_bp, x.max_bp, x.line_bp, x.rate_label
+               x.min_bp, x.max_bp, x.line_bp, x.rate_label, i.created_at < p.end_at AS issued_in_month,
+               coalesce(d.supplied_at, pi.updated_at, i.created_at) AS tax_point
           FROM public.invoices i
           CROSS JOIN rec_params p
           LEFT JOIN public.payment_intents pi ON pi.id = i.payment_intent_id
@@ -467,7 +487,9 @@ enum ReconciliationSQL {
                       CROSS JOIN LATERAL (
                         SELECT (li->>'unit_price')::numeric * power(10::numeric, c.exp) * (li->>'quantity')::integer AS amount,
                                round((li->>'vat_rate')::numeric * 100) AS bp) r) a) x
-         WHERE i.created_at >= p.start_at AND i.created_at < p.end_at;
+         -- Issued in the month (the invoice checks), or issued later for a supply in the month (the
+         -- VAT figures go by tax point: the date of supply, i.e. the payment, for prepaid services).
+         WHERE i.created_at >= p.start_at AND (i.created_at < p.end_at OR pi.updated_at < p.end_at);
         INSERT INTO rec_breaks (break_type, provider, order_id, payment_intent, invoice_number, ledger_currency, ledger_minor,
                                 difference_minor, ledger_at, detail)
         SELECT 'invoice_arithmetic', NULL, v.order_id, v.payment_ref, v.number, v.currency, v.total_cents,
@@ -478,7 +500,8 @@ enum ReconciliationSQL {
                     ELSE 'VAT ' || v.vat_cents || ' / base ' || v.subtotal_cents || ', the lines'' rates give VAT ' || v.lines_vat
                          || ' / base ' || v.lines_net END
           FROM rec_invoices v
-         WHERE v.subtotal_cents + v.vat_cents <> v.total_cents OR v.lines_vat <> v.vat_cents OR v.lines_net <> v.subtotal_cents
+         WHERE v.issued_in_month
+           AND (v.subtotal_cents + v.vat_cents <> v.total_cents OR v.lines_vat <> v.vat_cents OR v.lines_net <> v.subtotal_cents)
         """,
         """
         WITH rated AS (
@@ -499,7 +522,7 @@ enum ReconciliationSQL {
                          || '%, in force for ' || country || ' on ' || to_char(supplied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
                          || ': ' || trim_scale(in_force::numeric / 100)::text || '%' END
           FROM rated
-         WHERE in_force IS NULL OR min_bp IS NULL OR min_bp <> in_force OR max_bp <> in_force
+         WHERE issued_in_month AND (in_force IS NULL OR min_bp IS NULL OR min_bp <> in_force OR max_bp <> in_force)
         """,
         // The number series: each year's numbers 1..max must each appear once (up to month end).
         // One sort per series and year: a number equal to its predecessor is a copy, a number more
@@ -544,13 +567,15 @@ enum ReconciliationSQL {
                series || ' numbers of ' || year || ' missing: ' || (prev + 1) || CASE WHEN n - 1 > prev + 1 THEN '-' || (n - 1) ELSE '' END
           FROM ordered WHERE n - prev > 1
         """,
-        // VAT return figures: invoices minus credit notes issued in the month.
+        // VAT return figures: invoices by tax point (date of supply) in the month, minus credit
+        // notes issued in the month.
         """
         CREATE TEMP TABLE rec_vat ON COMMIT DROP AS
         WITH docs AS (
           SELECT v.country, v.currency, coalesce(v.rate_label, 'unknown') AS rate,
                  1 AS invoices, 0 AS credit_notes, v.subtotal_cents AS base, v.vat_cents AS vat, v.total_cents AS gross
-            FROM rec_invoices v
+            FROM rec_invoices v CROSS JOIN rec_params p
+           WHERE v.tax_point >= p.start_at AND v.tax_point < p.end_at
           UNION ALL
           SELECT upper(coalesce(i.billing_country, '')), cn.currency::text,
                  coalesce(cn.meta#>>'{document,lines,0,vat_rate}', 'unknown'), 0, 1,
@@ -619,6 +644,23 @@ enum ReconciliationSQL {
                 LEFT JOIN rec_currency c ON c.code = m.currency
                 LEFT JOIN rec_currency s ON s.code = m.settlement_currency
                ORDER BY m.settled_at, m.balance_transaction)
+          TO STDOUT WITH (FORMAT csv, HEADER)
+        """
+
+    /// Settlement lines of the month that matching does not use (Stripe fees, network costs,
+    /// transfers, tax, reserves, ...; Checkout.com actions other than captures, refunds,
+    /// chargebacks and payouts), per provider, currency and category with their totals, so that
+    /// every imported line is accounted for somewhere in the ZIP.
+    static let other = """
+        COPY (SELECT \(text("e.provider")), e.currency, \(text("e.category")), sum(e.lines)::bigint AS lines,
+                     \(decimal("sum(e.gross)", exp: "c.exp")) AS gross, \(decimal("sum(e.fee)", exp: "c.exp")) AS fee,
+                     \(decimal("sum(e.net)", exp: "c.exp")) AS net
+                FROM rec_events e
+                CROSS JOIN rec_params p
+                JOIN rec_currency c ON c.code = e.currency
+               WHERE e.kind = 'adjustment' AND e.created_at >= p.start_at AND e.created_at < p.end_at
+               GROUP BY e.provider, e.currency, e.category, c.exp
+               ORDER BY e.provider, e.currency, e.category)
           TO STDOUT WITH (FORMAT csv, HEADER)
         """
 

@@ -63,6 +63,8 @@ public struct ReconciliationSummary: Sendable, Equatable {
     /// visibly empty rather than absent).
     public var breaks: [(type: String, count: Int64)]
     public var vat: [VATRow]
+    /// A close of a month that had not ended: every page and the Markdown say so.
+    public var provisional = false
 
     public init(
         month: String, timeZone: String, version: Int, generatedAt: Date, totals: [CurrencyTotals],
@@ -78,7 +80,8 @@ public struct ReconciliationSummary: Sendable, Equatable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.month == b.month && a.timeZone == b.timeZone && a.version == b.version && a.generatedAt == b.generatedAt
+        a.month == b.month && a.provisional == b.provisional && a.timeZone == b.timeZone && a.version == b.version
+            && a.generatedAt == b.generatedAt
             && a.totals == b.totals && a.vat == b.vat && a.breaks.map(\.type) == b.breaks.map(\.type)
             && a.breaks.map(\.count) == b.breaks.map(\.count)
     }
@@ -89,6 +92,7 @@ public struct ReconciliationSummary: Sendable, Equatable {
     /// break type).
     public func markdown(labels: Labels) -> String {
         var md = "# \(labels.en("rec_title")) \(month) — \(labels.ar("rec_title"))\n\n"
+        if provisional { md += "**\(labels.en("rec_provisional"))** — \(labels.ar("rec_provisional"))\n\n" }
         md += "- \(labels.en("rec_time_zone")): \(timeZone)\n"
         md += "- \(labels.en("rec_version")): \(version)\n"
         md += "- \(labels.en("rec_generated")): \(PDFRenderer.isoDate(generatedAt))\n"

@@ -55,6 +55,15 @@ public final class ReconciliationSummaryRenderer {
             style: title,
             dir: .rightToLeft, lang: "ar")
         out.y = max(a, b) + 8
+        if s.provisional {
+            let mark = TextStyle(size: 12)
+            let en = place(
+                &out, labels.en("rec_provisional"), x: m, w: half, style: mark, dir: .leftToRight, lang: "en")
+            let ar = place(
+                &out, labels.ar("rec_provisional"), x: m + Self.width - half, w: half, style: mark, dir: .rightToLeft,
+                lang: "ar")
+            out.y = max(en, ar) + 8
+        }
         for (key, value) in [
             ("rec_time_zone", s.timeZone), ("rec_version", String(s.version)),
             ("rec_generated", PDFRenderer.isoDate(s.generatedAt)), ("rec_total_breaks", String(s.totalBreaks)),
@@ -100,7 +109,8 @@ public final class ReconciliationSummaryRenderer {
         out.y += 10
         vatSection(&out, s)
         return Document(
-            title: labels.en("rec_title") + " " + s.month, language: "en", subject: "Monthly reconciliation",
+            title: labels.en("rec_title") + " " + s.month + (s.provisional ? " (provisional)" : ""), language: "en",
+            subject: "Monthly reconciliation",
             date: s.generatedAt, pages: out.pages)
     }
 

@@ -27,11 +27,26 @@ public enum SettlementReport: String, Sendable, CaseIterable {
         "Processing Currency Amount", "Holding Currency", "Holding Currency Amount",
     ]
 
-    /// Stripe's reporting categories (not `type`); anything else is refused.
+    /// Stripe's reporting categories (the `reporting_category` column, not `type`), as its
+    /// reporting-categories page lists them. Matching uses charges, refunds, failed refunds,
+    /// disputes and payouts; every other category is imported and shown with its total in
+    /// `other.csv`, so a file always balances. A value outside this list (a typo, a category
+    /// Stripe added later) is refused, naming it: it is added here once its meaning is known.
     static let stripeCategories = [
-        "charge", "refund", "refund_failure", "partial_capture_reversal", "dispute", "dispute_reversal", "fee",
-        "network_cost", "tax", "other_adjustment", "payout", "payout_reversal",
+        "advance", "advance_funding", "anticipation_repayment", "charge", "charge_failure", "climate_order_purchase",
+        "climate_order_refund", "connect_collection_transfer", "connect_reserved_funds", "contribution", "dispute",
+        "dispute_reversal", "fee", "financing_paydown", "financing_paydown_reversal", "financing_payout",
+        "financing_payout_reversal", "issuing_authorization_hold", "issuing_authorization_release", "issuing_dispute",
+        "issuing_transaction", "network_cost", "other_adjustment", "partial_capture_reversal", "payout",
+        "payout_minimum_balance_hold", "payout_minimum_balance_release", "payout_reversal", "platform_earning",
+        "platform_earning_refund", "refund", "refund_failure", "risk_reserved_funds", "tax", "topup",
+        "topup_reversal", "transfer", "transfer_reversal", "unreconciled_customer_funds",
     ]
+
+    /// The column a line's key comes from, as an error names it.
+    public var keyColumn: String {
+        self == .checkoutFinancialActions ? "Action ID" : "balance_transaction_id"
+    }
 
     /// The columns this layout cannot do without.
     public var requiredColumns: [String] {

@@ -7,7 +7,8 @@ import Reports
 /// `$1` and `$2` are the known currencies' codes and exponents (from `Currency`), so the checks
 /// and the conversion to minor units use the same table as invoicing. Every value the statements
 /// need (column names, header, categories, the file id) is a bound parameter: `firstProblem`
-/// runs with `firstProblemParameters`, `insert` with `insertParameters(fileID:)`.
+/// runs with `firstProblemParameters`, `ready` with `readyParameters(fileID:)`, then `conflict` and
+/// `insert` (which read `settlement_ready`; `conflict` takes `currencyParameters`).
 struct SettlementSQL {
     let report: SettlementReport
     let column: [String: String]
@@ -33,7 +34,7 @@ struct SettlementSQL {
     }
 
     /// `$3` is the file id, `$4` the header (the keys of each line's `raw`).
-    func insertParameters(fileID: Int64) -> [any PostgresEncodable] {
+    func readyParameters(fileID: Int64) -> [any PostgresEncodable] {
         Self.currencyParameters + [fileID, PostgresArray(header)]
     }
 
@@ -112,9 +113,10 @@ struct SettlementSQL {
         return checks
     }
 
-    /// Inserts the staged rows (`$3` is the file id) and returns how many were new (one row, `inserted`).
-    /// A known line only gains its payout id (from a payout report); otherwise it is left untouched.
-    var insert: String {
+    /// The staged rows as `settlement_lines` will hold them, in `settlement_ready` (`$3` is the
+    /// file id, `$4` the header), so the checks against each other and against lines imported
+    /// before compare the same figures the insert keeps.
+    var ready: String {
         func minor(_ amount: String, _ exp: String) -> String {
             "(\(c(amount))::numeric * power(10::numeric, \(exp)))::bigint"
         }
@@ -145,7 +147,7 @@ struct SettlementSQL {
             let breakdown = "lower(\(c("Breakdown Type")))"
             values = """
                 'checkout', s.row_no + 1, \(c("Action ID")) || ':' || \(c("Breakdown Type")),
-                (\(c("Processed On")))::timestamp AT TIME ZONE 'UTC', NULL, lower(\(c("Action Type"))),
+                (\(c("Processed On")))::timestamp AT TIME ZONE 'UTC', NULL::date, lower(\(c("Action Type"))),
                 upper(\(c("Holding Currency"))),
                 CASE WHEN \(breakdown) = 'gross' THEN \(holding) ELSE 0 END,
                 CASE WHEN \(breakdown) LIKE '%fee%' THEN \(holding) ELSE 0 END, \(holding),
@@ -160,19 +162,68 @@ struct SettlementSQL {
                 """
         }
         return """
-            WITH \(Self.known), written AS (
-            INSERT INTO public.settlement_lines (file_id, provider, line_no, line_key, created_at, available_on, category,
-                   currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
-                   charge_id, payment_intent_id, payout_id, description, raw)
-            SELECT $3, \(values), \(raw)
+            CREATE TEMP TABLE settlement_ready ON COMMIT DROP AS
+            WITH \(Self.known)
+            SELECT $3::bigint AS file_id, x.*, \(raw) AS raw
               FROM settlement_stage s
               \(joins)
-             ORDER BY s.row_no
-            ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id, payout_file_id = EXCLUDED.file_id
-             WHERE settlement_lines.payout_id IS NULL AND EXCLUDED.payout_id IS NOT NULL
-            RETURNING (xmax = 0) AS inserted
-            )
-            SELECT count(*) FILTER (WHERE inserted)::bigint AS inserted FROM written
+              CROSS JOIN LATERAL (SELECT \(values)) AS x(provider, line_no, line_key, created_at, available_on, category,
+                   currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
+                   charge_id, payment_intent_id, payout_id, description)
             """
     }
+
+    /// A line the file repeats, or a line imported before whose figures the file changes: its
+    /// line, the other line (this file's or the earlier file's, named) and both sets of
+    /// figures (`line_no`, `problem`). One row, the first; none when the file is consistent.
+    static let conflict = """
+        WITH \(known), shown AS (
+          SELECT r.line_no, r.line_key, r.provider, r.category, r.currency, r.gross_minor, r.fee_minor, r.net_minor,
+                 r.category || ' ' || r.currency || ' gross ' || round(r.gross_minor / power(10::numeric, k.exp), k.exp)
+                   || ', fee ' || round(r.fee_minor / power(10::numeric, k.exp), k.exp)
+                   || ', net ' || round(r.net_minor / power(10::numeric, k.exp), k.exp) AS figures
+            FROM settlement_ready r JOIN known k ON k.code = r.currency
+        ), earlier AS (
+          SELECT l.provider, l.line_key, l.line_no, f.file_name, l.category, l.currency::text AS currency, l.gross_minor,
+                 l.fee_minor, l.net_minor,
+                 l.category || ' ' || l.currency || ' gross ' || round(l.gross_minor / power(10::numeric, k.exp), k.exp)
+                   || ', fee ' || round(l.fee_minor / power(10::numeric, k.exp), k.exp)
+                   || ', net ' || round(l.net_minor / power(10::numeric, k.exp), k.exp) AS figures
+            FROM public.settlement_lines l
+            JOIN public.settlement_files f ON f.id = l.file_id
+            JOIN known k ON k.code = l.currency
+           WHERE (l.provider, l.line_key) IN (SELECT provider, line_key FROM settlement_ready)
+        )
+        SELECT line_no, problem FROM (
+          SELECT b.line_no, 'repeats ' || b.line_key || ' of line ' || a.line_no || ' (line ' || a.line_no || ': '
+                 || a.figures || '; line ' || b.line_no || ': ' || b.figures || '); a report lists each line once' AS problem
+            FROM shown a JOIN shown b ON b.provider = a.provider AND b.line_key = a.line_key AND b.line_no > a.line_no
+          UNION ALL
+          SELECT s.line_no, s.line_key || ' was imported from ' || e.file_name || ' line ' || e.line_no || ' as '
+                 || e.figures || '; this file says ' || s.figures
+                 || '. A changed line is never applied silently: ask the provider which is right'
+            FROM shown s JOIN earlier e ON e.provider = s.provider AND e.line_key = s.line_key
+           WHERE (e.category, e.currency, e.gross_minor, e.fee_minor, e.net_minor)
+                 IS DISTINCT FROM (s.category, s.currency, s.gross_minor, s.fee_minor, s.net_minor)
+        ) c ORDER BY line_no LIMIT 1
+        """
+
+    /// Inserts the ready rows and returns how many were new (one row, `inserted`). A known line
+    /// (same figures, `conflict` found nothing) only gains its payout id from a payout report.
+    static let insert = """
+        WITH written AS (
+        INSERT INTO public.settlement_lines (file_id, provider, line_no, line_key, created_at, available_on, category,
+               currency, gross_minor, fee_minor, net_minor, presentment_currency, presentment_minor, source_id,
+               charge_id, payment_intent_id, payout_id, description, raw)
+        SELECT file_id, provider, line_no, line_key, created_at, available_on, category, currency, gross_minor, fee_minor,
+               net_minor, presentment_currency, presentment_minor, source_id, charge_id, payment_intent_id, payout_id,
+               description, raw
+          FROM settlement_ready
+         ORDER BY line_no
+        ON CONFLICT (provider, line_key) DO UPDATE SET payout_id = EXCLUDED.payout_id, payout_file_id = EXCLUDED.file_id
+         WHERE settlement_lines.payout_id IS NULL AND EXCLUDED.payout_id IS NOT NULL
+        RETURNING (xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted)::bigint AS inserted FROM written
+        """
 }
