@@ -14,8 +14,10 @@ struct DataMapCommand: ParsableCommand {
             abstract: "Validate the data map against the database; exit 78 naming the table or column to fix.",
             discussion: """
                 Every table and column named must exist, every reach path must follow real foreign keys to the subject,
-                and every table whose foreign keys reach a person must be mapped or excluded with a reason. Privacy jobs
-                run the same check before they start. The map is SAMIA_DATA_MAP, else data-map.yaml in the policy
+                every table of the public schema must be mapped, excluded or listed as not_personal with a reason, and
+                every column of a mapped table must be classified (personal with a category, or not_personal). An
+                unclassified column or table exits 65 naming it; other faults in the map exit 78. Export, erasure and
+                retention run the same check before they touch anything. The map is SAMIA_DATA_MAP, else data-map.yaml in the policy
                 directory.
                 """)
 
@@ -31,7 +33,8 @@ struct DataMapCommand: ParsableCommand {
                 defer { connection.close() }
                 let report = try DataMapValidator(connection: connection).validate(dataMap, file: path)
                 print(
-                    "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded; "
+                    "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded, "
+                        + "\(dataMap.notPersonal.count) holding no personal data; every column classified; "
                         + "\(report.reaching.count) table(s) reference \(dataMap.subjectTable) through foreign keys, all covered"
                 )
                 for column in report.unindexed {

@@ -39,8 +39,10 @@ public enum NightlyPlan {
             // operational rows the purge deletes, and a purge can wait a day where a lost source
             // cannot be recomputed. A guard that stops it must not stop the invoices.
             NightlyStep(name: "retention", partition: .none, dependsOn: ["metrics"]) {
-                let (policy, map, _) = try RetentionPolicy.load(environment: environment)
-                return RetentionJob(policy: policy, map: map, store: try ObjectStores.fromEnvironment(environment))
+                let (policy, map, mapFile) = try RetentionPolicy.load(environment: environment)
+                var job = RetentionJob(policy: policy, map: map, store: try ObjectStores.fromEnvironment(environment))
+                job.mapFile = mapFile
+                return job
             },
         ]
     }

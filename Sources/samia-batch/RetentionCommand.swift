@@ -36,10 +36,11 @@ struct RetentionCommand: ParsableCommand {
     func run() throws {
         try execute {
             let environment = ProcessInfo.processInfo.environment
-            let (policy, map, _) = try RetentionPolicy.load(environment: environment)
+            let (policy, map, mapFile) = try RetentionPolicy.load(environment: environment)
             let store = try ObjectStores.fromEnvironment(environment)
-            let job = RetentionJob(
+            var job = RetentionJob(
                 policy: policy, map: map, store: store, rule: rule, maxRows: maxRows, maxFraction: maxFraction)
+            job.mapFile = mapFile
             let runner = Runner(
                 configuration: try database.configuration(), logger: cliLogger(), clock: try clock(environment),
                 version: SamiaVersion.version)

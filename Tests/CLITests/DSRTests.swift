@@ -420,7 +420,7 @@ struct DSRTests {
             "CREATE TABLE public.tarot_notes (id bigserial PRIMARY KEY, author uuid REFERENCES public.profiles(id), body text)"
         )
         let stopped = try dsr(["process"])
-        #expect(stopped.status == 78 && stopped.stderr.contains("tarot_notes"), "\(stopped.stderr)")
+        #expect(stopped.status == 65 && stopped.stderr.contains("tarot_notes"), "\(stopped.stderr)")
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
         #expect(try psql("SELECT count(*) FROM public.batch_artifacts") == "0")
     }
@@ -704,5 +704,20 @@ extension DSRTests {
         let late = try dsr(["extend", export, "--months", "1", "--reason", "too late"])
         #expect(late.status == 65 && late.stderr.contains("cannot be extended"), "\(late.stderr)")
         #expect(try psql("SELECT extended_until IS NULL FROM public.dsr_requests WHERE id = \(export)") == "t")
+    }
+}
+
+extension DSRTests {
+    /// Issue 36: an erasure with a column the map does not classify (it would be left behind
+    /// while the proof says passed) refuses to start: 65, nothing erased, the request untouched.
+    @Test func anErasureRefusesToStartWhileAColumnIsUnclassified() throws {
+        let id = try approvedErasure()
+        _ = try psql("ALTER TABLE public.profiles ADD COLUMN passport_no text")
+        let before = try fingerprint()
+        let r = try dsr(["process"])
+        #expect(r.status == 65 && r.stderr.contains("profiles.passport_no"), "\(r.status) \(r.stderr)")
+        #expect(try fingerprint() == before)
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
+        #expect(try psql("SELECT count(*) FROM public.dsr_erasures") == "0")
     }
 }

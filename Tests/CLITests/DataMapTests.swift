@@ -85,7 +85,8 @@ struct DataMapTests {
             "CREATE TABLE public.loyalty_points (id bigserial PRIMARY KEY, order_id bigint REFERENCES public.orders(id))"
         #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", sql]).status == 0)
         let r = try check()
-        #expect(r.status == 78, "\(r.status) \(r.stderr)")
+        // The database holds something the map does not classify: a data error (issue 36).
+        #expect(r.status == 65, "\(r.status) \(r.stderr)")
         #expect(r.stderr.contains("loyalty_points (via loyalty_points.order_id → orders."), "\(r.stderr)")
         // Excluding it with a reason settles it; excluding without one does not.
         let excluded = try variant(
@@ -144,6 +145,41 @@ struct DataMapTests {
         }
         let removed = try variant("  horoscopes: \"editorial", "  # horoscopes: \"editorial")
         let r = try check(removed)
-        #expect(r.status == 78 && r.stderr.contains("horoscopes (via horoscopes."), "\(r.stderr)")
+        #expect(r.status == 65 && r.stderr.contains("horoscopes (via horoscopes."), "\(r.stderr)")
+    }
+}
+
+extension DataMapTests {
+    /// Issue 36: a column added to a mapped table, or a table with no foreign key to the subject,
+    /// was neither exported nor erased and the check passed. Now each is named (65) until the DPO
+    /// classifies it.
+    @Test func anUnclassifiedColumnOrTableStopsTheCheck() throws {
+        let sql = "ALTER TABLE public.profiles ADD COLUMN passport_no text"
+        #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", sql]).status == 0)
+        let column = try check()
+        #expect(column.status == 65, "\(column.status) \(column.stderr)")
+        #expect(column.stderr.contains("columns not classified") && column.stderr.contains("profiles.passport_no"))
+        let classified = try variant(
+            "      email: contact.email\n", "      email: contact.email\n      passport_no: document\n")
+        #expect(try check(classified).status == 0)
+        // A table holding emails with no foreign key to profiles.
+        let table =
+            "CREATE TABLE public.newsletter_imports (id bigserial PRIMARY KEY, address text, imported_at timestamptz)"
+        #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", table]).status == 0)
+        let r = try check(classified)
+        #expect(
+            r.status == 65
+                && r.stderr.contains("tables neither mapped, excluded nor listed as not_personal: newsletter_imports"),
+            "\(r.stderr)")
+        // Declaring a table not personal takes a reason.
+        let text = try String(contentsOfFile: classified, encoding: .utf8)
+        let reasonless = dir + "/reasonless.yaml"
+        try text.replacingOccurrences(
+            of: "not_personal:\n  _migrations:", with: "not_personal:\n  newsletter_imports: \"\"\n  _migrations:"
+        )
+        .write(toFile: reasonless, atomically: true, encoding: .utf8)
+        let noReason = try check(reasonless)
+        #expect(
+            noReason.status == 78 && noReason.stderr.contains("not_personal without a reason"), "\(noReason.stderr)")
     }
 }

@@ -790,3 +790,16 @@ final class WriterStats: @unchecked Sendable {
     }
     func fail(_ message: String) { lock.withLock { failure = message } }
 }
+
+extension RetentionTests {
+    /// Issue 36: retention runs the data map's check before it deletes anything; a column the map
+    /// does not classify stops it (65) with every row and object still there.
+    @Test func anUnclassifiedColumnStopsThePurgeBeforeAnythingGoes() throws {
+        _ = try psql("ALTER TABLE public.orders ADD COLUMN courier_note text")
+        let before = try zodiacs()
+        let r = try retention()
+        #expect(r.status == 65 && r.stderr.contains("orders.courier_note"), "\(r.status) \(r.stderr)")
+        #expect(try zodiacs() == before)
+        #expect(exists("horoscopes/daily/gemini.mp3"))
+    }
+}

@@ -28,6 +28,25 @@ public struct DataMap: Sendable, Equatable {
         public var factsArabic: [String: String] = [:]
         /// The withheld reasons in Arabic.
         public var withheldArabic: [String: String] = [:]
+        /// Columns the DPO classified as holding no personal data (keys, amounts, states,
+        /// times). With the columns named elsewhere in the entry they must cover the table:
+        /// a column the map does not classify stops every privacy job (`DataMapValidator`).
+        public var notPersonal: [String] = []
+
+        /// Every column this entry classifies: personal, storage keys, withheld, subject ids,
+        /// the columns erasure rewrites, the first column of each reach path, and the
+        /// columns declared not personal.
+        public var classifiedColumns: Set<String> {
+            var columns = Set(personal.keys).union(storage).union(withheld.keys).union(idsWithoutForeignKey)
+            columns.formUnion(erasure.columns.keys)
+            columns.formUnion(erasure.ifReferenced.keys)
+            columns.formUnion(notPersonal)
+            for path in reach where !path.hasPrefix("<-") {
+                let first = path.components(separatedBy: "->")[0].trimmingCharacters(in: .whitespaces)
+                columns.insert(String(first.split(separator: ".").last ?? Substring(first)))
+            }
+            return columns
+        }
     }
 
     public enum Strategy: String, Sendable, Equatable, CaseIterable {
@@ -61,6 +80,10 @@ public struct DataMap: Sendable, Equatable {
     public var tables: [String: Table]
     /// Tables that reference a person but hold nothing to export or erase, with the reason.
     public var excluded: [String: String]
+    /// Tables that hold no personal data at all (service catalogue, KPI tables, the batch's
+    /// own bookkeeping), each with the reason. Every table of the governed schema is mapped,
+    /// excluded or listed here; one that is not stops every privacy job.
+    public var notPersonal: [String: String] = [:]
 
     /// The categories a personal column may have.
     public static let categories: Set<String> = [
@@ -81,6 +104,7 @@ public struct DataMap: Sendable, Equatable {
             var facts: [String: String]?
             var facts_ar: [String: String]?
             var withheld_ar: [String: String]?
+            var not_personal: [String]?
         }
         struct ErasureEntry: Decodable {
             var action: String
@@ -93,6 +117,7 @@ public struct DataMap: Sendable, Equatable {
         var subject: String
         var tables: [String: TableEntry]
         var excluded: [String: String]?
+        var not_personal: [String: String]?
     }
 
     /// Parses the map; every error names the file and the table or field.
@@ -109,67 +134,86 @@ public struct DataMap: Sendable, Equatable {
                 file: file, table: nil, reason: "subject must be TABLE.COLUMN, not \(raw.subject)")
         }
         var tables: [String: Table] = [:]
-        for (name, entry) in raw.tables {
-            guard !entry.reach.isEmpty else {
-                throw DataMapError.invalid(file: file, table: name, reason: "reach is empty")
-            }
-            for (column, category) in entry.personal ?? [:] where !categories.contains(category) {
-                throw DataMapError.invalid(
-                    file: file, table: name,
-                    reason:
-                        "\(column): unknown category \"\(category)\" (one of \(categories.sorted().joined(separator: ", ")))"
-                )
-            }
-            guard let action = Erasure.Action(rawValue: entry.erasure.action) else {
-                throw DataMapError.invalid(
-                    file: file, table: name,
-                    reason: "erasure action \"\(entry.erasure.action)\" is not delete, anonymize or retain")
-            }
-            func strategies(_ raw: [String: String]?) throws -> [String: Strategy] {
-                var out: [String: Strategy] = [:]
-                for (column, strategy) in raw ?? [:] {
-                    guard let s = Strategy(rawValue: strategy) else {
-                        throw DataMapError.invalid(
-                            file: file, table: name,
-                            reason: "\(column): strategy \"\(strategy)\" is not null, redact or hash")
-                    }
-                    out[column] = s
-                }
-                return out
-            }
-            let columns = try strategies(entry.erasure.columns)
-            let ifReferenced = try strategies(entry.erasure.if_referenced)
-            for owner in entry.erasure.owner ?? [] where !entry.reach.contains(owner) {
-                throw DataMapError.invalid(
-                    file: file, table: name, reason: "erasure owner \"\(owner)\" is not one of the reach entries")
-            }
-            if !ifReferenced.isEmpty && action != .delete {
-                throw DataMapError.invalid(file: file, table: name, reason: "if_referenced applies to delete only")
-            }
-            for (column, reason) in entry.withheld ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw DataMapError.invalid(file: file, table: name, reason: "withheld column \(column) has no reason")
-            }
-            if action == .anonymize && columns.isEmpty {
-                throw DataMapError.invalid(file: file, table: name, reason: "anonymize names no columns")
-            }
-            if action == .retain && (entry.erasure.legal_basis ?? "").isEmpty
-                || action == .retain && (entry.erasure.period ?? "").isEmpty
-            {
-                throw DataMapError.invalid(file: file, table: name, reason: "retain needs legal_basis and period")
-            }
-            tables[name] = Table(
-                name: name, reach: entry.reach, idsWithoutForeignKey: entry.ids_without_foreign_key ?? [],
-                personal: entry.personal ?? [:], storage: entry.storage ?? [], withheld: entry.withheld ?? [:],
-                erasure: Erasure(
-                    action: action, columns: columns, legalBasis: entry.erasure.legal_basis,
-                    period: entry.erasure.period, owner: entry.erasure.owner ?? [], ifReferenced: ifReferenced),
-                facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:])
-        }
+        for (name, entry) in raw.tables { tables[name] = try parseTable(name, entry, file: file) }
         for (name, reason) in raw.excluded ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
             throw DataMapError.invalid(file: file, table: name, reason: "excluded without a reason")
         }
+        for (name, reason) in raw.not_personal ?? [:] {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw DataMapError.invalid(file: file, table: name, reason: "not_personal without a reason")
+            }
+            guard tables[name] == nil && raw.excluded?[name] == nil else {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "listed as not_personal and also mapped or excluded")
+            }
+        }
         return DataMap(
-            subjectTable: subject[0], subjectColumn: subject[1], tables: tables, excluded: raw.excluded ?? [:])
+            subjectTable: subject[0], subjectColumn: subject[1], tables: tables, excluded: raw.excluded ?? [:],
+            notPersonal: raw.not_personal ?? [:])
+    }
+
+    /// One table's entry, checked; errors name the file and the table.
+    private static func parseTable(_ name: String, _ entry: File.TableEntry, file: String) throws -> Table {
+        guard !entry.reach.isEmpty else {
+            throw DataMapError.invalid(file: file, table: name, reason: "reach is empty")
+        }
+        for (column, category) in entry.personal ?? [:] where !categories.contains(category) {
+            throw DataMapError.invalid(
+                file: file, table: name,
+                reason:
+                    "\(column): unknown category \"\(category)\" (one of \(categories.sorted().joined(separator: ", ")))"
+            )
+        }
+        guard let action = Erasure.Action(rawValue: entry.erasure.action) else {
+            throw DataMapError.invalid(
+                file: file, table: name,
+                reason: "erasure action \"\(entry.erasure.action)\" is not delete, anonymize or retain")
+        }
+        func strategies(_ raw: [String: String]?) throws -> [String: Strategy] {
+            var out: [String: Strategy] = [:]
+            for (column, strategy) in raw ?? [:] {
+                guard let s = Strategy(rawValue: strategy) else {
+                    throw DataMapError.invalid(
+                        file: file, table: name,
+                        reason: "\(column): strategy \"\(strategy)\" is not null, redact or hash")
+                }
+                out[column] = s
+            }
+            return out
+        }
+        let columns = try strategies(entry.erasure.columns)
+        let ifReferenced = try strategies(entry.erasure.if_referenced)
+        for owner in entry.erasure.owner ?? [] where !entry.reach.contains(owner) {
+            throw DataMapError.invalid(
+                file: file, table: name, reason: "erasure owner \"\(owner)\" is not one of the reach entries")
+        }
+        if !ifReferenced.isEmpty && action != .delete {
+            throw DataMapError.invalid(file: file, table: name, reason: "if_referenced applies to delete only")
+        }
+        for (column, reason) in entry.withheld ?? [:] where reason.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw DataMapError.invalid(file: file, table: name, reason: "withheld column \(column) has no reason")
+        }
+        if action == .anonymize && columns.isEmpty {
+            throw DataMapError.invalid(file: file, table: name, reason: "anonymize names no columns")
+        }
+        if action == .retain && (entry.erasure.legal_basis ?? "").isEmpty
+            || action == .retain && (entry.erasure.period ?? "").isEmpty
+        {
+            throw DataMapError.invalid(file: file, table: name, reason: "retain needs legal_basis and period")
+        }
+        let table = Table(
+            name: name, reach: entry.reach, idsWithoutForeignKey: entry.ids_without_foreign_key ?? [],
+            personal: entry.personal ?? [:], storage: entry.storage ?? [], withheld: entry.withheld ?? [:],
+            erasure: Erasure(
+                action: action, columns: columns, legalBasis: entry.erasure.legal_basis,
+                period: entry.erasure.period, owner: entry.erasure.owner ?? [], ifReferenced: ifReferenced),
+            facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:],
+            notPersonal: entry.not_personal ?? [])
+        for column in entry.not_personal ?? [] where entry.personal?[column] != nil {
+            throw DataMapError.invalid(
+                file: file, table: name, reason: "\(column) is both personal and not_personal")
+        }
+        return table
     }
 
     /// Reads `policy/data-map.yaml` (or `SAMIA_DATA_MAP`, or the policy directory's copy).

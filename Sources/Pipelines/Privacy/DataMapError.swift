@@ -8,8 +8,9 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
     case missingTable(file: String, table: String)
     case missingColumn(file: String, table: String, column: String)
     case badPath(file: String, table: String, path: String, reason: String)
-    /// A table whose foreign keys reach the subject but that the map neither covers nor excludes.
-    case unmapped(file: String, tables: [String: String])
+    /// Columns of mapped tables, and tables of the governed schema, that the map does not
+    /// classify: the database holds something the DPO has not decided about.
+    case unclassified(file: String, columns: [String], tables: [String])
 
     public var description: String {
         switch self {
@@ -21,14 +22,27 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             return "\(file): column \(table).\(column) does not exist in the database"
         case .badPath(let file, let table, let path, let reason):
             return "\(file): table \(table): reach \"\(path)\": \(reason)"
-        case .unmapped(let file, let tables):
-            let list = tables.keys.sorted().map { "\($0) (via \(tables[$0]!))" }.joined(separator: ", ")
-            return "\(file): these tables reference a person but are neither mapped nor excluded with a reason: \(list)"
+        case .unclassified(let file, let columns, let tables):
+            var parts: [String] = []
+            if !columns.isEmpty {
+                parts.append(
+                    "columns not classified (add each to personal with a category, or to not_personal): "
+                        + columns.joined(separator: ", "))
+            }
+            if !tables.isEmpty {
+                parts.append(
+                    "tables neither mapped, excluded nor listed as not_personal: " + tables.joined(separator: ", "))
+            }
+            return "\(file): \(parts.joined(separator: "; ")). Nothing was exported, erased or deleted"
         }
     }
 }
 
 extension DataMapError: ExitStatusReporting {
     /// The data map is the DPO's configuration: a map that does not hold stops every privacy job.
-    public var exitStatus: ExitStatus { .configuration }
+    /// An unclassified column or table is the data's news, not a typo in the map: 65.
+    public var exitStatus: ExitStatus {
+        if case .unclassified = self { return .dataError }
+        return .configuration
+    }
 }

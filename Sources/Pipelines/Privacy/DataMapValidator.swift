@@ -1,8 +1,10 @@
 import Postgres
 
 /// Checks a data map against the live schema before any privacy job runs: every table and
-/// column it names exists, every reach path follows real foreign keys to the subject, and
-/// every table whose foreign keys reach the subject is mapped or excluded with a reason.
+/// column it names exists, every reach path follows real foreign keys to the subject, every
+/// table of the schema is mapped, excluded or declared not personal with a reason (one whose
+/// foreign keys reach the subject named with its path), and every column of a mapped table is
+/// classified.
 public struct DataMapValidator {
     let db: Connection
 
@@ -51,19 +53,44 @@ public struct DataMapValidator {
                         unenforced: table.idsWithoutForeignKey, require: requireColumn))
             }
         }
-        for name in map.excluded.keys.sorted() where catalog.columns[name] == nil {
+        for name in (Array(map.excluded.keys) + Array(map.notPersonal.keys)).sorted() where catalog.columns[name] == nil
+        {
             throw DataMapError.missingTable(file: file, table: name)
         }
         let reaching = Self.reaching(map.subjectTable, references: catalog.references)
-        let missing = reaching.filter { map.tables[$0.key] == nil && map.excluded[$0.key] == nil }
-        guard missing.isEmpty else { throw DataMapError.unmapped(file: file, tables: missing) }
+        try checkClassified(map, catalog: catalog, reaching: reaching, file: file)
         return Report(
             mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
             unindexed: try unindexed(searched))
     }
 
+    /// Every column of a mapped table, and every table of the schema, must be classified:
+    /// a column added later (`profiles.passport_no`) would otherwise be exported but never
+    /// erased, and a new table holding emails would be in neither.
+    /// A table whose foreign keys reach the subject is named with its path.
+    private func checkClassified(_ map: DataMap, catalog: Catalog, reaching: [String: String], file: String) throws {
+        var columns: [String] = []
+        for (name, table) in map.tables {
+            let unclassified = (catalog.columns[name] ?? []).subtracting(table.classifiedColumns)
+            columns += unclassified.map { "\(name).\($0)" }
+        }
+        let unlisted = { (name: String) in
+            name != map.subjectTable && map.tables[name] == nil && map.excluded[name] == nil
+                && map.notPersonal[name] == nil
+        }
+        let tables = catalog.baseTables.union(reaching.keys).filter(unlisted).map { name in
+            reaching[name].map { "\(name) (via \($0))" } ?? name
+        }
+        guard columns.isEmpty && tables.isEmpty else {
+            throw DataMapError.unclassified(file: file, columns: columns.sorted(), tables: tables.sorted())
+        }
+    }
+
     /// The public schema's columns with their types, and its single-column foreign keys.
     struct Catalog {
+        /// Ordinary and partitioned tables (not views, not the partitions of a partitioned
+        /// table, which its parent's entry covers).
+        var baseTables: Set<String> = []
         var columns: [String: Set<String>] = [:]
         var types: [String: (type: String, nullable: Bool)] = [:]
         /// child table → column → parent table.
@@ -79,7 +106,8 @@ public struct DataMapValidator {
         for row in try db.query(
             """
             SELECT c.relname::text, a.attname::text,
-                   format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), NOT a.attnotnull
+                   format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL), NOT a.attnotnull,
+                   c.relkind IN ('r', 'p') AND NOT c.relispartition
               FROM pg_catalog.pg_attribute a
               JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -89,6 +117,7 @@ public struct DataMapValidator {
         {
             let table = try row.decode(0, as: String.self)
             let column = try row.decode(1, as: String.self)
+            if try row.decode(4, as: Bool.self) { catalog.baseTables.insert(table) }
             catalog.columns[table, default: []].insert(column)
             catalog.types["\(table).\(column)"] = (try row.decode(2, as: String.self), try row.decode(3, as: Bool.self))
         }

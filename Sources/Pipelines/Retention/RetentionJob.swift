@@ -32,6 +32,8 @@ public struct RetentionJob: Job {
     let only: String?
     let maxRows: Int64?
     let maxFraction: Double?
+    /// The data map's file, for the messages of the check every run starts with.
+    public var mapFile = "data-map.yaml"
 
     public init(
         policy: RetentionPolicy, map: DataMap, store: any ObjectStore, rule: String? = nil, maxRows: Int64? = nil,
@@ -66,6 +68,9 @@ public struct RetentionJob: Job {
     /// and guarded.
     public func run(_ context: JobContext) throws -> JobOutcome {
         let db = context.connection
+        // A table or column the map does not classify stops the purge before anything goes:
+        // a rule's reach and its references are only as complete as the map.
+        _ = try DataMapValidator(connection: db).validate(map, file: mapFile)
         let rules = try selectedRules()
         var totals = Totals()
         let outbox = StorageOutbox(connection: db, store: store)
