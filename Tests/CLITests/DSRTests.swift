@@ -721,3 +721,24 @@ extension DSRTests {
         #expect(try psql("SELECT count(*) FROM public.dsr_erasures") == "0")
     }
 }
+
+extension DSRTests {
+    /// Issue 36: phone numbers written without `+` (local, `00`-prefixed, bracketed, dashed,
+    /// Arabic-Indic digits) reached the export unmasked. Each is masked now; dates, amounts and
+    /// order numbers in the same text are not.
+    @Test func phonesInAnyCommonFormatAreMaskedAndOtherNumbersAreNot() throws {
+        let text =
+            "call 0501234567 or 00966-50-123-4567 or (050) 123-4567 or ٠٥٠١٢٣٤٥٦٧ or 050.123.4567; "
+            + "booked 2026-10-05 10:00 for 1500 SAR, order 123456"
+        _ = try psql("UPDATE public.orders SET question_text = '\(text)' WHERE id = 1")
+        let id = try approvedExport()
+        #expect(try dsr(["process"]).status == 0)
+        let zip = dir + "/phones.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        let question = try csv(try extract(zip) + "/data/orders.csv").first { $0["id"] == "1" }?["question_text"]
+        #expect(
+            question
+                == "call 05***67 or 0096***67 or (05***67 or ٠٥***٦٧ or 05***67; booked 2026-10-05 10:00 for 1500 SAR, order 123456",
+            "\(question ?? "nil")")
+    }
+}

@@ -174,6 +174,14 @@ public struct SubjectExport {
         String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
     }
 
+    /// A phone number in free text, as people write them: with `+` or `00` or neither, digits
+    /// grouped by spaces, dashes, dots or brackets, ASCII or Arabic-Indic digits; nine to
+    /// sixteen digits, not inside a longer word or number, and not a date (`2026-10-05 10:00`
+    /// has ten digits). Groups: the first two digits (with `+`/`00`), the middle, the last two.
+    static let phonePattern =
+        "(?<![0-9A-Za-z٠-٩۰-۹+])((?:\\+|00)?[0-9٠-٩۰-۹]{2})(?![0-9]{2}-[0-9]{2}-[0-9]{2})"
+        + "((?:[ ().-]{0,2}[0-9٠-٩۰-۹]){5,12})([0-9٠-٩۰-۹]{2})(?![0-9٠-٩۰-۹])"
+
     static func maskingFunctions(ownCount: Int) -> String {
         let token = { (i: Int) in "chr(1) || '\(i)' || chr(2)" }
         var protect = "v"
@@ -206,7 +214,7 @@ public struct SubjectExport {
             CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_text(v text) RETURNS text LANGUAGE sql STABLE AS $f$
               SELECT pg_temp.dsr_restore(regexp_replace(regexp_replace(pg_temp.dsr_protect(v),
                        '([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+)', '\\1***@\\2', 'g'),
-                       '(\\+[0-9]{2})[0-9 ().-]{3,}([0-9]{2})', '\\1***\\2', 'g'))
+                       '\(Self.phonePattern)', '\\1***\\3', 'g'))
             $f$;
             """
     }
