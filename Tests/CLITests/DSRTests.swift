@@ -593,7 +593,7 @@ struct DSRTests {
             try psql("SELECT plan->'tables' @> '[{\"table\": \"notif_log\", \"held\": 1}]' FROM public.dsr_erasures")
                 == "t")
 
-        // A hold on the whole subject: the erasure is refused and nothing changes.
+        // A hold on the whole subject: the erasure waits, held, and nothing changes.
         let bob = "aaaaaaaa-0000-4000-8000-000000000003"
         _ = try psql(
             "INSERT INTO public.legal_holds (subject, reason, placed_by) VALUES ('\(bob)', 'court order 12/2026', 'legal')"
@@ -601,10 +601,10 @@ struct DSRTests {
         let held = try approvedErasure(bob)
         let bobBefore = try psql("SELECT md5(p::text) FROM public.profiles p WHERE id = '\(bob)'")
         let refused = try dsr(["process"])
-        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.status == 0 && refused.stdout.contains("held by legal hold"), "\(refused.stderr)")
         #expect(
             try psql("SELECT status, error LIKE '%legal hold%' FROM public.dsr_requests WHERE id = \(held)")
-                == "failed|t")
+                == "held|t")
         #expect(try psql("SELECT md5(p::text) FROM public.profiles p WHERE id = '\(bob)'") == bobBefore)
 
         // The reader's erasure: the clients' orders they handled, and the readings they recorded
@@ -740,5 +740,37 @@ extension DSRTests {
             question
                 == "call 05***67 or 0096***67 or (05***67 or ٠٥***٦٧ or 05***67; booked 2026-10-05 10:00 for 1500 SAR, order 123456",
             "\(question ?? "nil")")
+    }
+}
+
+extension DSRTests {
+    /// Issue 36: an erasure under a legal hold burnt its attempts and ended `failed`, and nothing
+    /// took it up after the hold was released. It waits `held` now, its attempts untouched
+    /// however often `dsr process` runs, and is erased by the first run after the release.
+    @Test func aHeldErasureWaitsWithoutUsingAttemptsAndResumesOnRelease() throws {
+        _ = try psql(
+            "INSERT INTO public.legal_holds (subject, reason, placed_by) VALUES ('\(Self.subject)', 'court order', 'legal')"
+        )
+        let id = try approvedErasure()
+        let before = try fingerprint()
+        let first = try dsr(["process"])
+        #expect(first.status == 0 && first.stdout.contains("erasure #\(id): held by legal hold #"), "\(first.stdout)")
+        // Later runs leave it waiting, say so, and use none of its attempts.
+        for _ in 0..<3 {
+            let r = try dsr(["process"])
+            #expect(r.status == 0 && r.stdout.contains("1 erasure(s) waiting on a legal hold: #\(id)"), "\(r.stdout)")
+        }
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "held|0")
+        #expect(try fingerprint() == before)
+        #expect(try psql("SELECT count(*) FROM public.audit_log WHERE event = 'dsr_held'") == "1")
+        let list = try dsr(["list"])
+        #expect(list.stdout.contains("held"), "\(list.stdout)")
+        _ = try psql("UPDATE public.legal_holds SET released_at = now()")
+        let resumed = try dsr(["process"])
+        #expect(
+            resumed.status == 0 && resumed.stdout.contains("erasure #\(id): done"),
+            "\(resumed.stdout) \(resumed.stderr)")
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|1")
+        #expect(try fingerprint() != before)
     }
 }

@@ -61,8 +61,17 @@ public struct DSRProcessJob: Job {
         // Items are the requests done: the runner reports "N failed, M succeeded" from these two.
         var outcome = JobOutcome(
             stats: done.stats, artifacts: done.artifacts, failedItems: Int(done.stats["failed"] ?? 0),
-            itemsProcessed: Int64(processed) - (done.stats["failed"] ?? 0))
+            itemsProcessed: Int64(processed) - (done.stats["failed"] ?? 0) - (done.stats["erasures_held", default: 0]))
         try addDeadlineGauges(&outcome, queue: queue, now: context.clock.now())
+        let held = try db.query("SELECT id FROM public.dsr_requests WHERE status = 'held' ORDER BY id").map {
+            "#\(try $0.decode(0, as: Int64.self))"
+        }
+        outcome.gauges["samia_dsr_held_erasures"] = Double(held.count)
+        if !held.isEmpty {
+            print(
+                "\(held.count) erasure(s) waiting on a legal hold: \(held.joined(separator: ", ")); "
+                    + "each resumes at the first `dsr process` after its hold is released (dsr list)")
+        }
         return outcome
     }
 
@@ -132,6 +141,15 @@ public struct DSRProcessJob: Job {
             context.logger.info("erasure done", metadata: ["event": "dsr_erasure_done", "request": "\(request.id)"])
         } catch let error as BatchError {
             throw error
+        } catch DSRError.legalHold(_, let holds) {
+            try? context.connection.execute("ROLLBACK")
+            try queue.hold(request, holds: holds)
+            print(
+                "erasure #\(request.id): held by legal hold \(holds.map { "#\($0)" }.joined(separator: ", ")); "
+                    + "nothing erased; it resumes at the first `dsr process` after the hold is released")
+            done.stats["erasures_held", default: 0] += 1
+            context.logger.warning(
+                "erasure held", metadata: ["event": "dsr_erasure_held", "request": "\(request.id)"])
         } catch {
             try? context.connection.execute("ROLLBACK")
             try queue.fail(request, error: "\(error)")

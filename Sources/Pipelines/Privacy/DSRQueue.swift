@@ -45,7 +45,7 @@ public struct DSRQueue {
     public func list(overdueWithin within: TimeInterval? = nil, includeClosed: Bool = false) throws -> [DSRRequest] {
         var conditions: [String] = []
         var parameters: [any PostgresEncodable] = []
-        if !includeClosed { conditions.append("status IN ('requested', 'approved', 'running', 'failed')") }
+        if !includeClosed { conditions.append("status IN ('requested', 'approved', 'running', 'failed', 'held')") }
         if let within {
             parameters.append(Int64(within))
             conditions.append("coalesce(extended_until, due_at) < now() + make_interval(secs => $1::bigint)")
@@ -145,7 +145,8 @@ public struct DSRQueue {
             SELECT id FROM public.dsr_requests
              WHERE kind = ANY ($1::text[])
                AND (status IN ('approved', 'running')
-                    OR (status = 'failed' AND attempts < $2 AND run_id IS DISTINCT FROM $3))
+                    OR (status = 'failed' AND attempts < $2 AND run_id IS DISTINCT FROM $3)
+                    OR (status = 'held' AND \(Self.holdReleased)))
              ORDER BY coalesce(extended_until, due_at), id
             """, [PostgresArray(kinds.map(\.rawValue)), maxAttempts, runID])
         for row in candidates {
@@ -163,7 +164,8 @@ public struct DSRQueue {
                                error = NULL
                          WHERE id = $1
                            AND (status IN ('approved', 'running')
-                                OR (status = 'failed' AND attempts < $3 AND run_id IS DISTINCT FROM $2))
+                                OR (status = 'failed' AND attempts < $3 AND run_id IS DISTINCT FROM $2)
+                                OR (status = 'held' AND \(Self.holdReleased)))
                         RETURNING \(DSRRequest.columns)
                         """, [id, runID, maxAttempts]
                     ).first
@@ -176,6 +178,24 @@ public struct DSRQueue {
             try release(id)
         }
         return nil
+    }
+
+    /// No hold on the whole subject of the `dsr_requests` row at hand is in force.
+    static let holdReleased = """
+        NOT EXISTS (SELECT 1 FROM public.legal_holds h
+                     WHERE h.subject = dsr_requests.subject AND h.table_name IS NULL AND h.released_at IS NULL)
+        """
+
+    /// A running erasure a legal hold stops: `held`, its attempt given back, the holds named.
+    func hold(_ request: DSRRequest, holds: [Int64]) throws {
+        let reason = "legal hold " + holds.map { "#\($0)" }.joined(separator: ", ") + " on the whole subject"
+        _ = try inTransaction {
+            try transition(
+                request.id, action: "hold", from: [.running],
+                set: "status = 'held', attempts = greatest(attempts - 1, 0), error = $2", parameters: [reason])
+            try audit(
+                "dsr_held", request, by: "samia-batch", extra: ["holds": holds.map(String.init).joined(separator: ",")])
+        }
     }
 
     func release(_ id: Int64) throws {

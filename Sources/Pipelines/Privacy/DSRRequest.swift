@@ -4,7 +4,11 @@ import Postgres
 /// One data-subject request as `dsr_requests` holds it.
 public struct DSRRequest: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case export, erase }
-    public enum Status: String, Sendable, CaseIterable { case requested, approved, running, done, failed, rejected }
+    /// `held`: an erasure a legal hold on the whole subject stops; it waits, its attempt not
+    /// counted, and `dsr process` takes it up again once the hold is released.
+    public enum Status: String, Sendable, CaseIterable {
+        case requested, approved, running, done, failed, rejected, held
+    }
 
     public var id: Int64
     public var subject: UUID
@@ -33,7 +37,7 @@ public struct DSRRequest: Sendable, Equatable {
     public var deadline: Date { extendedUntil ?? dueAt }
 
     /// Still owed to the subject.
-    public var isOpen: Bool { [.requested, .approved, .running, .failed].contains(status) }
+    public var isOpen: Bool { [.requested, .approved, .running, .failed, .held].contains(status) }
 
     static let columns = """
         id, subject, kind, status, requested_by, requested_at, due_at, extended_until, extension_reason, approved_by,

@@ -432,13 +432,17 @@ enum ReconciliationSQL {
             FULL JOIN lines li ON li.provider = po.provider AND li.payout_id = po.payout_id AND li.currency = po.currency
         ), spread AS (
           SELECT j.*, count(*) OVER (PARTITION BY j.provider, j.payout_id) AS currencies,
-                 max(j.paid_out_at) OVER (PARTITION BY j.provider, j.payout_id) AS payout_at
+                 max(j.paid_out_at) OVER (PARTITION BY j.provider, j.payout_id) AS payout_at,
+                 bool_or(j.amount IS NOT NULL) OVER (PARTITION BY j.provider, j.payout_id) AS has_amount
             FROM joined j
         )
         SELECT s.provider, s.payout_id, s.currency, s.paid_out_at, s.lines, s.lines_net, s.amount,
-               CASE WHEN s.currencies > 1 AND s.amount IS NULL THEN 'lines in ' || s.currency || ', the payout is in another currency'
+               -- Checkout.com reports no payout amounts: a payout of lines in several currencies
+               -- then has a row per currency, each "no payout amount in the reports".
+               CASE WHEN s.currencies > 1 AND s.has_amount AND s.amount IS NULL
+                    THEN 'lines in ' || s.currency || ', the payout is in another currency'
                     WHEN s.currencies > 1 AND s.lines IS NULL THEN 'paid out in ' || s.currency || ', its lines are in another currency'
-                    WHEN s.currencies > 1 THEN 'does not tie: lines in more than one currency'
+                    WHEN s.currencies > 1 AND s.amount IS NOT NULL THEN 'does not tie: lines in more than one currency'
                     WHEN s.amount IS NULL THEN 'no payout amount in the reports'
                     WHEN s.lines IS NULL THEN 'no itemized lines imported'
                     WHEN s.amount = s.lines_net THEN 'ties' ELSE 'does not tie' END AS status
