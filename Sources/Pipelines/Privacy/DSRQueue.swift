@@ -190,7 +190,7 @@ public struct DSRQueue {
     func hold(_ request: DSRRequest, holds: [Int64]) throws {
         let reason = "legal hold " + holds.map { "#\($0)" }.joined(separator: ", ") + " on the whole subject"
         _ = try inTransaction {
-            try transition(
+            _ = try transition(
                 request.id, action: "hold", from: [.running],
                 set: "status = 'held', attempts = greatest(attempts - 1, 0), error = $2", parameters: [reason])
             try audit(
