@@ -141,6 +141,14 @@ struct ParityTests {
 
     @Test func brokenVariantsShowAsTheRightFindingInTheRightCell() throws {
         #expect(try parity().status == 0)
+        // The tables and the view made below are declared (none for everyone): their cells are
+        // judged on what the database does, not failed as undeclared.
+        let declared = try matrixVariant(
+            "denied:\n",
+            "denied:\n  visits: \"test table\"\n  owned_notes: \"test table\"\n  order_overview: \"test view\"\n")
+        let runParity = { [config, dir] () throws -> Shell.Result in
+            try CLI.run(["parity", "--out", dir + "/report"], database: config, env: declared)
+        }
         _ = try psql(
             """
             -- RLS off on a table the API can read.
@@ -175,7 +183,7 @@ struct ParityTests {
           - { role: anon, table: notif_templates, command: select, owner: growth, justification: "templates are public copy",
               approved_by: dpo, expires: "2999-12-31" }
         """.write(toFile: dir + "/exceptions.yaml", atomically: true, encoding: .utf8)
-        let result = try parity()
+        let result = try runParity()
         #expect(result.status == 1, "a failing cell without a live exception exits 1: \(result.stdout)\(result.stderr)")
         let r = try report()
         func verdict(_ role: String, _ relation: String, _ command: String) -> String {
@@ -224,7 +232,7 @@ struct ParityTests {
         _ = try psql(
             "ALTER TABLE public.owned_notes FORCE ROW LEVEL SECURITY; GRANT SELECT ON public.notif_log TO authenticated;"
         )
-        _ = try parity()
+        _ = try runParity()
         let again = try report()
         #expect(cell(again, "client", "owned_notes", "select")["verdict"] as? String == "pass")
         #expect(cell(again, "admin", "notif_log", "select")["verdict"] as? String == "pass")
@@ -404,5 +412,71 @@ extension ParityTests {
         #expect(
             expired.status == 1 && expired.stdout.contains("CRITICAL policy_uses_user_metadata"), "\(expired.stdout)")
         #expect(findings(try report(), "exception_expired") == [relation])
+    }
+}
+
+extension ParityTests {
+    /// The shipped matrix with `old` replaced by `new`, as SAMIA_ACCESS_MATRIX.
+    func matrixVariant(_ old: String, _ new: String) throws -> [String: String] {
+        let shipped = TestCluster.repositoryRoot.appendingPathComponent("policy/access-matrix.yaml").path
+        let text = try String(contentsOfFile: shipped, encoding: .utf8)
+        #expect(text.contains(old), "fixture text not found: \(old)")
+        let path = dir + "/matrix-\(UUID().uuidString).yaml"
+        try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+        return env.merging(["SAMIA_ACCESS_MATRIX": path]) { $1 }
+    }
+
+    /// Issue 37: a table the matrix does not mention passed as deny-by-default; its cells fail
+    /// now, until it is declared (under tables, or under denied with a reason).
+    @Test func aTableTheMatrixDoesNotMentionFailsItsCells() throws {
+        _ = try psql(
+            "CREATE TABLE public.loyalty_points (id bigserial PRIMARY KEY, user_id uuid, points integer); "
+                + "ALTER TABLE public.loyalty_points ENABLE ROW LEVEL SECURITY; "
+                + "GRANT SELECT ON public.loyalty_points TO authenticated")
+        let r = try parity()
+        #expect(r.status == 1, "\(r.status) \(r.stderr)")
+        let undeclared = cell(try report(), "client", "loyalty_points", "select")
+        #expect(undeclared["verdict"] as? String == "fail", "\(undeclared)")
+        #expect((undeclared["reason"] as? String)?.hasPrefix("undeclared: the matrix lists loyalty_points") == true)
+        let declared = try matrixVariant(
+            "denied:\n", "denied:\n  loyalty_points: \"points are read through the loyalty service only\"\n")
+        let ok = try CLI.run(["parity", "--out", dir + "/declared"], database: config, env: declared)
+        #expect(ok.status == 0, "\(ok.stdout) \(ok.stderr)")
+        #expect(
+            cell(try report(dir + "/declared"), "client", "loyalty_points", "select")["verdict"] as? String == "pass")
+    }
+
+    /// Issue 37: a scope naming a column that does not exist left its cell silently untested; a
+    /// grant's column list naming one allowed it quietly. Both are refused (65) with the file,
+    /// the table's line and the cell, before any probe; so is a denied table without a reason.
+    @Test func scopesAndColumnsAreCheckedAgainstTheSchema() throws {
+        let cases: [([String: String], [String])] = [
+            (
+                try matrixVariant("own: \"t.id = :uid\"", "own: \"t.idd = :uid\""),
+                ["tables.profiles.client.select (line ", "scope \"own\" does not hold on profiles", "idd"]
+            ),
+            (
+                try matrixVariant(
+                    "client: { select: own, insert: own-as-client, update: own }",
+                    "client: { select: own, insert: own-as-client, update: { scope: own, columns: [first_name, shoe_size] } }"
+                ),
+                ["tables.profiles.client.update", "columns shoe_size are not columns of profiles"]
+            ),
+            (
+                try matrixVariant("  promo_codes: \"promotion", "  promo_codez: \"promotion"),
+                ["denied.promo_codez names no table"]
+            ),
+            (
+                try matrixVariant(
+                    "  promo_codes: \"promotion codes: checked by the checkout service with the service role\"",
+                    "  promo_codes: \"\""), ["a denied table needs a reason"]
+            ),
+        ]
+        for (variant, words) in cases {
+            let r = try CLI.run(["parity", "--out", dir + "/refused"], database: config, env: variant)
+            #expect(r.status == 65, "\(words): \(r.status) \(r.stderr)")
+            for word in words { #expect(r.stderr.contains(word), "\(word): \(r.stderr)") }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/refused"))
+        }
     }
 }

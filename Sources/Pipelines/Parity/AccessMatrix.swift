@@ -39,6 +39,8 @@ public struct AccessMatrix: Sendable, Equatable {
         public var scopes: [String: String]
         public var grants: [String: [Command: Grant]]
         public var note: String?
+        /// Where the table's entry starts in the matrix file, for messages.
+        public var line: Int?
     }
 
     /// An accepted deviation: the cell, who owns it, why, who approved it and until when.
@@ -63,6 +65,10 @@ public struct AccessMatrix: Sendable, Equatable {
     public var roles: [Role]
     public var scopes: [String: String]
     public var tables: [String: Table]
+    /// Tables no API role may touch at all, each with the reason (`denied:`): declared as
+    /// `none` everywhere. Every relation of the schemas is under `tables` or here; one that is
+    /// in neither fails its cells (`undeclared`), so a new table is never passed by default.
+    public var denied: [String: String] = [:]
     public var exceptions: [Exception]
     /// Findings the register accepts (`findings:` in the exceptions file): a critical finding
     /// fails the report unless one of these names its code and relation, unexpired.
@@ -103,6 +109,7 @@ public struct AccessMatrix: Sendable, Equatable {
         var probe: Probe?
         var roles: [String: RoleEntry]
         var scopes: [String: String]?
+        var denied: [String: String]?
     }
 
     /// A finding accepted by the register, with the same accountability as a cell's exception.
@@ -172,6 +179,7 @@ public struct AccessMatrix: Sendable, Equatable {
                 guard let name = key.string else { continue }
                 tables[name] = try parseTable(
                     name, value, roles: Set(roles.map(\.name)), globalScopes: scopes, file: file)
+                tables[name]?.line = key.mark.map(\.line)
             }
         }
         let timeout = raw.probe?.statement_timeout_ms ?? 5000
@@ -184,9 +192,20 @@ public struct AccessMatrix: Sendable, Equatable {
                 SELECT p.id FROM public.profiles p JOIN public.roles r ON r.id = p.role_id
                  WHERE r.code = :app_role ORDER BY p.created_at, p.id LIMIT 1
                 """
-        return AccessMatrix(
+        for (name, reason) in raw.denied ?? [:] {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ParityError.matrix(file: file, at: "denied.\(name)", reason: "a denied table needs a reason")
+            }
+            guard tables[name] == nil else {
+                throw ParityError.matrix(
+                    file: file, at: "denied.\(name)", reason: "is also under tables; declare it in one place")
+            }
+        }
+        var matrix = AccessMatrix(
             file: file, schemas: raw.schemas ?? ["public"], roles: roles, scopes: scopes, tables: tables,
             exceptions: [], statementTimeoutMilliseconds: timeout, identityQuery: identity)
+        matrix.denied = raw.denied ?? [:]
+        return matrix
     }
 
     private static func parseTable(

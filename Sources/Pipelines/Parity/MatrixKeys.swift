@@ -27,6 +27,7 @@ indirect enum MatrixKeys: Sendable {
         // table → (note | scopes | role → command → grant); the role and command names
         // themselves are checked against the declaration by the matrix's parser.
         "tables": .named(.named(.named(grant))),
+        "denied": .named(.leaf),
     ])
     static let register = MatrixKeys.fixed([
         "exceptions": .list(

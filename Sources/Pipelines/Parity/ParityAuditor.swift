@@ -20,12 +20,7 @@ public struct ParityAuditor {
     public func audit(_ db: Connection, header: ParityReport.Header) throws -> ParityReport {
         let databaseRoles = Array(Set(matrix.roles.map(\.databaseRole))).sorted()
         let snapshot = try CatalogSnapshot.read(db, schemas: matrix.schemas, databaseRoles: databaseRoles)
-        for name in matrix.tables.keys where snapshot.relation(name) == nil {
-            throw ParityError.schema(
-                reason:
-                    "\(matrix.file): tables.\(name) names no table or view in the schemas \(matrix.schemas.joined(separator: ", "))"
-            )
-        }
+        try MatrixSchemaCheck(db: db, matrix: matrix, snapshot: snapshot).run()
         for e in matrix.exceptions where snapshot.relation(e.table) == nil {
             throw ParityError.schema(reason: "an exception names \(e.table), which is not in the exposed schemas")
         }
@@ -125,6 +120,16 @@ public struct ParityAuditor {
             } else if !missing.isEmpty {
                 verdict = ("fail", "declared columns not granted: \(missing.joined(separator: ", "))")
             }
+        }
+        if matrix.tables[relation.qualified] == nil && matrix.denied[relation.qualified] == nil
+            && relation.parent == nil
+        {
+            // Deny by default is not a pass: a table nobody declared has not been decided on.
+            verdict = (
+                "fail",
+                "undeclared: the matrix lists \(relation.qualified) neither under tables nor under denied; "
+                    + "declare what each role may do (\(verdict.0) otherwise: \(verdict.1))"
+            )
         }
         cell.verdict = verdict.0
         cell.reason = verdict.1
