@@ -241,6 +241,11 @@ struct DSRCommand: ParsableCommand {
                 }
                 let registry = ArtifactRegistry(connection: db, store: try ObjectStores.fromEnvironment())
                 guard let record = try registry.find(id: artifactID) else {
+                    if let error = request.error, error.hasPrefix("export deleted by erasure") {
+                        throw BatchError.badInput(
+                            file: "batch_artifacts", line: nil, field: "id",
+                            message: "the \(error): it held data the erasure removed")
+                    }
                     throw BatchError.badInput(
                         file: "batch_artifacts", line: nil, field: "id",
                         message: request.artifactExpiresAt.map {

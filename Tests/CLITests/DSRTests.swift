@@ -668,6 +668,8 @@ struct DSRTests {
         #expect(
             keys.contains("invoices/2026/10/SAMIA-2026-000001.pdf")
                 && keys.contains("uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg"))
+        // The export made before the erasure is gone from the bucket with it.
+        #expect(!keys.contains { $0.hasPrefix("artifacts/dsr-export/request-\(export)/") })
 
         // A dead endpoint: the export cannot read B's media; the request fails and says why.
         var dead = s3
@@ -772,5 +774,28 @@ extension DSRTests {
             "\(resumed.stdout) \(resumed.stderr)")
         #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "done|1")
         #expect(try fingerprint() != before)
+    }
+}
+
+extension DSRTests {
+    /// Issue 36: an export ZIP made before the subject's erasure survived it and could still be
+    /// downloaded. The erasure deletes it from the store and the registry, the proof counts it,
+    /// and a download says why it is gone.
+    @Test func anErasureDeletesTheSubjectsEarlierExports() throws {
+        let export = try approvedExport()
+        #expect(try dsr(["process"]).status == 0)
+        let key = try psql("SELECT storage_key FROM public.batch_artifacts WHERE kind = 'dsr-export'")
+        #expect(stored(key))
+        let erase = try approvedErasure()
+        let r = try dsr(["process"])
+        #expect(r.status == 0 && r.stdout.contains("erasure #\(erase): done"), "\(r.stdout) \(r.stderr)")
+        #expect(!stored(key), "the export ZIP is still in the store")
+        #expect(try psql("SELECT count(*) FROM public.batch_artifacts WHERE kind = 'dsr-export'") == "0")
+        #expect(try psql("SELECT plan->>'earlierExports' FROM public.dsr_erasures") == "1")
+        let download = try dsr(["download", export, "--out", dir + "/late.zip"])
+        #expect(
+            download.status == 65 && download.stderr.contains("export deleted by erasure #\(erase)"),
+            "\(download.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/late.zip"))
     }
 }

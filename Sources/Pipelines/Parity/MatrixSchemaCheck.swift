@@ -57,7 +57,7 @@ struct MatrixSchemaCheck {
             _ = try db.query(sql)
             failure = nil
         } catch {
-            guard let error = error as? PostgresError, error.code == .server else { throw error }
+            guard error.code == .server else { throw error }
             failure = error
         }
         if let failure {

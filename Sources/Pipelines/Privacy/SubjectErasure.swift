@@ -40,6 +40,9 @@ public struct SubjectErasure {
         public var tables: [TableResult]
         public var objects: Int
         public var holds: [Hold]
+        /// The subject's earlier export ZIPs: deleted from the store and the registry with the
+        /// erasure (nil in plans recorded before this was counted).
+        public var earlierExports: Int?
         /// A hold on the whole subject: nothing may be erased.
         public var blockedByHold: Bool { holds.contains { $0.table == nil } }
     }
@@ -88,13 +91,16 @@ public struct SubjectErasure {
         try countRows(into: &results)
         try listObjects()
         let objects = try db.scalar("SELECT count(*) FROM er_objects", as: Int64.self) ?? 0
+        let exports = try db.query(Self.earlierExports, [subject]).count
         let plan = Plan(
-            tables: scope.map.tables.keys.sorted().map { results[$0]! }, objects: Int(objects), holds: holds)
+            tables: scope.map.tables.keys.sorted().map { results[$0]! }, objects: Int(objects), holds: holds,
+            earlierExports: exports)
         guard apply else { return plan }
         guard !plan.blockedByHold else {
             throw DSRError.legalHold(subject: subject, holds: holds.filter { $0.table == nil }.map(\.id))
         }
         try changeInPlace()
+        try deleteEarlierExports(subject: subject, requestID: requestID)
         try db.query(
             "INSERT INTO public.storage_outbox (storage_key, origin) SELECT storage_key, $1 FROM er_objects ORDER BY 1",
             ["dsr-erasure:\(requestID)"])
@@ -107,6 +113,30 @@ public struct SubjectErasure {
                 """)
         }
         return plan
+    }
+
+    /// The registry rows of the subject's export ZIPs (`id`, `storage_key`). An export made
+    /// before the erasure is a copy of what it erases: it goes too.
+    static let earlierExports = """
+        SELECT a.id, a.storage_key FROM public.batch_artifacts a
+          JOIN public.dsr_requests r ON r.kind = 'export' AND a.partition_key = 'request-' || r.id
+         WHERE a.kind = 'dsr-export' AND r.subject = $1::uuid
+         ORDER BY a.id
+        """
+
+    /// Queues the export ZIPs' objects for deletion with the erasure's own, removes their
+    /// registry rows, and says on each export request why its download is gone.
+    private func deleteEarlierExports(subject: UUID, requestID: Int64) throws {
+        try db.query(
+            """
+            WITH gone AS (SELECT * FROM (\(Self.earlierExports)) e),
+            queued AS (
+              INSERT INTO public.storage_outbox (storage_key, origin) SELECT storage_key, $2 FROM gone RETURNING 1
+            ),
+            deleted AS (DELETE FROM public.batch_artifacts a USING gone WHERE a.id = gone.id RETURNING a.id)
+            UPDATE public.dsr_requests r SET error = 'export deleted by erasure #' || $3::bigint
+             WHERE r.subject = $1::uuid AND r.kind = 'export' AND r.artifact_id IN (SELECT id FROM deleted)
+            """, [subject, "dsr-erasure:\(requestID)", requestID])
     }
 
     /// The subject's own rows of every mapped table into `er_rows`, with their action; a table
@@ -270,11 +300,11 @@ public struct SubjectErasure {
     public func verify(subject: UUID, plan: Plan) throws -> Verification {
         try db.transaction { _ in
             try SubjectScope.bind(subject, on: db)
-            return try verifyBound(plan)
+            return try verifyBound(plan, subject: subject)
         }
     }
 
-    private func verifyBound(_ plan: Plan) throws -> Verification {
+    private func verifyBound(_ plan: Plan, subject: UUID) throws -> Verification {
         var problems: [String] = []
         var remaining: [String: Int64] = [:]
         for result in plan.tables {
@@ -307,6 +337,8 @@ public struct SubjectErasure {
                     "SELECT count(*) FROM public.\(q(result.table)) t WHERE \(scope.predicate(result.table))",
                     as: Int64.self) ?? 0
         }
+        let exports = try db.query(Self.earlierExports, [subject]).count
+        if exports > 0 { problems.append("batch_artifacts: \(exports) export ZIP(s) of the subject remain") }
         return Verification(passed: problems.isEmpty, problems: problems, remaining: remaining)
     }
 
