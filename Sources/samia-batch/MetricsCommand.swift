@@ -13,7 +13,10 @@ struct MetricsCommand: ParsableCommand {
             yesterday in the time zone), so late events are counted. With --backfill FROM TO: chunks of --chunk-days
             days (default 31), each its own run committed on its own; chunks that already succeeded are skipped, so
             running the same command again after an interruption resumes where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
-            default 90) are refused. KPI definitions: docs/metrics.md.
+            default 90) are refused. A day whose figures drop by more than METRICS_DROP_SHARE (default 0.5) against
+            the median of the 7 days before it is not committed (the run fails naming the day, table and figures)
+            unless --accept-drop. Events with an unreadable value are set aside in metrics_quarantine and the run goes
+            on. KPI definitions: docs/metrics.md.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -31,6 +34,9 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Business time zone for cutting days (default: SAMIA_TIMEZONE, else UTC).")
     var timezone: String?
 
+    @Flag(help: "Commit days whose figures dropped against their trailing median (each drop is logged).")
+    var acceptDrop = false
+
     func validate() throws {
         if !backfill.isEmpty {
             guard backfill.count == 2 else { throw ValidationError("--backfill takes two dates: FROM TO") }
@@ -42,11 +48,13 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         try execute {
-            let settings = try MetricsSettings.fromEnvironment(timeZone: timezone)
+            var settings = try MetricsSettings.fromEnvironment(timeZone: timezone)
+            settings.acceptDrop = acceptDrop
             let runner = Runner(
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)
             options.parameters["time_zone"] = settings.timeZone
+            if acceptDrop { options.parameters["accept_drop"] = "true" }
             if backfill.isEmpty {
                 let day = date ?? LocalDate(Date(), in: TimeZone(identifier: settings.timeZone)!).adding(days: -1)
                 let report = runner.run(MetricsJob(settings: settings), partition: .day(day), options: options)

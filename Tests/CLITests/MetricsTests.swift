@@ -378,3 +378,66 @@ extension MetricsTests {
         #expect(try digest() == before)
     }
 }
+
+extension MetricsTests {
+    /// Issue 39: one malformed event value (`ms: "fast"`) failed the whole night with
+    /// PostgreSQL's 22P02. It is set aside in metrics_quarantine with its id and reason, left
+    /// out of the figures, counted in the log, and the night goes on.
+    @Test func aMalformedEventIsQuarantinedAndTheNightGoesOn() throws {
+        let good = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let samples = try psql(
+            "SELECT sum(sql_latency_samples), round(sum(avg_sql_latency_ms)::numeric, 3) FROM metrics_daily_platform")
+        _ = try psql(
+            """
+            INSERT INTO public.events_raw (occurred_at, event, props)
+            VALUES ('2026-11-20 12:00+02', 'sql_latency', '{"ms": "fast"}')
+            """)
+        let id = try psql("SELECT max(id) FROM public.events_raw")
+        let r = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            try psql("SELECT event_id, event, reason FROM metrics_quarantine")
+                == "\(id)|sql_latency|props.ms is not a number")
+        #expect(r.stderr.contains("metrics_events_quarantined") && r.stderr.contains("\"count\":1"), "\(r.stderr)")
+        #expect(
+            try psql(
+                "SELECT sum(sql_latency_samples), round(sum(avg_sql_latency_ms)::numeric, 3) FROM metrics_daily_platform"
+            ) == samples)
+        // Again: the same event is not quarantined twice.
+        #expect(try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"]).status == 0)
+        #expect(try psql("SELECT count(*) FROM metrics_quarantine") == "1")
+    }
+
+    /// Issue 39: a day recomputed to nothing (its source rows lost or not loaded yet) was
+    /// committed with exit 0. A drop of more than half against the median of the seven days
+    /// before is refused, naming day, table and figures, and every day keeps its figures;
+    /// --accept-drop commits it.
+    @Test func aDayThatDropsAgainstItsTrailingMedianIsNotCommitted() throws {
+        // 30 orders a day for ten days, then the last day's events vanish.
+        _ = try psql(
+            """
+            INSERT INTO public.events_raw (occurred_at, event, service_code)
+            SELECT d + (i || ' minutes')::interval, 'order_created', 'tarot'
+              FROM generate_series(timestamptz '2026-10-01 10:00+00', '2026-10-10 10:00+00', interval '1 day') d,
+                   generate_series(1, 30) i
+            """)
+        let backfill = try metrics(["--backfill", "2026-10-01", "2026-10-10", "--timezone", "UTC"])
+        #expect(backfill.status == 0, "\(backfill.stderr)")
+        let before = try digest()
+        _ = try psql("DELETE FROM public.events_raw WHERE occurred_at >= '2026-10-10' AND occurred_at < '2026-10-11'")
+        let refused = try metrics(["--date", "2026-10-10", "--timezone", "UTC", "--force"])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "metrics_daily_orders: orders created on 2026-10-10: 0 against a median of 30.0 over the 7 day(s) before, a drop of 100%"
+            ), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--accept-drop"))
+        #expect(try digest() == before)
+        let accepted = try metrics(["--date", "2026-10-10", "--timezone", "UTC", "--force", "--accept-drop"])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(accepted.stderr.contains("metrics_drop_accepted"))
+        #expect(try psql("SELECT sum(orders_created) FROM metrics_daily_orders WHERE day = '2026-10-10'") == "0")
+        #expect(try psql("SELECT sum(orders_created) FROM metrics_daily_orders WHERE day = '2026-10-09'") == "30")
+    }
+}

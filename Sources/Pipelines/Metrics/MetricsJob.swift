@@ -76,7 +76,10 @@ public struct MetricsJob: Job {
         for result in results {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
-        return JobOutcome(stats: stats, itemsProcessed: days)
+        var outcome = JobOutcome(stats: stats, itemsProcessed: days)
+        outcome.gauges["samia_metrics_events_quarantined"] = Double(stats["events_quarantined"] ?? 0)
+        outcome.gauges["samia_metrics_drops_accepted"] = Double(stats["drops_accepted"] ?? 0)
+        return outcome
     }
 
     /// The days the run recomputes: the nightly window ending at its day, or a backfill chunk
@@ -214,9 +217,13 @@ public struct MetricsJob: Job {
                 [settings.workMem, "\(Self.lockTimeoutSeconds)s"])[0].decode(0, as: String.self)
             while let unit = queue.take() {
                 try context.checkpoint()
+                if unit.step.name == "events" {
+                    stats["events_quarantined", default: 0] += try quarantine(unit, on: db, context: context)
+                }
                 for (table, rows) in try run(unit, on: db, indexScans: indexScans) {
                     stats[table, default: 0] += rows
                 }
+                stats["drops_accepted", default: 0] += try checkDrops(unit, on: db, context: context)
                 context.progress.update("units", done: Int64(queue.done()), total: Int64(queue.units.count))
             }
             return stats
@@ -230,6 +237,44 @@ public struct MetricsJob: Job {
                     "a session waited over \(Self.lockTimeoutSeconds) s for rows of the metrics tables that "
                     + "another session holds; nothing of this run is committed")
         }
+    }
+
+    /// Sets the unit's unreadable events aside (`metrics_quarantine`) so that one bad value does
+    /// not fail the night; the events statement leaves the same events out. Returns how many of
+    /// the unit's days' events are in quarantine.
+    private func quarantine(_ unit: MetricsWorkQueue.Unit, on db: Connection, context: JobContext) throws -> Int64 {
+        let row = try db.query(
+            MetricsSQL.quarantine, [unit.days.lowerBound, unit.days.upperBound, settings.timeZone, context.runID])[0]
+        let (count, newly) = (try row.decode(0, as: Int64.self), try row.decode(1, as: Int64.self))
+        if count > 0 {
+            context.logger.warning(
+                "malformed events set aside (metrics_quarantine)",
+                metadata: [
+                    "event": "metrics_events_quarantined", "from": "\(unit.days.lowerBound)",
+                    "to": "\(unit.days.upperBound)", "count": "\(count)", "new": "\(newly)",
+                ])
+        }
+        return count
+    }
+
+    /// The drop gate on the unit's tables: a drop fails the run (nothing is committed) unless
+    /// `--accept-drop`, which logs each one and goes on. Returns the drops accepted.
+    private func checkDrops(_ unit: MetricsWorkQueue.Unit, on db: Connection, context: JobContext) throws -> Int64 {
+        let gate = MetricsVolumeGate(share: settings.dropShare, minimumVolume: settings.dropMinimumVolume)
+        let drops = try gate.drops(db, tables: unit.step.tables, from: unit.days.lowerBound, to: unit.days.upperBound)
+        guard !drops.isEmpty else { return 0 }
+        guard settings.acceptDrop else {
+            throw BatchError.jobFailed(
+                job: name,
+                message:
+                    "figures dropped by more than \(Int(settings.dropShare * 100))% against the trailing median; nothing "
+                    + "of this run is committed (source rows lost or not loaded yet?). Rerun with --accept-drop if the "
+                    + "drop is real: " + drops.joined(separator: "; "))
+        }
+        for drop in drops {
+            context.logger.warning("drop accepted", metadata: ["event": "metrics_drop_accepted", "drop": "\(drop)"])
+        }
+        return Int64(drops.count)
     }
 
     /// Replaces `unit`'s tables for its days and checks them. Returns the rows written per table.

@@ -61,6 +61,36 @@ enum MetricsSQL {
         + " coalesce(sum(n - \(endReasons.map(\.1).joined(separator: " - "))) FILTER (WHERE event = 'call_ended'), 0)"
         + " AS ended_other,"
 
+    /// A JSON text that PostgreSQL reads as a number (`double precision`).
+    static let numeric = #"'^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'"#
+
+    /// Why an event of the window cannot be read, or NULL: a value the statements cast to a
+    /// number that is not one. Cheap for the other events: each arm tests the event name first.
+    static let malformed = """
+        CASE WHEN e.event = 'sql_latency' AND e.props->>'ms' IS NOT NULL AND e.props->>'ms' !~ \(numeric)
+             THEN 'props.ms is not a number'
+             WHEN e.event = 'order_delivered' AND e.props->>'order_age_s' IS NOT NULL AND e.props->>'order_age_s' !~ \(numeric)
+             THEN 'props.order_age_s is not a number'
+             WHEN e.event = 'call_ended' AND e.props->>'duration_s' IS NOT NULL AND e.props->>'duration_s' !~ \(numeric)
+             THEN 'props.duration_s is not a number' END
+        """
+
+    /// Sets the window's unreadable events aside (`$4` the run id); returns how many are in
+    /// quarantine for the window, new or from an earlier run.
+    static let quarantine = """
+        WITH found AS (
+          SELECT e.id, e.occurred_at, e.event, \(malformed) AS reason
+            FROM public.events_raw e
+           WHERE \(inWindow("e.occurred_at")) AND e.event IN ('sql_latency', 'order_delivered', 'call_ended')
+        ), added AS (
+          INSERT INTO public.metrics_quarantine (event_id, occurred_at, event, reason, run_id)
+          SELECT id, occurred_at, event, reason, $4 FROM found WHERE reason IS NOT NULL
+          ON CONFLICT (event_id) DO NOTHING RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM found WHERE reason IS NOT NULL)::bigint AS quarantined,
+               (SELECT count(*) FROM added)::bigint AS newly
+        """
+
     static let orderEvents =
         "('order_created', 'order_assigned', 'order_delivered', 'order_rejected', 'order_cancelled', 'order_regenerated')"
 
@@ -94,7 +124,7 @@ enum MetricsSQL {
                      array_agg((e.props->>'order_age_s')::double precision) FILTER (WHERE e.event = 'order_delivered') AS ages,
                      array_agg(e.actor_hash) FILTER (WHERE e.actor_role = 'client' AND e.actor_hash IS NOT NULL) AS clients
                 FROM public.events_raw e
-               WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi
+               WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND (\(malformed)) IS NULL
                GROUP BY e.service_code, e.event
             ),
             -- One sort per service for both percentiles; a NULL service joins 'unknown'.

@@ -18,6 +18,13 @@ public struct MetricsSettings: Sendable, Equatable {
     /// core (an `INSERT … SELECT` gets no parallel workers), so a second session is what puts a
     /// second core to work.
     public var sessions: Int
+    /// The drop gate (`MetricsVolumeGate`): a day's figure may fall this share below its
+    /// trailing median (`METRICS_DROP_SHARE`, default 0.5) from a median of at least
+    /// `dropMinimumVolume` (`METRICS_DROP_MIN_VOLUME`, default 20) before the day is refused.
+    public var dropShare: Double = 0.5
+    public var dropMinimumVolume: Int = 20
+    /// `--accept-drop`: drops are reported and committed.
+    public var acceptDrop = false
 
     public init(
         timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB",
@@ -51,6 +58,14 @@ public struct MetricsSettings: Sendable, Equatable {
         settings.lookbackDays = try positive("METRICS_LOOKBACK_DAYS", 3, max: 60)
         settings.rawRetentionDays = try positive("METRICS_RAW_RETENTION_DAYS", 90, max: 36_500)
         settings.sessions = try positive("METRICS_SESSIONS", 2, max: 8, unit: "sessions")
+        settings.dropMinimumVolume = try positive("METRICS_DROP_MIN_VOLUME", 20, max: 1_000_000_000, unit: "rows")
+        if let text = env["METRICS_DROP_SHARE"] {
+            guard let share = Double(text), share > 0, share <= 1 else {
+                throw BatchError.configuration(
+                    "METRICS_DROP_SHARE=\(text) must be a share above 0 and at most 1, e.g. 0.5")
+            }
+            settings.dropShare = share
+        }
         if let workMem = env["METRICS_WORK_MEM"] {
             guard workMem.range(of: #"^[0-9]{1,7}(kB|MB|GB)$"#, options: .regularExpression) != nil else {
                 throw BatchError.configuration("METRICS_WORK_MEM=\(workMem) must look like 64MB (kB, MB or GB)")
