@@ -799,3 +799,33 @@ extension DSRTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/late.zip"))
     }
 }
+
+extension DSRTests {
+    /// Issue 36: the payment receipt printed with a retained tax invoice was the subject's own
+    /// media row, referenced only from invoices.meta, and the erasure deleted it and its object
+    /// while keeping the invoice. With invoices.receipt_media_id (migration 0017) it is kept, as
+    /// the invoice's PDF is.
+    @Test func anErasureKeepsTheReceiptOfARetainedInvoice() throws {
+        let key = "invoices/2026/10/SAMIA-2026-000001-receipt.pdf"
+        _ = try psql(
+            """
+            INSERT INTO public.media_assets (id, owner_id, kind, url, bytes)
+            VALUES (107, '\(Self.subject)', 'pdf', '\(key)', 7);
+            UPDATE public.invoices SET receipt_media_id = 107,
+                   meta = meta || jsonb_build_object('receipt_media_id', 107) WHERE number = 'SAMIA-2026-000001'
+            """)
+        try FileManager.default.createDirectory(
+            atPath: ((dir + "/storage/" + key) as NSString).deletingLastPathComponent, withIntermediateDirectories: true
+        )
+        try Data("receipt".utf8).write(to: URL(fileURLWithPath: dir + "/storage/" + key))
+        let id = try approvedErasure()
+        let r = try dsr(["process"])
+        #expect(r.status == 0 && r.stdout.contains("erasure #\(id): done"), "\(r.stdout) \(r.stderr)")
+        #expect(try psql("SELECT count(*) FROM public.media_assets WHERE id = 107") == "1")
+        #expect(stored(key), "the retained invoice's receipt was deleted from the store")
+        #expect(
+            try psql(
+                "SELECT plan->'tables' @> '[{\"table\": \"media_assets\", \"keptBy\": [\"invoices.receipt_media_id\"]}]' FROM public.dsr_erasures"
+            ) == "t")
+    }
+}

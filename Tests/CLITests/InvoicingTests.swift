@@ -180,6 +180,11 @@ struct InvoicingTests {
             ) == "38")
         #expect(try psql("SELECT last_value FROM document_sequences WHERE series = 'invoice'") == "40")
         #expect(try psql("SELECT count(*) FROM invoices WHERE pdf_media_id IS NULL") == "0")
+        // Each invoice's receipt is a real reference (migration 0017), the same as in meta.
+        #expect(
+            try psql(
+                "SELECT count(*) FROM invoices WHERE receipt_media_id IS NULL OR receipt_media_id <> (meta->>'receipt_media_id')::bigint"
+            ) == "0")
     }
 
     @Test func aCrashAfterStoringBeforeRecordingIsRepaired() throws {

@@ -494,8 +494,10 @@ public struct InvoicingJob: Job {
                         VALUES ($1, 'pdf', $2, $3, $4, jsonb_build_object('document', $5::text, 'number', $6::text)) RETURNING id
                         """, [owner, d.key, Int64(d.bytes.count), sha, d.kind, doc.number])!
                 }
+                // The receipt is referenced by a foreign key (migration 0017) as well as in meta.
+                let receiptColumn = table == "invoices" ? ", receipt_media_id = $2::bigint" : ""
                 try sp.query(
-                    "UPDATE public.\(table) SET pdf_media_id = $1, meta = meta || jsonb_build_object('receipt_media_id', $2::bigint) WHERE id = $3",
+                    "UPDATE public.\(table) SET pdf_media_id = $1\(receiptColumn), meta = meta || jsonb_build_object('receipt_media_id', $2::bigint) WHERE id = $3",
                     [
                         mediaIDs[doc.kind.rawValue]!,
                         mediaIDs["receipt"].map { $0 as any PostgresEncodable } ?? PostgresNull(), id,

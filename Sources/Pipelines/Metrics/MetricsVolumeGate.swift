@@ -15,14 +15,15 @@ struct MetricsVolumeGate: Sendable {
     /// Medians below this are too small to judge a drop by.
     var minimumVolume: Int
 
-    /// One gated figure per table: SQL over the table's rows of one day.
+    /// One gated figure per table: SQL over the table's rows of one day. Moderation decisions
+    /// are not gated: they follow orders by hours or days, so the latest days are always short
+    /// of them and a drop there is the normal lag, not lost data (the demo's seed shows it).
     static let figures: [(table: String, label: String, sql: String)] = [
         ("metrics_daily_orders", "orders created", "sum(orders_created)"),
         ("metrics_daily_payments", "payment attempts", "sum(payments_attempted)"),
         ("metrics_daily_revenue", "succeeded payments", "sum(payments_succeeded)"),
         ("metrics_daily_calls", "calls started", "sum(calls_started)"),
         ("metrics_daily_platform", "active clients", "sum(daily_active_clients)"),
-        ("metrics_daily_content", "moderation decisions", "sum(approvals + rejections)"),
         ("metrics_daily_notifications", "notifications", "sum(queued + sent + failed)"),
     ]
 
