@@ -102,7 +102,11 @@ struct BackfillCommand: ParsableCommand {
             Shutdown.process.listenToProcessSignals()
             let partitions = try Self.partitions(kind: Self.jobs[job]!, from: from, to: to)
             let connection = try database.connect(cliLogger(), applicationName: "samia-batch/backfill")
-            let states = try RunLedger(connection: connection).partitionStates(job: job, partitions: partitions)
+            // A metrics day is cut in the business zone: runs recorded in another zone do not count.
+            let zone = ProcessInfo.processInfo.environment["SAMIA_TIMEZONE"] ?? "UTC"
+            let matching = job == "metrics" ? ["time_zone": zone] : [:]
+            let states = try RunLedger(connection: connection).partitionStates(
+                job: job, partitions: partitions, matching: matching)
             connection.close()
             let chosen = partitions.filter { p in
                 switch only {
@@ -139,6 +143,7 @@ struct BackfillCommand: ParsableCommand {
                 // The ledger already chose these partitions; --only all re-runs succeeded ones too.
                 options.force = true
                 options.parameters["backfill"] = "\(from)..\(to)"
+                if job == "metrics" { options.parameters["time_zone"] = zone }
                 let report = runner.run(try makeJob(for: partition), partition: partition, options: options)
                 let state = report.error.map { "FAILED, exit \(report.status.rawValue): \($0)" } ?? "ok"
                 print("[\(index + 1)/\(chosen.count)] \(job) \(partition.key): \(state)")

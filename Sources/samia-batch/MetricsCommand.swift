@@ -54,6 +54,8 @@ struct MetricsCommand: ParsableCommand {
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)
             options.parameters["time_zone"] = settings.timeZone
+            // A day is a day in a zone: a success in another zone is not this day done.
+            options.sameParameters = ["time_zone"]
             if acceptDrop { options.parameters["accept_drop"] = "true" }
             if backfill.isEmpty {
                 let day = date ?? LocalDate(Date(), in: TimeZone(identifier: settings.timeZone)!).adding(days: -1)

@@ -91,6 +91,8 @@ extension NightlyCommand {
         }
         var options = flags.options(database)
         options.parameters["date"] = day.description
+        options.parameters["time_zone"] = ProcessInfo.processInfo.environment["SAMIA_TIMEZONE"] ?? "UTC"
+        options.sameParameters = ["time_zone"]
         let started = Date()
         let report = runner.run(job, partition: step.partition, options: options)
         if case BatchError.interrupted? = report.error { interrupted = true }

@@ -441,3 +441,24 @@ extension MetricsTests {
         #expect(try psql("SELECT sum(orders_created) FROM metrics_daily_orders WHERE day = '2026-10-09'") == "30")
     }
 }
+
+extension MetricsTests {
+    /// Issue 39: a day computed in UTC was skipped as "already succeeded" when asked for in
+    /// Asia/Beirut, leaving UTC figures under a Beirut day. A success counts only in its zone;
+    /// the same zone again is still skipped, and says so.
+    @Test func aDayDoneInAnotherZoneIsNotSkipped() throws {
+        let utc = try metrics(["--date", "2026-11-21", "--timezone", "UTC"])
+        #expect(utc.status == 0, "\(utc.stderr)")
+        let utcFigures = try psql(
+            "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-21' ORDER BY service_code")
+        let beirut = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(beirut.status == 0 && !beirut.stdout.contains("skipped"), "\(beirut.stdout) \(beirut.stderr)")
+        #expect(try psql("SELECT count(*) FROM batch_runs WHERE job = 'metrics' AND status = 'succeeded'") == "2")
+        // The fixture's 00:00-local order of the 21st is the 20th in UTC: the figures differ.
+        #expect(
+            try psql("SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-21' ORDER BY service_code")
+                != utcFigures)
+        let again = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
+        #expect(again.status == 0 && again.stdout.contains("skipped (already succeeded)"), "\(again.stdout)")
+    }
+}

@@ -332,7 +332,9 @@ extension OnCallTests {
     /// Starts `binary` and waits until `url` answers.
     func serve(_ binary: String, _ arguments: [String], until url: String) throws -> RunningProcess {
         let process = try Shell.start(binary, arguments)
-        for _ in 0..<150 where try fetch(url).isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        // Up to a minute: with every other suite running beside it on two cores, Prometheus
+        // once took longer than the 15 s this waited before (CI, 2026-12-07).
+        for _ in 0..<600 where try fetch(url).isEmpty { Thread.sleep(forTimeInterval: 0.1) }
         return process
     }
 
@@ -378,7 +380,7 @@ extension OnCallTests {
             ], until: "\(api)/status/buildinfo")
         defer { prometheus.signal(SIGKILL); _ = prometheus.wait() }
         var alerts = ""
-        for _ in 0..<300 {
+        for _ in 0..<600 {
             alerts = try fetch("\(api)/alerts")
             if alerts.contains("SamiaBatchJobFailed") && alerts.contains("\"state\":\"firing\"") { break }
             Thread.sleep(forTimeInterval: 0.1)

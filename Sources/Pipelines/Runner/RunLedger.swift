@@ -26,15 +26,17 @@ public struct RunLedger {
     /// The partition's latest real (non-dry-run) finished run, when that run succeeded. A later
     /// failed or aborted run (a forced re-run that broke, say) makes the partition due again, so
     /// an interrupted backfill resumes at the first day whose last attempt did not succeed.
-    public func lastSuccess(job: String, partition: Partition) throws -> Int64? {
+    /// With `matching`, only runs recorded with those parameters count: a day computed in UTC
+    /// is not the same partition as that day in Asia/Beirut.
+    public func lastSuccess(job: String, partition: Partition, matching: [String: String] = [:]) throws -> Int64? {
         try connection.scalar(
             """
             SELECT id FROM (
               SELECT id, status FROM batch_runs
-               WHERE job = $1 AND partition_key = $2 AND NOT dry_run AND status <> 'running'
+               WHERE job = $1 AND partition_key = $2 AND NOT dry_run AND status <> 'running' AND parameters @> $3::jsonb
                ORDER BY id DESC LIMIT 1) latest
              WHERE status = 'succeeded'
-            """, [job, partition.key])
+            """, [job, partition.key, try JSONText(encoding: matching)])
     }
 
     /// Per job: when it last succeeded (a real run), and when it last ran at all.
@@ -64,12 +66,14 @@ public struct RunLedger {
     /// What happened to each partition of `job` in `partitions`, judged by the latest real
     /// finished run covering it (a day is covered by its own run and by a range run over it):
     /// `succeeded`, `failed` (also partial or aborted), or absent when nothing ever ran.
-    public func partitionStates(job: String, partitions: [Partition]) throws -> [Partition: String] {
+    public func partitionStates(job: String, partitions: [Partition], matching: [String: String] = [:]) throws
+        -> [Partition: String]
+    {
         let rows = try connection.query(
             """
             SELECT id, partition_key, status FROM public.batch_runs
-             WHERE job = $1 AND NOT dry_run AND status <> 'running' ORDER BY id
-            """, [job])
+             WHERE job = $1 AND NOT dry_run AND status <> 'running' AND parameters @> $2::jsonb ORDER BY id
+            """, [job, try JSONText(encoding: matching)])
         var latest: [Partition: (id: Int64, status: String)] = [:]
         let wanted = Set(partitions)
         for row in rows {

@@ -14,6 +14,9 @@ public struct RunOptions: Sendable {
     public var metricsTextfile: String?
     /// Recorded in the ledger's `parameters`; never secrets or personal data.
     public var parameters: [String: String] = [:]
+    /// Parameters a previous success must have been recorded with for this run to skip its
+    /// partition as done (the business time zone for a day's metrics).
+    public var sameParameters: [String] = []
     /// Show a live progress line (stderr is a terminal).
     public var interactive = false
 

@@ -94,7 +94,9 @@ extension Runner {
                 log.warning("marked vanished runs aborted", metadata: ["event": "stale_runs", "count": "\(stale)"])
             }
             if !options.force && !options.dryRun, scope.partition.kind != .none,
-                let previous = try ledger.lastSuccess(job: job.name, partition: scope.partition)
+                let previous = try ledger.lastSuccess(
+                    job: job.name, partition: scope.partition,
+                    matching: options.parameters.filter { options.sameParameters.contains($0.key) })
             {
                 log.info(
                     "partition already succeeded; skipping (use --force to run again)",
