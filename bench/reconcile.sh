@@ -35,7 +35,18 @@ for db in bench_big bench_small; do
   psql -X -q -d "$DATABASE_URL" -v n="$size" -f bench/reconcile/ledger.sql >/dev/null
   psql -X -q -d "$DATABASE_URL" -f bench/reconcile/settlement.sql > "$work/$db.balance_change_from_activity.itemized.csv"
   echo "   settlement file: $(($(wc -l < "$work/$db.balance_change_from_activity.itemized.csv") - 1)) lines; importing"
-  /usr/bin/time -f "   import: %e s, peak %M KiB" "$bin" settlement import "$work/$db.balance_change_from_activity.itemized.csv" | tail -n 1
+  file="$work/$db.balance_change_from_activity.itemized.csv"
+  /usr/bin/time -o "$work/import.time" -f "%e %M" "$bin" settlement import "$file" | tail -n 1
+  # The floor an import cannot beat: PostgreSQL's own COPY of the same file into text columns.
+  columns=$(head -n 1 "$file" | tr ',' '\n' | awk '{ printf "%sc%d text", (NR > 1 ? ", " : ""), NR }')
+  psql -X -q -d "$DATABASE_URL" -c "DROP TABLE IF EXISTS bench_copy_floor" -c "CREATE UNLOGGED TABLE bench_copy_floor ($columns)"
+  /usr/bin/time -o "$work/copy.time" -f "%e" psql -X -q -d "$DATABASE_URL" \
+    -c "\\copy bench_copy_floor FROM '$file' WITH (FORMAT csv, HEADER true)"
+  psql -X -q -d "$DATABASE_URL" -c "DROP TABLE bench_copy_floor"
+  read -r import_s peak_kib < "$work/import.time"
+  copy_s=$(cat "$work/copy.time")
+  echo "   import: $import_s s, peak $peak_kib KiB; COPY of the same file into text columns: $copy_s s" \
+    "(import / COPY = $(awk -v a="$import_s" -v b="$copy_s" 'BEGIN { printf "%.1f", a / b }')x)"
 done
 bench/.venv/bin/python bench/reconcile/run.py "$bin" "host=$PGHOST port=$PGPORT user=postgres dbname=bench_big" \
   "host=$PGHOST port=$PGPORT user=postgres dbname=bench_small" "$work/bench_big.balance_change_from_activity.itemized.csv" \

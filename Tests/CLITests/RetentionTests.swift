@@ -683,12 +683,15 @@ struct RetentionTests {
             retention:
               time_zone: \(zone)
               batch_size: 20
-              pause_ms: 5
+              pause_ms: 40
               rules:
                 horoscopes: { table: horoscopes, age: ref_date, keep_days: 60, floor_days: 60, media: [audio_media_id],
                               orphans: ["horoscopes/"], max_fraction: 1.0 }
             """)
         let before = Int(try psql("SELECT count(*) FROM public.horoscopes"))!
+        // 30 batches with a 40 ms pause after each: over a second of work, so the three workers
+        // overlap even when one starts half a second after another (each checks the data map
+        // and plans first; a loaded CI once had one worker do every batch with 5 ms pauses).
         let workers = try (0..<3).map { _ in try CLI.start(["retention"], database: config, env: env) }
         let results = workers.map { $0.wait() }
         for r in results { #expect(r.status == 0, "\(r.stderr)") }
