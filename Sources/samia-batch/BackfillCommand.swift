@@ -103,7 +103,7 @@ struct BackfillCommand: ParsableCommand {
             let partitions = try Self.partitions(kind: Self.jobs[job]!, from: from, to: to)
             let connection = try database.connect(cliLogger(), applicationName: "samia-batch/backfill")
             // A metrics day is cut in the business zone: runs recorded in another zone do not count.
-            let zone = ProcessInfo.processInfo.environment["SAMIA_TIMEZONE"] ?? "UTC"
+            let zone = try businessTimeZone().identifier
             let matching = job == "metrics" ? ["time_zone": zone] : [:]
             let states = try RunLedger(connection: connection).partitionStates(
                 job: job, partitions: partitions, matching: matching)

@@ -91,7 +91,8 @@ extension NightlyCommand {
         }
         var options = flags.options(database)
         options.parameters["date"] = day.description
-        options.parameters["time_zone"] = ProcessInfo.processInfo.environment["SAMIA_TIMEZONE"] ?? "UTC"
+        // Checked when the night started (`businessTimeZone`), so this cannot fall back silently.
+        options.parameters["time_zone"] = (try? businessTimeZone())?.identifier ?? "UTC"
         options.sameParameters = ["time_zone"]
         let started = Date()
         let report = runner.run(job, partition: step.partition, options: options)

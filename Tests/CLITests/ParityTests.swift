@@ -297,12 +297,6 @@ struct ParityTests {
         #expect(missing.status == 65 && missing.stderr.contains("tables.order"), "\(missing.stderr)")
         try """
         roles:
-          client: { db_role: authenticated, app_role: client }
-        tables:
-          orders: { client: { select: mine } }
-        """.write(toFile: matrix, atomically: true, encoding: .utf8)
-        try """
-        roles:
           client: { db_role: authenticated_users, app_role: client }
         tables:
           orders: { client: { select: all } }

@@ -22,6 +22,9 @@ public struct SettlementImporter {
         public var alreadyKnown: Int
         /// True when the same bytes were imported before; nothing was read.
         public var fileAlreadyImported: Bool
+
+        static let alreadyImported = Outcome(
+            report: nil, rowsRead: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
     }
 
     let db: Connection
@@ -33,10 +36,7 @@ public struct SettlementImporter {
     public func importFile(_ path: String, provider: SettlementReport.Provider?, dryRun: Bool = false) throws
         -> Outcome
     {
-        let file = try read(path, provider: provider)
-        if try isKnown(file) {
-            return Outcome(report: nil, rowsRead: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
-        }
+        guard let file = try prepare(path, provider: provider) else { return .alreadyImported }
         guard dryRun else { return try db.transaction { _ in try load(file) } }
         try db.execute("BEGIN")
         defer { try? db.execute("ROLLBACK") }
@@ -46,10 +46,7 @@ public struct SettlementImporter {
     /// Imports one file inside the caller's open transaction, behind a savepoint: a bad file
     /// leaves the transaction as it was. For a dry run that must see the lines it would import.
     public func importInOpenTransaction(_ path: String, provider: SettlementReport.Provider?) throws -> Outcome {
-        let file = try read(path, provider: provider)
-        if try isKnown(file) {
-            return Outcome(report: nil, rowsRead: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
-        }
+        guard let file = try prepare(path, provider: provider) else { return .alreadyImported }
         return try db.savepoint("settlement_import") { _ in try load(file) }
     }
 
@@ -63,8 +60,12 @@ public struct SettlementImporter {
         let column: [String: String]
     }
 
-    private func isKnown(_ file: File) throws -> Bool {
-        try db.scalar("SELECT id FROM public.settlement_files WHERE sha256 = $1", [file.sha], as: Int64.self) != nil
+    /// The file read and recognised; nil when the same bytes were imported before.
+    private func prepare(_ path: String, provider: SettlementReport.Provider?) throws -> File? {
+        let file = try read(path, provider: provider)
+        let known = try db.scalar(
+            "SELECT id FROM public.settlement_files WHERE sha256 = $1", [file.sha], as: Int64.self)
+        return known == nil ? file : nil
     }
 
     private func read(_ path: String, provider: SettlementReport.Provider?) throws -> File {
