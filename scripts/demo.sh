@@ -118,7 +118,7 @@ erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed
 "$bin" dsr list --all | tail -n 2
 "$bin" dev exercise --seconds 0.5
 echo "== RLS-parity report for auditors (read and write probes: this is a dev database)"
-"$bin" parity --out "$out/parity" --probe-writes
+"$bin" parity --out "$out/parity"
 "$bin" verify "$out/parity" --public-key "$out/keys/signing.key.pub" | tail -n 1
 echo "== on-call: what a catch-up would run, and whether every job succeeded recently"
 "$bin" backfill metrics --from "$(date -d "$today -7 days" +%F)" --to "$(date -d "$today -1 days" +%F)" --dry-run

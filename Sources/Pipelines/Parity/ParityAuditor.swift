@@ -91,7 +91,8 @@ public struct ParityAuditor {
         // Probe whenever the catalog lets the command through at all: even a conclusive
         // catalog answer is then confirmed by behaviour.
         if side.access != "denied" {
-            cell.probe = try prober.probe(role: role, relation: relation, command: command, declared: grant.scope)
+            cell.probe = try prober.probe(
+                role: role, relation: relation, command: command, declared: grant.scope, columns: grant.columns)
         }
         var verdict: (String, String)
         if let catalogVerdict, catalogVerdict.0 == "fail" {
@@ -107,7 +108,7 @@ public struct ParityAuditor {
                     ? "rows decided by policies and the probe could not tell: "
                         + (cell.probe.map { $0.message ?? ($0.inside.map { "inside the scope: \($0)" } ?? $0.outcome) }
                             ?? "no probe")
-                    : "rows decided by policies; write probes need --probe-writes on a clone"
+                    : "rows decided by policies; writes not probed (--reads-only)"
             )
         }
         if verdict.0 == "pass", let columns = grant.columns, command != .delete,
@@ -158,30 +159,16 @@ public struct ParityAuditor {
             return declared == "none"
                 ? ("pass", "refused as declared: \(p.message ?? "")")
                 : ("fail", "declared \(declared), but the probe was refused: \(p.message ?? "")")
-        case "rows" where command == .insert:
-            let inside = p.inside ?? "", outside = p.outside ?? ""
-            if let failed = [inside, outside].first(where: { $0.hasPrefix("error ") }) {
-                return ("error", "the insert probe failed (\(failed)); only 42501 counts as refused")
-            }
-            if inside == "no sample row" || outside == "no sample row" { return nil }
-            let insideAllowed = inside.hasPrefix("allowed")
-            let outsideAllowed = outside.hasPrefix("allowed")
-            switch declared {
-            case "none":
-                return insideAllowed
-                    ? ("fail", "declared none, but a row was accepted: \(inside)")
-                    : ("pass", "refused as declared: \(inside)")
-            case "all":
-                return insideAllowed
-                    ? ("pass", "a row was accepted as declared") : ("fail", "declared all, but refused: \(inside)")
-            default:
-                if !insideAllowed { return ("fail", "a row inside scope \(declared) was refused: \(inside)") }
-                if outsideAllowed { return ("fail", "a row outside scope \(declared) was accepted: \(outside)") }
-                return ("pass", "inside scope \(declared) accepted, outside refused (\(outside))")
-            }
         case "rows":
             let visible = p.visible ?? 0, excess = p.excess ?? 0, missing = p.missing ?? 0
             let verb = command == .select ? "sees" : "can \(command.rawValue)"
+            if command != .select, excess > 0 || missing > 0 {
+                // Write probes say which rows, or which changes, disagreed with the declaration.
+                let evidence = p.message.map { ": \($0)" } ?? ""
+                return excess > 0
+                    ? ("fail", "\(excess) write(s) accepted that scope \(declared) does not allow\(evidence)")
+                    : ("fail", "declared \(declared), but \(missing) write(s) inside it were refused\(evidence)")
+            }
             if excess > 0 {
                 return ("fail", "\(verb) \(excess) row(s) outside the declared scope \(declared) (\(visible) in all)")
             }

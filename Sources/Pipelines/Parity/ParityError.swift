@@ -8,7 +8,7 @@ public enum ParityError: Error, CustomStringConvertible, Equatable {
     case matrix(file: String, at: String?, reason: String)
     /// The declaration names something the database does not have.
     case schema(reason: String)
-    /// `--probe-writes` against a database not marked as a clone or staging copy.
+    /// Write probes (the default) against a database not marked as a clone or staging copy.
     case writeProbesRefused(database: String)
     /// The report's directory cannot be created: found before any probe.
     case output(path: String, reason: String)
@@ -22,9 +22,10 @@ public enum ParityError: Error, CustomStringConvertible, Equatable {
             return "the report cannot be written to \(path) (\(reason)); nothing was probed: choose another --out"
         case .writeProbesRefused(let database):
             return
-                "--probe-writes refused: database \(database) is not marked as a clone or staging copy "
+                "write probes refused: database \(database) is not marked as a clone or staging copy "
                 + "(ALTER DATABASE ... SET samia.environment = 'staging', or a dev database); write probes lock rows "
-                + "and advance sequences, so they never run on production"
+                + "and advance sequences, so they never run on production. Run the report on a clone, or pass "
+                + "--reads-only for a report of reads alone (incomplete: it exits 1)"
         }
     }
 }

@@ -117,6 +117,12 @@ public struct ParityJob: Job {
             )
         }
         if failures.count > 20 { print("… and \(failures.count - 20) more failing cell(s): see the report") }
+        // A report of reads alone cannot vouch for writes: it is incomplete, so it does not pass.
+        let unprobedWrites =
+            probeWrites ? 0 : report.cells.filter { $0.command != .select && $0.verdict == "not-tested" }.count
+        if unprobedWrites > 0 {
+            print("INCOMPLETE: \(unprobedWrites) write cell(s) not probed (--reads-only); the report cannot pass")
+        }
         for change in report.changes.prefix(20) { print("changed: \(change)") }
         print("report: \(outDirectory) (\(formats.map(\.rawValue).sorted().joined(separator: ", ")), signed manifest)")
 
@@ -129,7 +135,7 @@ public struct ParityJob: Job {
         stats["errors"] = Int64(report.count("error"))
         stats["critical_not_accepted"] = Int64(blocking.count)
         var outcome = JobOutcome(
-            stats: stats, artifacts: [outDirectory], failedItems: failures.count + blocking.count,
+            stats: stats, artifacts: [outDirectory], failedItems: failures.count + blocking.count + unprobedWrites,
             itemsProcessed: Int64(report.cells.count - failures.count))
         outcome.gauges["samia_parity_cells_failed"] = Double(failures.count)
         outcome.gauges["samia_parity_cells_not_tested"] = Double(report.count("not-tested"))

@@ -14,8 +14,10 @@ public final class ParityProber {
     /// Role → probe identity (`sub`), nil for roles without one (anon).
     public private(set) var identities: [String: String?] = [:]
     public private(set) var identityNotes: [String: String] = [:]
-    public private(set) var sideEffects: [String] = []
+    public internal(set) var sideEffects: [String] = []
     let writes: Bool
+    /// Per relation, the columns synthetic rows may change (`SyntheticRows.columns`).
+    var syntheticColumns: [Int64: [SyntheticRows.Column]] = [:]
     /// Rows sampled per side (inside and outside the declared scope) per probe; 0 for all rows.
     let sampleRows: Int
 
@@ -120,7 +122,8 @@ public final class ParityProber {
 
     /// One cell's probe; nil when the command is not probed in this run.
     public func probe(
-        role: AccessMatrix.Role, relation r: CatalogSnapshot.Relation, command: AccessMatrix.Command, declared: String
+        role: AccessMatrix.Role, relation r: CatalogSnapshot.Relation, command: AccessMatrix.Command, declared: String,
+        columns: [String]? = nil
     ) throws -> ParityReport.ProbeSide? {
         guard let uid = identities[role.name] else {
             return .init(
@@ -135,16 +138,18 @@ public final class ParityProber {
             return .init(outcome: "skipped", message: "scope \(declared) has no predicate", sql: "", claims: claimText)
         }
         try bindUID(uid)
-        if command == .insert { return try probeInsert(role, r, declared: declared, scopeSQL: scopeSQL, uid: uid) }
-
         let expected: Int64
         switch try reference(r, scopeSQL: scopeSQL, claims: claimText) {
         case .failed(let side): return side
         case .rows(let count): expected = count
         }
         let cell = Cell(role: role, relation: r, uid: uid, expected: expected, claims: claimText)
-        if command == .select { return try probeRead(cell) }
-        return try probeWrite(cell, command: command)
+        switch command {
+        case .select: return try probeRead(cell)
+        case .insert: return try probeInsert(cell, scopeSQL: scopeSQL)
+        case .update: return try probeUpdate(cell, scopeSQL: scopeSQL, columns: columns)
+        case .delete: return try probeWrite(cell, command: command)
+        }
     }
 
     /// One probed cell: who, on what, and how many sampled rows the declared scope holds.
@@ -198,7 +203,7 @@ public final class ParityProber {
     /// The conditions that pick the sampled rows inside and outside the scope. Rows are found
     /// through the primary key's index where there is one, so a probe costs the sample, not the
     /// table, even when policies call functions per row.
-    private func sampled(_ r: CatalogSnapshot.Relation) -> (inside: String, outside: String) {
+    func sampled(_ r: CatalogSnapshot.Relation, limit: Int? = nil) -> (inside: String, outside: String) {
         let match: String
         if r.primaryKey.count == 1, let type = r.primaryKeyType {
             match =
@@ -206,7 +211,8 @@ public final class ParityProber {
         } else {
             match = "\(identity(r)) IN (SELECT s.k FROM \(Self.expectedTable) s WHERE %@)"
         }
-        return (String(format: match, "s.in_scope"), String(format: match, "NOT s.in_scope"))
+        let cap = limit.map { " ORDER BY s.k LIMIT \($0)" } ?? ""
+        return (String(format: match, "s.in_scope" + cap), String(format: match, "NOT s.in_scope" + cap))
     }
 
     /// Reads as the role: how many sampled rows inside the scope it reaches, how many outside.
@@ -231,7 +237,7 @@ public final class ParityProber {
     /// Writes in two statements, as an API request filtered by key would: the sampled rows of
     /// the declared scope (all must be reachable), then the others (none may be). A WITH CHECK
     /// refusal on the second is a refusal, not an error.
-    private func probeWrite(_ cell: Cell, command: AccessMatrix.Command) throws -> ParityReport.ProbeSide {
+    func probeWrite(_ cell: Cell, command: AccessMatrix.Command) throws -> ParityReport.ProbeSide {
         let r = cell.relation
         let (table, (inside, outside)) = (qualified(r), sampled(r))
         let verb: String
@@ -273,50 +279,6 @@ public final class ParityProber {
         .init(
             outcome: e.sqlState == "57014" ? "timeout" : (e.sqlState == "42501" ? "refused" : "error"),
             expected: expected, sqlState: e.sqlState, message: classify(e), sql: sql, claims: claims)
-    }
-
-    /// A copy of a row inside the declared scope, and one outside it, inserted as the role:
-    /// the first tells whether the role may insert what it should, the second whether it may
-    /// insert what it should not. Constraint errors after the RLS check count as allowed.
-    func probeInsert(
-        _ role: AccessMatrix.Role, _ r: CatalogSnapshot.Relation, declared: String, scopeSQL: String, uid: String?
-    ) throws -> ParityReport.ProbeSide {
-        let table = qualified(r)
-        let columns = r.columns.map(SQLIdentifier.quote).joined(separator: ", ")
-        let claimText = claims(role, uid)
-        let sample = "SELECT row_to_json(t)::text FROM \(table) t WHERE %@ ORDER BY \(identity(r)) LIMIT 1"
-        let insert = """
-            INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM json_populate_record(NULL::\(table), $1::json)
-            """
-        func attempt(_ condition: String) throws -> String {
-            guard
-                let row = try db.savepoint(
-                    "samia_sample",
-                    {
-                        try $0.scalar(String(format: sample, condition), as: String.self)
-                    })
-            else { return "no sample row" }
-            do {
-                _ = try asRole(role, uid: uid) {
-                    return try db.query(insert, [row])
-                }
-                return "allowed"
-            } catch let e as PostgresError {
-                if e.sqlState == "42501" { return "refused: " + classify(e) }
-                if e.sqlState?.hasPrefix("23") == true { return "allowed by RLS; constraint \(e.sqlState!) after it" }
-                return "error \(e.sqlState ?? "?"): \(e.message)"
-            }
-        }
-        let inside = declared == "none" ? try attempt("true") : try attempt(scopeSQL)
-        let outside = declared == "all" ? "not applicable (scope all)" : try attempt("NOT (\(scopeSQL))")
-        if !sideEffects.contains(where: { $0.hasPrefix(table) }) {
-            sideEffects.append(
-                "\(table): insert probes may have advanced its sequences (nextval is not rolled back); no row was kept")
-        }
-        return .init(
-            outcome: "rows", inside: inside, outside: outside,
-            sql: insert.replacingOccurrences(of: "$1", with: ":sample_row"),
-            claims: claimText)
     }
 
     /// Tells a missing grant from a WITH CHECK failure.

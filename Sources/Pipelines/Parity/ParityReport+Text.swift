@@ -15,7 +15,7 @@ extension ParityReport {
             ("Generated", header.generatedAt), ("Database", header.database),
             ("Server", header.databaseVersion), ("Catalog fingerprint", header.catalogFingerprint),
             ("Tool", header.toolVersion), ("Schemas", header.schemas.joined(separator: ", ")),
-            ("Write probes", header.probeWrites ? "yes (clone)" : "no (read probes only)"),
+            ("Write probes", header.probeWrites ? "yes, with synthetic rows (clone)" : "no (--reads-only: incomplete)"),
             ("Access matrix SHA-256", header.matrixSha256),
             ("Exceptions SHA-256", header.exceptionsSha256 ?? "none"),
             ("Previous report", header.previous ?? "none"),

@@ -42,6 +42,8 @@ public struct ParityReport: Codable, Sendable {
         public var outside: String?
         public var sql: String
         public var claims: String
+        /// Write probes: how many synthetic rows were tried (`SyntheticRows`).
+        public var tried: Int?
     }
 
     public struct ExceptionNote: Codable, Sendable, Equatable {
