@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The parity benchmark (issue 8): the full RLS-parity report for the platform schema (every
-# table × 6 roles × 4 commands, read probes) on scale-SCALE demo data, RUNS times, with the
+# table × 6 roles × 4 commands; reads and, by default since issue 37, writes with synthetic
+# rows, all rolled back) on scale-SCALE demo data, RUNS times, with the
 # default sample (1,000 rows each side of every scope) and once comparing every row
 # (--sample-rows 0). While each report runs, an API-like writer updates random orders by
 # primary key every 20 ms through one psql session with \timing; its longest wait, against
-# the same writer with nothing else running, shows whether the probe phase blocks the API.
+# the same writer with nothing else running, shows whether the probe phase blocks the API
+# (update probes lock the rows they try, until their savepoint is rolled back). Each report
+# is stopped after PARITY_BENCH_TIMEOUT seconds (default 600) and says so.
 #   usage: bench/parity.sh [SCALE] [RUNS]    (defaults: 10 3)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -42,12 +45,14 @@ report() {
   writer "$work/writer-$name.log" &
   local t0 t1
   t0=$(date +%s.%N)
-  "$bin" parity --out "$work/report-$name" "$@" >"$work/out-$name.txt" 2>"$work/err-$name.txt" || true
+  timeout "${PARITY_BENCH_TIMEOUT:-600}" "$bin" parity --out "$work/report-$name" "$@" >"$work/out-$name.txt" \
+    2>"$work/err-$name.txt" || echo "($name: exit $?; 124 is the timeout)" >>"$work/out-$name.txt"
   t1=$(date +%s.%N)
   touch "$work/stop"
   wait
   printf '%-12s %7.2f s  %s  writer: %s updates, longest wait %s ms\n' "$name" "$(echo "$t1 - $t0" | bc -l)" \
-    "$(grep -o '^[0-9]* cells: .*' "$work/out-$name.txt")" "$(count "$work/writer-$name.log")" "$(longest "$work/writer-$name.log")"
+    "$(grep -o '^[0-9]* cells: .*\|^(.*timeout)' "$work/out-$name.txt" | tr '\n' ' ')" "$(count "$work/writer-$name.log")" \
+    "$(longest "$work/writer-$name.log")"
 }
 for i in $(seq 1 "$runs"); do report "sampled-$i"; done
 report "all-rows" --sample-rows 0

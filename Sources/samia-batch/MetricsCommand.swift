@@ -10,7 +10,9 @@ struct MetricsCommand: ParsableCommand {
         abstract: "Recompute the daily KPI tables (metrics_daily_*) from events_raw and the operational tables.",
         discussion: """
             Without --backfill: recomputes the METRICS_LOOKBACK_DAYS (default 3) days ending at --date (default:
-            yesterday in the time zone), so late events are counted. With --backfill FROM TO: chunks of --chunk-days
+            yesterday in the time zone), so late events are counted, and every older day whose source rows changed since the
+            last run (a late event, a payment that succeeded later), up to METRICS_LATE_HORIZON_DAYS (default 90) before
+            --date; an older change fails the night, naming the day, until --force. With --backfill FROM TO: chunks of --chunk-days
             days (default 31), each its own run committed on its own; chunks that already succeeded are skipped, so
             running the same command again after an interruption resumes where it stopped (--force recomputes them). Days before the raw-data horizon (METRICS_RAW_RETENTION_DAYS,
             default 90) are refused. A day whose figures drop by more than METRICS_DROP_SHARE (default 0.5) against
@@ -50,6 +52,7 @@ struct MetricsCommand: ParsableCommand {
         try execute {
             var settings = try MetricsSettings.fromEnvironment(timeZone: timezone)
             settings.acceptDrop = acceptDrop
+            settings.lateBeyondHorizon = flags.force
             let runner = Runner(
                 configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
             var options = flags.options(database)

@@ -461,4 +461,42 @@ extension MetricsTests {
         let again = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
         #expect(again.status == 0 && again.stdout.contains("skipped (already succeeded)"), "\(again.stdout)")
     }
+
+    /// A payment created on the 14th that succeeds on the 20th changes the 14th, which no
+    /// look-back window covers by then: the next night finds it through the watermark and
+    /// recomputes it; past the late-data horizon the night fails naming the day until --force.
+    @Test func aPaymentThatSucceedsSixDaysLaterReachesItsDay() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        _ = try psql(
+            """
+            INSERT INTO payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, created_at, updated_at)
+            SELECT min(id), 'stripe', 'pi_late_six_days', 5000, 'USD', 'processing', '2026-11-14 10:00Z', '2026-11-14 10:00Z' FROM orders
+            """)
+        #expect(try metrics(["--date", "2026-11-14"] + beirut).status == 0)
+        let gross =
+            "SELECT coalesce(sum(gross_minor), 0) FROM metrics_daily_revenue WHERE day = '2026-11-14' AND currency = 'USD'"
+        let succeeded = "SELECT payments_succeeded FROM metrics_daily_payments WHERE day = '2026-11-14'"
+        let (grossBefore, succeededBefore) = (Int(try psql(gross))!, Int(try psql(succeeded))!)
+        #expect(try metrics(["--date", "2026-11-20"] + beirut).status == 0)
+        // Six days later the provider confirms it.
+        _ = try psql(
+            "UPDATE payment_intents SET status = 'succeeded', updated_at = now() WHERE provider_intent_id = 'pi_late_six_days'"
+        )
+
+        // Past a 5-day horizon (the 14th is 7 days before the 21st) the night fails, naming the day.
+        let refused = try metrics(["--date", "2026-11-21"] + beirut, extra: ["METRICS_LATE_HORIZON_DAYS": "5"])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("metrics_late_beyond_horizon") && refused.stderr.contains("2026-11-14"))
+        #expect(Int(try psql(gross)) == grossBefore, "not recomputed past the horizon")
+
+        let night = try metrics(["--date", "2026-11-22"] + beirut)
+        #expect(night.status == 0, "\(night.stdout) \(night.stderr)")
+        #expect(night.stderr.contains("2026-11-14"), "the log names the late day: \(night.stderr)")
+        #expect(Int(try psql(gross)) == grossBefore + 5000)
+        #expect(Int(try psql(succeeded)) == succeededBefore + 1)
+        #expect(try psql("SELECT count(*) FROM metrics_watermarks WHERE time_zone = 'Asia/Beirut'") == "2")
+        // Nothing changed since: the next night recomputes its window only.
+        let quiet = try metrics(["--date", "2026-11-23"] + beirut)
+        #expect(quiet.status == 0 && quiet.stderr.contains("\"late_days\":\"none\""), "\(quiet.stderr)")
+    }
 }

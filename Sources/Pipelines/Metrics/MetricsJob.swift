@@ -46,21 +46,18 @@ public struct MetricsJob: Job {
         let window = try self.window(for: context)
         let db = context.connection
         try checkTimeZone(db)
-        let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1)
-        let queue = MetricsWorkQueue(Self.units(of: window, sessions: settings.sessions))
-        let sessionCount = min(settings.sessions, queue.units.count)
+        let sessionCount = min(settings.sessions, Self.units(of: window, sessions: settings.sessions).count)
         if context.dryRun {
+            let late = try lateWork(db, window: window, context: context)
+            let days = Int64(window.upperBound.daysSince(window.lowerBound) + 1) + Int64(late?.days.count ?? 0)
             print(
-                "would recompute \(days) day(s) \(window.lowerBound)…\(window.upperBound) in \(settings.timeZone)"
-                    + " on \(sessionCount) session(s)")
+                "would recompute \(days) day(s) \(window.lowerBound)…\(window.upperBound)"
+                    + (late.map {
+                        $0.days.isEmpty ? "" : " and, with source rows changed since the last run, \($0.list)"
+                    }
+                        ?? "") + " in \(settings.timeZone) on \(sessionCount) session(s)")
             return JobOutcome(stats: ["days": days])
         }
-        context.logger.info(
-            "recomputing daily metrics",
-            metadata: [
-                "event": "metrics_window", "from": "\(window.lowerBound)", "to": "\(window.upperBound)",
-                "time_zone": "\(settings.timeZone)", "sessions": "\(sessionCount)",
-            ])
         // Every session but the first works on its own thread. Each leaves its transaction open
         // and checked; only when all are done and clean does any commit.
         var sessions: [Connection] = []
@@ -70,16 +67,93 @@ public struct MetricsJob: Job {
         }
         let connections = [db] + sessions
         try beginOnOneSnapshot(connections)
+        // What changed since the last run is read in the same snapshot the units read.
+        let late = try lateWork(db, window: window, context: context)
+        let ranges = [window] + (late?.ranges ?? [])
+        let days = Int64(ranges.reduce(0) { $0 + $1.upperBound.daysSince($1.lowerBound) + 1 })
+        let queue = MetricsWorkQueue(ranges.flatMap { Self.units(of: $0, sessions: settings.sessions) })
+        context.logger.info(
+            "recomputing daily metrics",
+            metadata: [
+                "event": "metrics_window", "from": "\(window.lowerBound)", "to": "\(window.upperBound)",
+                "late_days": "\(late?.list ?? "none")", "time_zone": "\(settings.timeZone)",
+                "sessions": "\(sessionCount)",
+            ])
         let results = workOnEverySession(queue, connections: connections, context: context)
+        let clean = results.allSatisfy { if case .success = $0 { true } else { false } }
+        if let late, late.beyond.isEmpty, clean {
+            // In the transaction that commits last: a crash before it leaves the changes to find again.
+            do {
+                try MetricsLateData.advance(
+                    connections.last!, zone: settings.timeZone, highWater: late.highWater, runID: context.runID)
+            } catch {
+                for connection in connections { try? connection.execute("ROLLBACK") }
+                throw error
+            }
+        }
         try commitAll(connections, results: results)
         var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount)]
         for result in results {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
+        return outcome(stats: stats, days: days, late: late, context: context)
+    }
+
+    /// The outcome with its gauges; changed days beyond the late-data horizon fail the run
+    /// (after the rest is committed) until `--force` takes them.
+    private func outcome(stats: [String: Int64], days: Int64, late: LateWork?, context: JobContext) -> JobOutcome {
+        var stats = stats
+        stats["late_days"] = Int64(late?.days.count ?? 0)
+        stats["late_days_beyond_horizon"] = Int64(late?.beyond.count ?? 0)
         var outcome = JobOutcome(stats: stats, itemsProcessed: days)
         outcome.gauges["samia_metrics_events_quarantined"] = Double(stats["events_quarantined"] ?? 0)
         outcome.gauges["samia_metrics_drops_accepted"] = Double(stats["drops_accepted"] ?? 0)
+        outcome.gauges["samia_metrics_late_days"] = Double(late?.days.count ?? 0)
+        outcome.gauges["samia_metrics_late_days_beyond_horizon"] = Double(late?.beyond.count ?? 0)
+        if let late, !late.beyond.isEmpty {
+            outcome.failedItems = late.beyond.count
+            context.logger.error(
+                "source rows changed for days beyond the late-data horizon; their figures are stale",
+                metadata: [
+                    "event": "metrics_late_beyond_horizon",
+                    "days": "\(late.beyond.map(\.description).joined(separator: ","))",
+                    "horizon_days": "\(settings.lateHorizonDays)",
+                    "fix": "run the same command with --force (or raise METRICS_LATE_HORIZON_DAYS)",
+                ])
+        }
         return outcome
+    }
+
+    /// What changed since the last run, for a night (a backfill recomputes exactly what it is
+    /// asked): the days to add to the window, and those beyond the late-data horizon.
+    struct LateWork {
+        var highWater: [String: String]
+        var days: [LocalDate]
+        var beyond: [LocalDate]
+        var ranges: [ClosedRange<LocalDate>] { MetricsLateData.ranges(days) }
+        var list: String { days.isEmpty ? "none" : days.map(\.description).joined(separator: ", ") }
+    }
+
+    private func lateWork(_ db: Connection, window: ClosedRange<LocalDate>, context: JobContext) throws -> LateWork? {
+        guard context.partition.kind == .day else { return nil }
+        let highWater = try MetricsLateData.highWater(db)
+        let changed = try MetricsLateData.changedDays(
+            db, zone: settings.timeZone, watermarks: try MetricsLateData.watermarks(db, zone: settings.timeZone),
+            highWater: highWater, before: window.lowerBound)
+        // Days whose raw events are purged cannot be recomputed without writing zeros.
+        let rawHorizon = settings.horizon(now: context.clock.now())
+        let purged = changed.filter { $0 < rawHorizon }
+        if !purged.isEmpty {
+            context.logger.warning(
+                "source rows changed for days before the raw-data horizon; they cannot be recomputed",
+                metadata: [
+                    "event": "metrics_late_purged", "days": "\(purged.map(\.description).joined(separator: ","))",
+                ])
+        }
+        let lateHorizon = window.upperBound.adding(days: -settings.lateHorizonDays)
+        let usable = changed.filter { $0 >= rawHorizon }
+        let beyond = settings.lateBeyondHorizon ? [] : usable.filter { $0 < lateHorizon }
+        return LateWork(highWater: highWater, days: usable.filter { !beyond.contains($0) }, beyond: beyond)
     }
 
     /// The days the run recomputes: the nightly window ending at its day, or a backfill chunk

@@ -25,6 +25,12 @@ public struct MetricsSettings: Sendable, Equatable {
     public var dropMinimumVolume: Int = 20
     /// `--accept-drop`: drops are reported and committed.
     public var acceptDrop = false
+    /// How far back a night recomputes a day whose source rows changed since the last run
+    /// (`METRICS_LATE_HORIZON_DAYS`, default 90), counted back from the night's day. Older
+    /// changes are reported and fail the night until a run with `lateBeyondHorizon` takes them.
+    public var lateHorizonDays = 90
+    /// `--force` on a night: changed days beyond the late-data horizon are recomputed too.
+    public var lateBeyondHorizon = false
 
     public init(
         timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB",
@@ -58,6 +64,7 @@ public struct MetricsSettings: Sendable, Equatable {
         settings.lookbackDays = try positive("METRICS_LOOKBACK_DAYS", 3, max: 60)
         settings.rawRetentionDays = try positive("METRICS_RAW_RETENTION_DAYS", 90, max: 36_500)
         settings.sessions = try positive("METRICS_SESSIONS", 2, max: 8, unit: "sessions")
+        settings.lateHorizonDays = try positive("METRICS_LATE_HORIZON_DAYS", 90, max: 36_500)
         settings.dropMinimumVolume = try positive("METRICS_DROP_MIN_VOLUME", 20, max: 1_000_000_000, unit: "rows")
         if let text = env["METRICS_DROP_SHARE"] {
             guard let share = Double(text), share > 0, share <= 1 else {

@@ -1,0 +1,104 @@
+import Foundation
+import Postgres
+import Runner
+
+/// Late data by design: how far the job has seen each source (`metrics_watermarks`), and which
+/// days before the night's window had source rows change since. A payment that succeeds six days
+/// after it was created, or an event delivered a week late, changes a day the look-back window no
+/// longer covers; the night finds that day here and recomputes it, however old, up to the late-data
+/// horizon (`METRICS_LATE_HORIZON_DAYS`). Beyond it the change is reported and needs `--force`.
+struct MetricsLateData {
+    /// A source, the column that says when one of its rows last changed, and the days a change
+    /// touches (SQL over the row `s`, `$1` the time zone).
+    struct Source {
+        let name: String
+        let table: String
+        let changedAt: String
+        let days: [String]
+    }
+
+    static let sources = [
+        Source(
+            name: "events_raw", table: "public.events_raw", changedAt: "received_at",
+            days: ["(s.occurred_at AT TIME ZONE $1)::date"]),
+        // An intent's day is its creation day (payments and revenue count it there); a status
+        // change touches that day.
+        Source(
+            name: "payment_intents", table: "public.payment_intents", changedAt: "updated_at",
+            days: ["(s.created_at AT TIME ZONE $1)::date"]),
+    ]
+
+    /// The newest change time of each source in the caller's snapshot, as PostgreSQL's text.
+    static func highWater(_ db: Connection) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for source in sources {
+            if let mark = try db.scalar("SELECT max(\(source.changedAt))::text FROM \(source.table)", as: String.self) {
+                out[source.name] = mark
+            }
+        }
+        return out
+    }
+
+    /// The watermarks the last committed run left for `zone`; a source without one is new to
+    /// the job (its first run recomputes only its window).
+    static func watermarks(_ db: Connection, zone: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try db.query(
+            "SELECT source, seen_until::text AS seen FROM public.metrics_watermarks WHERE time_zone = $1", [zone])
+        {
+            out[try row.decode("source")] = try row.decode("seen")
+        }
+        return out
+    }
+
+    /// The days before `before` that hold a source row changed after its watermark (and up to
+    /// the snapshot's high water), oldest first.
+    static func changedDays(
+        _ db: Connection, zone: String, watermarks: [String: String], highWater: [String: String], before: LocalDate
+    ) throws -> [LocalDate] {
+        var days: Set<LocalDate> = []
+        for source in sources {
+            guard let since = watermarks[source.name], let until = highWater[source.name] else { continue }
+            let select = source.days.map { day in
+                """
+                SELECT DISTINCT \(day) AS day FROM \(source.table) s
+                 WHERE s.\(source.changedAt) > $2::timestamptz AND s.\(source.changedAt) <= $3::timestamptz
+                """
+            }.joined(separator: " UNION ")
+            let rows = try db.query(
+                "SELECT day::text AS day FROM (\(select)) d WHERE day < $4::date", [zone, since, until, before])
+            for row in rows {
+                if let day = LocalDate(try row.decode("day", as: String.self)) { days.insert(day) }
+            }
+        }
+        return days.sorted()
+    }
+
+    /// Records what this run has seen, in the transaction that commits last: should the process
+    /// die before, the next night finds the same changes again.
+    static func advance(_ db: Connection, zone: String, highWater: [String: String], runID: Int64) throws {
+        for (source, mark) in highWater {
+            try db.query(
+                """
+                INSERT INTO public.metrics_watermarks (source, time_zone, seen_until, run_id)
+                VALUES ($1, $2, $3::timestamptz, $4)
+                ON CONFLICT (source, time_zone) DO UPDATE
+                  SET seen_until = greatest(metrics_watermarks.seen_until, excluded.seen_until),
+                      run_id = excluded.run_id, updated_at = now()
+                """, [source, zone, mark, runID])
+        }
+    }
+
+    /// Contiguous runs of `days`, each a range the job can cut into units.
+    static func ranges(_ days: [LocalDate]) -> [ClosedRange<LocalDate>] {
+        var out: [ClosedRange<LocalDate>] = []
+        for day in days.sorted() {
+            if let last = out.last, last.upperBound.adding(days: 1) == day {
+                out[out.count - 1] = last.lowerBound...day
+            } else {
+                out.append(day...day)
+            }
+        }
+        return out
+    }
+}
