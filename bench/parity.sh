@@ -46,12 +46,12 @@ report() {
   local t0 t1
   t0=$(date +%s.%N)
   timeout "${PARITY_BENCH_TIMEOUT:-600}" "$bin" parity --out "$work/report-$name" "$@" >"$work/out-$name.txt" \
-    2>"$work/err-$name.txt" || echo "($name: exit $?; 124 is the timeout)" >>"$work/out-$name.txt"
+    2>"$work/err-$name.txt" || { rc=$?; [ "$rc" = 124 ] && echo "(timed out)" || echo "(exit $rc)"; } >>"$work/out-$name.txt"
   t1=$(date +%s.%N)
   touch "$work/stop"
   wait
   printf '%-12s %7.2f s  %s  writer: %s updates, longest wait %s ms\n' "$name" "$(echo "$t1 - $t0" | bc -l)" \
-    "$(grep -o '^[0-9]* cells: .*\|^(.*timeout)' "$work/out-$name.txt" | tr '\n' ' ')" "$(count "$work/writer-$name.log")" \
+    "$(grep -o '^[0-9]* cells: .*\|^(timed out)\|^(exit [0-9]*)' "$work/out-$name.txt" | tr '\n' ' ')" "$(count "$work/writer-$name.log")" \
     "$(longest "$work/writer-$name.log")"
 }
 for i in $(seq 1 "$runs"); do report "sampled-$i"; done

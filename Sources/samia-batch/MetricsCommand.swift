@@ -89,7 +89,9 @@ struct MetricsCommand: ParsableCommand {
     }
 
     private func summary(_ day: String, _ report: RunReport) -> String {
-        if report.skippedBecauseOf != nil { return "metrics \(day): skipped (already succeeded)" }
+        if let run = report.skippedBecauseOf {
+            return "metrics \(day): skipped (already succeeded; up to date: no source row changed since run \(run))"
+        }
         if let error = report.error { return "metrics \(day): \(error)" }
         let stats = report.outcome?.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } ?? []
         return "metrics \(day): ok " + stats.joined(separator: " ")

@@ -459,7 +459,7 @@ extension MetricsTests {
             try psql("SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-21' ORDER BY service_code")
                 != utcFigures)
         let again = try metrics(["--date", "2026-11-21", "--timezone", "Asia/Beirut"])
-        #expect(again.status == 0 && again.stdout.contains("skipped (already succeeded)"), "\(again.stdout)")
+        #expect(again.status == 0 && again.stdout.contains("skipped (already succeeded; up to date"), "\(again.stdout)")
     }
 
     /// A payment created on the 14th that succeeds on the 20th changes the 14th, which no
@@ -498,5 +498,25 @@ extension MetricsTests {
         // Nothing changed since: the next night recomputes its window only.
         let quiet = try metrics(["--date", "2026-11-23"] + beirut)
         #expect(quiet.status == 0 && quiet.stderr.contains("\"late_days\":\"none\""), "\(quiet.stderr)")
+    }
+
+    /// A day that already succeeded is not skipped when its sources changed since: the re-run
+    /// recomputes it; with nothing changed it is skipped and says it is up to date.
+    @Test func aRerunRecomputesWhenItsSourcesChangedAndOtherwiseSaysItIsUpToDate() throws {
+        let args = ["--date", "2026-11-20", "--timezone", "Asia/Beirut"]
+        #expect(try metrics(args).status == 0)
+        let same = try metrics(args)
+        #expect(same.status == 0 && same.stdout.contains("up to date"), "\(same.stdout)")
+        let day = "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-20' AND service_code = 'tarot'"
+        let before = Int(try psql(day))!
+        _ = try psql(
+            "INSERT INTO events_raw (occurred_at, received_at, event, actor_hash, actor_role, service_code) VALUES ('2026-11-20 08:00Z', now(), 'order_created', 'h-c2', 'client', 'tarot')"
+        )
+        let again = try metrics(args)
+        #expect(again.status == 0 && !again.stdout.contains("skipped"), "\(again.stdout)")
+        #expect(again.stderr.contains("run_sources_changed") && again.stderr.contains("events_raw"), "\(again.stderr)")
+        #expect(Int(try psql(day)) == before + 1)
+        let quiet = try metrics(args)
+        #expect(quiet.stdout.contains("skipped (already succeeded; up to date"), "\(quiet.stdout)")
     }
 }

@@ -25,6 +25,21 @@ public struct MetricsJob: Job {
         self.windowDays = max(1, windowDays ?? settings.lookbackDays)
     }
 
+    /// A night that already succeeded runs again when rows of its window, or of any day its
+    /// late-data horizon covers, changed since it started; a backfill chunk when rows of its
+    /// days did.
+    public func sourcesChanged(since runID: Int64, partition: Partition, on connection: Connection, now: Date) throws
+        -> String?
+    {
+        guard let range = partition.dayRange else { return nil }
+        let from =
+            partition.kind == .day
+            ? max(range.upperBound.adding(days: -settings.lateHorizonDays), settings.horizon(now: now))
+            : range.lowerBound
+        return try MetricsLateData.changedSince(
+            connection, runID: runID, from: from, to: range.upperBound, zone: settings.timeZone)
+    }
+
     /// The window for `day`, clipped at the raw-data horizon; nil when `day` itself is older.
     public func window(endingAt day: LocalDate, now: Date) -> ClosedRange<LocalDate>? {
         let horizon = settings.horizon(now: now)

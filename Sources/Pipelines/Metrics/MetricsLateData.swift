@@ -101,4 +101,24 @@ struct MetricsLateData {
         }
         return out
     }
+
+    /// What changed in the sources of `from…to` (local days) since run `runID` started, for
+    /// the runner's "already succeeded" decision; nil when nothing did.
+    static func changedSince(
+        _ db: Connection, runID: Int64, from: LocalDate, to: LocalDate, zone: String
+    ) throws -> String? {
+        let (low, high) = ("($2::date::timestamp AT TIME ZONE $4)", "(($3::date + 1)::timestamp AT TIME ZONE $4)")
+        let parts = sources.map { source in
+            """
+            (SELECT count(*) || ' row(s) of \(source.name) changed' FROM \(source.table) s
+              WHERE s.\(source.changedAt) > r.started_at
+                AND s.\(source.name == "events_raw" ? "occurred_at" : "created_at") >= \(low)
+                AND s.\(source.name == "events_raw" ? "occurred_at" : "created_at") < \(high) HAVING count(*) > 0)
+            """
+        }
+        let text = try db.scalar(
+            "SELECT concat_ws('; ', \(parts.joined(separator: ", "))) FROM public.batch_runs r WHERE r.id = $1",
+            [runID, from, to, zone], as: String.self)
+        return (text ?? "").isEmpty ? nil : text
+    }
 }

@@ -14,6 +14,8 @@ extension ParityProber {
         var accepted = 0
         var excess = 0
         var missing = 0
+        /// Trials left out: their row was changed by a concurrent writer after the snapshot.
+        var changed = 0
         /// The trials that disagree with the declaration, described for the report.
         var evidence: [String] = []
         var error: ParityReport.ProbeSide?
@@ -86,9 +88,11 @@ extension ParityProber {
     ) throws -> [(candidate: SyntheticRows.Candidate, allowed: Bool, newInScope: Bool)] {
         if syntheticColumns[r.oid] == nil {
             let ids = identities.values.compactMap { $0 }
+            var targets = syntheticTargets
             syntheticColumns[r.oid] = try db.savepoint("samia_columns") {
-                try SyntheticRows.columns($0, relation: r, identities: ids)
+                try SyntheticRows.columns($0, relation: r, identities: ids, targets: &targets)
             }
+            syntheticTargets = targets
         }
         var columns = syntheticColumns[r.oid] ?? []
         if let allowed { columns = columns.filter { allowed.contains($0.name) } }
@@ -132,7 +136,10 @@ extension ParityProber {
                 outcome = affected > 0 ? "accepted" : "filtered"
             } catch {
                 guard let e = error as? PostgresError else { throw error }
-                if e.sqlState == "42501" {
+                if e.sqlState == "40001" {
+                    trials.changed += 1  // a concurrent writer changed the row after the snapshot
+                    continue
+                } else if e.sqlState == "42501" {
                     outcome = "refused"
                 } else if e.sqlState?.hasPrefix("23") == true {
                     outcome = "accepted"  // a constraint checked after the row-level checks passed
@@ -173,9 +180,7 @@ extension ParityProber {
             )
         }
         let set = candidate.changes.map { SQLIdentifier.quote($0.0) }
-        let key =
-            r.primaryKey.count == 1 && r.primaryKeyType != nil
-            ? "t.\(SQLIdentifier.quote(r.primaryKey[0])) = $3::\(r.primaryKeyType!)" : "\(identity(r)) = $3"
+        let key = keyMatch(r, parameter: 3)
         return (
             "UPDATE \(table) t SET (\(set.joined(separator: ", "))) = (SELECT \(set.map { "n.\($0)" }.joined(separator: ", ")) FROM \(merged)) WHERE \(key)",
             [candidate.baseRow, candidate.patch, candidate.baseKey]

@@ -18,6 +18,10 @@ public final class ParityProber {
     let writes: Bool
     /// Per relation, the columns synthetic rows may change (`SyntheticRows.columns`).
     var syntheticColumns: [Int64: [SyntheticRows.Column]] = [:]
+    /// The reference now in the expected table (relation, scope, identity) and its count.
+    var lastReference: (key: String, count: Int64)?
+    /// Per referenced key (`table.column`), what it holds (`SyntheticRows.Target`).
+    var syntheticTargets: [String: SyntheticRows.Target] = [:]
     /// Rows sampled per side (inside and outside the declared scope) per probe; 0 for all rows.
     let sampleRows: Int
 
@@ -30,6 +34,11 @@ public final class ParityProber {
     }
 
     static let expectedTable = "samia_parity_expected"
+
+    /// Rows per side a write probe writes: every write makes a row version and runs the
+    /// policies, so writes take at most 50 of the sampled rows (the reads take them all);
+    /// `--sample-rows 0` writes every row.
+    var writeSample: Int? { sampleRows == 0 ? nil : min(sampleRows, 50) }
 
     /// Opens the probe transaction and picks one identity per role. Fails when this connection
     /// cannot see every row: the reference counts would be wrong.
@@ -48,6 +57,12 @@ public final class ParityProber {
             "SELECT set_config('statement_timeout', $1, true)", [String(matrix.statementTimeoutMilliseconds)])
         try db.execute("SET LOCAL lock_timeout = 1000")
         try db.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        if writes {
+            // Triggers and foreign-key checks off for the whole probe transaction (superuser
+            // only), so a write probe measures RLS alone and fires nothing; without it,
+            // constraint errors are classified instead.
+            try? db.savepoint("samia_replica") { try $0.execute("SET LOCAL session_replication_role = replica") }
+        }
         try db.execute("CREATE TEMP TABLE \(Self.expectedTable) (k text, in_scope boolean) ON COMMIT DROP")
         try db.execute("GRANT SELECT ON \(Self.expectedTable) TO PUBLIC")
         for role in matrix.roles {
@@ -105,18 +120,13 @@ public final class ParityProber {
     }
 
     /// Runs `body` as the role, inside a savepoint that is always rolled back.
+    /// One round trip in, one out: the savepoint and the settings go as one simple query
+    /// (quoted literals), since a full report runs thousands of probes.
     func asRole<T>(_ role: AccessMatrix.Role, uid: String?, _ body: () throws -> T) throws -> T {
-        try db.execute("SAVEPOINT samia_probe")
+        try db.execute(
+            "SAVEPOINT samia_probe; SELECT set_config('role', \(SQLIdentifier.literal(role.databaseRole)), true), "
+                + "set_config('request.jwt.claims', \(SQLIdentifier.literal(claims(role, uid))), true)")
         defer { try? db.execute("ROLLBACK TO SAVEPOINT samia_probe") }
-        if writes {
-            // Triggers and foreign-key checks off for the probe (superuser only), so a write
-            // probe measures RLS alone and fires nothing; without it, constraint errors are
-            // classified instead.
-            try? db.savepoint("samia_replica") { try $0.execute("SET LOCAL session_replication_role = replica") }
-        }
-        _ = try db.query(
-            "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)",
-            [role.databaseRole, claims(role, uid)])
         return try body()
     }
 
@@ -139,7 +149,7 @@ public final class ParityProber {
         }
         try bindUID(uid)
         let expected: Int64
-        switch try reference(r, scopeSQL: scopeSQL, claims: claimText) {
+        switch try reference(r, scopeSQL: scopeSQL, uid: uid, claims: claimText) {
         case .failed(let side): return side
         case .rows(let count): expected = count
         }
@@ -160,6 +170,15 @@ public final class ParityProber {
         let uid: String?
         let expected: Int64
         let claims: String
+
+        init(role: AccessMatrix.Role, relation: CatalogSnapshot.Relation, uid: String?, expected: Int64, claims: String)
+        {
+            (self.role, self.relation, self.uid, self.expected, self.claims) = (role, relation, uid, expected, claims)
+        }
+
+        init(_ cell: Cell, expected: Int64) {
+            self.init(role: cell.role, relation: cell.relation, uid: cell.uid, expected: expected, claims: cell.claims)
+        }
     }
 
     enum Reference {
@@ -170,7 +189,9 @@ public final class ParityProber {
     /// The reference side, listed by the bypassing connection: a sample of the rows inside the
     /// declared scope and of those outside it, into the expected table. Returns how many are
     /// inside.
-    private func reference(_ r: CatalogSnapshot.Relation, scopeSQL: String, claims: String) throws -> Reference {
+    private func reference(_ r: CatalogSnapshot.Relation, scopeSQL: String, uid: String?, claims: String) throws
+        -> Reference
+    {
         let (table, id) = (qualified(r), identity(r))
         // Each side is a sample of `sampleRows` rows (bound), or all of them with 0.
         let limit = sampleRows > 0 ? " ORDER BY md5(\(id)) LIMIT $1" : ""
@@ -183,15 +204,22 @@ public final class ParityProber {
             """,
         ]
         let reference = statements.joined(separator: ";\n")
+        // Cells next to each other often share their reference (the same relation and scope,
+        // and the same identity when the scope reads it): it is listed once for them.
+        let key = "\(r.oid)|\(scopeSQL)|" + (scopeSQL.contains("samia.probe_uid") ? uid ?? "" : "")
+        if let last = lastReference, last.key == key { return .rows(last.count) }
+        lastReference = nil
+        // TRUNCATE, not DELETE: the probe transaction never ends, so deleted rows would stay
+        // and every later probe would read them again.
         try db.execute("TRUNCATE \(Self.expectedTable)")
         do {
-            return .rows(
-                try db.savepoint("samia_reference") {
-                    for statement in statements { try $0.query(statement, parameters) }
-                    try $0.execute("ANALYZE \(Self.expectedTable)")
-                    return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self)
-                        ?? 0
-                })
+            let count = try db.savepoint("samia_reference") {
+                for statement in statements { try $0.query(statement, parameters) }
+                try $0.execute("ANALYZE \(Self.expectedTable)")
+                return try $0.scalar("SELECT count(*) FROM \(Self.expectedTable) WHERE in_scope", as: Int64.self) ?? 0
+            }
+            lastReference = (key, count)
+            return .rows(count)
         } catch let e as PostgresError {
             return .failed(
                 .init(
@@ -239,7 +267,8 @@ public final class ParityProber {
     /// refusal on the second is a refusal, not an error.
     func probeWrite(_ cell: Cell, command: AccessMatrix.Command) throws -> ParityReport.ProbeSide {
         let r = cell.relation
-        let (table, (inside, outside)) = (qualified(r), sampled(r))
+        let (table, (inside, outside)) = (qualified(r), sampled(r, limit: writeSample))
+        let cell = writeSample.map { Cell(cell, expected: min(cell.expected, Int64($0))) } ?? cell
         let verb: String
         if command == .update {
             guard let column = r.columns.first(where: { !r.primaryKey.contains($0) }) ?? r.columns.first else {
@@ -252,18 +281,28 @@ public final class ParityProber {
         }
         let (insideSQL, outsideSQL) = ("\(verb) WHERE \(inside)", "\(verb) WHERE \(outside)")
         let sql = insideSQL + ";\n" + outsideSQL
-        var (reached, excess): (Int64, Int64) = (0, 0)
+        var (reached, excess, changed): (Int64, Int64, Int64) = (0, 0, 0)
         var note: [String] = []
         for (part, statement) in [("inside", insideSQL), ("outside", outsideSQL)]
         where part == "outside" || cell.expected > 0 {
             do {
-                let rows = Int64(try asRole(cell.role, uid: cell.uid) { try db.query(statement) }.affectedRows)
+                var rows = Int64(0)
+                do {
+                    rows = Int64(try asRole(cell.role, uid: cell.uid) { try db.query(statement) }.affectedRows)
+                } catch {
+                    // A sampled row changed after the probe's snapshot (the API wrote it):
+                    // probe the rows one by one and leave those out.
+                    guard (error as? PostgresError)?.sqlState == "40001" else { throw error }
+                    let byRow = try probeRowByRow(cell, verb: verb, inScope: part == "inside")
+                    (rows, changed) = (byRow.reached, changed + byRow.changed)
+                }
                 if part == "inside" { reached = rows } else { excess = rows }
             } catch let e as PostgresError {
                 if e.sqlState != "42501" { return failed(e, expected: cell.expected, sql: sql, claims: cell.claims) }
                 note.append("\(part) the scope: refused (\(classify(e)))")
             }
         }
+        if changed > 0 { note.append("\(changed) sampled row(s) changed by a concurrent writer were left out") }
         if reached == 0 && excess == 0 && cell.expected > 0 && note.count == 2 {
             return .init(
                 outcome: "refused", expected: cell.expected, sqlState: "42501", message: note.joined(separator: "; "),
@@ -271,8 +310,39 @@ public final class ParityProber {
         }
         return .init(
             outcome: "rows", visible: reached + excess, expected: cell.expected, excess: excess,
-            missing: max(0, cell.expected - reached), message: note.isEmpty ? nil : note.joined(separator: "; "),
+            missing: max(0, cell.expected - changed - reached),
+            message: note.isEmpty ? nil : note.joined(separator: "; "),
             sql: sql, claims: cell.claims)
+    }
+
+    /// The key condition for one row, `$1` its key as text.
+    func keyMatch(_ r: CatalogSnapshot.Relation, parameter: Int) -> String {
+        if r.primaryKey.count == 1, let type = r.primaryKeyType {
+            return "t.\(SQLIdentifier.quote(r.primaryKey[0])) = $\(parameter)::\(type)"
+        }
+        return "\(identity(r)) = $\(parameter)"
+    }
+
+    /// `verb` on each sampled row of one side, one statement per row: how many it reached, and
+    /// how many a concurrent writer had changed since the snapshot (40001, left out). A refusal
+    /// (42501) of one row is the refusal of the side, as for the statement over all of them.
+    func probeRowByRow(_ cell: Cell, verb: String, inScope: Bool) throws -> (reached: Int64, changed: Int64) {
+        let keys: [String] = try db.query(
+            "SELECT k FROM \(Self.expectedTable) WHERE in_scope = $1 ORDER BY k"
+                + (writeSample.map { " LIMIT \($0)" } ?? ""),
+            [inScope]
+        ).map { try $0.decode("k") }
+        var (reached, changed): (Int64, Int64) = (0, 0)
+        let statement = "\(verb) WHERE \(keyMatch(cell.relation, parameter: 1))"
+        for key in keys {
+            do {
+                reached += Int64(try asRole(cell.role, uid: cell.uid) { try db.query(statement, [key]) }.affectedRows)
+            } catch {
+                guard (error as? PostgresError)?.sqlState == "40001" else { throw error }
+                changed += 1
+            }
+        }
+        return (reached, changed)
     }
 
     func failed(_ e: PostgresError, expected: Int64, sql: String, claims: String) -> ParityReport.ProbeSide {

@@ -61,13 +61,22 @@ struct SyntheticRows {
     /// value is tried.
     static let smallTable = 32
 
-    /// The columns of `relation` a trial may change, read from the catalog once per relation.
+    /// What a referenced key holds: the probe identities, a short list of codes, or neither.
+    enum Target: Equatable {
+        case identity
+        case values([String])
+        case other
+    }
+
+    /// The columns of `relation` a trial may change, read from the catalog once per relation;
+    /// what each referenced key holds is asked once per key (`targets`).
     static func columns(
-        _ db: Connection, relation: CatalogSnapshot.Relation, identities: [String]
+        _ db: Connection, relation: CatalogSnapshot.Relation, identities: [String], targets: inout [String: Target]
     ) throws -> [Column] {
         let rows = try db.query(
             """
             SELECT a.attname AS name, t.typtype = 'e' AS is_enum, a.atttypid = 'boolean'::regtype AS is_bool,
+                   format_type(a.atttypid, a.atttypmod) AS type,
                    (SELECT coalesce(json_agg(e.enumlabel ORDER BY e.enumsortorder), '[]')::text
                       FROM pg_enum e WHERE e.enumtypid = a.atttypid) AS labels,
                    (SELECT c.confrelid::regclass::text FROM pg_constraint c
@@ -90,38 +99,52 @@ struct SyntheticRows {
             } else if try row.decode("is_bool", as: Bool.self) {
                 column.values = ["true", "false"]
             }
+            var key: (table: String, column: String)?
             if let target = try row.decodeOptional("target", as: String.self),
                 let targetColumn = try row.decodeOptional("target_column", as: String.self)
             {
-                try classify(&column, db, source: "\(target) x", column: "x.\(targetColumn)", identities: identities)
+                key = (target, targetColumn)
             } else if column.isPrimaryKey {
-                let table = "\(SQLIdentifier.quote(relation.schema)).\(SQLIdentifier.quote(relation.name)) x"
-                try classify(
-                    &column, db, source: table, column: "x.\(SQLIdentifier.quote(name))", identities: identities)
-                if !column.isIdentity { column.values = [] }
+                key = (
+                    "\(SQLIdentifier.quote(relation.schema)).\(SQLIdentifier.quote(relation.name))",
+                    SQLIdentifier.quote(name)
+                )
+            }
+            if let key {
+                let id = "\(key.table).\(key.column)"
+                if targets[id] == nil {
+                    targets[id] = try target(
+                        db, table: key.table, column: key.column, type: try row.decode("type"), identities: identities)
+                }
+                switch targets[id]! {
+                case .identity: column.isIdentity = true
+                case .values(let values) where !column.isPrimaryKey: column.values = values
+                default: break
+                }
             }
             columns.append(column)
         }
         return columns
     }
 
-    /// A key that holds the probe identities is an identity column; one into a small table
-    /// tries every value of it.
-    private static func classify(
-        _ column: inout Column, _ db: Connection, source: String, column key: String, identities: [String]
-    ) throws {
-        let holds =
+    /// A key that holds the probe identities is an identity column; a table of at most
+    /// `smallTable` rows is a list of codes, every value tried. Both asked through the key's
+    /// own type, so its index answers.
+    private static func target(
+        _ db: Connection, table: String, column: String, type: String, identities: [String]
+    ) throws -> Target {
+        // Identities that are not values of the key's type (uuids against a bigint key) fail
+        // the cast: then the key holds none of them.
+        let holds = try? db.savepoint("samia_target") { db in
             try db.scalar(
-                "SELECT EXISTS (SELECT 1 FROM \(source) WHERE \(key)::text = ANY ($1::text[]))",
-                [PostgresArray(identities)], as: Bool.self) ?? false
-        if holds {
-            column.isIdentity = true
-            return
+                "SELECT EXISTS (SELECT 1 FROM \(table) x WHERE x.\(column) = ANY ($1::text[]::\(type)[]))",
+                [PostgresArray(identities)], as: Bool.self)
         }
+        if holds == true { return .identity }
         let values: [String] = try db.query(
-            "SELECT DISTINCT \(key)::text AS v FROM \(source) WHERE \(key) IS NOT NULL ORDER BY 1 LIMIT \(smallTable + 1)"
+            "SELECT x.\(column)::text AS v FROM \(table) x WHERE x.\(column) IS NOT NULL LIMIT \(smallTable + 1)"
         ).map { try $0.decode("v") }
-        if values.count <= smallTable { column.values = values }
+        return values.count <= smallTable ? .values(Array(Set(values)).sorted()) : .other
     }
 
     /// The candidates of one cell: each base row as it is, then with every identity column set

@@ -60,11 +60,19 @@ public protocol Job: Sendable {
     /// role that row-level security would hide rows from (`RoleRights`).
     var needsEveryRow: Bool { get }
     func run(_ context: JobContext) throws -> JobOutcome
+    /// Why a partition that already succeeded (in run `runID`) must run again without
+    /// `--force`: its sources changed since. nil when it is up to date, and the runner skips it
+    /// saying so. Jobs whose partitions cannot go stale keep the default (always up to date).
+    func sourcesChanged(since runID: Int64, partition: Partition, on connection: Connection, now: Date) throws
+        -> String?
 }
 
 extension Job {
     public var allowsConcurrentRuns: Bool { false }
     public var needsEveryRow: Bool { true }
+    public func sourcesChanged(since runID: Int64, partition: Partition, on connection: Connection, now: Date) throws
+        -> String?
+    { nil }
 }
 
 /// What a job reports back: counts for the ledger and metrics, artefacts it wrote, and how

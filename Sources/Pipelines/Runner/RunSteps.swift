@@ -98,12 +98,24 @@ extension Runner {
                     job: job.name, partition: scope.partition,
                     matching: options.parameters.filter { options.sameParameters.contains($0.key) })
             {
-                log.info(
-                    "partition already succeeded; skipping (use --force to run again)",
-                    metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
-                scope.ping?.finish(exitCode: 0, runID: nil, logLines: LogTail.shared.last(5), logger: log)
-                return .done(
-                    RunReport(status: .success, runID: nil, outcome: nil, skippedBecauseOf: previous, error: nil))
+                // A re-run is never skipped silently: it runs again when the sources changed,
+                // and otherwise says the partition is up to date.
+                if let change = try job.sourcesChanged(
+                    since: previous, partition: scope.partition, on: lockConnection, now: clock.now())
+                {
+                    log.info(
+                        "partition already succeeded, but its sources changed since; running again",
+                        metadata: [
+                            "event": "run_sources_changed", "previous_run_id": "\(previous)", "change": "\(change)",
+                        ])
+                } else {
+                    log.info(
+                        "partition already succeeded and is up to date; skipping (use --force to run again)",
+                        metadata: ["event": "run_skipped", "previous_run_id": "\(previous)"])
+                    scope.ping?.finish(exitCode: 0, runID: nil, logLines: LogTail.shared.last(5), logger: log)
+                    return .done(
+                        RunReport(status: .success, runID: nil, outcome: nil, skippedBecauseOf: previous, error: nil))
+                }
             }
             var parameters = options.parameters
             if let max = options.maxDuration { parameters["max_duration_s"] = String(Int(max)) }
