@@ -329,13 +329,30 @@ extension OnCallTests {
         try Shell.run("/usr/bin/curl", ["-s", "--max-time", "5", url]).stdout
     }
 
-    /// Starts `binary` and waits until `url` answers.
-    func serve(_ binary: String, _ arguments: [String], until url: String) throws -> RunningProcess {
-        let process = try Shell.start(binary, arguments)
-        // Up to a minute: with every other suite running beside it on two cores, Prometheus
-        // once took longer than the 15 s this waited before (CI, 2026-12-07).
-        for _ in 0..<600 where try fetch(url).isEmpty { Thread.sleep(forTimeInterval: 0.1) }
-        return process
+    struct ServerDidNotAnswer: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Starts `binary` on a random port of `ports` and waits until `url(port)` answers. A server
+    /// that exits first (its port taken by another test's server meanwhile) or stays silent for
+    /// a minute (two cores shared with every other suite) is started again on another port.
+    func serve(
+        _ binary: String, ports: ClosedRange<Int>, _ arguments: (Int) -> [String], until url: (Int) -> String
+    ) throws -> (process: RunningProcess, port: Int) {
+        var said = ""
+        for _ in 0..<3 {
+            let port = Int.random(in: ports)
+            let process = try Shell.start(binary, arguments(port))
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && !process.hasExited {
+                if !(try fetch(url(port))).isEmpty { return (process, port) }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            process.signal(SIGKILL)
+            let result = process.wait()
+            said = "\(binary) on port \(port) did not answer (exit \(result.status)): \(result.stderr.suffix(800))"
+        }
+        throw ServerDidNotAnswer(description: said)
     }
 
     /// The shipped alert rules, loaded into a real Prometheus that scrapes a real node_exporter
@@ -349,19 +366,21 @@ extension OnCallTests {
         let failed = try CLI.run(
             ["dev", "exercise", "--fail", "error", "--date", "2026-03-01"], database: config, env: env)
         #expect(failed.status == 1)
+        // Long enough to be running still however slowly the servers start (stopped below).
         let long = try CLI.start(
-            ["dev", "exercise", "--seconds", "60", "--date", "2026-03-02"], database: config, env: env)
+            ["dev", "exercise", "--seconds", "600", "--date", "2026-03-02"], database: config, env: env)
         defer {
             long.signal(SIGTERM)
             _ = long.wait()
         }
-        let (exporterPort, prometheusPort) = (Int.random(in: 20_001...30_000), Int.random(in: 30_001...40_000))
-        let exporter = try serve(
-            "/usr/bin/prometheus-node-exporter",
-            [
-                "--web.listen-address=127.0.0.1:\(exporterPort)", "--collector.disable-defaults",
-                "--collector.textfile", "--collector.textfile.directory=\(textfiles)",
-            ], until: "http://127.0.0.1:\(exporterPort)/metrics")
+        let (exporter, exporterPort) = try serve(
+            "/usr/bin/prometheus-node-exporter", ports: 20_001...30_000,
+            {
+                [
+                    "--web.listen-address=127.0.0.1:\($0)", "--collector.disable-defaults",
+                    "--collector.textfile", "--collector.textfile.directory=\(textfiles)",
+                ]
+            }, until: { "http://127.0.0.1:\($0)/metrics" })
         defer { exporter.signal(SIGKILL); _ = exporter.wait() }
         let rules = TestCluster.repositoryRoot.appendingPathComponent("schedules/prometheus/samia-batch.rules.yml").path
         try """
@@ -371,14 +390,16 @@ extension OnCallTests {
           - job_name: node
             static_configs: [{ targets: ["127.0.0.1:\(exporterPort)"] }]
         """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let api = "http://127.0.0.1:\(prometheusPort)/api/v1"
-        let prometheus = try serve(
-            "/usr/bin/prometheus",
-            [
-                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb",
-                "--web.listen-address=127.0.0.1:\(prometheusPort)", "--log.level=error",
-            ], until: "\(api)/status/buildinfo")
+        let (prometheus, prometheusPort) = try serve(
+            "/usr/bin/prometheus", ports: 30_001...40_000,
+            {
+                [
+                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb-\($0)",
+                    "--web.listen-address=127.0.0.1:\($0)", "--log.level=error",
+                ]
+            }, until: { "http://127.0.0.1:\($0)/api/v1/status/buildinfo" })
         defer { prometheus.signal(SIGKILL); _ = prometheus.wait() }
+        let api = "http://127.0.0.1:\(prometheusPort)/api/v1"
         var alerts = ""
         for _ in 0..<600 {
             alerts = try fetch("\(api)/alerts")

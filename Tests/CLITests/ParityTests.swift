@@ -536,4 +536,30 @@ extension ParityTests {
             )
                 == orders)
     }
+
+    /// Probes carry the claims a Supabase session has: with `auth.users`, the user's
+    /// app_metadata and user_metadata reach policies through `auth.jwt()` as they would.
+    @Test func probesCarryTheSessionClaimsSupabaseWouldSet() throws {
+        _ = try psql(
+            """
+            CREATE TABLE auth.users (id uuid PRIMARY KEY, email text, raw_app_meta_data jsonb, raw_user_meta_data jsonb);
+            INSERT INTO auth.users VALUES ('\(Self.client1)', 'c1@samia.example', '{"provider": "email", "plan": "gold"}', '{"locale": "ar"}');
+            -- A policy that trusts a claim: gold clients read every horoscope, approved or not.
+            CREATE POLICY horoscopes_gold ON public.horoscopes FOR SELECT TO authenticated
+              USING ((auth.jwt() -> 'app_metadata' ->> 'plan') = 'gold');
+            """)
+        let result = try parity()
+        #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+        let r = try report()
+        let probe = cell(r, "client", "horoscopes", "select")["probe"] as? [String: Any] ?? [:]
+        let claims = probe["claims"] as? String ?? ""
+        #expect(claims.contains("\"plan\": \"gold\"") && claims.contains("\"locale\": \"ar\""), "\(claims)")
+        #expect(claims.contains("\"aud\": \"authenticated\"") && claims.contains("c1@samia.example"), "\(claims)")
+        #expect(
+            cell(r, "client", "horoscopes", "select")["verdict"] as? String == "fail", "the gold claim opens every row")
+        #expect(
+            cell(r, "reader", "horoscopes", "select")["verdict"] as? String == "pass", "no gold claim, no extra rows")
+        let notes = ((r["header"] as? [String: Any])?["identities"] as? [String: String]) ?? [:]
+        #expect(notes["reader"]?.contains("no auth.users row") == true, "\(notes)")
+    }
 }

@@ -18,6 +18,9 @@ public final class ParityProber {
     let writes: Bool
     /// Per relation, the columns synthetic rows may change (`SyntheticRows.columns`).
     var syntheticColumns: [Int64: [SyntheticRows.Column]] = [:]
+    /// Role → the claims its probes carry (`buildClaims`); roles without an identity get
+    /// `role` alone, as the anon key does.
+    var claimsByRole: [String: String] = [:]
     /// The reference now in the expected table (relation, scope, identity) and its count.
     var lastReference: (key: String, count: Int64)?
     /// Per referenced key (`table.column`), what it holds (`SyntheticRows.Target`).
@@ -76,9 +79,36 @@ public final class ParityProber {
             if let id {
                 identities[role.name] = .some(id)
                 identityNotes[role.name] = "sub \(id), database role \(role.databaseRole)"
+                try buildClaims(role, uid: id)
             } else {
                 identityNotes[role.name] = "no profile with role \(app): probes not run"
             }
+        }
+    }
+
+    /// The claims PostgREST would put in `request.jwt.claims` for a Supabase session: `sub`,
+    /// `role`, `aud`, and, where `auth.users` exists, the user's email, `app_metadata` and
+    /// `user_metadata` as stored there, so policies reading `auth.jwt()` see what they would.
+    func buildClaims(_ role: AccessMatrix.Role, uid: String) throws {
+        let users = try db.scalar("SELECT to_regclass('auth.users') IS NOT NULL", as: Bool.self) ?? false
+        let user =
+            users
+            ? "LEFT JOIN auth.users u ON u.id = $1::uuid"
+            : "LEFT JOIN (SELECT NULL::uuid AS id, NULL::text AS email, NULL::jsonb AS raw_app_meta_data, NULL::jsonb AS raw_user_meta_data) u ON false"
+        let row = try db.savepoint("samia_claims") { db in
+            try db.query(
+                """
+                SELECT jsonb_strip_nulls(jsonb_build_object(
+                         'sub', $1::text, 'role', $2::text, 'aud', $2::text, 'email', u.email, 'is_anonymous', false,
+                         'app_metadata', coalesce(u.raw_app_meta_data, '{}'::jsonb),
+                         'user_metadata', coalesce(u.raw_user_meta_data, '{}'::jsonb)))::text AS claims,
+                       u.id IS NOT NULL AS found
+                  FROM (SELECT 1) one \(user)
+                """, [uid, role.databaseRole])[0]
+        }
+        claimsByRole[role.name] = try row.decode("claims")
+        if users, try !row.decode("found", as: Bool.self) {
+            identityNotes[role.name, default: ""] += "; no auth.users row: app_metadata and user_metadata empty"
         }
     }
 
@@ -87,6 +117,7 @@ public final class ParityProber {
     }
 
     func claims(_ role: AccessMatrix.Role, _ uid: String?) -> String {
+        if let built = claimsByRole[role.name] { return built }
         var object: [String: String] = ["role": role.databaseRole]
         if let uid { object["sub"] = uid }
         let encoder = JSONEncoder()
