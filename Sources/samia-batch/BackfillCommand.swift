@@ -86,7 +86,8 @@ struct BackfillCommand: ParsableCommand {
 
     func makeJob(for partition: Partition) throws -> any Job {
         switch job {
-        case "metrics": return MetricsJob(settings: try MetricsSettings.fromEnvironment(), windowDays: 1)
+        case "metrics":
+            return MetricsJob(settings: try MetricsSettings.fromEnvironment(), windowDays: 1, detectsLateData: false)
         case "reconcile":
             let parts = partition.key.split(separator: "-").compactMap { Int($0) }
             return try ReconciliationJob.fromEnvironment(

@@ -519,4 +519,22 @@ extension MetricsTests {
         let quiet = try metrics(args)
         #expect(quiet.stdout.contains("skipped (already succeeded; up to date"), "\(quiet.stdout)")
     }
+
+    /// A run for an old day (by hand) must not move the watermark past a change it did not
+    /// handle: an event of the 21st received after the 21st was computed is still found by the
+    /// next run whose late days cover it.
+    @Test func aRunForAnOldDayLeavesLaterChangesToTheNextNight() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        #expect(try metrics(["--date", "2026-11-21"] + beirut).status == 0)
+        let day = "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-21' AND service_code = 'tarot'"
+        let before = Int(try psql(day))!
+        _ = try psql(
+            "INSERT INTO events_raw (occurred_at, received_at, event, actor_hash, actor_role, service_code) VALUES ('2026-11-21 09:00Z', now(), 'order_created', 'h-c2', 'client', 'tarot')"
+        )
+        #expect(try metrics(["--date", "2026-11-10"] + beirut).status == 0)
+        #expect(Int(try psql(day)) == before, "the old day's run does not touch the 21st")
+        let night = try metrics(["--date", "2026-11-24"] + beirut)
+        #expect(night.status == 0, "\(night.stderr)")
+        #expect(Int(try psql(day)) == before + 1, "the 21st is a late day of the 24th's run: \(night.stderr)")
+    }
 }

@@ -20,9 +20,15 @@ public struct MetricsJob: Job {
     /// Days to recompute, ending at the partition's day (1 for a backfill day).
     public let windowDays: Int
 
-    public init(settings: MetricsSettings, windowDays: Int? = nil) {
+    /// Whether a run for a day also recomputes earlier days whose sources changed since the
+    /// last run (watermarks): the nights and `metrics --date`; a backfill recomputes exactly
+    /// the days it is asked for and leaves the watermarks alone.
+    public let detectsLateData: Bool
+
+    public init(settings: MetricsSettings, windowDays: Int? = nil, detectsLateData: Bool = true) {
         self.settings = settings
         self.windowDays = max(1, windowDays ?? settings.lookbackDays)
+        self.detectsLateData = detectsLateData
     }
 
     /// A night that already succeeded runs again when rows of its window, or of any day its
@@ -140,7 +146,8 @@ public struct MetricsJob: Job {
     }
 
     /// What changed since the last run, for a night (a backfill recomputes exactly what it is
-    /// asked): the days to add to the window, and those beyond the late-data horizon.
+    /// asked): the days to add to the window, those beyond the late-data horizon, and how far
+    /// the watermarks may move (`MetricsLateData.handledUpTo`).
     struct LateWork {
         var highWater: [String: String]
         var days: [LocalDate]
@@ -150,11 +157,13 @@ public struct MetricsJob: Job {
     }
 
     private func lateWork(_ db: Connection, window: ClosedRange<LocalDate>, context: JobContext) throws -> LateWork? {
-        guard context.partition.kind == .day else { return nil }
-        let highWater = try MetricsLateData.highWater(db)
+        guard detectsLateData, context.partition.kind == .day else { return nil }
+        let watermarks = try MetricsLateData.watermarks(db, zone: settings.timeZone)
+        let seen = try MetricsLateData.highWater(db)
         let changed = try MetricsLateData.changedDays(
-            db, zone: settings.timeZone, watermarks: try MetricsLateData.watermarks(db, zone: settings.timeZone),
-            highWater: highWater, before: window.lowerBound)
+            db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, before: window.lowerBound)
+        let highWater = try MetricsLateData.handledUpTo(
+            db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, after: window.upperBound)
         // Days whose raw events are purged cannot be recomputed without writing zeros.
         let rawHorizon = settings.horizon(now: context.clock.now())
         let purged = changed.filter { $0 < rawHorizon }

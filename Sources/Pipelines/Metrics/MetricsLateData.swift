@@ -74,8 +74,33 @@ struct MetricsLateData {
         return days.sorted()
     }
 
-    /// Records what this run has seen, in the transaction that commits last: should the process
-    /// die before, the next night finds the same changes again.
+    /// Per source, the mark this run may record: its high water, or just below the first change
+    /// it did not handle (a row of a day after its window: `metrics --date` for an old day, or
+    /// today's rows on a night), so that such a change is found again by the run whose window
+    /// or late days cover it, never skipped by a watermark that moved past it.
+    static func handledUpTo(
+        _ db: Connection, zone: String, watermarks: [String: String], highWater: [String: String], after: LocalDate
+    ) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for source in sources {
+            guard let until = highWater[source.name] else { continue }
+            let day = source.name == "events_raw" ? "s.occurred_at" : "s.created_at"
+            let since = watermarks[source.name].map { _ in " AND s.\(source.changedAt) > $4::timestamptz" } ?? ""
+            let parameters: [any PostgresEncodable] =
+                [after, zone, until] + (watermarks[source.name].map { [$0] } ?? [])
+            let first = try db.scalar(
+                """
+                SELECT (min(s.\(source.changedAt)) - interval '1 microsecond')::text FROM \(source.table) s
+                 WHERE \(day) >= (($1::date + 1)::timestamp AT TIME ZONE $2)
+                   AND s.\(source.changedAt) <= $3::timestamptz\(since)
+                """, parameters, as: String.self)
+            out[source.name] = first ?? until
+        }
+        return out
+    }
+
+    /// Records what this run has handled, in the transaction that commits last: should the
+    /// process die before, the next night finds the same changes again.
     static func advance(_ db: Connection, zone: String, highWater: [String: String], runID: Int64) throws {
         for (source, mark) in highWater {
             try db.query(
