@@ -14,18 +14,19 @@ struct MetricsLateData {
         let name: String
         let table: String
         let changedAt: String
-        let days: [String]
+        /// The time that puts a row on its day (an event's occurrence, an intent's creation).
+        let dayColumn: String
     }
 
     static let sources = [
         Source(
             name: "events_raw", table: "public.events_raw", changedAt: "received_at",
-            days: ["(s.occurred_at AT TIME ZONE $1)::date"]),
+            dayColumn: "occurred_at"),
         // An intent's day is its creation day (payments and revenue count it there); a status
         // change touches that day.
         Source(
             name: "payment_intents", table: "public.payment_intents", changedAt: "updated_at",
-            days: ["(s.created_at AT TIME ZONE $1)::date"]),
+            dayColumn: "created_at"),
     ]
 
     /// The newest change time of each source in the caller's snapshot, as PostgreSQL's text.
@@ -59,12 +60,10 @@ struct MetricsLateData {
         var days: Set<LocalDate> = []
         for source in sources {
             guard let since = watermarks[source.name], let until = highWater[source.name] else { continue }
-            let select = source.days.map { day in
-                """
-                SELECT DISTINCT \(day) AS day FROM \(source.table) s
+            let select = """
+                SELECT DISTINCT (s.\(source.dayColumn) AT TIME ZONE $1)::date AS day FROM \(source.table) s
                  WHERE s.\(source.changedAt) > $2::timestamptz AND s.\(source.changedAt) <= $3::timestamptz
                 """
-            }.joined(separator: " UNION ")
             let rows = try db.query(
                 "SELECT day::text AS day FROM (\(select)) d WHERE day < $4::date", [zone, since, until, before])
             for row in rows {
@@ -84,7 +83,7 @@ struct MetricsLateData {
         var out: [String: String] = [:]
         for source in sources {
             guard let until = highWater[source.name] else { continue }
-            let day = source.name == "events_raw" ? "s.occurred_at" : "s.created_at"
+            let day = "s.\(source.dayColumn)"
             let since = watermarks[source.name].map { _ in " AND s.\(source.changedAt) > $4::timestamptz" } ?? ""
             let parameters: [any PostgresEncodable] =
                 [after, zone, until] + (watermarks[source.name].map { [$0] } ?? [])
@@ -141,8 +140,7 @@ struct MetricsLateData {
             """
             (SELECT count(*) || ' row(s) of \(source.name) changed' FROM \(source.table) s
               WHERE s.\(source.changedAt) > r.started_at
-                AND s.\(source.name == "events_raw" ? "occurred_at" : "created_at") >= \(low)
-                AND s.\(source.name == "events_raw" ? "occurred_at" : "created_at") < \(high) HAVING count(*) > 0)
+                AND s.\(source.dayColumn) >= \(low) AND s.\(source.dayColumn) < \(high) HAVING count(*) > 0)
             """
         }
         let text = try db.scalar(
