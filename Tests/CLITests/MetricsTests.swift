@@ -63,12 +63,13 @@ struct MetricsTests {
                 2026-11-20|4|3|1|3|2|0.6667|1|0.3333
                 2026-11-21|0|0|0|0|0||0|
                 """)
-        // Minor units: SAR 11500 + 2000 (halalas), KWD 3750 fils with a 1250 fils refund.
+        // Revenue on the success day, in minor units: KWD 3750 fils with a 1250 fils refund and SAR
+        // 11500 halalas on the 20th; pi_m4's 2000 on the 21st, when it succeeded.
         #expect(
             try psql(
                 "SELECT day, currency, payments_succeeded, gross_minor, refunds_succeeded, refunded_minor FROM metrics_daily_revenue ORDER BY 1, 2"
             )
-                == "2026-11-20|KWD|1|3750|1|1250\n2026-11-20|SAR|2|13500|0|0")
+                == "2026-11-20|KWD|1|3750|1|1250\n2026-11-20|SAR|1|11500|0|0\n2026-11-21|SAR|1|2000|0|0")
         // Calls: durations 60 and 30 → average 45, p95 = 30 + 0.95 × 30 = 58.5.
         #expect(
             try psql(
@@ -462,42 +463,77 @@ extension MetricsTests {
         #expect(again.status == 0 && again.stdout.contains("skipped (already succeeded; up to date"), "\(again.stdout)")
     }
 
-    /// A payment created on the 14th that succeeds on the 20th changes the 14th, which no
-    /// look-back window covers by then: the next night finds it through the watermark and
-    /// recomputes it; past the late-data horizon the night fails naming the day until --force.
+    /// A payment created on the 15th that succeeds on the 21st: its revenue lands on the 21st,
+    /// its success day, and its attempt's outcome changes the 15th, which no look-back window
+    /// covers by then: the night finds that day through the watermark and recomputes it; past the
+    /// late-data horizon the night fails naming the day until --force.
     @Test func aPaymentThatSucceedsSixDaysLaterReachesItsDay() throws {
         let beirut = ["--timezone", "Asia/Beirut"]
         _ = try psql(
             """
             INSERT INTO payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, created_at, updated_at)
-            SELECT min(id), 'stripe', 'pi_late_six_days', 5000, 'USD', 'processing', '2026-11-14 10:00Z', '2026-11-14 10:00Z' FROM orders
+            SELECT min(id), 'stripe', 'pi_late_six_days', 5000, 'USD', 'processing', '2026-11-15 10:00Z', '2026-11-15 10:00Z' FROM orders
             """)
-        #expect(try metrics(["--date", "2026-11-14"] + beirut).status == 0)
-        let gross =
-            "SELECT coalesce(sum(gross_minor), 0) FROM metrics_daily_revenue WHERE day = '2026-11-14' AND currency = 'USD'"
-        let succeeded = "SELECT payments_succeeded FROM metrics_daily_payments WHERE day = '2026-11-14'"
-        let (grossBefore, succeededBefore) = (Int(try psql(gross))!, Int(try psql(succeeded))!)
+        #expect(try metrics(["--date", "2026-11-15"] + beirut).status == 0)
+        func gross(_ day: String) throws -> Int {
+            Int(
+                try psql(
+                    "SELECT coalesce(sum(gross_minor), 0) FROM metrics_daily_revenue WHERE day = '\(day)' AND currency = 'USD'"
+                ))!
+        }
+        let succeeded = "SELECT payments_succeeded FROM metrics_daily_payments WHERE day = '2026-11-15'"
+        let succeededBefore = Int(try psql(succeeded))!
         #expect(try metrics(["--date", "2026-11-20"] + beirut).status == 0)
-        // Six days later the provider confirms it.
+        // Six days later, at 10:00 in Beirut, the provider confirms it.
         _ = try psql(
-            "UPDATE payment_intents SET status = 'succeeded', updated_at = now() WHERE provider_intent_id = 'pi_late_six_days'"
+            "UPDATE payment_intents SET status = 'succeeded', updated_at = '2026-11-21 08:00Z' WHERE provider_intent_id = 'pi_late_six_days'"
         )
 
-        // Past a 5-day horizon (the 14th is 7 days before the 21st) the night fails, naming the day.
+        // Past a 5-day horizon (the 15th is 6 days before the 21st) the night fails, naming the
+        // day; its own window is committed, with the payment on its success day.
         let refused = try metrics(["--date", "2026-11-21"] + beirut, extra: ["METRICS_LATE_HORIZON_DAYS": "5"])
         #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
-        #expect(refused.stderr.contains("metrics_late_beyond_horizon") && refused.stderr.contains("2026-11-14"))
-        #expect(Int(try psql(gross)) == grossBefore, "not recomputed past the horizon")
+        #expect(refused.stderr.contains("metrics_late_beyond_horizon") && refused.stderr.contains("2026-11-15"))
+        #expect(Int(try psql(succeeded)) == succeededBefore, "not recomputed past the horizon")
+        #expect(try gross("2026-11-21") == 5000)
 
         let night = try metrics(["--date", "2026-11-22"] + beirut)
         #expect(night.status == 0, "\(night.stdout) \(night.stderr)")
-        #expect(night.stderr.contains("2026-11-14"), "the log names the late day: \(night.stderr)")
-        #expect(Int(try psql(gross)) == grossBefore + 5000)
+        #expect(night.stderr.contains("2026-11-15"), "the log names the late day: \(night.stderr)")
         #expect(Int(try psql(succeeded)) == succeededBefore + 1)
+        #expect(try gross("2026-11-15") == 0 && gross("2026-11-21") == 5000, "revenue on the success day only")
         #expect(try psql("SELECT count(*) FROM metrics_watermarks WHERE time_zone = 'Asia/Beirut'") == "2")
         // Nothing changed since: the next night recomputes its window only.
         let quiet = try metrics(["--date", "2026-11-23"] + beirut)
         #expect(quiet.status == 0 && quiet.stderr.contains("\"late_days\":\"none\""), "\(quiet.stderr)")
+    }
+
+    /// Refunds have no change time: a refund filed on the 14th that the provider confirms a week
+    /// later changes the 14th's refunds, and the night finds that day by comparing the days it
+    /// computed with their refunds.
+    @Test func aRefundThatSucceedsAWeekLaterReachesItsDay() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        _ = try psql(
+            """
+            INSERT INTO refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status, created_at)
+            SELECT order_id, id, 're_late_week', 1000, 'KWD', 'late', 'requested', '2026-11-14 10:00Z'
+              FROM payment_intents WHERE provider_intent_id = 'pi_m3'
+            """)
+        #expect(try metrics(["--date", "2026-11-14"] + beirut).status == 0)
+        let refunded =
+            "SELECT coalesce(sum(refunded_minor), 0) || '/' || (SELECT refunds_succeeded FROM metrics_daily_payments WHERE day = '2026-11-14') FROM metrics_daily_revenue WHERE day = '2026-11-14'"
+        #expect(try psql(refunded) == "0/0")
+        #expect(try metrics(["--date", "2026-11-20"] + beirut).status == 0)
+        _ = try psql("UPDATE refunds SET status = 'succeeded' WHERE provider_refund_id = 're_late_week'")
+        let night = try metrics(["--date", "2026-11-21"] + beirut)
+        #expect(night.status == 0, "\(night.stderr)")
+        #expect(night.stderr.contains("2026-11-14"), "the log names the late day: \(night.stderr)")
+        #expect(try psql(refunded) == "1000/1")
+        // A re-run of the 14th itself says why it is not skipped.
+        _ = try psql("UPDATE refunds SET status = 'failed' WHERE provider_refund_id = 're_late_week'")
+        let again = try metrics(["--date", "2026-11-14"] + beirut)
+        #expect(again.status == 0 && again.stderr.contains("refunds differ"), "\(again.stdout) \(again.stderr)")
+        #expect(try psql(refunded) == "0/0")
     }
 
     /// A day that already succeeded is not skipped when its sources changed since: the re-run

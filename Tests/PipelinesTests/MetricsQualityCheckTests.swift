@@ -32,7 +32,7 @@ struct MetricsQualityCheckTests {
                    (SELECT count(*) FROM events_raw WHERE \(window("occurred_at")) AND event IN ('call_started', 'call_ended')),
                    (SELECT count(*) FROM events_raw WHERE \(window("occurred_at")) AND event IN ('rate_limit_hit', 'sql_latency')),
                    (SELECT count(*) FROM payment_intents WHERE \(window("created_at"))),
-                   (SELECT coalesce(sum(amount_cents), 0) FROM payment_intents WHERE status = 'succeeded' AND \(window("created_at")))::bigint,
+                   (SELECT coalesce(sum(amount_cents), 0) FROM payment_intents WHERE status = 'succeeded' AND \(window("updated_at")))::bigint,
                    (SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE status = 'succeeded' AND \(window("created_at")))::bigint,
                    (SELECT count(*) FROM moderation_actions WHERE action IN ('approve', 'reject') AND \(window("created_at"))),
                    (SELECT count(*) FROM notif_log WHERE \(window("created_at")))

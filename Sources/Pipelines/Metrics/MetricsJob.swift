@@ -160,12 +160,18 @@ public struct MetricsJob: Job {
         guard detectsLateData, context.partition.kind == .day else { return nil }
         let watermarks = try MetricsLateData.watermarks(db, zone: settings.timeZone)
         let seen = try MetricsLateData.highWater(db)
-        let changed = try MetricsLateData.changedDays(
-            db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, before: window.lowerBound)
+        let lateHorizon = window.upperBound.adding(days: -settings.lateHorizonDays)
+        let rawHorizon = settings.horizon(now: context.clock.now())
+        let refunds = try MetricsLateData.refundDays(
+            db, zone: settings.timeZone, from: max(lateHorizon, rawHorizon), before: window.lowerBound)
+        let changed = try Set(
+            MetricsLateData.changedDays(
+                db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, before: window.lowerBound)
+                + refunds
+        ).sorted()
         let highWater = try MetricsLateData.handledUpTo(
             db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, after: window.upperBound)
         // Days whose raw events are purged cannot be recomputed without writing zeros.
-        let rawHorizon = settings.horizon(now: context.clock.now())
         let purged = changed.filter { $0 < rawHorizon }
         if !purged.isEmpty {
             context.logger.warning(
@@ -174,7 +180,6 @@ public struct MetricsJob: Job {
                     "event": "metrics_late_purged", "days": "\(purged.map(\.description).joined(separator: ","))",
                 ])
         }
-        let lateHorizon = window.upperBound.adding(days: -settings.lateHorizonDays)
         let usable = changed.filter { $0 >= rawHorizon }
         let beyond = settings.lateBeyondHorizon ? [] : usable.filter { $0 < lateHorizon }
         return LateWork(highWater: highWater, days: usable.filter { !beyond.contains($0) }, beyond: beyond)

@@ -230,17 +230,27 @@ enum MetricsSQL {
                (SELECT coalesce(sum(rate_limit_hits + sql_latency_samples), 0)::bigint FROM counts) AS source_platform
         """
 
-    /// One pass over `payment_intents` and one over `refunds` (succeeded ones), by creation day.
-    /// A payment is a first attempt when its order has no earlier intent. Returns, beside the rows
+    /// Two passes over `payment_intents` and one over `refunds` (succeeded ones). Attempts count
+    /// on their creation day (`metrics_daily_payments`: how the day's attempts fared); revenue on
+    /// the payment's success day, its `updated_at` once succeeded (`metrics_daily_revenue`: the
+    /// money that came in that day, the day invoicing and reconciliation give the payment). A
+    /// payment is a first attempt when its order has no earlier intent. Returns, beside the rows
     /// written, what it read (`source_*`) for the totals check.
     static let payments = """
         WITH days AS (\(days)),
         pi AS MATERIALIZED (
-          SELECT \(localDay("p.created_at")) AS day, p.currency::text AS currency, p.status, p.amount_cents,
+          SELECT \(localDay("p.created_at")) AS day, p.currency::text AS currency, p.status,
                  NOT EXISTS (SELECT 1 FROM public.payment_intents x
                               WHERE x.order_id = p.order_id AND (x.created_at, x.id) < (p.created_at, p.id)) AS first_attempt
             FROM public.payment_intents p
            WHERE \(inWindow("p.created_at"))
+        ),
+        paid AS MATERIALIZED (
+          SELECT \(localDay("p.updated_at")) AS day, p.currency::text AS currency, count(*) AS n,
+                 sum(p.amount_cents) AS gross
+            FROM public.payment_intents p
+           WHERE p.status = 'succeeded' AND \(inWindow("p.updated_at"))
+           GROUP BY 1, 2
         ),
         rf AS MATERIALIZED (
           SELECT \(localDay("r.created_at")) AS day, r.currency::text AS currency, count(*) AS n,
@@ -255,13 +265,8 @@ enum MetricsSQL {
                  count(*) FILTER (WHERE first_attempt AND status = 'succeeded') AS first_ok
             FROM pi GROUP BY day
         ),
-        rev AS (
-          SELECT day, currency, count(*) FILTER (WHERE status = 'succeeded') AS n,
-                 coalesce(sum(amount_cents) FILTER (WHERE status = 'succeeded'), 0) AS gross
-            FROM pi GROUP BY day, currency
-        ),
         rf_day AS (SELECT day, sum(n) AS n FROM rf GROUP BY day),
-        keys AS (SELECT day, currency FROM pi UNION SELECT day, currency FROM rf),
+        keys AS (SELECT day, currency FROM pi UNION SELECT day, currency FROM paid UNION SELECT day, currency FROM rf),
         ins_payments AS (
           INSERT INTO public.metrics_daily_payments (day, payments_attempted, payments_succeeded, payments_failed,
                  first_attempts, first_attempts_succeeded, first_pass_success_rate, refunds_succeeded, refund_rate)
@@ -278,14 +283,14 @@ enum MetricsSQL {
                  refunded_minor)
           SELECT k.day, k.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0)
             FROM keys k
-            LEFT JOIN rev v ON v.day = k.day AND v.currency = k.currency
+            LEFT JOIN paid v ON v.day = k.day AND v.currency = k.currency
             LEFT JOIN rf r ON r.day = k.day AND r.currency = k.currency
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue,
                -- What was read, for the totals check.
                (SELECT count(*) FROM pi)::bigint AS source_payments,
-               (SELECT coalesce(sum(amount_cents) FILTER (WHERE status = 'succeeded'), 0) FROM pi)::bigint AS source_gross,
+               (SELECT coalesce(sum(gross), 0) FROM paid)::bigint AS source_gross,
                (SELECT coalesce(sum(amount), 0) FROM rf)::bigint AS source_refunded
         """
 

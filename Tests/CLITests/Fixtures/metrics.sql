@@ -34,12 +34,13 @@ INSERT INTO public.events_raw (occurred_at, event, actor_hash, actor_role, servi
   ('2026-10-24 22:30Z', 'order_created', 'h-c1', 'client', 'tarot', '{}');
 
 -- Order 1: a failed first attempt, then success (SAR). Order 2: KWD, first attempt. Order 3: SAR at
--- 00:10 Beirut on the 20th (the 19th in UTC), first attempt.
-INSERT INTO public.payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, created_at) VALUES
-  (1, 'stripe', 'pi_m1', 11500, 'SAR', 'failed', '2026-11-20 08:00Z'),
-  (1, 'stripe', 'pi_m2', 11500, 'SAR', 'succeeded', '2026-11-20 08:05Z'),
-  (2, 'stripe', 'pi_m3', 3750, 'KWD', 'succeeded', '2026-11-20 09:00Z'),
-  (3, 'stripe', 'pi_m4', 2000, 'SAR', 'succeeded', '2026-11-19 22:10Z');
+-- 00:10 Beirut on the 20th (the 19th in UTC), first attempt, that succeeds on the 21st (09:00
+-- Beirut): its attempt counts on the 20th, its revenue on the 21st. updated_at is the success time.
+INSERT INTO public.payment_intents (order_id, provider, provider_intent_id, amount_cents, currency, status, created_at, updated_at) VALUES
+  (1, 'stripe', 'pi_m1', 11500, 'SAR', 'failed', '2026-11-20 08:00Z', '2026-11-20 08:01Z'),
+  (1, 'stripe', 'pi_m2', 11500, 'SAR', 'succeeded', '2026-11-20 08:05Z', '2026-11-20 08:06Z'),
+  (2, 'stripe', 'pi_m3', 3750, 'KWD', 'succeeded', '2026-11-20 09:00Z', '2026-11-20 09:01Z'),
+  (3, 'stripe', 'pi_m4', 2000, 'SAR', 'succeeded', '2026-11-19 22:10Z', '2026-11-21 07:00Z');
 INSERT INTO public.refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status, created_at)
 SELECT 2, id, 're_m1', 1250, 'KWD', 'late', 'succeeded', '2026-11-20 10:00Z' FROM public.payment_intents WHERE provider_intent_id = 'pi_m3';
 
