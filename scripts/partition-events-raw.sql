@@ -18,4 +18,7 @@ BEGIN
 END $$;
 CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
 CREATE INDEX ON public.events_raw (occurred_at);
+-- What the metrics job finds arrivals (late data, duplicates) through: migrations 0019 and 0020.
+CREATE INDEX ON public.events_raw (received_at);
+CREATE INDEX ON public.events_raw (event_uuid) WHERE event_uuid IS NOT NULL;
 INSERT INTO public.events_raw SELECT * FROM public.:"source";

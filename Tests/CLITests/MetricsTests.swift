@@ -147,11 +147,19 @@ struct MetricsTests {
             DELETE FROM public.metrics_daily_platform;
             """)
         #expect(try psql("SELECT count(*) FROM public.events_raw") == events)
-        // Reads of a partition (the count above read them all), before and after the run.
+        // Reads of a partition by day (the count above read them all), before and after the run:
+        // scans of the partition itself or of its time index. The search for duplicates looks
+        // into each partition's arrivals indexes (received_at, event_uuid) once, whatever the
+        // window: arrivals may belong to any day.
         let reads = { (partition: String) throws -> Int in
             Int(
                 try psql(
-                    "SELECT pg_stat_force_next_flush(); SELECT seq_scan + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = '\(partition)'"
+                    """
+                    SELECT pg_stat_force_next_flush();
+                    SELECT t.seq_scan + coalesce(sum(i.idx_scan), 0) FROM pg_stat_user_tables t
+                      LEFT JOIN pg_stat_user_indexes i ON i.relid = t.relid AND i.indexrelname LIKE '%occurred_at%'
+                     WHERE t.relname = '\(partition)' GROUP BY t.seq_scan
+                    """
                 ).split(separator: "\n").last!)!
         }
         let (outside, inside) = (try reads("events_raw_20261005"), try reads("events_raw_20261121"))
@@ -534,6 +542,43 @@ extension MetricsTests {
         let again = try metrics(["--date", "2026-11-14"] + beirut)
         #expect(again.status == 0 && again.stderr.contains("refunds differ"), "\(again.stdout) \(again.stderr)")
         #expect(try psql(refunded) == "0/0")
+    }
+
+    /// A sender that retries writes the same event twice (same `event_uuid`): it counts once,
+    /// in the night that first sees it and in every later one, however late the copy arrives.
+    @Test func aDuplicatedEventIsCountedOnce() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        let tarot =
+            "SELECT orders_created FROM metrics_daily_orders WHERE day = '2026-11-20' AND service_code = 'tarot'"
+        #expect(try metrics(["--date", "2026-11-20"] + beirut).status == 0)
+        let before = Int(try psql(tarot))!
+        func send(_ uuid: String) throws {
+            _ = try psql(
+                "INSERT INTO events_raw (occurred_at, event, actor_hash, actor_role, service_code, event_uuid) VALUES ('2026-11-20 09:00Z', 'order_created', 'h-c9', 'client', 'tarot', '\(uuid)')"
+            )
+        }
+        let (first, second) = ("6f1c2a4e-8b0d-4c1e-9a57-1d2e3f405162", "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d")
+        try send(first)
+        try send(first)
+        try send(second)
+        let night = try metrics(["--date", "2026-11-21"] + beirut)
+        #expect(night.status == 0, "\(night.stderr)")
+        #expect(night.stderr.contains("metrics_events_duplicated"), "\(night.stderr)")
+        #expect(Int(try psql(tarot)) == before + 2, "two events, one of them sent twice")
+        #expect(
+            try psql(
+                "SELECT count(*), min(original_id) < min(id) FROM metrics_event_duplicates WHERE event_uuid = '\(first)'"
+            )
+                == "1|t")
+        // A third copy a week later: the 20th is a late day of the 27th and still counts it once.
+        try send(first)
+        let late = try metrics(["--date", "2026-11-27"] + beirut)
+        #expect(late.status == 0 && late.stderr.contains("2026-11-20"), "\(late.stderr)")
+        #expect(Int(try psql(tarot)) == before + 2)
+        #expect(try psql("SELECT count(*) FROM metrics_event_duplicates") == "2")
+        // A backfill leaves the same copies out.
+        #expect(try metrics(["--backfill", "2026-11-20", "2026-11-20", "--force"] + beirut).status == 0)
+        #expect(Int(try psql(tarot)) == before + 2)
     }
 
     /// A day that already succeeded is not skipped when its sources changed since: the re-run

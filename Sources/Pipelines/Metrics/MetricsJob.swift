@@ -79,6 +79,7 @@ public struct MetricsJob: Job {
                         ?? "") + " in \(settings.timeZone) on \(sessionCount) session(s)")
             return JobOutcome(stats: ["days": days])
         }
+        let duplicates = try recordDuplicates(db, context: context)
         // Every session but the first works on its own thread. Each leaves its transaction open
         // and checked; only when all are done and clean does any commit.
         var sessions: [Connection] = []
@@ -113,11 +114,23 @@ public struct MetricsJob: Job {
             }
         }
         try commitAll(connections, results: results)
-        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount)]
+        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount), "duplicates_found": duplicates]
         for result in results {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
         return outcome(stats: stats, days: days, late: late, context: context)
+    }
+
+    /// Records the duplicated events that arrived since the last search (committed on its own,
+    /// before the snapshot the sessions share) and logs how many; returns that count.
+    private func recordDuplicates(_ db: Connection, context: JobContext) throws -> Int64 {
+        let found = try MetricsDuplicates.record(db, runID: context.runID)
+        if found > 0 {
+            context.logger.warning(
+                "duplicated events left out (metrics_event_duplicates)",
+                metadata: ["event": "metrics_events_duplicated", "count": "\(found)"])
+        }
+        return found
     }
 
     /// The outcome with its gauges; changed days beyond the late-data horizon fail the run
@@ -128,6 +141,7 @@ public struct MetricsJob: Job {
         stats["late_days_beyond_horizon"] = Int64(late?.beyond.count ?? 0)
         var outcome = JobOutcome(stats: stats, itemsProcessed: days)
         outcome.gauges["samia_metrics_events_quarantined"] = Double(stats["events_quarantined"] ?? 0)
+        outcome.gauges["samia_metrics_duplicates_found"] = Double(stats["duplicates_found"] ?? 0)
         outcome.gauges["samia_metrics_drops_accepted"] = Double(stats["drops_accepted"] ?? 0)
         outcome.gauges["samia_metrics_late_days"] = Double(late?.days.count ?? 0)
         outcome.gauges["samia_metrics_late_days_beyond_horizon"] = Double(late?.beyond.count ?? 0)
