@@ -35,7 +35,9 @@ struct MetricsQualityCheckTests {
                    (SELECT coalesce(sum(amount_cents), 0) FROM payment_intents WHERE status = 'succeeded' AND \(window("updated_at")))::bigint,
                    (SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE status = 'succeeded' AND \(window("created_at")))::bigint,
                    (SELECT count(*) FROM moderation_actions WHERE action IN ('approve', 'reject') AND \(window("created_at"))),
-                   (SELECT count(*) FROM notif_log WHERE \(window("created_at")))
+                   (SELECT count(*) FROM notif_log WHERE \(window("created_at"))),
+                   (SELECT count(DISTINCT (user_id, (created_at AT TIME ZONE 'Asia/Beirut')::date)) FROM orders WHERE \(window("created_at"))),
+                   (SELECT count(*) FROM orders WHERE assigned_reader IS NOT NULL AND status NOT IN ('cancelled', 'rejected') AND \(window("scheduled_at")))
             """)[0]
         let read = try (0..<MetricsQualityCheck.readTotalNames.count).map { try truth.decode($0, as: Int64.self) }
         #expect(read.allSatisfy { $0 > 0 }, "the fixture has every kind of source row: \(read)")
@@ -47,6 +49,7 @@ struct MetricsQualityCheckTests {
             "metrics_daily_platform: rate-limit and latency events", "metrics_daily_payments: payment attempts",
             "metrics_daily_revenue: gross minor units", "metrics_daily_revenue: refunded minor units",
             "metrics_daily_content: moderation actions", "metrics_daily_notifications: notifications",
+            "metrics_daily_engagement: customers active per day", "metrics_daily_readers: bookings",
         ]
         for index in read.indices {
             var off = read

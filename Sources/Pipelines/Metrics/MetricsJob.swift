@@ -114,7 +114,10 @@ public struct MetricsJob: Job {
             }
         }
         try commitAll(connections, results: results)
-        var stats: [String: Int64] = ["days": days, "sessions": Int64(sessionCount), "duplicates_found": duplicates]
+        var stats: [String: Int64] = [
+            "days": days, "sessions": Int64(sessionCount), "duplicates_found": duplicates,
+            "double_bookings": try doubleBookings(db, window: window, context: context),
+        ]
         for result in results {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
@@ -133,6 +136,28 @@ public struct MetricsJob: Job {
         return found
     }
 
+    /// The window's double bookings, as committed: the operations plan wants none, so any is
+    /// logged (days and counts, no names) and alerted on through its gauge.
+    private func doubleBookings(_ db: Connection, window: ClosedRange<LocalDate>, context: JobContext) throws -> Int64 {
+        let rows = try db.query(
+            "SELECT day::text AS day, double_bookings FROM public.metrics_daily_readers "
+                + "WHERE day BETWEEN $1::date AND $2::date AND double_bookings > 0 ORDER BY day",
+            [window.lowerBound, window.upperBound])
+        let days = try rows.map {
+            (try $0.decode("day", as: String.self), try $0.decode("double_bookings", as: Int64.self))
+        }
+        let total = days.reduce(0) { $0 + $1.1 }
+        if total > 0 {
+            context.logger.warning(
+                "readers double-booked (metrics_daily_readers); the operations plan wants none",
+                metadata: [
+                    "event": "metrics_double_bookings", "count": "\(total)",
+                    "days": "\(days.map { "\($0.0):\($0.1)" }.joined(separator: ","))",
+                ])
+        }
+        return total
+    }
+
     /// The outcome with its gauges; changed days beyond the late-data horizon fail the run
     /// (after the rest is committed) until `--force` takes them.
     private func outcome(stats: [String: Int64], days: Int64, late: LateWork?, context: JobContext) -> JobOutcome {
@@ -142,6 +167,7 @@ public struct MetricsJob: Job {
         var outcome = JobOutcome(stats: stats, itemsProcessed: days)
         outcome.gauges["samia_metrics_events_quarantined"] = Double(stats["events_quarantined"] ?? 0)
         outcome.gauges["samia_metrics_duplicates_found"] = Double(stats["duplicates_found"] ?? 0)
+        outcome.gauges["samia_metrics_double_bookings"] = Double(stats["double_bookings"] ?? 0)
         outcome.gauges["samia_metrics_drops_accepted"] = Double(stats["drops_accepted"] ?? 0)
         outcome.gauges["samia_metrics_late_days"] = Double(late?.days.count ?? 0)
         outcome.gauges["samia_metrics_late_days_beyond_horizon"] = Double(late?.beyond.count ?? 0)
@@ -404,7 +430,7 @@ public struct MetricsJob: Job {
                 [slice.lowerBound, slice.upperBound])
         }
         _ = try db.query("SELECT set_config('enable_indexscan', $1, true)", [step.indexScansOff ? "off" : indexScans])
-        let result = try db.query(step.sql, parameters)
+        let result = try db.query(step.sql, parameters + step.settings(settings))
         var stats: [String: Int64] = [:]
         var read: [String: Int64] = [:]
         for (column, name) in result.columnNames.enumerated() {

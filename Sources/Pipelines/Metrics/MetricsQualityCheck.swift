@@ -16,7 +16,7 @@ struct MetricsQualityCheck: Sendable {
     /// statements return these as `source_*` columns.
     static let readTotalNames = [
         "source_orders", "source_calls", "source_platform", "source_payments", "source_gross", "source_refunded",
-        "source_moderation", "source_notifications",
+        "source_moderation", "source_notifications", "source_customer_days", "source_bookings",
     ]
 
     /// The window's totals in the tables against what the statements that wrote them read from
@@ -48,7 +48,11 @@ struct MetricsQualityCheck: Sendable {
                      (SELECT coalesce(sum(approvals + rejections), 0)
                         FROM public.metrics_daily_content WHERE day BETWEEN $1::date AND $2::date) AS moderation,
                      (SELECT coalesce(sum(queued + sent + failed), 0)
-                        FROM public.metrics_daily_notifications WHERE day BETWEEN $1::date AND $2::date) AS notifications
+                        FROM public.metrics_daily_notifications WHERE day BETWEEN $1::date AND $2::date) AS notifications,
+                     (SELECT coalesce(sum(active_customers), 0)
+                        FROM public.metrics_daily_engagement WHERE day BETWEEN $1::date AND $2::date) AS customer_days,
+                     (SELECT coalesce(sum(bookings), 0)
+                        FROM public.metrics_daily_readers WHERE day BETWEEN $1::date AND $2::date) AS bookings
             )
             SELECT v.tbl || ': ' || v.kpi || ': window total ' || v.got || ' but ' || v.want || ' were read'
               FROM dst, LATERAL (VALUES
@@ -59,7 +63,9 @@ struct MetricsQualityCheck: Sendable {
                 ('metrics_daily_revenue', 'gross minor units', dst.gross, $8::bigint),
                 ('metrics_daily_revenue', 'refunded minor units', dst.refunded, $9::bigint),
                 ('metrics_daily_content', 'moderation actions', dst.moderation, $10::bigint),
-                ('metrics_daily_notifications', 'notifications', dst.notifications, $11::bigint)) v(tbl, kpi, got, want)
+                ('metrics_daily_notifications', 'notifications', dst.notifications, $11::bigint),
+                ('metrics_daily_engagement', 'customers active per day', dst.customer_days, $12::bigint),
+                ('metrics_daily_readers', 'bookings', dst.bookings, $13::bigint)) v(tbl, kpi, got, want)
              WHERE v.got <> v.want AND $3::text IS NOT NULL
             """)
 
@@ -68,7 +74,8 @@ struct MetricsQualityCheck: Sendable {
         ("metrics_daily_orders", "service_code", 1), ("metrics_daily_payments", "day", 1),
         ("metrics_daily_revenue", "currency", 0), ("metrics_daily_calls", "day", 1),
         ("metrics_daily_content", "day", 1), ("metrics_daily_notifications", "channel", 3),
-        ("metrics_daily_platform", "day", 1),
+        ("metrics_daily_platform", "day", 1), ("metrics_daily_engagement", "day", 1),
+        ("metrics_daily_readers", "day", 1),
     ].map { table, key, minimum in
         MetricsQualityCheck(
             name: "one row per day and key", table: table,
@@ -111,6 +118,14 @@ struct MetricsQualityCheck: Sendable {
         (
             "metrics_daily_platform",
             ["rate_limit_hits", "sql_latency_samples", "avg_sql_latency_ms", "daily_active_clients"]
+        ),
+        ("metrics_daily_engagement", ["active_customers", "new_customers", "returning_customers"]),
+        (
+            "metrics_daily_readers",
+            [
+                "bookings", "readers_booked", "double_bookings", "double_booking_rate", "calls", "readers_on_calls",
+                "call_seconds", "call_utilisation",
+            ]
         ),
     ].map { table, columns in
         let values = columns.map { "(\(SQLIdentifier.literal($0)), \($0)::double precision)" }.joined(separator: ", ")

@@ -39,7 +39,8 @@ enum MetricsSQL {
     /// Every KPI table the job writes; each is written by exactly one `MetricsStep`.
     static let tables = [
         "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
-        "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
+        "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform", "metrics_daily_engagement",
+        "metrics_daily_readers",
     ]
 
     /// The call end reasons counted apiece, with their `metrics_daily_calls` columns; any other

@@ -31,6 +31,12 @@ public struct MetricsSettings: Sendable, Equatable {
     public var lateHorizonDays = 90
     /// `--force` on a night: changed days beyond the late-data horizon are recomputed too.
     public var lateBeyondHorizon = false
+    /// How long a booking holds its reader (`METRICS_BOOKING_MINUTES`, default 30): two
+    /// bookings of one reader that start closer than this are double-booked.
+    public var bookingMinutes = 30
+    /// A reader's working day (`METRICS_READER_SHIFT_HOURS`, default 8), the denominator of call
+    /// utilisation.
+    public var readerShiftHours = 8
 
     public init(
         timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB",
@@ -65,6 +71,8 @@ public struct MetricsSettings: Sendable, Equatable {
         settings.rawRetentionDays = try positive("METRICS_RAW_RETENTION_DAYS", 90, max: 36_500)
         settings.sessions = try positive("METRICS_SESSIONS", 2, max: 8, unit: "sessions")
         settings.lateHorizonDays = try positive("METRICS_LATE_HORIZON_DAYS", 90, max: 36_500)
+        settings.bookingMinutes = try positive("METRICS_BOOKING_MINUTES", 30, max: 1440, unit: "minutes")
+        settings.readerShiftHours = try positive("METRICS_READER_SHIFT_HOURS", 8, max: 24, unit: "hours")
         settings.dropMinimumVolume = try positive("METRICS_DROP_MIN_VOLUME", 20, max: 1_000_000_000, unit: "rows")
         if let text = env["METRICS_DROP_SHARE"] {
             guard let share = Double(text), share > 0, share <= 1 else {

@@ -1,3 +1,5 @@
+import Postgres
+
 /// One statement of the metrics job, with the tables it replaces and the totals it reports
 /// having read. A step over a run of days is a unit of work: it deletes its tables' rows for
 /// those days, writes them again and checks them, so any session can take it.
@@ -13,6 +15,8 @@ struct MetricsStep: Sendable {
     /// index scan, which fetches row by row and took about 1.2 times as long
     /// (docs/performance.md). The other statements keep the planner's choice.
     let indexScansOff: Bool
+    /// The settings the statement takes after the job's three parameters, as `$4`….
+    var settings: @Sendable (MetricsSettings) -> [any PostgresEncodable] = { _ in [] }
 
     /// In the order their work is handed out: the longest first, so the short ones fill in
     /// at the end of a run.
@@ -28,5 +32,10 @@ struct MetricsStep: Sendable {
             name: "content", sql: MetricsSQL.contentAndNotifications,
             tables: ["metrics_daily_content", "metrics_daily_notifications"],
             readTotals: ["source_moderation", "source_notifications"], indexScansOff: false),
+        MetricsStep(
+            name: "customers", sql: MetricsSQL.customersAndReaders,
+            tables: ["metrics_daily_engagement", "metrics_daily_readers"],
+            readTotals: ["source_customer_days", "source_bookings"], indexScansOff: false,
+            settings: { [$0.bookingMinutes, $0.readerShiftHours] }),
     ]
 }

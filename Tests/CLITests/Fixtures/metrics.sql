@@ -4,11 +4,14 @@
 INSERT INTO public.services (code, name, base_price) VALUES ('tarot', 'Tarot', 25.00), ('coffee', 'Coffee', 20.00);
 INSERT INTO public.profiles (id, email, country) VALUES
   ('00000000-0000-0000-0000-0000000000c1', 'c1@example.com', 'SA'),
-  ('00000000-0000-0000-0000-0000000000c2', 'c2@example.com', 'KW');
-INSERT INTO public.orders (id, user_id, service_id, status, created_at) VALUES
-  (1, '00000000-0000-0000-0000-0000000000c1', (SELECT id FROM public.services WHERE code = 'tarot'), 'approved', '2026-11-20 06:00Z'),
-  (2, '00000000-0000-0000-0000-0000000000c2', (SELECT id FROM public.services WHERE code = 'tarot'), 'delivered', '2026-11-20 07:00Z'),
-  (3, '00000000-0000-0000-0000-0000000000c1', (SELECT id FROM public.services WHERE code = 'coffee'), 'delivered', '2026-11-19 22:00Z');
+  ('00000000-0000-0000-0000-0000000000c2', 'c2@example.com', 'KW'),
+  ('00000000-0000-0000-0000-0000000000a1', 'a1@example.com', 'LB');
+-- Order 2 is a reading booked with reader a1 for 14:00 Beirut on the 20th.
+INSERT INTO public.orders (id, user_id, service_id, status, assigned_reader, scheduled_at, created_at) VALUES
+  (1, '00000000-0000-0000-0000-0000000000c1', (SELECT id FROM public.services WHERE code = 'tarot'), 'approved', NULL, NULL, '2026-11-20 06:00Z'),
+  (2, '00000000-0000-0000-0000-0000000000c2', (SELECT id FROM public.services WHERE code = 'tarot'), 'delivered',
+   '00000000-0000-0000-0000-0000000000a1', '2026-11-20 12:00Z', '2026-11-20 07:00Z'),
+  (3, '00000000-0000-0000-0000-0000000000c1', (SELECT id FROM public.services WHERE code = 'coffee'), 'delivered', NULL, NULL, '2026-11-19 22:00Z');
 
 INSERT INTO public.events_raw (occurred_at, event, actor_hash, actor_role, service_code, props) VALUES
   -- 00:30 on the 20th in Beirut, still the 19th in UTC.

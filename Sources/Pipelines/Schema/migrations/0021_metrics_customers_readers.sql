@@ -1,0 +1,40 @@
+-- KPIs the analytics and operations plans name (docs/metrics.md): customer engagement, and
+-- readers' bookings with the double-booking rate, which must stay 0.
+CREATE TABLE IF NOT EXISTS public.metrics_daily_engagement (
+  day date PRIMARY KEY,
+  active_customers integer NOT NULL,
+  new_customers integer NOT NULL,
+  returning_customers integer NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS public.metrics_daily_readers (
+  day date PRIMARY KEY,
+  bookings integer NOT NULL,
+  readers_booked integer NOT NULL,
+  double_bookings integer NOT NULL,
+  double_booking_rate double precision,
+  calls integer NOT NULL,
+  readers_on_calls integer NOT NULL,
+  call_seconds double precision NOT NULL,
+  call_utilisation double precision
+);
+
+-- Aggregates only (no personal data); staff dashboards read them, as the other KPI tables.
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['metrics_daily_engagement', 'metrics_daily_readers'] LOOP
+    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
+    IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('public.%I', t)::regclass) THEN
+      EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated USING (private.has_role(%L, %L, %L))',
+                     t || '_staff_read', t, 'monitor', 'admin', 'superadmin');
+    END IF;
+    EXECUTE format('GRANT SELECT ON public.%I TO authenticated', t);
+    EXECUTE format('GRANT ALL ON public.%I TO service_role', t);
+  END LOOP;
+END $$;
+
+-- The statement reads bookings by their time and calls by their start. On a large production
+-- table, build them with CREATE INDEX CONCURRENTLY beforehand: this migration then skips.
+CREATE INDEX IF NOT EXISTS orders_scheduled_idx ON public.orders (scheduled_at) WHERE scheduled_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS calls_started_idx ON public.calls (started_at);

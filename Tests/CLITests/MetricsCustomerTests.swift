@@ -1,0 +1,99 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Engagement and readers' KPIs through the real binary, on a small set of orders, bookings and
+/// calls whose every figure is worked out by hand below (Asia/Beirut, UTC+2 in November 2026).
+@Suite("Metrics: customers and readers", .serialized)
+struct MetricsCustomerTests {
+    let config: ConnectionConfiguration
+    let env = ["METRICS_RAW_RETENTION_DAYS": "36500", "SAMIA_LOG_FORMAT": "json"]
+
+    init() throws {
+        config = try TestCluster.shared().freshDatabase()
+        _ = try psql(
+            """
+            INSERT INTO services (code, name, base_price) VALUES ('tarot', 'Tarot', 25.00), ('direct_call', 'Call', 60.00);
+            INSERT INTO profiles (id, email) SELECT ('00000000-0000-0000-0000-0000000000' || k)::uuid, k || '@example.com'
+              FROM unnest(ARRAY['c1', 'c2', 'c3', 'a1', 'a2']) k;
+            -- Customers: c1 ordered on the 10th, then on the 20th (returning); c2 twice on the 20th
+            -- (new, counted once) and on the 21st (returning); c3 at 00:30 on the 21st in Beirut
+            -- (the 20th in UTC: new on the 21st).
+            INSERT INTO orders (user_id, service_id, status, created_at)
+            SELECT ('00000000-0000-0000-0000-0000000000' || o.who)::uuid, (SELECT id FROM services WHERE code = 'tarot'),
+                   'delivered', o.at::timestamptz
+              FROM (VALUES ('c1', '2026-11-10 09:00Z'), ('c1', '2026-11-20 10:00Z'), ('c2', '2026-11-20 08:00Z'),
+                           ('c2', '2026-11-20 09:00Z'), ('c3', '2026-11-20 22:30Z'), ('c2', '2026-11-21 08:00Z')) o(who, at);
+            """)
+        // Bookings (orders with a reader and a time), created long before so that they do not
+        // count as customers' activity in the window.
+        _ = try psql(
+            """
+            INSERT INTO orders (user_id, service_id, status, assigned_reader, scheduled_at, created_at)
+            SELECT '00000000-0000-0000-0000-0000000000c1', (SELECT id FROM services WHERE code = 'direct_call'),
+                   b.status::order_status, ('00000000-0000-0000-0000-0000000000' || b.reader)::uuid, b.at::timestamptz,
+                   '2026-10-01 09:00Z'
+              FROM (VALUES ('a1', '2026-11-20 10:00Z', 'assigned'), ('a1', '2026-11-20 10:20Z', 'assigned'),
+                           ('a1', '2026-11-20 12:00Z', 'delivered'), ('a2', '2026-11-20 10:10Z', 'delivered'),
+                           ('a2', '2026-11-20 10:15Z', 'cancelled'),
+                           ('a1', '2026-11-20 21:50Z', 'assigned'), ('a1', '2026-11-20 22:10Z', 'assigned'),
+                           ('a2', '2026-11-21 21:55Z', 'assigned'), ('a2', '2026-11-21 22:05Z', 'assigned')) b(reader, at, status);
+            INSERT INTO calls (order_id, started_at, ended_at, end_reason)
+            SELECT o.id, o.scheduled_at, o.scheduled_at + c.length, 'completed'
+              FROM orders o JOIN (VALUES ('2026-11-20 10:00Z'::timestamptz, interval '30 minutes'),
+                                         ('2026-11-20 10:10Z'::timestamptz, interval '15 minutes')) c(at, length)
+                ON o.scheduled_at = c.at AND o.status <> 'cancelled';
+            -- A call still going on has no length yet.
+            INSERT INTO calls (order_id, started_at) SELECT id, scheduled_at FROM orders WHERE scheduled_at = '2026-11-20 12:00Z';
+            """)
+    }
+
+    func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }
+
+    @Test func engagementAndBookingsMatchTheHandComputedValues() throws {
+        let r = try CLI.run(
+            ["metrics", "--date", "2026-11-21", "--timezone", "Asia/Beirut"], database: config, env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        // 20th: c1 (returning) and c2 (new); 21st: c3 (new) and c2 (returning).
+        #expect(
+            try psql(
+                "SELECT day, active_customers, new_customers, returning_customers FROM metrics_daily_engagement ORDER BY 1"
+            )
+                == "2026-11-19|0|0|0\n2026-11-20|2|1|1\n2026-11-21|2|1|1")
+        // 20th (local): a1 at 12:00, 12:20, 14:00, 23:50 and a2 at 12:10 (its 12:15 is cancelled):
+        // 12:00 and 12:20 are 20 minutes apart, 23:50 and the 21st's 00:10 too → 3 of 5 doubled.
+        // 21st: a1's 00:10, and a2's 23:55, doubled by its 00:05 on the 22nd, past the window.
+        // Calls on the 20th: a1 30 min and a2 15 min, the open one not counted: 2,700 s over two
+        // readers' 8-hour days = 0.046875.
+        #expect(
+            try psql(
+                "SELECT day, bookings, readers_booked, double_bookings, double_booking_rate, calls, readers_on_calls, call_seconds, call_utilisation FROM metrics_daily_readers ORDER BY 1"
+            )
+                == """
+                2026-11-19|0|0|0||0|0|0|
+                2026-11-20|5|2|3|0.6|2|2|2700|0.046875
+                2026-11-21|2|2|2|1|0|0|0|
+                """)
+        // Shorter bookings double fewer: at 15 minutes only the 20-minute gaps are clear of each
+        // other, and the 10-minute one across the 21st/22nd still doubles. A 6-hour shift.
+        let short = try CLI.run(
+            ["metrics", "--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"], database: config,
+            env: env.merging(["METRICS_BOOKING_MINUTES": "15", "METRICS_READER_SHIFT_HOURS": "6"]) { $1 })
+        #expect(short.status == 0, "\(short.stderr)")
+        #expect(
+            try psql(
+                "SELECT day, double_bookings, call_utilisation FROM metrics_daily_readers WHERE day > '2026-11-19' ORDER BY 1"
+            )
+                == "2026-11-20|0|0.0625\n2026-11-21|1|")
+    }
+
+    @Test func unusableSettingsAreRefused() throws {
+        for (name, value) in [("METRICS_BOOKING_MINUTES", "0"), ("METRICS_READER_SHIFT_HOURS", "25")] {
+            let r = try CLI.run(
+                ["metrics", "--date", "2026-11-21"], database: config, env: env.merging([name: value]) { $1 })
+            #expect(r.status == 78 && r.stderr.contains(name), "\(r.stderr)")
+        }
+        #expect(try psql("SELECT count(*) FROM metrics_daily_readers") == "0")
+    }
+}
