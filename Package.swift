@@ -71,7 +71,7 @@ let package = Package(
         pipeline("Reconciliation", ["Runner", "Storage", "Invoicing", "Postgres", "Reports", yams]),
         pipeline("Privacy", ["Runner", "Storage", "Postgres", "Reports", yams, crypto]),
         pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Threads", "Postgres", log, yams]),
-        pipeline("Metrics", ["Runner", "Threads", "Postgres"]),
+        pipeline("Metrics", ["Runner", "Threads", "Postgres", "Reports"]),
         pipeline("Parity", ["Runner", "Storage", "Schema", "Postgres", "Reports", yams]),
         pipeline("Dev", ["Runner", "Schema", "Postgres", log]),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),

@@ -545,6 +545,44 @@ extension MetricsTests {
         #expect(try psql(refunded) == "0/0")
     }
 
+    /// Revenue in one reporting currency, from dated rates, with the rate used beside each
+    /// figure; a currency without a rate recent enough fails the run and keeps the old figures.
+    @Test func revenueIsGivenInTheReportingCurrencyWithTheRateUsed() throws {
+        let args = ["--date", "2026-11-21", "--timezone", "Asia/Beirut", "--force"]
+        let sar = ["METRICS_REPORTING_CURRENCY": "SAR"]
+        _ = try psql(
+            "INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES ('SAR', 'KWD', '2026-11-18', 12.19), ('SAR', 'KWD', '2026-11-23', 12.5)"
+        )
+        let r = try metrics(args, extra: sar)
+        #expect(r.status == 0, "\(r.stderr)")
+        // KWD on the 20th takes the 18th's rate (the newest on or before it): 3750 fils × 12.19
+        // = 45.7125 SAR → 4571 halalas, the 1250 fils refund → 1523.75 → 1524 (half up). SAR
+        // itself at 1.
+        let reporting =
+            "SELECT day, currency, reporting_currency, fx_rate, fx_rate_date, gross_reporting_minor, refunded_reporting_minor FROM metrics_daily_revenue ORDER BY 1, 2"
+        #expect(
+            try psql(reporting)
+                == """
+                2026-11-20|KWD|SAR|12.19|2026-11-18|4571|1524
+                2026-11-20|SAR|SAR|1|2026-11-20|11500|0
+                2026-11-21|SAR|SAR|1|2026-11-21|2000|0
+                """)
+        // With rates at most a day old, the 18th's is no rate for the 20th: the run fails naming
+        // the day and currency, and nothing changes.
+        let before = try digest()
+        let stale = try metrics(args, extra: sar.merging(["METRICS_FX_MAX_AGE_DAYS": "1"]) { $1 })
+        #expect(stale.status == 1 && stale.stderr.contains("2026-11-20: KWD has no rate to SAR"), "\(stale.stderr)")
+        #expect(try digest() == before)
+        // An unknown reporting currency is a configuration error; without one nothing is converted.
+        let unknown = try metrics(args, extra: ["METRICS_REPORTING_CURRENCY": "XYZ"])
+        #expect(unknown.status == 78 && unknown.stderr.contains("METRICS_REPORTING_CURRENCY"), "\(unknown.stderr)")
+        #expect(try metrics(args).status == 0)
+        #expect(
+            try psql(
+                "SELECT count(*) FROM metrics_daily_revenue WHERE reporting_currency IS NOT NULL OR fx_rate IS NOT NULL"
+            ) == "0")
+    }
+
     /// A sender that retries writes the same event twice (same `event_uuid`): it counts once,
     /// in the night that first sees it and in every later one, however late the copy arrives.
     @Test func aDuplicatedEventIsCountedOnce() throws {

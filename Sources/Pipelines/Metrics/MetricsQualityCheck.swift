@@ -10,7 +10,22 @@ struct MetricsQualityCheck: Sendable {
     let table: String
     let sql: String
 
-    static let all: [MetricsQualityCheck] = shape + nonNegative
+    static let all: [MetricsQualityCheck] = shape + nonNegative + [reportingRates]
+
+    /// With a reporting currency set, every revenue row is converted: a currency without a rate
+    /// recent enough, or one this service does not know, fails the run rather than leave the
+    /// reporting total short of it.
+    static let reportingRates = MetricsQualityCheck(
+        name: "revenue converted to the reporting currency", table: "metrics_daily_revenue",
+        sql: """
+            SELECT t.day::text || ': ' || t.currency || CASE
+                     WHEN t.fx_rate IS NULL THEN ' has no rate to ' || t.reporting_currency
+                       || ' in fx_rates on that day or in the METRICS_FX_MAX_AGE_DAYS before it'
+                     ELSE ' is not a currency this service knows the minor units of' END
+              FROM public.metrics_daily_revenue t
+             WHERE t.day BETWEEN $1::date AND $2::date AND $3::text IS NOT NULL AND t.reporting_currency IS NOT NULL
+               AND (t.fx_rate IS NULL OR t.gross_reporting_minor IS NULL OR t.refunded_reporting_minor IS NULL)
+            """)
 
     /// What each statement read, in the order of `readTotals`' parameters `$4`…: the source
     /// statements return these as `source_*` columns.
@@ -105,7 +120,13 @@ struct MetricsQualityCheck: Sendable {
                 "first_attempts_succeeded", "first_pass_success_rate", "refunds_succeeded", "refund_rate",
             ]
         ),
-        ("metrics_daily_revenue", ["payments_succeeded", "gross_minor", "refunds_succeeded", "refunded_minor"]),
+        (
+            "metrics_daily_revenue",
+            [
+                "payments_succeeded", "gross_minor", "refunds_succeeded", "refunded_minor", "gross_reporting_minor",
+                "refunded_reporting_minor",
+            ]
+        ),
         (
             "metrics_daily_calls",
             [

@@ -1,4 +1,5 @@
 import Postgres
+import Reports
 
 /// The statements of the metrics job. Every statement takes the same three parameters:
 /// `$1` first day, `$2` last day (dates in the business time zone), `$3` the time zone name.
@@ -282,11 +283,14 @@ enum MetricsSQL {
         ),
         ins_revenue AS (
           INSERT INTO public.metrics_daily_revenue (day, currency, payments_succeeded, gross_minor, refunds_succeeded,
-                 refunded_minor)
-          SELECT k.day, k.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0)
+                 refunded_minor, reporting_currency, fx_rate, fx_rate_date, gross_reporting_minor, refunded_reporting_minor)
+          SELECT k.day, k.currency, coalesce(v.n, 0), coalesce(v.gross, 0), coalesce(r.n, 0), coalesce(r.amount, 0),
+                 $4::text, fx.rate, fx.rate_date,
+                 round(coalesce(v.gross, 0) * fx.rate * fx.scale)::bigint, round(coalesce(r.amount, 0) * fx.rate * fx.scale)::bigint
             FROM keys k
             LEFT JOIN paid v ON v.day = k.day AND v.currency = k.currency
             LEFT JOIN rf r ON r.day = k.day AND r.currency = k.currency
+            LEFT JOIN LATERAL (\(reportingRate)) fx ON true
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM ins_payments) AS payments, (SELECT count(*) FROM ins_revenue) AS revenue,
@@ -294,6 +298,29 @@ enum MetricsSQL {
                (SELECT count(*) FROM pi)::bigint AS source_payments,
                (SELECT coalesce(sum(gross), 0) FROM paid)::bigint AS source_gross,
                (SELECT coalesce(sum(amount), 0) FROM rf)::bigint AS source_refunded
+        """
+
+    /// ISO 4217 exponents as JSON (`{"USD": 2, …}`), so that minor units convert exactly.
+    static let exponents: String = {
+        let pairs = Currency.exponents.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
+        return "{" + pairs.joined(separator: ", ") + "}"
+    }()
+
+    /// For revenue key `k`, the rate to the reporting currency `$4`: 1 for the reporting
+    /// currency itself, else the newest rate in `fx_rates` on or up to `$5` days before the day;
+    /// and the factor between the two currencies' minor units (`$6` the exponents). No row when
+    /// no reporting currency is set or no rate is found; a scale of NULL for a currency this
+    /// service does not know. Either leaves the figures NULL, which the revenue check refuses.
+    static let reportingRate = """
+        SELECT x.rate, x.rate_date,
+               power(10::numeric, ($6::jsonb->>$4::text)::int - ($6::jsonb->>k.currency)::int) AS scale
+          FROM (SELECT 1::numeric AS rate, k.day AS rate_date WHERE k.currency = $4::text
+                UNION ALL
+                (SELECT f.rate, f.rate_date FROM public.fx_rates f
+                  WHERE f.reporting_currency = $4::text AND f.currency = k.currency
+                    AND f.rate_date <= k.day AND f.rate_date > k.day - $5::int
+                  ORDER BY f.rate_date DESC LIMIT 1)
+                LIMIT 1) x
         """
 
     /// How far before a window the content statement looks for the orders its approvals approve,

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Reports
 import Runner
 
 /// How the metrics job cuts and limits its days.
@@ -37,6 +38,11 @@ public struct MetricsSettings: Sendable, Equatable {
     /// A reader's working day (`METRICS_READER_SHIFT_HOURS`, default 8), the denominator of call
     /// utilisation.
     public var readerShiftHours = 8
+    /// The currency revenue is also given in (`METRICS_REPORTING_CURRENCY`); nil converts nothing.
+    public var reportingCurrency: String?
+    /// How old the newest rate on or before a day may be (`METRICS_FX_MAX_AGE_DAYS`, default 7):
+    /// rates are published on working days, and a rate older than this is no rate for the day.
+    public var fxMaxAgeDays = 7
 
     public init(
         timeZone: String = "UTC", lookbackDays: Int = 3, rawRetentionDays: Int = 90, workMem: String = "64MB",
@@ -73,6 +79,14 @@ public struct MetricsSettings: Sendable, Equatable {
         settings.lateHorizonDays = try positive("METRICS_LATE_HORIZON_DAYS", 90, max: 36_500)
         settings.bookingMinutes = try positive("METRICS_BOOKING_MINUTES", 30, max: 1440, unit: "minutes")
         settings.readerShiftHours = try positive("METRICS_READER_SHIFT_HOURS", 8, max: 24, unit: "hours")
+        settings.fxMaxAgeDays = try positive("METRICS_FX_MAX_AGE_DAYS", 7, max: 366)
+        if let code = env["METRICS_REPORTING_CURRENCY"] {
+            guard Currency.exponent(code) != nil else {
+                throw BatchError.configuration(
+                    "METRICS_REPORTING_CURRENCY=\(code) is not an ISO 4217 currency this service knows (e.g. USD)")
+            }
+            settings.reportingCurrency = code
+        }
         settings.dropMinimumVolume = try positive("METRICS_DROP_MIN_VOLUME", 20, max: 1_000_000_000, unit: "rows")
         if let text = env["METRICS_DROP_SHARE"] {
             guard let share = Double(text), share > 0, share <= 1 else {

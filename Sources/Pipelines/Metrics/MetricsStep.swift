@@ -27,7 +27,8 @@ struct MetricsStep: Sendable {
             readTotals: ["source_orders", "source_calls", "source_platform"], indexScansOff: true),
         MetricsStep(
             name: "payments", sql: MetricsSQL.payments, tables: ["metrics_daily_payments", "metrics_daily_revenue"],
-            readTotals: ["source_payments", "source_gross", "source_refunded"], indexScansOff: false),
+            readTotals: ["source_payments", "source_gross", "source_refunded"], indexScansOff: false,
+            settings: { [$0.reportingCurrency, $0.fxMaxAgeDays, MetricsSQL.exponents] }),
         MetricsStep(
             name: "content", sql: MetricsSQL.contentAndNotifications,
             tables: ["metrics_daily_content", "metrics_daily_notifications"],
