@@ -88,6 +88,50 @@ struct MetricsCustomerTests {
                 == "2026-11-20|0|0.0625\n2026-11-21|1|")
     }
 
+    /// Cohorts by the local week of the first order, and their retention in later weeks. c1's
+    /// first order is a booking of 1 October (week of 28 September); c4's first order is at
+    /// 00:30 on Monday 16 November in Beirut (still Sunday in UTC); c2, c3 and c4 form the cohort
+    /// of 16 November, and only c2 orders in the week after it.
+    @Test func cohortsRetainByTheWeekOfTheFirstOrder() throws {
+        _ = try psql(
+            """
+            INSERT INTO profiles (id, email) VALUES ('00000000-0000-0000-0000-0000000000c4', 'c4@example.com');
+            INSERT INTO orders (user_id, service_id, status, created_at)
+            SELECT o.who::uuid, (SELECT id FROM services WHERE code = 'tarot'), 'delivered', o.at::timestamptz
+              FROM (VALUES ('00000000-0000-0000-0000-0000000000c4', '2026-11-15 22:30Z'),
+                           ('00000000-0000-0000-0000-0000000000c2', '2026-11-24 08:00Z')) o(who, at);
+            """)
+        for day in ["2026-11-10", "2026-11-21", "2026-11-24"] {
+            let r = try CLI.run(["metrics", "--date", day, "--timezone", "Asia/Beirut"], database: config, env: env)
+            #expect(r.status == 0, "\(day): \(r.stderr)")
+        }
+        // Weeks of 9 Nov (c1, 6 weeks after its cohort), 16 Nov (c1 at 7 weeks; c2, c3, c4 at 0)
+        // and 23 Nov (c2: 1 of 3).
+        #expect(
+            try psql(
+                "SELECT cohort_week, weeks_since, cohort_customers, active_customers, round(retention_rate::numeric, 4) FROM metrics_weekly_retention ORDER BY 1, 2"
+            )
+                == """
+                2026-09-28|6|1|1|1.0000
+                2026-09-28|7|1|1|1.0000
+                2026-11-16|0|3|3|1.0000
+                2026-11-16|1|3|1|0.3333
+                """)
+        // Every week a run touched is sized, and the cohort first met there (28 September) too.
+        #expect(
+            try psql("SELECT cohort_week, customers FROM metrics_weekly_cohorts ORDER BY 1")
+                == "2026-09-28|1\n2026-11-02|0\n2026-11-09|0\n2026-11-16|3\n2026-11-23|0")
+        // In UTC c4's first order is on Sunday the 15th: the cohort of 9 November.
+        let utc = try CLI.run(
+            ["metrics", "--backfill", "2026-11-15", "2026-11-24", "--timezone", "UTC", "--force"], database: config,
+            env: env)
+        #expect(utc.status == 0, "\(utc.stderr)")
+        #expect(
+            try psql(
+                "SELECT cohort_week, weeks_since, active_customers FROM metrics_weekly_retention WHERE cohort_week >= '2026-11-09' ORDER BY 1, 2"
+            ) == "2026-11-09|0|1\n2026-11-16|0|2\n2026-11-16|1|1")
+    }
+
     @Test func unusableSettingsAreRefused() throws {
         for (name, value) in [("METRICS_BOOKING_MINUTES", "0"), ("METRICS_READER_SHIFT_HOURS", "25")] {
             let r = try CLI.run(

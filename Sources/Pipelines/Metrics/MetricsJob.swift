@@ -101,7 +101,10 @@ public struct MetricsJob: Job {
                 "late_days": "\(late?.list ?? "none")", "time_zone": "\(settings.timeZone)",
                 "sessions": "\(sessionCount)",
             ])
-        let results = workOnEverySession(queue, connections: connections, context: context)
+        var results = workOnEverySession(queue, connections: connections, context: context)
+        if results.allSatisfy({ if case .success = $0 { true } else { false } }) {
+            results[0] = results[0].flatMap { stats in cohorts(ranges, on: db).map { stats.merging($0) { $0 + $1 } } }
+        }
         let clean = results.allSatisfy { if case .success = $0 { true } else { false } }
         if let late, late.beyond.isEmpty, clean {
             // In the transaction that commits last: a crash before it leaves the changes to find again.
@@ -122,6 +125,23 @@ public struct MetricsJob: Job {
             for (name, value) in try result.get() { stats[name, default: 0] += value }
         }
         return outcome(stats: stats, days: days, late: late, context: context)
+    }
+
+    /// Once every unit is done, the weeks the recomputed days fall in, on the job's own session
+    /// (its transaction still open); rolls it back on failure, as a failed unit does.
+    private func cohorts(_ ranges: [ClosedRange<LocalDate>], on db: Connection) -> Result<[String: Int64], any Error> {
+        Result {
+            do {
+                let days = ranges.flatMap { range in
+                    (0...range.upperBound.daysSince(range.lowerBound)).map { range.lowerBound.adding(days: $0) }
+                }
+                let (weeks, rows) = try MetricsCohorts.recompute(db, days: days, zone: settings.timeZone)
+                return ["cohort_weeks": weeks, "rows_metrics_weekly_retention": rows]
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
     }
 
     /// Records the duplicated events that arrived since the last search (committed on its own,
