@@ -42,6 +42,9 @@ struct BackfillCommand: ParsableCommand {
     @Flag(help: "Go on with the next partitions after one fails.")
     var keepGoing = false
 
+    @Flag(help: "metrics: commit days whose figures drop against their trailing median, and log each drop.")
+    var acceptDrop = false
+
     static let jobs: [String: PartitionKind] = ["metrics": .day, "reconcile": .month, "dev-exercise": .day]
 
     func validate() throws {
@@ -49,6 +52,7 @@ struct BackfillCommand: ParsableCommand {
             throw ValidationError(
                 "backfill runs a partitioned job: \(Self.jobs.keys.sorted().joined(separator: ", ")); not \(job)")
         }
+        guard !acceptDrop || job == "metrics" else { throw ValidationError("--accept-drop is for metrics only") }
         let partitions = try Self.partitions(kind: kind, from: from, to: to)
         guard !partitions.isEmpty else { throw ValidationError("--from must not be after --to") }
         guard partitions.count <= 3660 else { throw ValidationError("at most 3660 partitions per backfill") }
@@ -87,7 +91,9 @@ struct BackfillCommand: ParsableCommand {
     func makeJob(for partition: Partition) throws -> any Job {
         switch job {
         case "metrics":
-            return MetricsJob(settings: try MetricsSettings.fromEnvironment(), windowDays: 1, detectsLateData: false)
+            var settings = try MetricsSettings.fromEnvironment()
+            settings.acceptDrop = acceptDrop
+            return MetricsJob(settings: settings, windowDays: 1, detectsLateData: false)
         case "reconcile":
             let parts = partition.key.split(separator: "-").compactMap { Int($0) }
             return try ReconciliationJob.fromEnvironment(
@@ -145,6 +151,7 @@ struct BackfillCommand: ParsableCommand {
                 options.force = true
                 options.parameters["backfill"] = "\(from)..\(to)"
                 if job == "metrics" { options.parameters["time_zone"] = zone }
+                if acceptDrop { options.parameters["accept_drop"] = "true" }
                 let report = runner.run(try makeJob(for: partition), partition: partition, options: options)
                 let state = report.error.map { "FAILED, exit \(report.status.rawValue): \($0)" } ?? "ok"
                 print("[\(index + 1)/\(chosen.count)] \(job) \(partition.key): \(state)")

@@ -444,6 +444,14 @@ extension MetricsTests {
             ), "\(refused.stderr)")
         #expect(refused.stderr.contains("--accept-drop"))
         #expect(try digest() == before)
+        // `backfill metrics` gates the same way, and takes --accept-drop too.
+        let backfillDay = ["backfill", "metrics", "--from", "2026-10-10", "--to", "2026-10-10", "--only", "all"]
+        let utc = env.merging(["SAMIA_TIMEZONE": "UTC"]) { $1 }
+        let gated = try CLI.run(backfillDay, database: config, env: utc)
+        #expect(gated.status == 1 && gated.stderr.contains("--accept-drop"), "\(gated.stdout) \(gated.stderr)")
+        #expect(try digest() == before)
+        let taken = try CLI.run(backfillDay + ["--accept-drop"], database: config, env: utc)
+        #expect(taken.status == 0 && taken.stderr.contains("metrics_drop_accepted"), "\(taken.stdout) \(taken.stderr)")
         let accepted = try metrics(["--date", "2026-10-10", "--timezone", "UTC", "--force", "--accept-drop"])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         #expect(accepted.stderr.contains("metrics_drop_accepted"))

@@ -136,7 +136,7 @@ public struct MetricsJob: Job {
                     (0...range.upperBound.daysSince(range.lowerBound)).map { range.lowerBound.adding(days: $0) }
                 }
                 let (weeks, rows) = try MetricsCohorts.recompute(db, days: days, zone: settings.timeZone)
-                return ["cohort_weeks": weeks, "rows_metrics_weekly_retention": rows]
+                return ["cohort_weeks": weeks, "rows_retention": rows]
             } catch {
                 try? db.execute("ROLLBACK")
                 throw error
