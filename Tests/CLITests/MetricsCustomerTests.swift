@@ -132,6 +132,35 @@ struct MetricsCustomerTests {
             ) == "2026-11-09|0|1\n2026-11-16|0|2\n2026-11-16|1|1")
     }
 
+    /// Incidents from the run ledger: invoices fails twice on the 20th and recovers three hours
+    /// after its first failure; reconcile fails at 23:00 on the 20th (Beirut) and recovers at
+    /// 01:00 on the 22nd, 26 hours later. A failed dry run is no incident.
+    @Test func incidentsAndTheirTimeToRecoverByDay() throws {
+        _ = try psql(
+            """
+            INSERT INTO batch_runs (job, partition_key, status, dry_run, started_at, finished_at, host, version)
+            SELECT r.job, '', r.status, r.dry, r.at::timestamptz - interval '1 minute', r.at::timestamptz, 'test', 'test'
+              FROM (VALUES ('invoices', 'succeeded', false, '2026-11-20 06:00Z'), ('invoices', 'failed', false, '2026-11-20 08:00Z'),
+                           ('invoices', 'failed', false, '2026-11-20 09:00Z'), ('invoices', 'succeeded', false, '2026-11-20 11:00Z'),
+                           ('reconcile', 'aborted', false, '2026-11-20 21:00Z'), ('reconcile', 'succeeded', false, '2026-11-21 23:00Z'),
+                           ('retention', 'failed', true, '2026-11-20 10:00Z')) r(job, status, dry, at)
+            """)
+        for day in ["2026-11-21", "2026-11-22"] {
+            let r = try CLI.run(["metrics", "--date", day, "--timezone", "Asia/Beirut"], database: config, env: env)
+            #expect(r.status == 0, "\(day): \(r.stderr)")
+        }
+        #expect(
+            try psql(
+                "SELECT day, incidents_opened, incidents_resolved, open_at_end, mttr_avg_s, mttr_max_s FROM metrics_daily_incidents ORDER BY 1"
+            )
+                == """
+                2026-11-19|0|0|0||
+                2026-11-20|2|1|1|10800|10800
+                2026-11-21|0|0|1||
+                2026-11-22|0|1|0|93600|93600
+                """)
+    }
+
     @Test func unusableSettingsAreRefused() throws {
         for (name, value) in [("METRICS_BOOKING_MINUTES", "0"), ("METRICS_READER_SHIFT_HOURS", "25")] {
             let r = try CLI.run(

@@ -32,7 +32,7 @@ struct MetricsTests {
         try [
             "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
             "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform",
-            "metrics_daily_engagement", "metrics_daily_readers",
+            "metrics_daily_engagement", "metrics_daily_readers", "metrics_daily_incidents",
         ].map { try psql("SELECT md5(coalesce(string_agg(t::text, ';' ORDER BY t::text), '')) FROM public.\($0) t") }
             .joined(separator: ",")
     }
@@ -248,14 +248,14 @@ struct MetricsTests {
         #expect(Set(digests).count == 1, "the tables depend on the number of sessions")
         #expect(
             try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "8",
-            "a 6-day window has 24 units of work (four statements over six one-day slices) for 8 sessions")
-        // One day is four units: never more sessions than units.
+            "a 6-day window has 30 units of work (five statements over six one-day slices) for 8 sessions")
+        // One day is five units: never more sessions than units.
         let one = try metrics(
             ["--date", "2026-10-24", "--timezone", "Asia/Beirut", "--force"],
             extra: ["METRICS_SESSIONS": "8", "METRICS_LOOKBACK_DAYS": "1"])
         #expect(one.status == 0, "\(one.stderr)")
         #expect(
-            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "4")
+            try psql("SELECT stats->>'sessions' FROM batch_runs WHERE job = 'metrics' ORDER BY id DESC LIMIT 1") == "5")
         #expect(try psql(ours) == expected)
     }
 

@@ -91,6 +91,7 @@ struct MetricsQualityCheck: Sendable {
         ("metrics_daily_content", "day", 1), ("metrics_daily_notifications", "channel", 3),
         ("metrics_daily_platform", "day", 1), ("metrics_daily_engagement", "day", 1),
         ("metrics_daily_readers", "day", 1),
+        ("metrics_daily_incidents", "day", 1),
     ].map { table, key, minimum in
         MetricsQualityCheck(
             name: "one row per day and key", table: table,
@@ -147,6 +148,10 @@ struct MetricsQualityCheck: Sendable {
                 "bookings", "readers_booked", "double_bookings", "double_booking_rate", "calls", "readers_on_calls",
                 "call_seconds", "call_utilisation",
             ]
+        ),
+        (
+            "metrics_daily_incidents",
+            ["incidents_opened", "incidents_resolved", "open_at_end", "mttr_avg_s", "mttr_max_s"]
         ),
     ].map { table, columns in
         let values = columns.map { "(\(SQLIdentifier.literal($0)), \($0)::double precision)" }.joined(separator: ", ")

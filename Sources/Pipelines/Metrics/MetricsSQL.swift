@@ -41,7 +41,7 @@ enum MetricsSQL {
     static let tables = [
         "metrics_daily_orders", "metrics_daily_payments", "metrics_daily_revenue", "metrics_daily_calls",
         "metrics_daily_content", "metrics_daily_notifications", "metrics_daily_platform", "metrics_daily_engagement",
-        "metrics_daily_readers",
+        "metrics_daily_readers", "metrics_daily_incidents",
     ]
 
     /// The call end reasons counted apiece, with their `metrics_daily_calls` columns; any other

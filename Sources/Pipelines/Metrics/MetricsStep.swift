@@ -38,5 +38,8 @@ struct MetricsStep: Sendable {
             tables: ["metrics_daily_engagement", "metrics_daily_readers"],
             readTotals: ["source_customer_days", "source_bookings"], indexScansOff: false,
             settings: { [$0.bookingMinutes, $0.readerShiftHours] }),
+        MetricsStep(
+            name: "incidents", sql: MetricsSQL.incidents, tables: ["metrics_daily_incidents"], readTotals: [],
+            indexScansOff: false),
     ]
 }

@@ -1,0 +1,22 @@
+-- Incidents and their time to recover (docs/metrics.md): the operations plan wants MTTR on its
+-- dashboards. The incidents this database records are the batch jobs' failures (the runs that
+-- page on-call); a job's incident runs from its first failed run after a success to its next
+-- succeeded run.
+CREATE TABLE IF NOT EXISTS public.metrics_daily_incidents (
+  day date PRIMARY KEY,
+  incidents_opened integer NOT NULL,
+  incidents_resolved integer NOT NULL,
+  open_at_end integer NOT NULL,
+  mttr_avg_s double precision,
+  mttr_max_s double precision
+);
+DO $$
+BEGIN
+  ALTER TABLE public.metrics_daily_incidents ENABLE ROW LEVEL SECURITY;
+  IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = 'public.metrics_daily_incidents'::regclass) THEN
+    CREATE POLICY metrics_daily_incidents_staff_read ON public.metrics_daily_incidents FOR SELECT TO authenticated
+      USING (private.has_role('monitor', 'admin', 'superadmin'));
+  END IF;
+  GRANT SELECT ON public.metrics_daily_incidents TO authenticated;
+  GRANT ALL ON public.metrics_daily_incidents TO service_role;
+END $$;
