@@ -20,6 +20,7 @@ TABLES = {
     "metrics_daily_orders": "day, service_code", "metrics_daily_payments": "day", "metrics_daily_revenue": "day, currency",
     "metrics_daily_calls": "day", "metrics_daily_content": "day", "metrics_daily_notifications": "day, channel",
     "metrics_daily_platform": "day", "metrics_daily_engagement": "day", "metrics_daily_readers": "day",
+    "metrics_daily_incidents": "day",
 }
 
 
