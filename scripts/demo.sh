@@ -65,6 +65,11 @@ psql "$DATABASE_URL" -X -q -c "SELECT o.day, sum(o.orders_created) AS orders, su
   JOIN metrics_daily_platform pl USING (day)
  GROUP BY o.day, p.payments_succeeded, p.first_pass_success_rate, c.calls_started, pl.daily_active_clients
  ORDER BY o.day DESC LIMIT 7"
+psql "$DATABASE_URL" -X -q -c "SELECT e.day, e.active_customers AS customers, e.new_customers AS new,
+    e.returning_customers AS returning, r.bookings, r.double_bookings, round(r.call_utilisation::numeric, 3) AS call_util,
+    i.incidents_opened AS incidents, i.mttr_avg_s
+  FROM metrics_daily_engagement e JOIN metrics_daily_readers r USING (day) JOIN metrics_daily_incidents i USING (day)
+ ORDER BY e.day DESC LIMIT 7"
 echo "== monthly reconciliation of last month, with settlement reports generated from the demo ledger"
 from=$(date -u -d "${month}-01 -1 month" +%F); to=$(date -u -d "${month}-01 +1 month +3 days" +%F)
 mkdir -p "$out/settlement" "$out/reconciliation"
