@@ -127,7 +127,7 @@ enum MetricsSQL {
                      array_agg(e.actor_hash) FILTER (WHERE e.actor_role = 'client' AND e.actor_hash IS NOT NULL) AS clients
                 FROM public.events_raw e
                WHERE e.occurred_at >= w.lo AND e.occurred_at < w.hi AND (\(malformed)) IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM public.metrics_event_duplicates d WHERE d.id = e.id)
+                 AND e.id NOT IN (SELECT d.id FROM public.metrics_event_duplicates d WHERE \(inWindow("d.occurred_at")))
                GROUP BY e.service_code, e.event
             ),
             -- One sort per service for both percentiles; a NULL service joins 'unknown'.
