@@ -93,7 +93,11 @@ public struct MetricsJob: Job {
         let late = try lateWork(db, window: window, context: context)
         let ranges = [window] + (late?.ranges ?? [])
         let days = Int64(ranges.reduce(0) { $0 + $1.upperBound.daysSince($1.lowerBound) + 1 })
-        let queue = MetricsWorkQueue(ranges.flatMap { Self.units(of: $0, sessions: settings.sessions) })
+        let allDays = ranges.flatMap { range in
+            (0...range.upperBound.daysSince(range.lowerBound)).map { range.lowerBound.adding(days: $0) }
+        }
+        let cohorts = MetricsWorkQueue.Unit(step: .cohorts, days: window, allDays: allDays)
+        let queue = MetricsWorkQueue([cohorts] + ranges.flatMap { Self.units(of: $0, sessions: settings.sessions) })
         context.logger.info(
             "recomputing daily metrics",
             metadata: [
@@ -101,10 +105,7 @@ public struct MetricsJob: Job {
                 "late_days": "\(late?.list ?? "none")", "time_zone": "\(settings.timeZone)",
                 "sessions": "\(sessionCount)",
             ])
-        var results = workOnEverySession(queue, connections: connections, context: context)
-        if results.allSatisfy({ if case .success = $0 { true } else { false } }) {
-            results[0] = results[0].flatMap { stats in cohorts(ranges, on: db).map { stats.merging($0) { $0 + $1 } } }
-        }
+        let results = workOnEverySession(queue, connections: connections, context: context)
         let clean = results.allSatisfy { if case .success = $0 { true } else { false } }
         if let late, late.beyond.isEmpty, clean {
             // In the transaction that commits last: a crash before it leaves the changes to find again.
@@ -127,27 +128,14 @@ public struct MetricsJob: Job {
         return outcome(stats: stats, days: days, late: late, context: context)
     }
 
-    /// Once every unit is done, the weeks the recomputed days fall in, on the job's own session
-    /// (its transaction still open); rolls it back on failure, as a failed unit does.
-    private func cohorts(_ ranges: [ClosedRange<LocalDate>], on db: Connection) -> Result<[String: Int64], any Error> {
-        Result {
-            do {
-                let days = ranges.flatMap { range in
-                    (0...range.upperBound.daysSince(range.lowerBound)).map { range.lowerBound.adding(days: $0) }
-                }
-                let (weeks, rows) = try MetricsCohorts.recompute(db, days: days, zone: settings.timeZone)
-                return ["cohort_weeks": weeks, "rows_retention": rows]
-            } catch {
-                try? db.execute("ROLLBACK")
-                throw error
-            }
-        }
-    }
-
     /// Records the duplicated events that arrived since the last search (committed on its own,
     /// before the snapshot the sessions share) and logs how many; returns that count.
     private func recordDuplicates(_ db: Connection, context: JobContext) throws -> Int64 {
+        let started = Date()
         let found = try MetricsDuplicates.record(db, runID: context.runID)
+        context.logger.debug(
+            "duplicates searched",
+            metadata: ["event": "metrics_duplicates", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         if found > 0 {
             context.logger.warning(
                 "duplicated events left out (metrics_event_duplicates)",
@@ -383,10 +371,25 @@ public struct MetricsJob: Job {
                 if unit.step.name == "events" {
                     stats["events_quarantined", default: 0] += try quarantine(unit, on: db, context: context)
                 }
-                for (table, rows) in try run(unit, on: db, indexScans: indexScans) {
-                    stats[table, default: 0] += rows
+                let started = Date()
+                if unit.step.name == MetricsStep.cohorts.name {
+                    let (weeks, rows) = try MetricsCohorts.recompute(db, days: unit.allDays, zone: settings.timeZone)
+                    stats["cohort_weeks", default: 0] += weeks
+                    stats["rows_retention", default: 0] += rows
+                } else {
+                    for (table, rows) in try run(unit, on: db, indexScans: indexScans) {
+                        stats[table, default: 0] += rows
+                    }
                 }
                 stats["drops_accepted", default: 0] += try checkDrops(unit, on: db, context: context)
+                // Which statement a slow night spends its time in (SAMIA_LOG_LEVEL=debug).
+                context.logger.debug(
+                    "unit done",
+                    metadata: [
+                        "event": "metrics_unit", "step": "\(unit.step.name)", "from": "\(unit.days.lowerBound)",
+                        "to": "\(unit.days.upperBound)",
+                        "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                    ])
                 context.progress.update("units", done: Int64(queue.done()), total: Int64(queue.units.count))
             }
             return stats

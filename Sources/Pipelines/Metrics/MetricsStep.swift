@@ -18,6 +18,12 @@ struct MetricsStep: Sendable {
     /// The settings the statement takes after the job's three parameters, as `$4`….
     var settings: @Sendable (MetricsSettings) -> [any PostgresEncodable] = { _ in [] }
 
+    /// The weekly cohorts: not a statement over a slice of days but `MetricsCohorts` over every
+    /// week the run's days fall in, as one unit handed out first, beside the events' slices.
+    static let cohorts = MetricsStep(
+        name: "cohorts", sql: "", tables: ["metrics_weekly_cohorts", "metrics_weekly_retention"], readTotals: [],
+        indexScansOff: false)
+
     /// In the order their work is handed out: the longest first, so the short ones fill in
     /// at the end of a run.
     static let all = [

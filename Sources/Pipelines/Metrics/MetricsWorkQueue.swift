@@ -9,6 +9,8 @@ final class MetricsWorkQueue: Sendable {
     struct Unit: Sendable {
         let step: MetricsStep
         let days: ClosedRange<LocalDate>
+        /// For the cohorts unit: every day the run recomputes (its weeks are recomputed whole).
+        var allDays: [LocalDate] = []
     }
 
     let units: [Unit]
