@@ -47,6 +47,7 @@ struct DataMapTests {
         // A partial index does not count: it need not hold the subject's rows.
         let drop =
             "DROP INDEX public.audit_log_actor_idx; DROP INDEX public.orders_user_idx; "
+            + "DROP INDEX public.orders_user_created_idx; "
             + "CREATE INDEX orders_user_partial_idx ON public.orders (user_id) WHERE status = 'delivered'"
         #expect(try Shell.run("/usr/bin/psql", ["-X", "-q", "-d", config.conninfo, "-c", drop]).status == 0)
         let r = try check()

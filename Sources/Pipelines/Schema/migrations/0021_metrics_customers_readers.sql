@@ -19,20 +19,20 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_readers (
   call_utilisation double precision
 );
 
--- Aggregates only (no personal data); staff dashboards read them, as the other KPI tables.
-DO $$
-DECLARE t text;
+-- Aggregates only (no personal data): staff dashboards read them, nobody writes through the API.
+-- What migration 0006 does for the first KPI tables, as a function the later ones call.
+CREATE OR REPLACE FUNCTION private.samia_kpi_table(t text) RETURNS void LANGUAGE plpgsql AS $f$
 BEGIN
-  FOREACH t IN ARRAY ARRAY['metrics_daily_engagement', 'metrics_daily_readers'] LOOP
-    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
-    IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('public.%I', t)::regclass) THEN
-      EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated USING (private.has_role(%L, %L, %L))',
-                     t || '_staff_read', t, 'monitor', 'admin', 'superadmin');
-    END IF;
-    EXECUTE format('GRANT SELECT ON public.%I TO authenticated', t);
-    EXECUTE format('GRANT ALL ON public.%I TO service_role', t);
-  END LOOP;
-END $$;
+  EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
+  IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('public.%I', t)::regclass) THEN
+    EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated USING (private.has_role(%L, %L, %L))',
+                   t || '_staff_read', t, 'monitor', 'admin', 'superadmin');
+  END IF;
+  EXECUTE format('GRANT SELECT ON public.%I TO authenticated', t);
+  EXECUTE format('GRANT ALL ON public.%I TO service_role', t);
+END $f$;
+REVOKE ALL ON FUNCTION private.samia_kpi_table(text) FROM PUBLIC;
+SELECT private.samia_kpi_table(t) FROM unnest(ARRAY['metrics_daily_engagement', 'metrics_daily_readers']) t;
 
 -- The statement reads bookings by their time and calls by their start. On a large production
 -- table, build these indexes with CREATE INDEX CONCURRENTLY beforehand: this migration then skips.

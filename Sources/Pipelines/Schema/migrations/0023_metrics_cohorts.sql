@@ -12,17 +12,5 @@ CREATE TABLE IF NOT EXISTS public.metrics_weekly_retention (
   retention_rate double precision,
   PRIMARY KEY (cohort_week, weeks_since)
 );
--- Aggregates only; staff dashboards read them, as the daily KPI tables.
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['metrics_weekly_cohorts', 'metrics_weekly_retention'] LOOP
-    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
-    IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = format('public.%I', t)::regclass) THEN
-      EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated USING (private.has_role(%L, %L, %L))',
-                     t || '_staff_read', t, 'monitor', 'admin', 'superadmin');
-    END IF;
-    EXECUTE format('GRANT SELECT ON public.%I TO authenticated', t);
-    EXECUTE format('GRANT ALL ON public.%I TO service_role', t);
-  END LOOP;
-END $$;
+-- Aggregates only; staff dashboards read them, as the daily KPI tables (migration 0021).
+SELECT private.samia_kpi_table(t) FROM unnest(ARRAY['metrics_weekly_cohorts', 'metrics_weekly_retention']) t;

@@ -10,13 +10,4 @@ CREATE TABLE IF NOT EXISTS public.metrics_daily_incidents (
   mttr_avg_s double precision,
   mttr_max_s double precision
 );
-DO $$
-BEGIN
-  ALTER TABLE public.metrics_daily_incidents ENABLE ROW LEVEL SECURITY;
-  IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = 'public.metrics_daily_incidents'::regclass) THEN
-    CREATE POLICY metrics_daily_incidents_staff_read ON public.metrics_daily_incidents FOR SELECT TO authenticated
-      USING (private.has_role('monitor', 'admin', 'superadmin'));
-  END IF;
-  GRANT SELECT ON public.metrics_daily_incidents TO authenticated;
-  GRANT ALL ON public.metrics_daily_incidents TO service_role;
-END $$;
+SELECT private.samia_kpi_table('metrics_daily_incidents');
