@@ -212,6 +212,16 @@ extension OnCallTests {
         defer { holder.close() }
         #expect(try holder.tryAdvisoryLock(AdvisoryLockKey("samia-batch:job:invoices")))
         let locked = try runningRow("invoices", sessionPID: 999_998)
+        // Sessions of another database on the same server, named as these runs' sessions would
+        // be (run ids restart in every database): they are not these runs' sessions.
+        let elsewhere = try TestCluster.shared().freshDatabase()
+        var others: [Connection] = []
+        defer { others.forEach { $0.close() } }
+        for (job, id) in [("reconcile", dead), ("invoices", locked)] {
+            let other = try Connection(elsewhere)
+            try other.execute("SET application_name = 'samia-batch/\(job)/run-\(id)'")
+            others.append(other)
+        }
         #expect(try CLI.run(["dev", "exercise", "--seconds", "0"], database: config).status == 0)
         func status(_ id: String) throws -> String { try psql("SELECT status FROM batch_runs WHERE id = \(id)") }
         #expect(try status(dead) == "aborted")

@@ -127,7 +127,8 @@ public struct RunLedger {
                    error = coalesce(error, 'process ended without recording an outcome')
              WHERE r.job = $1 AND r.status = 'running' AND r.started_at < now() - interval '1 minute'
                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                                WHERE a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63))
+                                WHERE a.datname = current_database()
+                                  AND a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63))
             """, [job]
         ).affectedRows
     }
@@ -165,9 +166,11 @@ public struct RunLedger {
                    error = coalesce(error, 'process ended without recording an outcome (its database session is gone)')
              WHERE r.status = 'running'
                AND (r.session_pid IS NOT NULL OR r.started_at < now() - interval '1 minute')
+               -- Sessions of this database only: run ids restart in every database on the server.
                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                                WHERE a.pid = r.session_pid
-                                   OR a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63))
+                                WHERE a.datname = current_database()
+                                  AND (a.pid = r.session_pid
+                                       OR a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63)))
                AND NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::int4[]) k(job, objid)
                                  JOIN pg_locks l ON l.locktype = 'advisory' AND l.classid = $3::int4::oid
                                   AND l.objid = k.objid::oid AND l.objsubid = 2 AND l.granted
@@ -260,12 +263,13 @@ public struct RunLedger {
             WITH run AS (SELECT * FROM public.batch_runs WHERE id = $1),
             ledger AS (
               SELECT a.pid FROM pg_stat_activity a, run r
-               WHERE a.pid <> pg_backend_pid()
+               WHERE a.pid <> pg_backend_pid() AND a.datname = current_database()
                  AND (a.pid = r.session_pid OR a.application_name = left('samia-batch/' || r.job || '/run-' || r.id, 63)))
             SELECT pid FROM ledger
             UNION
             SELECT a.pid FROM pg_stat_activity a, run r
              WHERE a.application_name = 'samia-batch/' || r.job AND a.pid <> pg_backend_pid()
+               AND a.datname = current_database()
                AND EXISTS (SELECT 1 FROM pg_locks l
                             WHERE l.locktype = 'advisory' AND l.classid = $2::int4::oid AND l.objid = $3::int4::oid
                               AND l.objsubid = 2 AND l.granted AND l.pid IN (SELECT pid FROM ledger))
