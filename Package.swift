@@ -61,7 +61,7 @@ let package = Package(
             swiftSettings: strict),
         // The runner and its layers: what every job shares, knowing no job.
         // BuildInfo stamps the git commit into `SamiaVersion` (for `--version` and the ledger).
-        pipeline("Runner", ["Threads", "Postgres", "Reports", log], plugins: ["BuildInfo"]),
+        pipeline("Runner", ["Threads", "Postgres", "Reports", log, yams], plugins: ["BuildInfo"]),
         pipeline("Storage", ["Runner", "Threads", "Postgres", "Reports", log, crypto]),
         pipeline("Schema", ["Runner", "Postgres"], resources: [.copy("migrations"), .copy("dev")]),
 

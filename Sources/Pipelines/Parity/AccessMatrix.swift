@@ -153,7 +153,7 @@ public struct AccessMatrix: Sendable, Equatable {
     }
 
     public static func parse(_ text: String, file: String) throws -> AccessMatrix {
-        if let root = (try? Yams.compose(yaml: text)) ?? nil { try MatrixKeys.matrix.check(root, path: "", file: file) }
+        try MatrixKeys.check(MatrixKeys.matrix, text, file: file)
         let raw: File
         do { raw = try YAMLDecoder().decode(File.self, from: text) } catch {
             throw ParityError.matrix(file: file, at: nil, reason: "cannot be read: \(error)")
@@ -274,9 +274,7 @@ public struct AccessMatrix: Sendable, Equatable {
     }
 
     static func parseExceptions(_ text: String, file: String, matrix: AccessMatrix) throws -> [Exception] {
-        if let root = (try? Yams.compose(yaml: text)) ?? nil {
-            try MatrixKeys.register.check(root, path: "", file: file)
-        }
+        try MatrixKeys.check(MatrixKeys.register, text, file: file)
         let raw: ExceptionFile
         do { raw = try YAMLDecoder().decode(ExceptionFile.self, from: text) } catch {
             throw ParityError.matrix(file: file, at: nil, reason: "cannot be read: \(error)")

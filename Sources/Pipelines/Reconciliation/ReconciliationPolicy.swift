@@ -22,6 +22,7 @@ public struct ReconciliationPolicy: Sendable, Equatable {
     public var feeToleranceMinor: Int64
     public var inTransitDays: Int
     public var fees: [Fee]
+    public var ledger = Ledger()
     public var source: String
 
     public init(
@@ -46,6 +47,7 @@ public struct ReconciliationPolicy: Sendable, Equatable {
             throw bad("(file)", "not valid YAML", line: VATRateTable.line(of: error))
         }
         guard let top = root as? [String: Any] else { throw bad("(file)", "expected a map") }
+        try Self.keys.check(yaml: yaml) { bad($0, $1) }
         self.init(source: source)
         if let tz = top["time_zone"] {
             guard let name = tz as? String, TimeZone(identifier: name) != nil else {
@@ -86,6 +88,7 @@ public struct ReconciliationPolicy: Sendable, Equatable {
             }
         }
         fees.sort { ($0.provider, $0.currency) < ($1.provider, $1.currency) }
+        ledger = try Self.ledger(top["ledger"]) { bad($0, $1) }
     }
 
     /// Loads `SAMIA_RECONCILIATION_POLICY`, else `policy/reconciliation.yaml`.
@@ -114,6 +117,6 @@ public struct ReconciliationPolicy: Sendable, Equatable {
                 "\($0.provider) \($0.currency) \(VATRate(basisPoints: $0.basisPoints))% + \($0.fixedMinor) minor"
             }
             .joined(separator: "; ")
-        return p
+        return p.merging(ledgerParameters) { a, _ in a }
     }
 }
