@@ -13,15 +13,20 @@ struct ReconciliationTests {
     let dir = NSTemporaryDirectory() + "samia-reconcile-\(UUID().uuidString)"
     var env: [String: String] = [:]
 
-    init() throws {
+    init() throws { try self.init(fixture: true) }
+
+    /// A fresh database with October's fixture, or empty (for the demo month's data).
+    init(fixture: Bool) throws {
         config = try TestCluster.shared().freshDatabase()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "Fixtures/reconciliation.sql"
-        ).path
-        let r = try Shell.run(
-            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", fixture])
-        #expect(r.status == 0, "\(r.stderr)")
+        if fixture {
+            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "Fixtures/reconciliation.sql"
+            ).path
+            let r = try Shell.run(
+                "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", config.conninfo, "-f", path])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
         let key = try CLI.run(["keygen", "--out", dir + "/signing.key"])
         #expect(key.status == 0, "\(key.stderr)")
         env = [
@@ -519,6 +524,9 @@ extension ReconciliationTests {
         #expect(interim.status == 0, "\(interim.stderr)")
         let manifest = try JSONSerialization.jsonObject(with: Data(try entry(zip, "manifest.json"))) as! [String: Any]
         #expect(((manifest["parameters"] as! [String: String])["provisional"] ?? "").hasPrefix("true"))
+        // A provisional journal is marked like every CSV, and no Xero file invites posting it.
+        let files = try Shell.run("/usr/bin/bsdtar", ["-tf", zip]).stdout.split(separator: "\n")
+        #expect(files.contains("ledger/journal.csv") && !files.contains { $0.hasPrefix("ledger/xero") }, "\(files)")
         let future = try CLI.run(["reconcile", "--month", next, "--provisional"], database: config, env: env)
         #expect(future.status == 65 && future.stderr.contains("has not begun"), "\(future.stderr)")
     }

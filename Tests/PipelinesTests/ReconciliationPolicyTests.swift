@@ -58,3 +58,27 @@ struct ReconciliationPolicyTests {
         #expect(refusal("ledger:\n  fee_vat_percent: { stripe: \"115\" }\n")?.field == "ledger.fee_vat_percent.stripe")
     }
 }
+
+/// Xero's manual-journal files: at most a file's lines each, a journal never split.
+@Suite("Xero journal files")
+struct XeroJournalFileTests {
+    @Test func filesAreSplitBetweenJournalsAndNumberedPerCurrency() {
+        let entries =
+            (1...5).map { ReconciliationJob.JournalEntrySize(currency: "SAR", day: "2026-10-0\($0)", lines: 4) }
+            + [ReconciliationJob.JournalEntrySize(currency: "USD", day: "2026-10-02", lines: 11)]
+        let files = ReconciliationJob.xeroFiles(entries, linesPerFile: 10)
+        #expect(
+            files.map(\.name) == [
+                "ledger/xero-SAR-1.csv", "ledger/xero-SAR-2.csv", "ledger/xero-SAR-3.csv", "ledger/xero-USD.csv",
+            ])
+        #expect(files.map(\.lines) == [8, 8, 4, 11])
+        #expect(
+            files.map { "\($0.from)…\($0.through)" } == [
+                "2026-10-01…2026-10-02", "2026-10-03…2026-10-04", "2026-10-05…2026-10-05", "2026-10-02…2026-10-02",
+            ])
+        #expect(
+            ReconciliationJob.xeroFiles(entries, linesPerFile: 300).map(\.name) == [
+                "ledger/xero-SAR.csv", "ledger/xero-USD.csv",
+            ])
+    }
+}

@@ -264,6 +264,9 @@ public struct ReconciliationJob: Job {
         ] {
             stats[stat] = Int64(try addCSV(zip, &manifest, name: name, sql: sql, db, now, waitNanoseconds: &wait))
         }
+        try context.checkpoint()
+        stats["journal_lines"] = Int64(
+            try writeJournal(zip, manifest: &manifest, db: db, now: now, waitNanoseconds: &wait))
         stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
         stats["csv_wait_ms"] = Int64(wait / 1_000_000)
         stats["csv_bytes"] = manifest.files.reduce(0) { $0 + $1.bytes }
@@ -384,9 +387,9 @@ public struct ReconciliationJob: Job {
     /// as it goes; memory stays at a few chunks whatever the row count. Deflate and hashing run on
     /// a second thread (`ChunkPipe`) while this one reads the next rows; `waitNanoseconds` grows
     /// by the time reading had to wait for them.
-    private func addCSV(
+    func addCSV(
         _ zip: ZipWriter, _ manifest: inout Manifest, name: String, sql: String, _ db: Connection, _ now: Date,
-        waitNanoseconds: inout UInt64
+        waitNanoseconds: inout UInt64, byteOrderMark: Bool = true
     ) throws -> Int {
         // A provisional close marks every CSV row, so no file taken out of the ZIP passes for final.
         let sql = provisional ? Self.markedProvisional(sql) : sql
@@ -400,7 +403,7 @@ public struct ReconciliationJob: Job {
         }
         let rows: Int
         do {
-            try [UInt8]([0xEF, 0xBB, 0xBF]).withUnsafeBytes { try pipe.send($0) }
+            if byteOrderMark { try [UInt8]([0xEF, 0xBB, 0xBF]).withUnsafeBytes { try pipe.send($0) } }
             rows = try db.copyOut(sql) { try pipe.send($0) }
             try pipe.finish()
         } catch {

@@ -466,6 +466,7 @@ enum ReconciliationSQL {
         CREATE TEMP TABLE rec_invoices ON COMMIT DROP AS
         SELECT i.id, i.order_id, i.number, i.currency::text AS currency, i.subtotal_cents, i.vat_cents, i.total_cents,
                upper(coalesce(i.billing_country, '')) AS country, i.created_at, pi.provider_intent_id AS payment_ref,
+               pi.provider,
                coalesce(d.supplied_at, i.created_at) AS supplied_at, x.net AS lines_net, x.vat AS lines_vat,
                x.min_bp, x.max_bp, x.line_bp, x.rate_label, i.created_at < p.end_at AS issued_in_month,
                coalesce(d.supplied_at, pi.updated_at, i.created_at) AS tax_point
