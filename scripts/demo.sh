@@ -92,6 +92,17 @@ if [ "$planted" != "$found" ]; then
   diff <(echo "$planted") <(echo "$found") | sed 's/^</  planted:/; s/^>/  in the ZIP:/' >&2
   exit 1
 fi
+# The month's journal, added up by awk rather than by samia-batch: every entry must balance.
+zip="$out/reconciliation/reconciliation-$month.zip"
+unbalanced=$(unzip -p "$zip" ledger/journal.csv | sed '1s/^\xEF\xBB\xBF//' \
+  | awk -F, 'NR > 1 { d[$1] += $7 - $8; n[$1]++ } END { for (e in d) if (d[e] > 0.0005 || d[e] < -0.0005) print e, d[e] }')
+if [ -n "$unbalanced" ]; then
+  echo "demo: journal entries that do not balance (debits - credits):" >&2
+  echo "$unbalanced" >&2
+  exit 1
+fi
+journal_entries=$(unzip -p "$zip" ledger/journal.csv | awk -F, 'NR > 1 { e[$1] = 1 } END { print length(e) }')
+echo "  journal: $journal_entries balanced entries (day x currency); Xero files: $(unzip -Z1 "$zip" 'ledger/xero-*' | paste -sd' ')"
 describe() {
   case $1 in
     missing_in_provider) echo "every 97th Stripe payment of the month left out of the report" ;;
@@ -138,7 +149,7 @@ Outputs:
   metrics       $SAMIA_METRICS_TEXTFILE
   daily KPIs    metrics_daily_* tables (docs/metrics.md)
   invoice PDFs  $SAMIA_STORAGE_DIR/invoices/  (examples: $out/examples/)
-  finance ZIP   $out/reconciliation/  (samia-batch artifacts list; docs/reconciliation.md)
+  finance ZIP   $out/reconciliation/  (journal for the accountant in ledger/; samia-batch artifacts list; docs/reconciliation.md)
   DSR           $out/dsr/  (an export ZIP and an erasure proof; docs/privacy.md)
   RLS parity    $out/parity/report.html (+ .pdf, .md, .json, signed; docs/parity.md)
   signing key   $out/keys/signing.key (+ .pub)
