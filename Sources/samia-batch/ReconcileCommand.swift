@@ -17,13 +17,16 @@ struct ReconcileCommand: ParsableCommand {
             artefact (earlier versions are kept; see `samia-batch artifacts`). Breaks do not fail the run. --dry-run
             imports, matches and counts in a transaction that is rolled back, and writes nothing. Tolerances and the
             time zone: policy/reconciliation.yaml (docs/reconciliation.md).
-            """)
+            """,
+        subcommands: [ReconcileBreaksCommand.self])
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var flags: RunFlags
 
+    // Optional to the parser only, so that `reconcile breaks …` needs no month; closing one
+    // without it is a usage error (64).
     @Option(help: "The month to close, YYYY-MM, or `previous` (last month in SAMIA_TIMEZONE, else UTC; for timers).")
-    var month: String
+    var month: String?
 
     @Option(parsing: .upToNextOption, help: "Settlement CSV files to import before matching.")
     var settlement: [String] = []
@@ -44,6 +47,7 @@ struct ReconcileCommand: ParsableCommand {
     var provisional = false
 
     func parsedMonth() throws -> (Int, Int) {
+        guard let month else { throw ValidationError("Missing expected argument '--month <month>'") }
         if month == "previous" {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = try businessTimeZone()
@@ -58,15 +62,15 @@ struct ReconcileCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try parsedMonth()
+        if month != nil { _ = try parsedMonth() }
         if (reportingCurrency == nil) != (fxRates == nil) {
             throw ValidationError("--reporting-currency and --fx-rates go together")
         }
     }
 
     func run() throws {
+        let (year, m) = try parsedMonth()
         try execute {
-            let (year, m) = try parsedMonth()
             var job = try ReconciliationJob.fromEnvironment(
                 year: year, month: m, settlementFiles: settlement, outPath: out, timeZone: timezone,
                 reporting: reportingCurrency.map {

@@ -116,6 +116,8 @@ public struct ReconciliationJob: Job {
             stats["match_ms"] = try match(context, manifest: &manifest)
             let zip = try ZipWriter(path: output.zipPath, compressionLevel: 1)
             let counts = try writeCSVs(zip, manifest: &manifest, context: context, now: now, stats: &stats)
+            // A provisional look leaves the register alone: its breaks may be items still in transit.
+            if !provisional { try db.query(ReconciliationSQL.recordBreaks, [context.runID]) }
             let summary = try addSummary(zip, manifest: &manifest, db: db, now: now, version: version, counts: counts)
             let (manifestBytes, signature) = try manifest.signed(with: signingKey)
             try zip.add("manifest.json", data: manifestBytes, modified: now)
@@ -225,6 +227,10 @@ public struct ReconciliationJob: Job {
                 metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
         }
+        for statement in [ReconciliationSQL.breakIDs, ReconciliationSQL.setAsideResolved, ReconciliationSQL.openBreaks]
+        {
+            try db.execute(statement)
+        }
         let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
         manifest.parameters["window_start"] = try window.decode("s")
         manifest.parameters["window_end"] = try window.decode("e")
@@ -261,6 +267,9 @@ public struct ReconciliationJob: Job {
             ("in_transit", "in_transit.csv", ReconciliationSQL.inTransit),
             ("payouts", "payouts.csv", ReconciliationSQL.payouts), ("vat_rows", "vat_summary.csv", vat),
             ("other_rows", "other.csv", ReconciliationSQL.other),
+            ("ageing_rows", "breaks/ageing.csv", ReconciliationSQL.ageing),
+            ("carried_breaks", "breaks/carried.csv", ReconciliationSQL.carried),
+            ("resolved_breaks_seen", "breaks/resolved.csv", ReconciliationSQL.resolved),
         ] {
             stats[stat] = Int64(try addCSV(zip, &manifest, name: name, sql: sql, db, now, waitNanoseconds: &wait))
         }

@@ -14,7 +14,7 @@ enum ReconciliationSQL {
                ($1::date + interval '1 month') AT TIME ZONE $2::text AS end_at,
                ($1::date - interval '1 month') AT TIME ZONE $2::text AS prev_start_at,
                $2::text AS tz, $3::bigint AS amount_tol, $4::bigint AS fee_tol, $5::integer AS transit_days,
-               $6::integer AS vat_fallback_bp,
+               $6::integer AS vat_fallback_bp, to_char($1::date, 'YYYY-MM') AS month_key,
                (($1::date + interval '1 month') AT TIME ZONE $2::text) - make_interval(days => $5::integer) AS transit_from
         """
 
@@ -143,7 +143,7 @@ enum ReconciliationSQL {
           break_type text NOT NULL, provider text, order_id bigint, payment_intent text, refund text, invoice_number text,
           credit_note_number text, balance_transaction text, payout_id text, dispute_id text,
           ledger_currency text, ledger_minor bigint, settlement_currency text, settlement_minor bigint,
-          difference_minor bigint, ledger_at timestamptz, settled_at timestamptz, detail text
+          difference_minor bigint, ledger_at timestamptz, settled_at timestamptz, detail text, break_id text
         ) ON COMMIT DROP;
         CREATE TEMP TABLE rec_matched (
           item text NOT NULL, provider text, order_id bigint, payment_intent text, refund text, invoice_number text,
@@ -619,7 +619,7 @@ enum ReconciliationSQL {
     }
 
     static let breakColumns = """
-        \(text("provider")), order_id, \(text("payment_intent")), \(text("refund")), \(text("invoice_number")),
+        break_id, \(text("provider")), order_id, \(text("payment_intent")), \(text("refund")), \(text("invoice_number")),
         \(text("credit_note_number")), \(text("balance_transaction")), \(text("payout_id")), \(text("dispute_id")),
         ledger_currency, \(major("ledger_minor", "ledger_currency")) AS ledger_amount, settlement_currency,
         \(major("settlement_minor", "settlement_currency")) AS settlement_amount,
