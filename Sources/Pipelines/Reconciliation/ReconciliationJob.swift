@@ -227,8 +227,10 @@ public struct ReconciliationJob: Job {
                 metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
         }
-        for statement in [ReconciliationSQL.breakIDs, ReconciliationSQL.setAsideResolved, ReconciliationSQL.openBreaks]
-        {
+        for statement in [
+            ReconciliationSQL.breakIDs, ReconciliationSQL.setAsideResolved, ReconciliationSQL.openBreaks,
+            ReconciliationSQL.vatReturnRates,
+        ] {
             try db.execute(statement)
         }
         let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
@@ -240,7 +242,11 @@ public struct ReconciliationJob: Job {
             let report: String = try row.decode("report_type")
             manifest.parameters[String(format: "settlement_file.%03d", i + 1)] = "\(sha) \(name) (\(report))"
         }
-        if let reporting { try loadRates(reporting, db, &manifest) }
+        if let reporting {
+            try loadRates(reporting, db, &manifest)
+            try db.execute(ReconciliationSQL.vatReturnRatesFromReporting)
+        }
+        try db.execute(ReconciliationSQL.vatReturn)
         return Int64(Date().timeIntervalSince(matchStarted) * 1000)
     }
 
@@ -267,6 +273,7 @@ public struct ReconciliationJob: Job {
             ("in_transit", "in_transit.csv", ReconciliationSQL.inTransit),
             ("payouts", "payouts.csv", ReconciliationSQL.payouts), ("vat_rows", "vat_summary.csv", vat),
             ("other_rows", "other.csv", ReconciliationSQL.other),
+            ("vat_return_rows", "vat_return.csv", ReconciliationSQL.vatReturnCSV),
             ("ageing_rows", "breaks/ageing.csv", ReconciliationSQL.ageing),
             ("carried_breaks", "breaks/carried.csv", ReconciliationSQL.carried),
             ("resolved_breaks_seen", "breaks/resolved.csv", ReconciliationSQL.resolved),
@@ -290,6 +297,7 @@ public struct ReconciliationJob: Job {
             month: partition.key, timeZone: policy.timeZone, version: version, generatedAt: now,
             totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
         summary.provisional = provisional
+        summary.vatReturn = try vatReturn(db)
         let markdown = Array(summary.markdown(labels: labels).utf8)
         try zip.add("summary.md", data: markdown, modified: now)
         manifest.add(path: "summary.md", contents: markdown)
@@ -439,6 +447,16 @@ public struct ReconciliationJob: Job {
                 refundsAmount: try row.decode("refunds_amount"), settledGross: try row.decode("settled_gross"),
                 fees: try row.decode("fees"), matched: try row.decode("matched"),
                 inTransit: try row.decode("in_transit"))
+        }
+    }
+
+    private func vatReturn(_ db: Connection) throws -> [VATReturnBox] {
+        try db.query(ReconciliationSQL.vatReturnRows).map { row in
+            VATReturnBox(
+                code: try row.decode("code"), box: try row.decode("box"), currency: try row.decode("currency"),
+                amount: try row.decodeOptional("amount", as: String.self),
+                adjustment: try row.decodeOptional("adjustment", as: String.self),
+                vat: try row.decodeOptional("vat", as: String.self), note: try row.decode("note"))
         }
     }
 

@@ -592,7 +592,8 @@ enum ReconciliationSQL {
         )
         SELECT coalesce(nullif(country, ''), '??') AS country, rate, currency, sum(invoices)::bigint AS invoices,
                sum(credit_notes)::bigint AS credit_notes, sum(base)::bigint AS base, sum(vat)::bigint AS vat,
-               sum(gross)::bigint AS gross
+               sum(gross)::bigint AS gross, coalesce(sum(base) FILTER (WHERE invoices = 1), 0)::bigint AS invoice_base,
+               coalesce(sum(base) FILTER (WHERE credit_notes = 1), 0)::bigint AS credit_base
           FROM docs GROUP BY 1, 2, 3
         """,
     ]

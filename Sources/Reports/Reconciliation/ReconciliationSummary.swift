@@ -65,6 +65,8 @@ public struct ReconciliationSummary: Sendable, Equatable {
     public var vat: [VATRow]
     /// A close of a month that had not ended: every page and the Markdown say so.
     public var provisional = false
+    /// The sales side of the KSA and UAE returns, for the countries the month billed.
+    public var vatReturn: [VATReturnBox] = []
 
     public init(
         month: String, timeZone: String, version: Int, generatedAt: Date, totals: [CurrencyTotals],
@@ -82,7 +84,8 @@ public struct ReconciliationSummary: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.month == b.month && a.provisional == b.provisional && a.timeZone == b.timeZone && a.version == b.version
             && a.generatedAt == b.generatedAt
-            && a.totals == b.totals && a.vat == b.vat && a.breaks.map(\.type) == b.breaks.map(\.type)
+            && a.totals == b.totals && a.vat == b.vat && a.vatReturn == b.vatReturn
+            && a.breaks.map(\.type) == b.breaks.map(\.type)
             && a.breaks.map(\.count) == b.breaks.map(\.count)
     }
 
@@ -120,8 +123,25 @@ public struct ReconciliationSummary: Sendable, Equatable {
                 "| \(v.country) | \(v.rate) | \(v.currency) | \(v.invoices) | \(v.creditNotes) | \(v.base) | \(v.vat) | \(v.gross) |\n"
         }
         if vat.isEmpty { md += "\n\(labels.en("rec_vat_empty"))\n" }
+        md += vatReturnMarkdown(labels: labels)
         md += "\nEvery figure comes from the CSV files in this ZIP; `manifest.json` lists their SHA-256, the run's "
         md += "parameters and tolerances, and is signed (`manifest.sig`, Ed25519).\n"
+        return md
+    }
+
+    /// The VAT return boxes, one table per return.
+    func vatReturnMarkdown(labels: Labels) -> String {
+        var md =
+            "\n## \(labels.en("rec_vat_return")) — \(labels.ar("rec_vat_return"))\n\n\(labels.en("rec_vat_return_note"))\n"
+        if vatReturn.isEmpty { return md + "\n\(labels.en("rec_vat_return_empty"))\n" }
+        for code in ["KSA", "UAE"] where vatReturn.contains(where: { $0.code == code }) {
+            md += "\n### \(labels.en("vat_return_" + code))\n\n| box | item | amount | adjustment | VAT | note |\n"
+            md += "| --- | --- | ---: | ---: | ---: | --- |\n"
+            for b in vatReturn where b.code == code {
+                md +=
+                    "| \(b.box) | \(labels.en(b.labelKey)) | \(b.amount ?? "—") | \(b.adjustment ?? "—") | \(b.vat ?? "—") | \(b.note) |\n"
+            }
+        }
         return md
     }
 }

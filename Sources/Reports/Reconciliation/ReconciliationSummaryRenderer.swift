@@ -108,6 +108,7 @@ public final class ReconciliationSummaryRenderer {
         if s.totalBreaks == 0 { note(&out, key: "rec_breaks_none") }
         out.y += 10
         vatSection(&out, s)
+        vatReturnSection(&out, s)
         return Document(
             title: labels.en("rec_title") + " " + s.month + (s.provisional ? " (provisional)" : ""), language: "en",
             subject: "Monthly reconciliation",
@@ -138,6 +139,31 @@ public final class ReconciliationSummaryRenderer {
                 ]
             })
         if s.vat.isEmpty { note(&out, key: "rec_vat_empty") }
+    }
+
+    /// The sales side of each return the month's documents fall under: box, item in English,
+    /// amount, adjustment (credit notes), VAT, item in Arabic; "—" where a box is not computed.
+    private func vatReturnSection(_ out: inout Pages, _ s: ReconciliationSummary) {
+        heading(&out, key: "rec_vat_return")
+        note(&out, key: "rec_vat_return_note")
+        if s.vatReturn.isEmpty { return note(&out, key: "rec_vat_return_empty") }
+        let columns = [
+            Column(width: 0.07, alignment: .left), Column(width: 0.3, alignment: .left),
+            Column(width: 0.12, alignment: .right), Column(width: 0.12, alignment: .right),
+            Column(width: 0.12, alignment: .right), Column(width: 0.27, alignment: .right, direction: .rightToLeft),
+        ]
+        for code in ["KSA", "UAE"] where s.vatReturn.contains(where: { $0.code == code }) {
+            heading(&out, key: "vat_return_" + code)
+            table(
+                &out, columns: columns,
+                header: ["rec_box", "rec_box_item", "rec_amount", "rec_adjustment", "rec_vat_amount", "rec_box_item"],
+                rows: s.vatReturn.filter { $0.code == code }.map {
+                    [
+                        $0.box, labels.en($0.labelKey), $0.amount ?? "—", $0.adjustment ?? "—", $0.vat ?? "—",
+                        labels.ar($0.labelKey),
+                    ]
+                })
+        }
     }
 
     /// Why a section is empty, in English on the left and Arabic on the right: an empty table
