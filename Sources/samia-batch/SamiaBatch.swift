@@ -18,7 +18,7 @@ struct SamiaBatch: ParsableCommand {
             MigrateCommand.self, RunsCommand.self, NightlyCommand.self, BackfillCommand.self, KeygenCommand.self,
             VerifyCommand.self,
             RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
-            SettlementCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
+            SettlementCommand.self, BankCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
             DSRCommand.self, RetentionCommand.self, LegalHoldCommand.self, ParityCommand.self, DoctorCommand.self,
             DevCommand.self,
         ]
