@@ -10,7 +10,7 @@ SCALE ?= 1
 
 APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchive-dev libarchive-tools libharfbuzz-dev \
   libfreetype-dev libfribidi-dev libdeflate-dev libqrencode-dev zlib1g-dev fonts-noto-core poppler-utils qpdf zbar-tools \
-  unzip p7zip-full python3 python3-venv pkg-config bc
+  unzip p7zip-full python3 python3-venv pkg-config bc libxml2-dev
 
 # Only the tests need these: PgBouncer (the pooler refusal), Prometheus, promtool and
 # node_exporter (the alert rules, end to end), curl, and systemd-analyze (the units).

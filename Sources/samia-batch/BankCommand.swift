@@ -6,12 +6,14 @@ import Runner
 
 struct BankCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bank", abstract: "Bank statements for the reconciliation's bank tie-out.", subcommands: [Import.self])
+        commandName: "bank", abstract: "Bank statements for the reconciliation's bank tie-out.",
+        subcommands: [Import.self])
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Load bank statements (ISO 20022 camt.053, SWIFT MT940, OFX) into bank_statements (all or nothing per file).",
+            abstract:
+                "Load bank statements (ISO 20022 camt.053, SWIFT MT940, OFX) into bank_statements (all or nothing per file).",
             discussion: """
                 The format is recognised from the content. Amounts become integer minor units of the account's currency
                 exactly; every statement's entries must take its opening balance to its closing one. A file imported

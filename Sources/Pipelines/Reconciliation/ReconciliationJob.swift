@@ -21,7 +21,7 @@ public struct ReconciliationJob: Job {
         "missing_in_provider", "missing_in_ledger", "amount_mismatch", "currency_mismatch", "duplicate",
         "refund_without_credit_note", "credit_note_without_refund", "dispute_open", "dispute_lost", "dispute_won",
         "fee_variance", "fx_difference", "timing", "payout_mismatch", "payment_without_invoice", "invoice_arithmetic",
-        "vat_rate", "invoice_sequence",
+        "vat_rate", "invoice_sequence", "payout_not_in_bank", "deposit_without_payout", "bank_balance_gap",
     ]
     public static let artifactKind = "reconciliation"
 
@@ -195,7 +195,7 @@ public struct ReconciliationJob: Job {
             ReconciliationSQL.parameters,
             [
                 first, policy.timeZone, policy.amountToleranceMinor,
-                policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints,
+                policy.feeToleranceMinor, policy.inTransitDays, rates.fallbackBasisPoints, policy.bankDays,
             ])
         try db.query(ReconciliationSQL.currencies, SettlementSQL.currencyParameters)
         try db.query(ReconciliationSQL.vatRates, rates.sqlParameters)
@@ -227,7 +227,7 @@ public struct ReconciliationJob: Job {
                 metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
         }
-        for statement in [
+        for statement in ReconciliationSQL.bankStatements + [
             ReconciliationSQL.breakIDs, ReconciliationSQL.setAsideResolved, ReconciliationSQL.openBreaks,
             ReconciliationSQL.vatReturnRates,
         ] {
@@ -274,6 +274,9 @@ public struct ReconciliationJob: Job {
             ("payouts", "payouts.csv", ReconciliationSQL.payouts), ("vat_rows", "vat_summary.csv", vat),
             ("other_rows", "other.csv", ReconciliationSQL.other),
             ("vat_return_rows", "vat_return.csv", ReconciliationSQL.vatReturnCSV),
+            ("bank_payouts", "bank/tieout.csv", ReconciliationSQL.bankTieoutCSV),
+            ("bank_fee_entries", "bank/fees.csv", ReconciliationSQL.bankFeesCSV),
+            ("bank_accounts", "bank/rollforward.csv", ReconciliationSQL.bankRollforwardCSV),
             ("ageing_rows", "breaks/ageing.csv", ReconciliationSQL.ageing),
             ("carried_breaks", "breaks/carried.csv", ReconciliationSQL.carried),
             ("resolved_breaks_seen", "breaks/resolved.csv", ReconciliationSQL.resolved),

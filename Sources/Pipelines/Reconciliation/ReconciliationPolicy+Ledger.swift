@@ -33,7 +33,7 @@ extension ReconciliationPolicy {
 
     static let keys = PolicyKeys.fixed([
         "time_zone": .leaf,
-        "tolerances": .leaves(["amount_minor_units", "fee_minor_units", "in_transit_days"]),
+        "tolerances": .leaves(["amount_minor_units", "fee_minor_units", "in_transit_days", "bank_days"]),
         "fees": .named(.named(.leaves(["percent", "fixed"]))),
         "ledger": .fixed([
             "accounts": .leaves(Ledger.accountKeys.map(\.key)), "fee_vat_percent": .named(.leaf),

@@ -21,6 +21,9 @@ public struct ReconciliationPolicy: Sendable, Equatable {
     public var amountToleranceMinor: Int64
     public var feeToleranceMinor: Int64
     public var inTransitDays: Int
+    /// Days a payout may take to reach the bank (its deposit is looked for from the payout's
+    /// day to this many days after).
+    public var bankDays = 5
     public var fees: [Fee]
     public var ledger = Ledger()
     public var source: String
@@ -64,6 +67,8 @@ public struct ReconciliationPolicy: Sendable, Equatable {
         amountToleranceMinor = Int64(try count("amount_minor_units", default: 0))
         feeToleranceMinor = Int64(try count("fee_minor_units", default: 0))
         inTransitDays = try count("in_transit_days", default: 3)
+        bankDays = try count("bank_days", default: 5)
+        guard bankDays <= 31 else { throw bad("tolerances.bank_days", "must be at most 31") }
         guard inTransitDays <= 31 else { throw bad("tolerances.in_transit_days", "must be at most 31") }
         for (provider, value) in top["fees"] as? [String: Any] ?? [:] {
             guard SettlementReport.Provider(rawValue: provider) != nil else {
@@ -109,6 +114,7 @@ public struct ReconciliationPolicy: Sendable, Equatable {
             "policy_file": (source as NSString).lastPathComponent, "time_zone": timeZone,
             "tolerance.amount_minor_units": String(amountToleranceMinor),
             "tolerance.fee_minor_units": String(feeToleranceMinor), "tolerance.in_transit_days": String(inTransitDays),
+            "tolerance.bank_days": String(bankDays),
         ]
         p["fee_schedule"] =
             fees.isEmpty

@@ -6,7 +6,7 @@ import Postgres
 /// Statements run in order after `setup`; every later one reads `rec_params`.
 enum ReconciliationSQL {
     /// $1 month's first day, $2 time zone, $3 amount tolerance, $4 fee tolerance, $5 in-transit
-    /// days, $6 fallback VAT rate in basis points or NULL.
+    /// days, $6 fallback VAT rate in basis points or NULL, $7 days a payout may take to the bank.
     static let parameters = """
         CREATE TEMP TABLE rec_params ON COMMIT DROP AS
         SELECT $1::date AS month_first,
@@ -14,7 +14,7 @@ enum ReconciliationSQL {
                ($1::date + interval '1 month') AT TIME ZONE $2::text AS end_at,
                ($1::date - interval '1 month') AT TIME ZONE $2::text AS prev_start_at,
                $2::text AS tz, $3::bigint AS amount_tol, $4::bigint AS fee_tol, $5::integer AS transit_days,
-               $6::integer AS vat_fallback_bp, to_char($1::date, 'YYYY-MM') AS month_key,
+               $6::integer AS vat_fallback_bp, to_char($1::date, 'YYYY-MM') AS month_key, $7::integer AS bank_days,
                (($1::date + interval '1 month') AT TIME ZONE $2::text) - make_interval(days => $5::integer) AS transit_from
         """
 

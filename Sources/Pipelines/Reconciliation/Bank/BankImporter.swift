@@ -56,7 +56,8 @@ public struct BankImporter {
     /// then rolled back.
     public func importFile(_ path: String, dryRun: Bool = false) throws -> Outcome {
         guard let (statements, sha, format) = try read(path) else {
-            return Outcome(format: nil, statements: 0, entries: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
+            return Outcome(
+                format: nil, statements: 0, entries: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: true)
         }
         guard dryRun else { return try db.transaction { _ in try load(path, statements, sha, format) } }
         try db.execute("BEGIN")
@@ -85,14 +86,16 @@ public struct BankImporter {
         entry.bankReference ?? "\(entry.bookingDate)|\(entry.minor)|\(entry.reference)"
     }
 
-    private func load(_ path: String, _ statements: [BankStatement], _ sha: String, _ format: BankStatement.Format) throws
+    private func load(_ path: String, _ statements: [BankStatement], _ sha: String, _ format: BankStatement.Format)
+        throws
         -> Outcome
     {
         let fileID = try db.scalar(
             "INSERT INTO public.bank_statement_files (file_name, sha256, format) VALUES ($1, $2, $3) RETURNING id",
             [(path as NSString).lastPathComponent, sha, format.rawValue], as: Int64.self)!
         var outcome = Outcome(
-            format: format, statements: statements.count, entries: 0, imported: 0, alreadyKnown: 0, fileAlreadyImported: false)
+            format: format, statements: statements.count, entries: 0, imported: 0, alreadyKnown: 0,
+            fileAlreadyImported: false)
         for statement in statements {
             try refuseChangedEntries(statement, file: path)
             let id = try db.scalar(
@@ -103,7 +106,8 @@ public struct BankImporter {
                 """,
                 [
                     fileID, statement.statementID, statement.account, statement.currency, statement.opening!.minor,
-                    statement.opening!.date.isEmpty ? statement.closing.date : statement.opening!.date, statement.closing.minor,
+                    statement.opening!.date.isEmpty ? statement.closing.date : statement.opening!.date,
+                    statement.closing.minor,
                     statement.closing.date,
                 ], as: Int64.self)!
             let e = statement.entries
@@ -119,7 +123,8 @@ public struct BankImporter {
                 """,
                 [
                     id, statement.account, statement.currency, PostgresArray(e.map { Int32($0.line) }),
-                    PostgresArray(e.map(Self.key)), PostgresArray(e.map(\.bookingDate)), PostgresArray(e.map(\.valueDate)),
+                    PostgresArray(e.map(Self.key)), PostgresArray(e.map(\.bookingDate)),
+                    PostgresArray(e.map(\.valueDate)),
                     PostgresArray(e.map(\.minor)), PostgresArray(e.map(\.reference)), PostgresArray(e.map(\.isFee)),
                 ]
             ).count
@@ -145,13 +150,15 @@ public struct BankImporter {
              ORDER BY x.line_no LIMIT 1
             """,
             [
-                PostgresArray(e.map { Int32($0.line) }), PostgresArray(e.map(Self.key)), PostgresArray(e.map(\.bookingDate)),
+                PostgresArray(e.map { Int32($0.line) }), PostgresArray(e.map(Self.key)),
+                PostgresArray(e.map(\.bookingDate)),
                 PostgresArray(e.map(\.minor)), statement.account, statement.currency,
             ])
         guard let row = changed.first else { return }
         throw BatchError.badInput(
             file: file, line: Int(try row.decode("line_no") as Int32), field: "entry",
-            message: "entry \(try row.decode("entry_key") as String) was imported from \(try row.decode("file_name") as String) "
+            message:
+                "entry \(try row.decode("entry_key") as String) was imported from \(try row.decode("file_name") as String) "
                 + "line \(try row.decode("known_line") as Int32) as \(try row.decode("known_date") as String) "
                 + "\(try row.decode("known_minor") as Int64); this file says \(try row.decode("date") as String) "
                 + "\(try row.decode("amount_minor") as Int64) (minor units of \(statement.currency))")

@@ -48,7 +48,9 @@ public struct BankStatement: Sendable, Equatable {
         func bad(_ line: Int?, _ field: String, _ message: String) -> BatchError {
             .badInput(file: file, line: line, field: field, message: message)
         }
-        guard Currency.exponent(currency) != nil else { throw bad(closing.line, "currency", "unknown currency \(currency)") }
+        guard Currency.exponent(currency) != nil else {
+            throw bad(closing.line, "currency", "unknown currency \(currency)")
+        }
         for entry in entries {
             for date in [entry.bookingDate, entry.valueDate] where !Self.isDate(date) {
                 throw bad(entry.line, "date", "\(date) is not a date")
@@ -94,7 +96,8 @@ public struct BankStatement: Sendable, Equatable {
             return negative ? -value : value
         } catch {
             throw BatchError.badInput(
-                file: file, line: line, field: field, message: "\"\(text)\" is not an amount in \(currency) (\(exponent) decimals at most)")
+                file: file, line: line, field: field,
+                message: "\"\(text)\" is not an amount in \(currency) (\(exponent) decimals at most)")
         }
     }
 

@@ -78,6 +78,11 @@ final class CAMT053Parser: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
 
+    /// libxml2 recovers from some errors and goes on: any error refuses the file.
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        fail(parser.lineNumber, "XML", "not well-formed XML (\(parseError))")
+    }
+
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         defer { path.removeLast() }
         let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -125,7 +130,8 @@ final class CAMT053Parser: NSObject, XMLParserDelegate {
         }
         let currency = balance["Ccy"] ?? current?.currency ?? ""
         do {
-            var minor = try BankStatement.minor(amount, currency: currency, file: file, line: balanceLine, field: "Bal/Amt")
+            var minor = try BankStatement.minor(
+                amount, currency: currency, file: file, line: balanceLine, field: "Bal/Amt")
             if balance["CdtDbtInd"] == "DBIT" { minor = -minor }
             let date = String((balance["Dt"] ?? balance["DtTm"] ?? "").prefix(10))
             let value = BankStatement.Balance(minor: minor, date: date, line: balanceLine)
@@ -146,10 +152,12 @@ final class CAMT053Parser: NSObject, XMLParserDelegate {
             return fail(entryLine, "Ntry", "an entry without an amount or a CRDT/DBIT indicator")
         }
         guard let currency = current?.currency, entry["Ccy"] == nil || entry["Ccy"] == currency else {
-            return fail(entryLine, "Ntry/Amt@Ccy", "\(entry["Ccy"] ?? "?") on an account in \(current?.currency ?? "?")")
+            return fail(
+                entryLine, "Ntry/Amt@Ccy", "\(entry["Ccy"] ?? "?") on an account in \(current?.currency ?? "?")")
         }
         do {
-            let minor = try BankStatement.minor(amount, currency: currency, file: file, line: entryLine, field: "Ntry/Amt")
+            let minor = try BankStatement.minor(
+                amount, currency: currency, file: file, line: entryLine, field: "Ntry/Amt")
             let booking = String((entry["BookgDt"] ?? entry["ValDt"] ?? "").prefix(10))
             current?.entries.append(
                 BankStatement.Entry(

@@ -26,7 +26,9 @@ struct MT940Parser {
             if line == "-}" || line == "-" || line.isEmpty { continue }
             if line.hasPrefix(":"), let end = line.dropFirst().firstIndex(of: ":") {
                 fields.append(
-                    Field(tag: String(line[line.index(after: line.startIndex)..<end]), value: String(line[line.index(after: end)...]), line: i + 1))
+                    Field(
+                        tag: String(line[line.index(after: line.startIndex)..<end]),
+                        value: String(line[line.index(after: end)...]), line: i + 1))
             } else if !fields.isEmpty {
                 fields[fields.count - 1].value += "\n" + line
             }
@@ -62,13 +64,17 @@ struct MT940Parser {
                     draft?.entries[last].reference = before.isEmpty ? narrative : before + " " + narrative
                 }
             case "62F", "62M":
-                guard var statement = draft else { throw bad(field.line, ":62F:", "a closing balance with no statement") }
+                guard var statement = draft else {
+                    throw bad(field.line, ":62F:", "a closing balance with no statement")
+                }
                 let (minor, date, currency) = try balance(field)
                 guard currency == statement.currency else {
                     throw bad(field.line, ":62F:", "closes in \(currency), opened in \(statement.currency)")
                 }
                 statement.closing = .init(minor: minor, date: date, line: field.line)
-                guard !statement.account.isEmpty else { throw bad(field.line, ":25:", "the statement names no account") }
+                guard !statement.account.isEmpty else {
+                    throw bad(field.line, ":25:", "the statement names no account")
+                }
                 statements.append(statement)
                 draft = nil
             default: continue
@@ -116,7 +122,8 @@ struct MT940Parser {
             booking = "\(year)-\(mmdd.prefix(2))-\(mmdd.suffix(2))"
         }
         let mark = group(3)!
-        let minor = try BankStatement.minor(group(5)!, currency: currency, file: file, line: field.line, field: ":61: amount")
+        let minor = try BankStatement.minor(
+            group(5)!, currency: currency, file: file, line: field.line, field: ":61: amount")
         // C credits the account, D debits it; a reversal (RC, RD) undoes the opposite.
         let signed = (mark == "C" || mark == "RD") ? minor : -minor
         let customer = group(8)!.trimmingCharacters(in: .whitespaces)

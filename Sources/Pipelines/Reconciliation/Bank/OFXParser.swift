@@ -53,11 +53,14 @@ struct OFXParser {
                 closing = try ledgerBalance(balance ?? [:], currency: currency, line: balanceLine)
                 balance = nil
             case "/STMTRS":
-                guard !account.isEmpty else { throw bad(token.line, "BANKACCTFROM/ACCTID", "the statement names no account") }
+                guard !account.isEmpty else {
+                    throw bad(token.line, "BANKACCTFROM/ACCTID", "the statement names no account")
+                }
                 guard let closing else { throw bad(token.line, "LEDGERBAL", "no ledger balance") }
                 // The opening balance is what the entries started from.
                 let opening = BankStatement.Balance(
-                    minor: closing.minor - entries.reduce(0) { $0 + $1.minor }, date: entries.map(\.bookingDate).min() ?? closing.date,
+                    minor: closing.minor - entries.reduce(0) { $0 + $1.minor },
+                    date: entries.map(\.bookingDate).min() ?? closing.date,
                     line: closing.line)
                 statements.append(
                     BankStatement(
@@ -65,7 +68,9 @@ struct OFXParser {
                         opening: opening, closing: closing, entries: entries))
             default:
                 if token.tag.hasPrefix("/") { continue }
-                if transaction != nil { transaction?[token.tag] = token.value } else if balance != nil {
+                if transaction != nil {
+                    transaction?[token.tag] = token.value
+                } else if balance != nil {
                     balance?[token.tag] = token.value
                 }
             }
@@ -81,13 +86,15 @@ struct OFXParser {
     private func entry(_ t: [String: String], currency: String, line: Int) throws -> BankStatement.Entry {
         guard !currency.isEmpty else { throw bad(line, "CURDEF", "a transaction before the statement's currency") }
         guard let amount = t["TRNAMT"], let posted = t["DTPOSTED"].flatMap(Self.date) else {
-            throw bad(line, t["TRNAMT"] == nil ? "TRNAMT" : "DTPOSTED", "a transaction without an amount or a posting date")
+            throw bad(
+                line, t["TRNAMT"] == nil ? "TRNAMT" : "DTPOSTED", "a transaction without an amount or a posting date")
         }
         let type = (t["TRNTYPE"] ?? "").uppercased()
         return BankStatement.Entry(
             line: line, bookingDate: posted, valueDate: t["DTAVAIL"].flatMap(Self.date) ?? posted,
             minor: try BankStatement.minor(amount, currency: currency, file: file, line: line, field: "TRNAMT"),
-            bankReference: t["FITID"], reference: [t["REFNUM"], t["NAME"], t["MEMO"]].compactMap { $0 }.joined(separator: " "),
+            bankReference: t["FITID"],
+            reference: [t["REFNUM"], t["NAME"], t["MEMO"]].compactMap { $0 }.joined(separator: " "),
             isFee: type == "FEE" || type == "SRVCHG")
     }
 
@@ -96,7 +103,8 @@ struct OFXParser {
             throw bad(line, "LEDGERBAL", "a balance without BALAMT or DTASOF")
         }
         return .init(
-            minor: try BankStatement.minor(amount, currency: currency, file: file, line: line, field: "BALAMT"), date: date,
+            minor: try BankStatement.minor(amount, currency: currency, file: file, line: line, field: "BALAMT"),
+            date: date,
             line: line)
     }
 
