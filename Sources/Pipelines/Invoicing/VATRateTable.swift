@@ -25,6 +25,10 @@ public struct VATRateTable: Sendable {
         do { root = try Yams.load(yaml: yaml) } catch let error as YamlError {
             throw BatchError.badInput(file: source, line: Self.line(of: error), field: nil, message: "not valid YAML")
         }
+        // A country given twice would silently replace the first list; a misspelt key would drop an entry.
+        try PolicyKeys.fixed(["countries": .named(.list(.leaves(["from", "rate"])))]).check(yaml: yaml) {
+            BatchError.badInput(file: source, line: nil, field: $0, message: $1)
+        }
         guard let top = root as? [String: Any], let list = top["countries"] as? [String: Any] else {
             throw BatchError.badInput(
                 file: source, line: nil, field: "countries", message: "expected a map of countries")

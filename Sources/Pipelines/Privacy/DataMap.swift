@@ -122,6 +122,7 @@ public struct DataMap: Sendable, Equatable {
 
     /// Parses the map; every error names the file and the table or field.
     public static func parse(_ text: String, file: String) throws -> DataMap {
+        try DataMapKeys.file.check(yaml: text) { DataMapError.invalid(file: file, table: nil, reason: "\($0): \($1)") }
         let raw: File
         do {
             raw = try YAMLDecoder().decode(File.self, from: text)
