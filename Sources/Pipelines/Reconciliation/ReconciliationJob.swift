@@ -117,7 +117,11 @@ public struct ReconciliationJob: Job {
             let zip = try ZipWriter(path: output.zipPath, compressionLevel: 1)
             let counts = try writeCSVs(zip, manifest: &manifest, context: context, now: now, stats: &stats)
             // A provisional look leaves the register alone: its breaks may be items still in transit.
-            if !provisional { try db.query(ReconciliationSQL.recordBreaks, [context.runID]) }
+            if !provisional {
+                let started = Date()
+                try db.query(ReconciliationSQL.recordBreaks, [context.runID])
+                stats["register_ms"] = Int64(Date().timeIntervalSince(started) * 1000)
+            }
             let summary = try addSummary(zip, manifest: &manifest, db: db, now: now, version: version, counts: counts)
             let (manifestBytes, signature) = try manifest.signed(with: signingKey)
             try zip.add("manifest.json", data: manifestBytes, modified: now)
@@ -227,11 +231,18 @@ public struct ReconciliationJob: Job {
                 metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
         }
-        for statement in ReconciliationSQL.bankStatements + [
-            ReconciliationSQL.breakIDs, ReconciliationSQL.setAsideResolved, ReconciliationSQL.openBreaks,
-            ReconciliationSQL.vatReturnRates,
-        ] {
+        let steps =
+            ReconciliationSQL.bankStatements.enumerated().map { ("bank \($0.offset + 1)", $0.element) } + [
+                ("break ids", ReconciliationSQL.breakIDs), ("resolved breaks", ReconciliationSQL.setAsideResolved),
+                ("open breaks", ReconciliationSQL.openBreaks), ("return rates", ReconciliationSQL.vatReturnRates),
+            ]
+        for (name, statement) in steps {
+            try context.checkpoint()
+            let started = Date()
             try db.execute(statement)
+            context.logger.debug(
+                "matching step done",
+                metadata: ["step": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         }
         let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
         manifest.parameters["window_start"] = try window.decode("s")
@@ -284,8 +295,10 @@ public struct ReconciliationJob: Job {
             stats[stat] = Int64(try addCSV(zip, &manifest, name: name, sql: sql, db, now, waitNanoseconds: &wait))
         }
         try context.checkpoint()
+        let journalStarted = Date()
         stats["journal_lines"] = Int64(
             try writeJournal(zip, manifest: &manifest, db: db, now: now, waitNanoseconds: &wait))
+        stats["journal_ms"] = Int64(Date().timeIntervalSince(journalStarted) * 1000)
         stats["csv_ms"] = Int64(Date().timeIntervalSince(csvStarted) * 1000)
         stats["csv_wait_ms"] = Int64(wait / 1_000_000)
         stats["csv_bytes"] = manifest.files.reduce(0) { $0 + $1.bytes }

@@ -24,33 +24,42 @@ extension ReconciliationSQL {
         "CASE WHEN \(label) ~ '^[0-9]+(\\.[0-9]+)?$' THEN \(label) || '%' ELSE \(label) || ' rate' END"
     }
 
+    /// Each source is summed per day, currency, provider and rate first: the legs are then built
+    /// from a few thousand groups, not from every invoice and settlement line.
     static let journal = """
         CREATE TEMP TABLE rec_journal ON COMMIT DROP AS
         WITH sales AS (
           -- Invoices by tax point, as the VAT summary counts them.
-          SELECT (v.tax_point AT TIME ZONE p.tz)::date AS day, v.currency, coalesce(v.provider, 'unknown') AS provider,
-                 \(rate("coalesce(v.rate_label, 'unknown')")) AS rate, v.total_cents AS gross, v.vat_cents AS vat
-            FROM rec_invoices v CROSS JOIN rec_params p
-           WHERE v.tax_point >= p.start_at AND v.tax_point < p.end_at
+          SELECT day, currency, provider, \(rate("label")) AS rate, gross, vat
+            FROM (SELECT (v.tax_point AT TIME ZONE p.tz)::date AS day, v.currency, coalesce(v.provider, 'unknown') AS provider,
+                         coalesce(v.rate_label, 'unknown') AS label, sum(v.total_cents)::bigint AS gross,
+                         sum(v.vat_cents)::bigint AS vat
+                    FROM rec_invoices v CROSS JOIN rec_params p
+                   WHERE v.tax_point >= p.start_at AND v.tax_point < p.end_at
+                   GROUP BY 1, 2, 3, 4) g
         ), credits AS (
           -- Credit notes in the month they are issued.
-          SELECT (cn.created_at AT TIME ZONE p.tz)::date AS day, cn.currency::text AS currency,
-                 coalesce(pi.provider, 'unknown') AS provider,
-                 \(rate("coalesce(cn.meta#>>'{document,lines,0,vat_rate}', 'unknown')")) AS rate,
-                 cn.amount_cents AS gross, cn.vat_cents AS vat
-            FROM public.credit_notes cn
-            CROSS JOIN rec_params p
-            JOIN public.invoices i ON i.id = cn.invoice_id
-            LEFT JOIN public.payment_intents pi ON pi.id = i.payment_intent_id
-           WHERE cn.created_at >= p.start_at AND cn.created_at < p.end_at
+          SELECT day, currency, provider, \(rate("label")) AS rate, gross, vat
+            FROM (SELECT (cn.created_at AT TIME ZONE p.tz)::date AS day, cn.currency::text AS currency,
+                         coalesce(pi.provider, 'unknown') AS provider,
+                         coalesce(cn.meta#>>'{document,lines,0,vat_rate}', 'unknown') AS label,
+                         sum(cn.amount_cents)::bigint AS gross, sum(cn.vat_cents)::bigint AS vat
+                    FROM public.credit_notes cn
+                    CROSS JOIN rec_params p
+                    JOIN public.invoices i ON i.id = cn.invoice_id
+                    LEFT JOIN public.payment_intents pi ON pi.id = i.payment_intent_id
+                   WHERE cn.created_at >= p.start_at AND cn.created_at < p.end_at
+                   GROUP BY 1, 2, 3, 4) g
         ), lines AS (
           -- Settlement lines of the month: `fee` is what the provider kept (Stripe reports it
           -- positive, Checkout.com's fee rows are negative amounts), the rest of the balance
           -- change is `net + fee`.
           SELECT (l.created_at AT TIME ZONE p.tz)::date AS day, l.provider, l.currency::text AS currency, l.category,
-                 CASE WHEN l.provider = 'stripe' THEN l.fee_minor ELSE -l.fee_minor END AS fee, l.net_minor AS net
+                 sum(CASE WHEN l.provider = 'stripe' THEN l.fee_minor ELSE -l.fee_minor END)::bigint AS fee,
+                 sum(l.net_minor)::bigint AS net
             FROM public.settlement_lines l CROSS JOIN rec_params p
            WHERE l.created_at >= p.start_at AND l.created_at < p.end_at
+           GROUP BY 1, 2, 3, 4
         ), fees AS (
           SELECT f.day, f.provider, f.currency, f.fee,
                  round(f.fee::numeric * coalesce(v.bp, 0) / (10000 + coalesce(v.bp, 0)))::bigint AS vat
@@ -66,10 +75,9 @@ extension ReconciliationSQL {
                       WHEN category = 'tax' THEN 'vat_on_fees'
                       WHEN category IN ('fee', 'network_cost') THEN 'fees'
                       ELSE 'adjustments' END AS account,
-                 sum(net + fee)::bigint AS amount
+                 net + fee AS amount
             FROM lines
            WHERE category NOT IN ('charge', 'capture', 'refund')
-           GROUP BY 1, 2, 3, 4
         ), legs (day, currency, account, description, amount) AS (
           SELECT day, currency, 'provider_clearing', 'sales via ' || provider, gross FROM sales
           UNION ALL SELECT day, currency, 'revenue', 'sales at ' || rate, -(gross - vat) FROM sales
