@@ -30,12 +30,7 @@ struct BankCommand: ParsableCommand {
 
         func run() throws {
             try execute {
-                let runner = Runner(
-                    configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
-                var options = flags.options(database)
-                options.force = true  // an import is keyed by its files, not by a partition
-                options.parameters["files"] = files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")
-                try finish(runner.run(BankImportJob(files: files), partition: .none, options: options))
+                try runFileImport(BankImportJob(files: files), files: files, database: database, flags: flags)
             }
         }
     }

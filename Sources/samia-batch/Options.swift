@@ -81,6 +81,16 @@ func execute(_ body: () throws -> Void) throws {
     }
 }
 
+/// Runs an import of `files` under the runner: keyed by its files, not by a partition, so it
+/// always runs (an already imported file is a no-op inside the job).
+func runFileImport(_ job: some Job, files: [String], database: DatabaseOptions, flags: RunFlags) throws {
+    let runner = Runner(configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
+    var options = flags.options(database)
+    options.force = true
+    options.parameters["files"] = files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")
+    try finish(runner.run(job, partition: .none, options: options))
+}
+
 /// Exits with a run report's status, printing its error if any.
 func finish(_ report: RunReport) throws {
     if let error = report.error {

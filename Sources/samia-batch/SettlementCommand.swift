@@ -32,14 +32,9 @@ struct SettlementCommand: ParsableCommand {
 
         func run() throws {
             try execute {
-                let runner = Runner(
-                    configuration: try database.configuration(), logger: cliLogger(), version: SamiaVersion.version)
-                var options = flags.options(database)
-                options.force = true  // an import is keyed by its files, not by a partition
-                options.parameters["files"] = files.map { ($0 as NSString).lastPathComponent }.joined(separator: ",")
-                let report = runner.run(
-                    SettlementImportJob(files: files, provider: provider), partition: .none, options: options)
-                try finish(report)
+                try runFileImport(
+                    SettlementImportJob(files: files, provider: provider), files: files, database: database,
+                    flags: flags)
             }
         }
     }

@@ -222,27 +222,21 @@ public struct ReconciliationJob: Job {
     func match(_ context: JobContext, manifest: inout Manifest) throws -> Int64 {
         let db = context.connection
         let matchStarted = Date()
-        for (i, statement) in ReconciliationSQL.statements.enumerated() {
-            try context.checkpoint()
-            let started = Date()
-            try db.execute(statement)
-            context.logger.debug(
-                "matching step done",
-                metadata: ["step": "\(i + 1)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
-            context.progress.update("matching", done: Int64(i + 1), total: Int64(ReconciliationSQL.statements.count))
-        }
+        // The matching, then the bank tie-out and the break register, which read its breaks.
         let steps =
-            ReconciliationSQL.bankStatements.enumerated().map { ("bank \($0.offset + 1)", $0.element) } + [
+            ReconciliationSQL.statements.enumerated().map { ("\($0.offset + 1)", $0.element) }
+            + ReconciliationSQL.bankStatements.enumerated().map { ("bank \($0.offset + 1)", $0.element) } + [
                 ("break ids", ReconciliationSQL.breakIDs), ("resolved breaks", ReconciliationSQL.setAsideResolved),
                 ("open breaks", ReconciliationSQL.openBreaks), ("return rates", ReconciliationSQL.vatReturnRates),
             ]
-        for (name, statement) in steps {
+        for (i, (name, statement)) in steps.enumerated() {
             try context.checkpoint()
             let started = Date()
             try db.execute(statement)
             context.logger.debug(
                 "matching step done",
                 metadata: ["step": "\(name)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+            context.progress.update("matching", done: Int64(i + 1), total: Int64(steps.count))
         }
         let window = try db.query("SELECT start_at::text AS s, end_at::text AS e FROM rec_params")[0]
         manifest.parameters["window_start"] = try window.decode("s")
