@@ -16,6 +16,22 @@ struct ReconcileBreaksCommand: ParsableCommand {
             """,
         subcommands: [List.self, Show.self, Resolve.self])
 
+    /// `reconcile`'s own options (`--month`, `--dry-run`, `--out`, …) given after `breaks` are
+    /// taken by `reconcile` and would be ignored without a word: `resolve … --dry-run` would
+    /// resolve for real. Any option after `breaks` that the subcommand does not have is refused.
+    static func refuseOtherOptions(_ allowed: [String], arguments: [String] = CommandLine.arguments) throws {
+        guard let start = arguments.firstIndex(of: "breaks") else { return }
+        let known = Set(allowed + ["--database-url", "--connect-attempts", "--help"])
+        for argument in arguments[start...] where argument.hasPrefix("--") {
+            let name = String(argument.split(separator: "=", maxSplits: 1)[0])
+            guard known.contains(name) else {
+                throw ValidationError(
+                    "\(name) is not an option of `reconcile breaks` here"
+                        + (name == "--month" ? "; to filter by month use --period" : ""))
+            }
+        }
+    }
+
     static func connect(_ database: DatabaseOptions) throws -> Connection {
         try database.connect(cliLogger(), applicationName: "samia-batch/reconcile-breaks")
     }
@@ -43,15 +59,18 @@ struct ReconcileBreaksCommand: ParsableCommand {
             commandName: "list", abstract: "Breaks, oldest first (default: the open ones).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "open, resolved, cleared or all.") var status = "open"
-        @Option(help: "Only breaks raised in or carried through this month (YYYY-MM).") var month: String?
+        // Not `--month`: `reconcile` itself takes that option and would consume it.
+        @Option(help: "Only breaks raised in this month (YYYY-MM) or raised before it and still open.")
+        var period: String?
         @Option(help: "Only this break type.") var type: String?
 
         func validate() throws {
+            try ReconcileBreaksCommand.refuseOtherOptions(["--status", "--period", "--type"])
             guard ["open", "resolved", "cleared", "all"].contains(status) else {
                 throw ValidationError("--status must be open, resolved, cleared or all")
             }
-            if let month, month.range(of: #"^[0-9]{4}-(0[1-9]|1[0-2])$"#, options: .regularExpression) == nil {
-                throw ValidationError("--month must be YYYY-MM")
+            if let period, period.range(of: #"^[0-9]{4}-(0[1-9]|1[0-2])$"#, options: .regularExpression) == nil {
+                throw ValidationError("--period must be YYYY-MM")
             }
             if let type, !ReconciliationJob.breakTypes.contains(type) {
                 throw ValidationError("--type must be one of: \(ReconciliationJob.breakTypes.joined(separator: ", "))")
@@ -63,7 +82,7 @@ struct ReconcileBreaksCommand: ParsableCommand {
                 let db = try ReconcileBreaksCommand.connect(database)
                 defer { db.close() }
                 let entries = try BreakRegister(connection: db).list(
-                    status: status == "all" ? nil : status, month: month, type: type)
+                    status: status == "all" ? nil : status, month: period, type: type)
                 print("id\ttype\tstatus\tmonths\tage\titems")
                 for entry in entries { print(ReconcileBreaksCommand.line(entry)) }
             }
@@ -74,6 +93,8 @@ struct ReconcileBreaksCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "One break, whole.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The break's id (BR-…).") var id: String
+
+        func validate() throws { try ReconcileBreaksCommand.refuseOtherOptions([]) }
 
         func run() throws {
             try execute {
@@ -101,6 +122,7 @@ struct ReconcileBreaksCommand: ParsableCommand {
         @Option(help: "Who resolves it (default: $USER).") var by: String?
 
         func validate() throws {
+            try ReconcileBreaksCommand.refuseOtherOptions(["--reason", "--by"])
             if reason.trimmingCharacters(in: .whitespacesAndNewlines).count < 3 {
                 throw ValidationError("--reason must say why (at least a few characters)")
             }

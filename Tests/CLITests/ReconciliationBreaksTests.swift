@@ -32,6 +32,12 @@ extension ReconciliationTests {
         #expect(try csv(second, "breaks/amount_mismatch.csv").map { $0["break_id"] } == [id])
         #expect(try listed().map { $0[0] }.sorted() == open.map { $0[0] }.sorted())
 
+        // `reconcile`'s own options after `breaks` would be taken by `reconcile` and ignored: a
+        // dry run that resolves for real, a month filter that filters nothing. Refused (64).
+        let dry = try breaksCLI(["resolve", id, "--reason", "checking first", "--dry-run"])
+        #expect(dry.status == 64 && dry.stderr.contains("--dry-run is not an option"), "\(dry.stderr)")
+        let month = try breaksCLI(["list", "--month", "2026-11"])
+        #expect(month.status == 64 && month.stderr.contains("use --period"), "\(month.stderr)")
         // Resolving: a reason is required, the audit row says who and why, twice is refused.
         #expect(try breaksCLI(["resolve", id, "--reason", ""]).status == 64)
         let resolved = try breaksCLI([
@@ -77,7 +83,12 @@ extension ReconciliationTests {
         let ageing = try csv(november, "breaks/ageing.csv").first { $0["break_type"] == "missing_in_provider" }
         #expect(
             ageing?["open"] == "1" && ageing?["carried_not_raised_again"] == "1" && ageing?["age_31_60_days"] == "1")
-        #expect(try listed(["--month", "2026-11", "--type", "missing_in_provider"]).map { $0[0] } == [missing])
+        #expect(try listed(["--period", "2026-11", "--type", "missing_in_provider"]).map { $0[0] } == [missing])
+        // Raised in October: none is a break of September, every one is still open in November.
+        #expect(try listed(["--period", "2026-09"]).isEmpty)
+        let raised = Set(try listed(["--period", "2026-10"]).map { $0[0] })
+        #expect(raised.count == 19)
+        #expect(raised.isSubset(of: Set(try listed(["--period", "2026-11"]).map { $0[0] })))
     }
 
     @Test func aBreakALaterRunNoLongerFindsIsClearedAndDryRunsWriteNoRegister() throws {

@@ -34,13 +34,14 @@ public struct BreakRegister {
         to_char(cleared_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS cleared_at
         """
 
-    /// Breaks by status (nil: every status), month (raised in or carried through it) and type,
-    /// oldest first.
+    /// Breaks by status (nil: every status), accounting period (raised in it, or raised before
+    /// and still open at it) and type, oldest first.
     public func list(status: String?, month: String?, type: String?) throws -> [Entry] {
         try connection.query(
             """
             SELECT \(Self.columns) FROM public.reconciliation_breaks
-             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR $2 BETWEEN first_month AND last_month)
+             WHERE ($1::text IS NULL OR status = $1)
+               AND ($2::text IS NULL OR (first_month <= $2 AND (last_month >= $2 OR status = 'open')))
                AND ($3::text IS NULL OR break_type = $3)
              ORDER BY occurred_at, id
             """, [status, month, type]
