@@ -60,6 +60,15 @@ extension ReconciliationTests {
                 "0123456789 0.00 0.00 44.00 2.50 41.50 41.50 ties", "9876543210 0.00 24.17 0.00 1.00 23.17 23.17 ties",
                 "SA0380000000608010167519 1000.00 135.00 0.00 10.00 1125.00 1125.00 ties",
             ])
+        // Allowed 20 days to reach the bank, po_bad (paid out 17 October) may still arrive after the
+        // statements' last day (31 October): on its way, not a break.
+        let patient = try file("patient.yaml", "tolerances: { bank_days: 20 }\n")
+        let later = dir + "/bank-patient.zip"
+        #expect(try reconcile(["--out", later], env: ["SAMIA_RECONCILIATION_POLICY": patient]).status == 0)
+        #expect(try breaks(later, "payout_not_in_bank").isEmpty)
+        #expect(
+            try csv(later, "bank/tieout.csv").first { $0["payout_id"] == "po_bad" }?["status"]
+                == "on its way: the statements end on 2026-10-31")
     }
 
     @Test func aBankFileThatIsWrongIsRefusedWholeNamingLineAndField() throws {

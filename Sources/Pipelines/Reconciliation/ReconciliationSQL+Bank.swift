@@ -54,11 +54,16 @@ extension ReconciliationSQL {
         SELECT po.provider, po.payout_id, po.currency, po.amount, po.paid_at, m.account, m.booking_date, m.entry_key,
                CASE WHEN m.entry_id IS NOT NULL AND m.by_reference THEN 'matched by reference, amount and date'
                     WHEN m.entry_id IS NOT NULL THEN 'matched by amount and date'
-                    WHEN EXISTS (SELECT 1 FROM public.bank_statements s CROSS JOIN rec_params p
-                                  WHERE s.currency = po.currency AND s.opening_date <= po.paid_day
-                                    AND s.closing_date >= least(po.paid_day + p.bank_days, (SELECT next_first - 1 FROM rec_bank_window)))
-                    THEN 'not in bank' ELSE 'no bank statement covers it' END AS status
+                    WHEN c.first_day IS NULL OR c.first_day > po.paid_day THEN 'no bank statement covers it'
+                    -- The statements end before the payout's days to the bank have passed: it may
+                    -- still arrive (a payout on the 30th, deposited on the 2nd).
+                    WHEN c.last_day < po.paid_day + p.bank_days THEN 'on its way: the statements end on ' || c.last_day
+                    ELSE 'not in bank' END AS status
           FROM rec_bank_payouts po
+          CROSS JOIN rec_params p
+          LEFT JOIN LATERAL (
+            SELECT min(s.opening_date) AS first_day, max(s.closing_date) AS last_day
+              FROM public.bank_statements s WHERE s.currency = po.currency) c ON true
           LEFT JOIN rec_bank_match m ON m.provider = po.provider AND m.payout_id = po.payout_id
          WHERE po.in_month;
         INSERT INTO rec_breaks (break_type, provider, payout_id, settlement_currency, settlement_minor, settled_at, detail)
