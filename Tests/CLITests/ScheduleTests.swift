@@ -157,6 +157,14 @@ struct ScheduleTests {
         eval "code=\\${$n}"; exit "$code"
         """.write(toFile: fake, atomically: true, encoding: .utf8)
         chmod(fake, 0o755)
+        // Another test's process start can briefly hold the just-written file open for writing
+        // (the fork inherits the descriptor until its exec): running it then fails with
+        // ETXTBSY, status 126. Wait until it runs (this failed a fresh-clone CI run once).
+        var tries = 0
+        while try Shell.run(fake, ["0"]).status == 126, tries < 100 {
+            tries += 1
+            usleep(20_000)
+        }
         let wrapper = Self.root + "/cron/samia-batch-scheduled"
         for (codes, status, starts, alert) in [
             (["79"], 0, 1, false), (["0"], 0, 1, false), (["75", "75", "0"], 0, 3, false),
