@@ -61,11 +61,18 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         public var total: String
         /// What earlier credit notes of the same invoice credited, with VAT (absent: nothing).
         public var creditedBefore: String?
-        public init(number: String, issuedAt: Date, total: String, creditedBefore: String? = nil) {
+        /// The same split by VAT rate (percent → amount with VAT), needed when a note with several
+        /// rates follows earlier notes: each rate's VAT is credited cumulatively.
+        public var creditedBeforeByRate: [String: String]?
+        public init(
+            number: String, issuedAt: Date, total: String, creditedBefore: String? = nil,
+            creditedBeforeByRate: [String: String]? = nil
+        ) {
             self.number = number
             self.issuedAt = issuedAt
             self.total = total
             self.creditedBefore = creditedBefore
+            self.creditedBeforeByRate = creditedBeforeByRate
         }
     }
 

@@ -1,6 +1,10 @@
-/// Exact totals of a document in minor units. Rounding: half up (away from zero), once per
-/// line, to the currency's minor unit; totals are sums of rounded lines, so subtotal + VAT =
-/// total always holds to the last minor unit.
+/// Exact totals of a document in minor units, rounded as EN 16931 rounds them (BR-CO-17):
+/// the taxable base of each VAT rate is the sum of its lines, VAT is computed once per rate on
+/// that base (half up, away from zero, to the currency's minor unit), and the document's totals
+/// are the sums of the rates. Rounding each line instead drifts by a minor unit per line, so a
+/// 20-line invoice could disagree with its own VAT breakdown, with the e-invoice validators and
+/// with the VAT return. Each line's VAT column is its share of its rate's VAT (largest
+/// remainder), so the columns still add up to the breakdown exactly.
 public struct InvoiceTotals: Sendable, Equatable {
     public struct Line: Sendable, Equatable {
         public var unitPrice: Int64
@@ -32,8 +36,38 @@ public struct InvoiceTotals: Sendable, Equatable {
         }
         self.exponent = exponent
         guard !doc.lines.isEmpty else { throw InvoiceError.invalidField(field: "lines", reason: "no line items") }
-        var lines: [Line] = []
-        for (i, item) in doc.lines.enumerated() {
+        let amounts = try Self.lineAmounts(doc, exponent: exponent)
+        var lines = [Line](
+            repeating: Line(unitPrice: 0, net: 0, vat: 0, gross: 0, rate: .init(basisPoints: 0)),
+            count: doc.lines.count)
+        var groups: [(rate: VATRate, net: Int64, vat: Int64)] = []
+        for rate in Set(doc.lines.map(\.vatRate)).sorted() {
+            let members = doc.lines.indices.filter { doc.lines[$0].vatRate == rate }
+            let base = try Self.sum(members.map { amounts[$0].amount }, field: "lines")
+            let group = try Self.rateGroup(base, rate: rate, pricesIncludeVat: doc.pricesIncludeVat)
+            let shares = Self.allocate(group.vat, over: members.map { amounts[$0].amount })
+            for (k, i) in members.enumerated() {
+                let (unit, amount, vat) = (amounts[i].unit, amounts[i].amount, shares[k])
+                lines[i] =
+                    doc.pricesIncludeVat
+                    ? Line(unitPrice: unit, net: amount - vat, vat: vat, gross: amount, rate: rate)
+                    : Line(unitPrice: unit, net: amount, vat: vat, gross: amount + vat, rate: rate)
+            }
+            groups.append(group)
+        }
+        self.lines = lines
+        vatByRate = groups
+        subtotal = try Self.sum(groups.map(\.net), field: "lines")
+        vat = try Self.sum(groups.map(\.vat), field: "lines")
+        total = try Self.sum([subtotal, vat], field: "lines")
+        amountPaid =
+            try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
+        if let original = doc.original, doc.kind == .creditNote { try creditAgainst(original, doc: doc) }
+    }
+
+    /// Each line's unit price and amount (quantity × unit price), exact or refused.
+    private static func lineAmounts(_ doc: InvoiceDocument, exponent: Int) throws -> [(unit: Int64, amount: Int64)] {
+        try doc.lines.enumerated().map { i, item in
             guard item.quantity > 0, item.quantity <= 1_000_000 else {
                 throw InvoiceError.invalidField(field: "lines[\(i)].quantity", reason: "must be between 1 and 1000000")
             }
@@ -42,30 +76,50 @@ public struct InvoiceTotals: Sendable, Equatable {
             guard !overflow, amount.magnitude < 1 << 50 else {
                 throw InvoiceError.invalidField(field: "lines[\(i)].unit_price", reason: "amount too large")
             }
-            if doc.pricesIncludeVat {
-                let net = item.vatRate.net(ofGross: amount)
-                lines.append(Line(unitPrice: unit, net: net, vat: amount - net, gross: amount, rate: item.vatRate))
-            } else {
-                let vat = item.vatRate.vat(onNet: amount)
-                lines.append(Line(unitPrice: unit, net: amount, vat: vat, gross: amount + vat, rate: item.vatRate))
-            }
+            return (unit, amount)
         }
-        self.lines = lines
-        subtotal = try Self.sum(lines.map(\.net), field: "lines")
-        vat = try Self.sum(lines.map(\.vat), field: "lines")
-        total = try Self.sum(lines.map(\.gross), field: "lines")
-        var byRate: [VATRate: (Int64, Int64)] = [:]
-        for l in lines { byRate[l.rate, default: (0, 0)].0 += l.net; byRate[l.rate, default: (0, 0)].1 += l.vat }
-        vatByRate = byRate.keys.sorted().map { ($0, byRate[$0]!.0, byRate[$0]!.1) }
-        amountPaid =
-            try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
-        if let original = doc.original, doc.kind == .creditNote { try creditAgainst(original, doc: doc) }
     }
 
-    /// A credit note against what remains of its invoice. Its VAT is the VAT of everything
-    /// credited so far less the VAT already credited (BR-CO-17 per rate, on the cumulative
-    /// amount), so partial notes that together credit the whole invoice credit exactly its VAT
-    /// instead of drifting by a rounding per note.
+    /// One rate's taxable base and VAT from the sum of its lines: VAT on the base (net prices),
+    /// or the base inside the gross (VAT-inclusive prices, where what the customer pays is fixed).
+    static func rateGroup(_ amount: Int64, rate: VATRate, pricesIncludeVat: Bool) throws
+        -> (rate: VATRate, net: Int64, vat: Int64)
+    {
+        if pricesIncludeVat {
+            let net = rate.net(ofGross: amount)
+            return (rate, net, amount - net)
+        }
+        let vat = rate.vat(onNet: amount)
+        guard !amount.addingReportingOverflow(vat).overflow else {
+            throw InvoiceError.invalidField(field: "lines", reason: "the total is too large")
+        }
+        return (rate, amount, vat)
+    }
+
+    /// Splits `total` over `weights` in proportion, by largest remainder (ties to the earlier
+    /// line), so the parts add up to `total` exactly. Weights and total are never negative.
+    static func allocate(_ total: Int64, over weights: [Int64]) -> [Int64] {
+        let sum = weights.reduce(Int64(0), +)
+        guard sum > 0 else { return weights.map { _ in 0 } }
+        var parts: [Int64] = []
+        var remainders: [(index: Int, remainder: UInt64)] = []
+        for (i, weight) in weights.enumerated() {
+            let (q, r) = sum.dividingFullWidth(total.multipliedFullWidth(by: weight))
+            parts.append(q)
+            remainders.append((i, UInt64(r)))
+        }
+        let left = Int(total - parts.reduce(0, +))
+        let order = remainders.sorted {
+            $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index
+        }
+        for item in order.prefix(left) { parts[item.index] += 1 }
+        return parts
+    }
+
+    /// A credit note against what remains of its invoice. With VAT-inclusive prices, its VAT per
+    /// rate is the VAT of everything credited at that rate so far less the VAT already credited
+    /// (BR-CO-17 on the cumulative amount), so partial notes that together credit the whole
+    /// invoice credit exactly its VAT per rate instead of drifting by a rounding per note.
     private mutating func creditAgainst(_ original: InvoiceDocument.Original, doc: InvoiceDocument) throws {
         let invoiced = try Self.parse(original.total, exponent: exponent, field: "original.total")
         let before =
@@ -78,15 +132,55 @@ public struct InvoiceTotals: Sendable, Equatable {
                 reason: "the credit note's total exceeds what remains of the original invoice (\(original.total)"
                     + (before > 0 ? " less \(original.creditedBefore ?? "") credited before)" : ")"))
         }
-        guard before > 0, lines.count == 1, doc.pricesIncludeVat else { return }
-        let rate = lines[0].rate
-        let vatOf = { (gross: Int64) -> Int64 in gross - rate.net(ofGross: gross) }
-        let vat = vatOf(before + lines[0].gross) - vatOf(before)
-        lines[0].vat = vat
-        lines[0].net = lines[0].gross - vat
-        subtotal = lines[0].net
-        self.vat = vat
-        vatByRate = [(rate, lines[0].net, vat)]
+        let beforeByRate = try creditedBeforeByRate(original, before: before)
+        guard doc.pricesIncludeVat, !beforeByRate.isEmpty else { return }
+        for (g, group) in vatByRate.enumerated() {
+            let earlier = beforeByRate[group.rate] ?? 0
+            let gross = group.net + group.vat
+            let vatOf = { (gross: Int64) -> Int64 in gross - group.rate.net(ofGross: gross) }
+            let vat = vatOf(earlier + gross) - vatOf(earlier)
+            let members = lines.indices.filter { lines[$0].rate == group.rate }
+            let shares = Self.allocate(vat, over: members.map { lines[$0].gross })
+            for (k, i) in members.enumerated() {
+                lines[i].vat = shares[k]
+                lines[i].net = lines[i].gross - shares[k]
+            }
+            vatByRate[g] = (group.rate, gross - vat, vat)
+        }
+        subtotal = vatByRate.reduce(0) { $0 + $1.net }
+        vat = vatByRate.reduce(0) { $0 + $1.vat }
+    }
+
+    /// What earlier notes credited at each rate: `original.credited_before_by_rate`, or the whole
+    /// `credited_before` when the note has a single rate. A note with several rates after earlier
+    /// notes cannot be credited exactly without the split, so it is refused rather than guessed.
+    private func creditedBeforeByRate(_ original: InvoiceDocument.Original, before: Int64) throws
+        -> [VATRate: Int64]
+    {
+        let field = "original.credited_before_by_rate"
+        guard let split = original.creditedBeforeByRate else {
+            guard before > 0 else { return [:] }
+            guard vatByRate.count == 1 else {
+                throw InvoiceError.invalidField(
+                    field: field,
+                    reason:
+                        "required for a note with several VAT rates after earlier notes (what each rate had credited)")
+            }
+            return [vatByRate[0].rate: before]
+        }
+        var byRate: [VATRate: Int64] = [:]
+        for key in split.keys.sorted() {
+            guard let rate = VATRate(percent: key) else {
+                throw InvoiceError.invalidField(field: "\(field).\(key)", reason: "not a VAT rate in percent")
+            }
+            byRate[rate, default: 0] += try Self.parse(split[key]!, exponent: exponent, field: "\(field).\(key)")
+        }
+        guard byRate.values.reduce(0, +) == before else {
+            throw InvoiceError.invalidField(
+                field: field,
+                reason: "adds up to other than original.credited_before (\(original.creditedBefore ?? "0"))")
+        }
+        return byRate
     }
 
     /// A sum that refuses to overflow: too many lines at the largest amounts is an error, never a trap.

@@ -85,7 +85,7 @@ extension InvoiceDocument {
         "seller": ["name_en", "name_ar", "address_en", "address_ar", "vat_number", "email"],
         "buyer": ["name", "email", "country"],
         "lines": ["description_en", "description_ar", "quantity", "unit_price", "vat_rate"],
-        "original": ["number", "issued_at", "total", "credited_before"],
+        "original": ["number", "issued_at", "total", "credited_before", "credited_before_by_rate"],
     ]
 
     /// Refuses a field the schema does not have, naming it with its path.
