@@ -17,7 +17,10 @@ mkdir -p "$work/storage"
 export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$PGDATABASE"
 export SAMIA_SIGNING_KEY_FILE="$work/signing.key" SAMIA_STORAGE_DIR="$work/storage" SAMIA_TIMEZONE=Asia/Beirut
 export INVOICE_FROM_NAME="Bench" INVOICE_FROM_NAME_AR="تجربة" INVOICE_FROM_EMAIL="bench@samia.example"
-export INVOICE_VAT_NUMBER=310122393500003 SAMIA_STORAGE_MIN_FREE_MB=1
+export SAMIA_STORAGE_MIN_FREE_MB=1
+set -a
+. "$root/scripts/demo-seller.env"
+set +a
 
 # Median wall time in ms of ROUNDS runs of the command.
 median_ms() {

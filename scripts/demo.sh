@@ -34,7 +34,10 @@ export INVOICE_FROM_NAME_AR=${INVOICE_FROM_NAME_AR:-شركة سامية للقر
 export INVOICE_FROM_ADDRESS=${INVOICE_FROM_ADDRESS:-King Fahd Road, Riyadh 12271, Saudi Arabia}
 export INVOICE_FROM_ADDRESS_AR=${INVOICE_FROM_ADDRESS_AR:-طريق الملك فهد، الرياض 12271، المملكة العربية السعودية}
 export INVOICE_FROM_EMAIL=${INVOICE_FROM_EMAIL:-billing@samia.example}
-export INVOICE_VAT_NUMBER=${INVOICE_VAT_NUMBER:-310122393500003}
+# A tax number for each registration in policy/vat-rates.yaml, unless the environment has one.
+while IFS='=' read -r name value; do
+  if [[ $name =~ ^[A-Z_]+$ ]] && [ -z "${!name:-}" ]; then export "$name=$value"; fi
+done < "$root/scripts/demo-seller.env"
 export SAMIA_STORAGE_DIR=${SAMIA_STORAGE_DIR:-$out/storage}
 echo "== example documents rendered from templates/examples/"
 mkdir -p "$out/examples"

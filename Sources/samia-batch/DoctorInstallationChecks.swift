@@ -54,10 +54,12 @@ extension Doctor {
     }
 
     func seller() throws -> Finding {
-        let settings = try InvoiceSettings.fromEnvironment(env)
-        return Finding(
-            check: "seller", verdict: .ok, detail: "VAT number \(settings.seller.vatNumber) on every invoice",
-            action: nil)
+        _ = try InvoiceSettings.fromEnvironment(env)
+        let registrations = try VATRateTable.load(env).registrations.resolved(env)
+        let detail = registrations.entries.map { entry in
+            "\(entry.name): \(entry.scheme.rawValue) \(entry.number ?? "") for \(entry.countries.joined(separator: " "))"
+        }
+        return Finding(check: "seller", verdict: .ok, detail: detail.joined(separator: "; "), action: nil)
     }
 
     /// Each policy file parsed the way its job parses it, so a typo shows here, not at 02:00.

@@ -21,12 +21,7 @@ struct OperationsTests {
     }
 
     var env: [String: String] {
-        [
-            "SAMIA_STORAGE_DIR": dir + "/storage", "INVOICE_FROM_NAME": "Samia Readings LLC",
-            "INVOICE_FROM_NAME_AR": "شركة سامية للقراءات", "INVOICE_FROM_EMAIL": "billing@samia.example",
-            "INVOICE_VAT_NUMBER": "310122393500003", "INVOICE_FROM_ADDRESS": "Riyadh, Saudi Arabia",
-            "INVOICE_FROM_ADDRESS_AR": "الرياض، المملكة العربية السعودية",
-        ]
+        SellerEnvironment.all.merging(["SAMIA_STORAGE_DIR": dir + "/storage"]) { $1 }
     }
 
     func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }

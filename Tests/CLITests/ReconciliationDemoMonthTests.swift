@@ -23,10 +23,8 @@ struct ReconciliationDemoMonthTests {
              WHERE pi.id = r.payment_intent_id AND pi.updated_at < '2026-09-25';
             DELETE FROM payment_intents WHERE updated_at < '2026-09-25';
             """)
-        let env = base.env.merging([
-            "SAMIA_TIMEZONE": "Asia/Beirut", "SAMIA_NOW": "2026-11-01T00:30:00+02:00", "INVOICE_FROM_NAME": "Demo",
-            "INVOICE_FROM_NAME_AR": "تجريبي", "INVOICE_FROM_ADDRESS": "Riyadh", "INVOICE_FROM_ADDRESS_AR": "الرياض",
-            "INVOICE_FROM_EMAIL": "billing@samia.example", "INVOICE_VAT_NUMBER": "310122393500003",
+        let env = base.env.merging(SellerEnvironment.all) { $1 }.merging([
+            "SAMIA_TIMEZONE": "Asia/Beirut", "SAMIA_NOW": "2026-11-01T00:30:00+02:00",
         ]) { $1 }
         // Two nights, so that credit notes are issued in the month as well as after it.
         for night in ["2026-10-20T00:30:00+03:00", "2026-11-01T00:30:00+02:00"] {

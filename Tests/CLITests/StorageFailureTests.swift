@@ -18,11 +18,7 @@ struct StorageFailureTests {
     }
 
     var env: [String: String] {
-        [
-            "SAMIA_STORAGE_DIR": storage, "INVOICE_FROM_NAME": "Samia Readings LLC",
-            "INVOICE_FROM_NAME_AR": "شركة سامية للقراءات", "INVOICE_FROM_EMAIL": "billing@samia.example",
-            "INVOICE_VAT_NUMBER": "310122393500003", "DATABASE_URL": config.conninfo,
-        ]
+        SellerEnvironment.all.merging(["SAMIA_STORAGE_DIR": storage, "DATABASE_URL": config.conninfo]) { $1 }
     }
 
     func psql(_ sql: String) throws -> String { try SQL.psql(config.conninfo, sql) }

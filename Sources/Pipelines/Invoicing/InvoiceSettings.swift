@@ -5,6 +5,8 @@ import Runner
 /// The seller block and invoicing options, from the environment (cron-friendly). A missing
 /// required setting stops the job before anything is numbered.
 public struct InvoiceSettings: Sendable {
+    /// Names, addresses and email; the tax number and its scheme are set per document from the
+    /// registration that covers the buyer's country (`SellerRegistrations`).
     public var seller: InvoiceDocument.Party
     public var pricesIncludeVAT: Bool
     /// How far back each run checks that numbered documents still have their PDF in storage
@@ -37,7 +39,7 @@ public struct InvoiceSettings: Sendable {
             seller: InvoiceDocument.Party(
                 nameEn: try required("INVOICE_FROM_NAME"), nameAr: try required("INVOICE_FROM_NAME_AR"),
                 addressEn: env["INVOICE_FROM_ADDRESS"] ?? "", addressAr: env["INVOICE_FROM_ADDRESS_AR"] ?? "",
-                vatNumber: try required("INVOICE_VAT_NUMBER"), email: try required("INVOICE_FROM_EMAIL")),
+                vatNumber: "", email: try required("INVOICE_FROM_EMAIL")),
             pricesIncludeVAT: ["true", "1", "yes"].contains(include), pdfCheckDays: checkDays)
     }
 }

@@ -22,6 +22,8 @@ public struct InvoicingJob: Job {
 
     let settings: InvoiceSettings
     let rates: VATRateTable
+    /// With their numbers resolved: the tax number each buyer country is invoiced under.
+    let registrations: SellerRegistrations
     let store: any ObjectStore
     let limit: Int?
     let fonts: FontSet.Paths
@@ -29,11 +31,12 @@ public struct InvoicingJob: Job {
     let icc: [UInt8]
 
     public init(
-        settings: InvoiceSettings, rates: VATRateTable, store: any ObjectStore, labels: Labels, icc: [UInt8],
-        fonts: FontSet.Paths = .fromEnvironment(), limit: Int? = nil
+        settings: InvoiceSettings, rates: VATRateTable, registrations: SellerRegistrations, store: any ObjectStore,
+        labels: Labels, icc: [UInt8], fonts: FontSet.Paths = .fromEnvironment(), limit: Int? = nil
     ) {
         self.settings = settings
         self.rates = rates
+        self.registrations = registrations
         self.store = store
         self.labels = labels
         self.icc = icc
@@ -64,8 +67,11 @@ public struct InvoicingJob: Job {
         stats["pdfs_altered"] = Int64(checked.altered)
         stats["failed"] = Int64(failures.count)
         // An altered legal document fails the run: someone must find out who changed it.
-        return JobOutcome(
+        var outcome = JobOutcome(
             stats: stats, failedItems: failures.count + checked.altered, itemsProcessed: Int64(issued + stored))
+        // A document refused for want of configuration (no registration for its country) ends 78.
+        outcome.configurationProblems = failures.configuration
+        return outcome
     }
 
     /// What a run would do: counts only.
@@ -98,6 +104,8 @@ public struct InvoicingJob: Job {
         let db: Connection
         let logger: Logger
         private var failed: [String: [Int64]] = [:]
+        /// Distinct configuration errors among the failures: the operator's to fix, not the data's.
+        private(set) var configuration: [String] = []
 
         init(db: Connection, logger: Logger) {
             self.db = db
@@ -110,6 +118,9 @@ public struct InvoicingJob: Job {
 
         mutating func record(_ source: String, _ id: Int64, _ error: any Error) {
             failed[source, default: []].append(id)
+            if case BatchError.configuration(let message) = error, !configuration.contains(message) {
+                configuration.append(message)
+            }
             let message = String(describing: error).prefix(500)
             logger.error(
                 "document failed",
@@ -314,6 +325,10 @@ public struct InvoicingJob: Job {
         let paidAt: Date = try row.decode("updated_at")
         let country: String = try row.decode("buyer_country")
         let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
+        let registration = try registrations.registration(country: country, rate: rate)
+        var seller = settings.seller
+        seller.vatNumber = registration.number ?? ""
+        seller.taxScheme = registration.scheme
         let amount: Int64 = try row.decode("amount_cents")
         let amountText = Currency.decimal(amount, exponent: exponent)
         let number = Self.format(prefix: "SAMIA-", year: year, value: try nextNumber(sp, series: "invoice", year: year))
@@ -321,7 +336,7 @@ public struct InvoicingJob: Job {
         // The amount charged always includes VAT: it is what the customer paid.
         let doc = InvoiceDocument(
             kind: .invoice, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: paidAt.truncatedToSeconds,
-            orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true, seller: settings.seller,
+            orderReference: "ORDER-\(orderID)", currency: currency, pricesIncludeVat: true, seller: seller,
             buyer: .init(name: try row.decode("buyer_name"), email: try row.decode("buyer_email"), country: country),
             lines: [
                 .init(
@@ -550,11 +565,12 @@ extension InvoicingJob {
         var settings = try InvoiceSettings.fromEnvironment()
         if checkAllPDFs { settings.pdfCheckDays = nil }
         let rates = try VATRateTable.load()
+        let registrations = try rates.registrations.resolved(ProcessInfo.processInfo.environment)
         let store = try ObjectStores.forJob(ProcessInfo.processInfo.environment)
         let fonts = FontSet.Paths.fromEnvironment()
         _ = try FontSet(paths: fonts)  // fail now, not after numbering, if a font is missing
         return InvoicingJob(
-            settings: settings, rates: rates, store: store, labels: try Labels.locate(),
+            settings: settings, rates: rates, registrations: registrations, store: store, labels: try Labels.locate(),
             icc: try PDFRenderer.loadICCProfile(), fonts: fonts, limit: limit)
     }
 }

@@ -15,6 +15,8 @@ public struct VATRateTable: Sendable {
 
     let countries: [String: [Entry]]
     let fallback: VATRate?
+    /// Under which tax number each buyer country is invoiced.
+    public let registrations: SellerRegistrations
     /// SHA-256 of the rates file as read, so a manifest can say which rates a check used.
     public let sourceSHA256: String
 
@@ -26,7 +28,10 @@ public struct VATRateTable: Sendable {
             throw BatchError.badInput(file: source, line: Self.line(of: error), field: nil, message: "not valid YAML")
         }
         // A country given twice would silently replace the first list; a misspelt key would drop an entry.
-        try PolicyKeys.fixed(["countries": .named(.list(.leaves(["from", "rate"])))]).check(yaml: yaml) {
+        let registration = PolicyKeys.leaves(["scheme", "number", "number_env", "countries"])
+        try PolicyKeys.fixed([
+            "countries": .named(.list(.leaves(["from", "rate"]))), "registrations": .named(registration),
+        ]).check(yaml: yaml) {
             BatchError.badInput(file: source, line: nil, field: $0, message: $1)
         }
         guard let top = root as? [String: Any], let list = top["countries"] as? [String: Any] else {
@@ -64,6 +69,7 @@ public struct VATRateTable: Sendable {
             countries[country] = entries
         }
         self.countries = countries
+        registrations = try SellerRegistrations(top["registrations"], source: source, rates: countries)
     }
 
     public static func line(of error: YamlError) -> Int? {

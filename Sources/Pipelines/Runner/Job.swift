@@ -86,6 +86,9 @@ public struct JobOutcome: Sendable, Equatable {
     /// Job-specific gauges for the metrics textfile (e.g. `samia_dsr_requests_overdue`), so
     /// alerts can fire on what the job saw, not only on whether it ran.
     public var gauges: [String: Double] = [:]
+    /// Items refused because configuration is missing or wrong (a buyer country no tax
+    /// registration covers): the run ends 78 naming them, after doing what it could.
+    public var configurationProblems: [String] = []
 
     public init(stats: [String: Int64] = [:], artifacts: [String] = [], failedItems: Int = 0, itemsProcessed: Int64 = 0)
     {

@@ -233,6 +233,11 @@ extension Runner {
         if !job.allowsConcurrentRuns, !((try? lockConnection.holdsAdvisoryLock(key)) ?? false) {
             return BatchError.lockLost(job: job.name)
         }
+        if let outcome, !outcome.configurationProblems.isEmpty {
+            return BatchError.configuration(
+                "\(outcome.failedItems) item(s) refused for configuration: "
+                    + outcome.configurationProblems.joined(separator: "; "))
+        }
         if let outcome, outcome.failedItems > 0 {
             return BatchError.partial(
                 job: job.name, failed: outcome.failedItems, succeeded: Int(outcome.itemsProcessed))

@@ -13,8 +13,12 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         public var addressAr: String
         public var vatNumber: String
         public var email: String
+        /// The registration `vatNumber` belongs to; absent, it is told from the number's shape
+        /// (documents written before schemes existed carry the KSA number and render as before).
+        public var taxScheme: TaxScheme?
         public init(
-            nameEn: String, nameAr: String, addressEn: String, addressAr: String, vatNumber: String, email: String
+            nameEn: String, nameAr: String, addressEn: String, addressAr: String, vatNumber: String, email: String,
+            taxScheme: TaxScheme? = nil
         ) {
             self.nameEn = nameEn
             self.nameAr = nameAr
@@ -22,7 +26,11 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
             self.addressAr = addressAr
             self.vatNumber = vatNumber
             self.email = email
+            self.taxScheme = taxScheme
         }
+
+        /// The scheme named, or the one the number's shape belongs to.
+        public var scheme: TaxScheme? { taxScheme ?? TaxScheme.inferred(from: vatNumber) }
     }
 
     public struct Buyer: Codable, Sendable, Equatable {
@@ -30,10 +38,21 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         public var email: String
         /// ISO 3166-1 alpha-2.
         public var country: String
-        public init(name: String, email: String, country: String) {
+        /// A business buyer's VAT number (B2B): printed, and in the EU it makes the supply a
+        /// reverse charge (no VAT charged).
+        public var vatNumber: String?
+        public var address: String?
+        public init(name: String, email: String, country: String, vatNumber: String? = nil, address: String? = nil) {
             self.name = name
             self.email = email
             self.country = country
+            self.vatNumber = vatNumber
+            self.address = address
+        }
+
+        /// An EU business buyer accounts for the VAT itself (Article 196 of Directive 2006/112/EC).
+        public var isReverseCharge: Bool {
+            !(vatNumber ?? "").isEmpty && TaxScheme.euMemberCountries.contains(country)
         }
     }
 

@@ -78,8 +78,9 @@ public final class InvoiceRenderer {
             var scratch = Page()
             var bottom = try totalsBlock(&scratch, doc, totals: totals, y: y)
             bottom = statements(&scratch, doc, y: bottom)
-            if doc.kind != .receipt { bottom += 6 + Self.qrSize }
-            try zatcaQR(&scratch, doc, totals: totals, y: bottom - (doc.kind != .receipt ? 6 + Self.qrSize : 0))
+            let qr = Self.carriesQR(doc)
+            if qr { bottom += 6 + Self.qrSize }
+            try zatcaQR(&scratch, doc, totals: totals, y: bottom - (qr ? 6 + Self.qrSize : 0))
             return (scratch, bottom)
         }
         var (block, bottom) = try layout(at: y)
@@ -106,7 +107,12 @@ public final class InvoiceRenderer {
 
     static func titleKey(_ doc: InvoiceDocument) -> String {
         switch doc.kind {
-        case .invoice: return doc.buyer.country == "SA" ? "title_simplified_invoice" : "title_invoice"
+        case .invoice:
+            // A seller not registered where the buyer is issues no tax invoice; in KSA a buyer
+            // without a VAT number gets ZATCA's simplified one.
+            if doc.seller.scheme == TaxScheme.none { return "title_plain_invoice" }
+            return doc.buyer.country == "SA" && (doc.buyer.vatNumber ?? "").isEmpty
+                ? "title_simplified_invoice" : "title_invoice"
         case .receipt: return "title_receipt"
         case .creditNote: return "title_credit_note"
         }
@@ -128,12 +134,14 @@ public final class InvoiceRenderer {
             &page, doc.seller.addressEn, x: m, y: left + 2, w: half, style: small, dir: .leftToRight, lang: "en")
         right = place(
             &page, doc.seller.addressAr, x: rightX, y: right + 2, w: half, style: small, dir: .rightToLeft, lang: "ar")
-        left = place(
-            &page, labels.en("vat_number") + ": " + doc.seller.vatNumber, x: m, y: left, w: half, style: small,
-            dir: .leftToRight, lang: "en")
-        right = place(
-            &page, labels.ar("vat_number") + ": " + doc.seller.vatNumber, x: rightX, y: right, w: half, style: small,
-            dir: .rightToLeft, lang: "ar")
+        if let key = doc.seller.scheme?.labelKey {
+            left = place(
+                &page, labels.en(key) + ": " + doc.seller.vatNumber, x: m, y: left, w: half, style: small,
+                dir: .leftToRight, lang: "en")
+            right = place(
+                &page, labels.ar(key) + ": " + doc.seller.vatNumber, x: rightX, y: right, w: half, style: small,
+                dir: .rightToLeft, lang: "ar")
+        }
         y = max(left, right) + 10
 
         return y
@@ -190,6 +198,10 @@ public final class InvoiceRenderer {
         y = row(&page, key: "name", value: doc.buyer.name, y: y, valueDirection: .auto)
         y = row(&page, key: "email", value: doc.buyer.email, y: y)
         y = row(&page, key: "country", value: doc.buyer.country, y: y)
+        if let address = doc.buyer.address, !address.isEmpty {
+            y = row(&page, key: "address", value: address, y: y, valueDirection: .auto)
+        }
+        if let number = doc.buyer.vatNumber, !number.isEmpty { y = row(&page, key: "vat_number", value: number, y: y) }
         y += 10
 
         return y
@@ -331,6 +343,11 @@ public final class InvoiceRenderer {
         var statements = [doc.pricesIncludeVat ? "includes_vat" : "excludes_vat"]
         if doc.kind == .receipt { statements.append("receipt_statement") }
         if doc.kind == .creditNote { statements.append("credit_statement") }
+        // The legal mention of the registration (OSS, not registered) and of a reverse charge.
+        if doc.kind != .receipt {
+            if let key = doc.seller.scheme?.mentionKey { statements.append(key) }
+            if doc.buyer.isReverseCharge { statements.append("mention_reverse_charge") }
+        }
         for key in statements {
             let l = place(&page, labels.en(key), x: m, y: y, w: half, style: small, dir: .leftToRight, lang: "en")
             let r = place(&page, labels.ar(key), x: rightX, y: y, w: half, style: small, dir: .rightToLeft, lang: "ar")
@@ -340,12 +357,15 @@ public final class InvoiceRenderer {
         return y
     }
 
+    /// ZATCA's QR code is for KSA tax documents; under another registration it would vouch for
+    /// the wrong number.
+    static func carriesQR(_ doc: InvoiceDocument) -> Bool { doc.kind != .receipt && doc.seller.scheme == .ksaVAT }
+
     /// The ZATCA QR code, on tax documents only.
     private func zatcaQR(_ page: inout Page, _ doc: InvoiceDocument, totals: InvoiceTotals, y: Double) throws {
         let m = Self.margin
         let e = totals.exponent
-        // ZATCA QR on tax documents.
-        if doc.kind != .receipt {
+        if Self.carriesQR(doc) {
             let payload = try ZATCAQRCode.payload(
                 sellerName: doc.seller.nameAr.isEmpty ? doc.seller.nameEn : doc.seller.nameAr,
                 vatNumber: doc.seller.vatNumber, timestamp: Self.timestamp(doc.issuedAt, iso: true),
@@ -378,7 +398,7 @@ public final class InvoiceRenderer {
     private func validate(_ doc: InvoiceDocument) throws {
         let required: [(String, String)] = [
             ("number", doc.number), ("order_reference", doc.orderReference), ("seller.name_en", doc.seller.nameEn),
-            ("seller.name_ar", doc.seller.nameAr), ("seller.vat_number", doc.seller.vatNumber),
+            ("seller.name_ar", doc.seller.nameAr),
             ("buyer.country", doc.buyer.country),
         ]
         for (field, value) in required where value.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -8,19 +8,44 @@ extension InvoiceDocument {
     static let countries: Set<String> = Set(
         Locale.Region.isoRegions.map(\.identifier).filter { $0.count == 2 && $0.allSatisfy(\.isUppercase) })
 
+    /// Whether `code` is an ISO 3166-1 alpha-2 country code.
+    public static func isCountry(_ code: String) -> Bool { countries.contains(code) }
+
     public func validate() throws {
         let country = buyer.country
         guard country.isEmpty || Self.countries.contains(country) else {
             throw InvoiceError.invalidField(
                 field: "buyer.country", reason: "\"\(country)\" is not an ISO 3166-1 alpha-2 country code")
         }
-        guard Self.isTaxNumber(seller.vatNumber) else {
-            throw InvoiceError.invalidField(
-                field: "seller.vat_number",
-                reason: "\"\(seller.vatNumber)\" is not a KSA VAT number (15 digits, first and last 3), a UAE TRN "
-                    + "(15 digits from 100) or an EU VAT number (country prefix and 2–13 letters or digits)")
-        }
+        try checkRegistration()
         try checkLengths()
+    }
+
+    /// The seller's number has its scheme's format; a seller not registered where the buyer is,
+    /// or a reverse-charge supply to an EU business, charges no VAT.
+    func checkRegistration() throws {
+        guard let scheme = seller.scheme, scheme.accepts(seller.vatNumber) else {
+            let wanted =
+                seller.taxScheme.map { $0.format }
+                ?? "a KSA VAT number (15 digits, first and last 3), a UAE TRN (15 digits from 100) or a VAT number "
+                + "(country prefix and 2–13 letters or digits)"
+            throw InvoiceError.invalidField(
+                field: "seller.vat_number", reason: "\"\(seller.vatNumber)\" is not \(wanted)")
+        }
+        if let number = buyer.vatNumber, !number.isEmpty, !TaxScheme.vat.accepts(number) {
+            throw InvoiceError.invalidField(
+                field: "buyer.vat_number",
+                reason: "\"\(number)\" is not a VAT number (5 to 20 capital letters and digits)")
+        }
+        let why =
+            scheme == .none
+            ? "the seller is not registered for VAT here (seller.tax_scheme none)"
+            : buyer.isReverseCharge ? "a supply to an EU business (buyer.vat_number) is reverse charged" : nil
+        if let why, let i = lines.firstIndex(where: { $0.vatRate.basisPoints != 0 }) {
+            throw InvoiceError.invalidField(
+                field: "lines[\(i)].vat_rate", reason: "\(lines[i].vatRate)% charged, but \(why): no VAT may be charged"
+            )
+        }
     }
 
     /// The longest text each field may hold, in characters, and the most lines: past these a
@@ -38,7 +63,8 @@ extension InvoiceDocument {
             ("seller.name_en", seller.nameEn, "name"), ("seller.name_ar", seller.nameAr, "name"),
             ("seller.address_en", seller.addressEn, "address"), ("seller.address_ar", seller.addressAr, "address"),
             ("seller.email", seller.email, "email"), ("buyer.name", buyer.name, "name"),
-            ("buyer.email", buyer.email, "email"),
+            ("buyer.email", buyer.email, "email"), ("buyer.vat_number", buyer.vatNumber ?? "", "reference"),
+            ("buyer.address", buyer.address ?? "", "address"),
         ]
         for (i, line) in lines.enumerated() {
             fields.append(("lines[\(i)].description_en", line.descriptionEn, "description"))
@@ -62,19 +88,6 @@ extension InvoiceDocument {
         }
     }
 
-    /// The registration formats the service invoices under.
-    static func isTaxNumber(_ text: String) -> Bool {
-        let digits = text.allSatisfy { $0.isASCII && $0.isNumber }
-        if digits && text.count == 15 {
-            return (text.hasPrefix("3") && text.hasSuffix("3")) || text.hasPrefix("100")
-        }
-        let prefix = text.prefix(2)
-        let rest = text.dropFirst(2)
-        return prefix.allSatisfy { $0.isASCII && $0.isUppercase }
-            && Self.countries.union(["EL", "XI"]).contains(String(prefix))
-            && (2...13).contains(rest.count) && rest.allSatisfy { $0.isASCII && ($0.isNumber || $0.isUppercase) }
-    }
-
     /// The JSON fields a document may have, by object; anything else is a typo that would
     /// otherwise be dropped without a word (a misspelt `amount_paid` would print the total).
     static let fields: [String: Set<String>] = [
@@ -82,8 +95,8 @@ extension InvoiceDocument {
             "kind", "number", "issued_at", "supplied_at", "order_reference", "currency", "prices_include_vat",
             "seller", "buyer", "lines", "amount_paid", "payment_reference", "original", "reason",
         ],
-        "seller": ["name_en", "name_ar", "address_en", "address_ar", "vat_number", "email"],
-        "buyer": ["name", "email", "country"],
+        "seller": ["name_en", "name_ar", "address_en", "address_ar", "vat_number", "email", "tax_scheme"],
+        "buyer": ["name", "email", "country", "vat_number", "address"],
         "lines": ["description_en", "description_ar", "quantity", "unit_price", "vat_rate"],
         "original": ["number", "issued_at", "total", "credited_before", "credited_before_by_rate"],
     ]
