@@ -99,3 +99,49 @@ extension InvoicingTests {
         return try Shell.run("/usr/bin/zbarimg", ["-q", "--raw", png + ".png"]).stdout
     }
 }
+
+extension InvoicingTests {
+    /// A Saudi buyer paying in USD: the invoice states its VAT in SAR at the rate finance loaded
+    /// for the supply date (fx_rates); without a rate the document is refused (78, named), and
+    /// the credit note restates its VAT at the invoice's rate.
+    @Test func aKSAInvoiceInDollarsStatesItsVATInSARFromFxRates() throws {
+        try load(orders: 3)
+        _ = try psql(
+            """
+            UPDATE payment_intents SET currency = 'USD', amount_cents = 11500
+             WHERE order_id IN (SELECT o.id FROM orders o JOIN profiles p ON p.id = o.user_id WHERE p.country = 'SA');
+            INSERT INTO refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status)
+            SELECT pi.order_id, pi.id, 're_usd', 4600, 'USD', 'goodwill', 'succeeded'
+              FROM payment_intents pi WHERE pi.currency = 'USD' AND pi.status = 'succeeded' ORDER BY pi.id LIMIT 1;
+            """)
+        let refused = try CLI.run(["invoices"], database: config, env: env)
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("no SAR rate for USD in fx_rates"), "\(refused.stderr)")
+        #expect(try psql("SELECT count(*) FROM invoices WHERE currency = 'USD'") == "0")
+        // A rate older than a week before the supply does not count; the day's rate does.
+        let supplied = try psql(
+            "SELECT min((updated_at AT TIME ZONE 'UTC')::date) FROM payment_intents WHERE currency = 'USD' AND status = 'succeeded'"
+        )
+        _ = try psql(
+            """
+            INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES
+              ('SAR', 'USD', '\(supplied)'::date - 30, 3.70), ('SAR', 'USD', '\(supplied)'::date, 3.7500)
+            """)
+        let run = try CLI.run(["invoices"], database: config, env: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            try psql(
+                "SELECT DISTINCT meta->'document'->'accounting'->>'rate' || ' ' || (meta->'document'->'accounting'->>'rate_date' = '\(supplied)') FROM invoices WHERE currency = 'USD'"
+            ) == "3.75 true")
+        let text = try PDFText.extract(storage + "/" + (try pdfKey(country: "SA")))
+        // 115.00 USD incl. 15 %: VAT 15.00 USD = 56.25 SAR.
+        #expect(text.contains("56.25 SAR") && text.contains("1 USD = 3.75 SAR, \(supplied)"), "\(text)")
+        // The credit note of 46.00 USD: VAT 6.00 USD = 22.50 SAR at the invoice's rate.
+        #expect(
+            try psql("SELECT meta->'document'->'accounting'->>'rate' FROM credit_notes WHERE currency = 'USD'")
+                == "3.75")
+        let note = try psql(
+            "SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id WHERE c.currency = 'USD'")
+        #expect(try PDFText.extract(storage + "/" + note).contains("22.50 SAR"))
+    }
+}

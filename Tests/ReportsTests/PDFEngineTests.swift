@@ -65,11 +65,13 @@ struct PDFEngineTests {
                 vatRate: try #require(VATRate(percent: "10"))),
         ]
         doc.currency = "BHD"
+        doc.accounting = .init(currency: "SAR", rate: "9.97", rateDate: "2026-11-19")
         doc.amountPaid = nil
         let totals = try InvoiceTotals(doc)
         #expect(totals.subtotal + totals.vat == totals.total)
         #expect(totals.total == 2006)
         #expect(totals.vatByRate.map(\.vat) == [48, 91])
+        #expect(totals.vatInAccounting == 139)  // 0.139 BHD × 9.97 = 1.38583 → 1.39 SAR
     }
 
     @Test func invoiceReadsBackWithIndependentTools() throws {

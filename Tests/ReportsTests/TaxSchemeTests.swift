@@ -78,3 +78,36 @@ struct TaxSchemeTests {
         #expect(!json.contains("tax_scheme") && !json.contains("\"vat_number\":null"))
     }
 }
+
+extension TaxSchemeTests {
+    /// ZATCA: a KSA tax invoice in another currency shows its VAT total in SAR, with the rate
+    /// and its date; without them it is refused, naming the field.
+    @Test func aForeignCurrencyKSAInvoiceStatesItsVATInSAR() throws {
+        var doc = try PDFEngineTests.example("invoice")
+        doc.currency = "USD"
+        #expect(
+            try Self.refusal(doc).contains(
+                "field accounting: a KSA tax document in USD must state its VAT total in SAR"))
+        doc.accounting = .init(currency: "SAR", rate: "3.7512345", rateDate: "2026-11-19")
+        // 115.00 USD incl. 15 %: VAT 15.00 USD × 3.7512345 = 56.2685175 → 56.27 SAR.
+        let totals = try InvoiceTotals(doc)
+        #expect(totals.vat == 1500 && totals.vatInAccounting == 5627)
+        let text = try Self.text(doc, "usd-ksa.pdf")
+        #expect(text.contains("56.27 SAR"), "\(text)")
+        #expect(text.contains("1 USD = 3.7512345 SAR, 2026-11-19"), "\(text)")
+        for (field, change) in [
+            ("accounting.rate", { (d: inout InvoiceDocument) in d.accounting?.rate = "3,75" }),
+            ("accounting.rate", { (d: inout InvoiceDocument) in d.accounting?.rate = "0.0" }),
+            ("accounting.rate_date", { (d: inout InvoiceDocument) in d.accounting?.rateDate = "2026-02-30" }),
+            ("accounting.currency", { (d: inout InvoiceDocument) in d.accounting?.currency = "EUR" }),
+        ] {
+            var bad = doc
+            change(&bad)
+            #expect(try Self.refusal(bad).contains("field \(field):"), "\(field)")
+        }
+        // A receipt is not a tax document: no SAR figure needed.
+        doc.kind = .receipt
+        doc.accounting = nil
+        #expect(try Self.refusal(doc) == "accepted")
+    }
+}

@@ -232,6 +232,27 @@ public struct InvoicingJob: Job {
         return stored
     }
 
+    /// How long before the supply date a SAR rate may be: older, finance must load the day's rate.
+    static let sarRateMaxAgeDays = 7
+
+    /// The SAR rate for a KSA invoice in another currency (ZATCA wants its VAT in SAR): the
+    /// latest in `fx_rates` on or before the supply date, at most `sarRateMaxAgeDays` old. None is
+    /// a configuration error for this document: finance loads rates, nobody guesses one.
+    static func sarRate(_ db: Connection, currency: String, on day: LocalDate) throws -> InvoiceDocument.Accounting {
+        let rows = try db.query(
+            """
+            SELECT trim_scale(rate)::text AS rate, rate_date::text AS rate_date FROM public.fx_rates
+             WHERE reporting_currency = 'SAR' AND currency = $1 AND rate_date <= $2::date AND rate_date > $2::date - $3::int
+             ORDER BY rate_date DESC LIMIT 1
+            """, [currency, day, sarRateMaxAgeDays])
+        guard let row = rows.first else {
+            throw BatchError.configuration(
+                "no SAR rate for \(currency) in fx_rates within \(sarRateMaxAgeDays) days up to \(day): a KSA invoice in \(currency) states its VAT in SAR (docs/invoices.md)"
+            )
+        }
+        return .init(currency: "SAR", rate: try row.decode("rate"), rateDate: try row.decode("rate_date"))
+    }
+
     /// The stored snapshot: the document JSON in the same schema `render` reads.
     static func snapshot(_ doc: InvoiceDocument) throws -> JSONText {
         JSONText(String(decoding: try InvoiceDocument.encoder().encode(["document": doc]), as: UTF8.self))
@@ -324,8 +345,12 @@ public struct InvoicingJob: Job {
         }
         let paidAt: Date = try row.decode("updated_at")
         let country: String = try row.decode("buyer_country")
-        let rate = try rates.rate(country: country, on: LocalDate(paidAt, in: TimeZone(identifier: "UTC")!))
+        let supplyDay = LocalDate(paidAt, in: TimeZone(identifier: "UTC")!)
+        let rate = try rates.rate(country: country, on: supplyDay)
         let registration = try registrations.registration(country: country, rate: rate)
+        let accounting =
+            registration.scheme == .ksaVAT && currency != "SAR"
+            ? try Self.sarRate(sp, currency: currency, on: supplyDay) : nil
         var seller = settings.seller
         seller.vatNumber = registration.number ?? ""
         seller.taxScheme = registration.scheme
@@ -342,7 +367,7 @@ public struct InvoicingJob: Job {
                 .init(
                     descriptionEn: try row.decode("service_en"), descriptionAr: try row.decode("service_ar"),
                     quantity: 1, unitPrice: amountText, vatRate: rate)
-            ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"))
+            ], amountPaid: amountText, paymentReference: try row.decode("provider_intent_id"), accounting: accounting)
         // Checked before the number is taken: a document that cannot be drawn is never numbered.
         try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)
@@ -441,7 +466,7 @@ public struct InvoicingJob: Job {
                 number: original.number, issuedAt: original.issuedAt,
                 total: Currency.decimal(try row.decode("total_cents") as Int64, exponent: exponent),
                 creditedBefore: credited > 0 ? Currency.decimal(credited, exponent: exponent) : nil),
-            reason: try row.decode("reason"))
+            reason: try row.decode("reason"), accounting: original.accounting)
         try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)
         let creditID: Int64 = try sp.scalar(

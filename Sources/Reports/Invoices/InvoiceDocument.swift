@@ -95,6 +95,22 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         }
     }
 
+    /// The VAT total restated in the seller's accounting currency at a dated rate, where the law
+    /// asks for it: a KSA tax invoice in another currency must show its VAT in SAR (ZATCA).
+    public struct Accounting: Codable, Sendable, Equatable {
+        /// ISO 4217 (SAR under the KSA registration).
+        public var currency: String
+        /// Units of `currency` per one unit of the document's currency ("3.75"), at most 10 decimals.
+        public var rate: String
+        /// The day the rate is for, YYYY-MM-DD (the supply date's, or the latest before it).
+        public var rateDate: String
+        public init(currency: String, rate: String, rateDate: String) {
+            self.currency = currency
+            self.rate = rate
+            self.rateDate = rateDate
+        }
+    }
+
     public var kind: Kind
     public var number: String
     public var issuedAt: Date
@@ -111,11 +127,13 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
     public var original: Original?
     /// Reason printed on a credit note.
     public var reason: String?
+    public var accounting: Accounting?
 
     public init(
         kind: Kind, number: String, issuedAt: Date, suppliedAt: Date, orderReference: String, currency: String,
         pricesIncludeVat: Bool, seller: Party, buyer: Buyer, lines: [LineItem], amountPaid: String? = nil,
-        paymentReference: String? = nil, original: Original? = nil, reason: String? = nil
+        paymentReference: String? = nil, original: Original? = nil, reason: String? = nil,
+        accounting: Accounting? = nil
     ) {
         self.kind = kind
         self.number = number
@@ -131,6 +149,7 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         self.paymentReference = paymentReference
         self.original = original
         self.reason = reason
+        self.accounting = accounting
     }
 
     public static func decoder() -> JSONDecoder {

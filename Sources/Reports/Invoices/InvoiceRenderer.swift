@@ -308,6 +308,14 @@ public final class InvoiceRenderer {
                 value: money(group.vat) + c, y: y)
         }
         y = row(&page, key: "total", value: money(totals.total) + c, y: y, bold: true)
+        if let accounting = doc.accounting, let converted = totals.vatInAccounting,
+            let target = Currency.exponent(accounting.currency)
+        {
+            let restated = Currency.display(converted, exponent: target) + " " + accounting.currency
+            y = row(&page, key: "vat_in_accounting_currency", value: restated, y: y)
+            let rate = "1 \(doc.currency) = \(accounting.rate) \(accounting.currency), \(accounting.rateDate)"
+            y = row(&page, key: "exchange_rate", value: rate, y: y)
+        }
         switch doc.kind {
         case .invoice, .receipt:
             y = row(&page, key: "amount_paid", value: money(totals.amountPaid) + c, y: y, bold: doc.kind == .receipt)

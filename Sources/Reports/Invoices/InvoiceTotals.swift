@@ -22,6 +22,8 @@ public struct InvoiceTotals: Sendable, Equatable {
     public var vat: Int64
     public var total: Int64
     public var amountPaid: Int64
+    /// The VAT total in `accounting.currency`'s minor units (nil without an accounting currency).
+    public var vatInAccounting: Int64?
 
     public static func == (a: InvoiceTotals, b: InvoiceTotals) -> Bool {
         a.lines == b.lines && a.subtotal == b.subtotal && a.vat == b.vat && a.total == b.total
@@ -63,6 +65,25 @@ public struct InvoiceTotals: Sendable, Equatable {
         amountPaid =
             try doc.amountPaid.map { try Self.parse($0, exponent: exponent, field: "amount_paid") } ?? total
         if let original = doc.original, doc.kind == .creditNote { try creditAgainst(original, doc: doc) }
+        if let accounting = doc.accounting {
+            vatInAccounting = try Self.convert(vat, exponent: exponent, accounting: accounting)
+        }
+    }
+
+    /// `minor` units of the document's currency in the accounting currency's minor units at the
+    /// rate, rounded half up once (Decimal keeps 38 digits: exact for every amount accepted).
+    static func convert(_ minor: Int64, exponent: Int, accounting: InvoiceDocument.Accounting) throws -> Int64 {
+        guard let target = Currency.exponent(accounting.currency),
+            let rate = Decimal(string: accounting.rate, locale: Locale(identifier: "en_US_POSIX"))
+        else { throw InvoiceError.invalidField(field: "accounting", reason: "no currency or rate") }
+        var value = Decimal(minor) * rate * pow(Decimal(10), target) / pow(Decimal(10), exponent)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 0, .plain)
+        guard rounded < Decimal(Int64(1) << 62) else {
+            throw InvoiceError.invalidField(
+                field: "accounting.rate", reason: "the VAT in \(accounting.currency) is too large")
+        }
+        return NSDecimalNumber(decimal: rounded).int64Value
     }
 
     /// Each line's unit price and amount (quantity × unit price), exact or refused.

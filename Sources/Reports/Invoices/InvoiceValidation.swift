@@ -18,6 +18,7 @@ extension InvoiceDocument {
                 field: "buyer.country", reason: "\"\(country)\" is not an ISO 3166-1 alpha-2 country code")
         }
         try checkRegistration()
+        try checkAccounting()
         try checkLengths()
     }
 
@@ -46,6 +47,50 @@ extension InvoiceDocument {
                 field: "lines[\(i)].vat_rate", reason: "\(lines[i].vatRate)% charged, but \(why): no VAT may be charged"
             )
         }
+    }
+
+    /// A KSA tax document in another currency states its VAT in SAR at a dated rate; a rate given
+    /// is a positive decimal for a real day.
+    func checkAccounting() throws {
+        guard let accounting else {
+            // An unknown currency is the totals' error to name.
+            guard
+                seller.scheme != .ksaVAT || currency == "SAR" || kind == .receipt || Currency.exponent(currency) == nil
+            else {
+                throw InvoiceError.invalidField(
+                    field: "accounting",
+                    reason: "a KSA tax document in \(currency) must state its VAT total in SAR: "
+                        + "{currency: SAR, rate, rate_date}")
+            }
+            return
+        }
+        guard Currency.exponent(accounting.currency) != nil, accounting.currency != currency,
+            seller.scheme != .ksaVAT || accounting.currency == "SAR"
+        else {
+            throw InvoiceError.invalidField(
+                field: "accounting.currency",
+                reason:
+                    "\"\(accounting.currency)\" is not \(seller.scheme == .ksaVAT ? "SAR" : "another ISO 4217 currency")"
+            )
+        }
+        guard Self.isRate(accounting.rate) else {
+            throw InvoiceError.invalidField(
+                field: "accounting.rate",
+                reason: "\"\(accounting.rate)\" is not a positive decimal with at most 10 decimals")
+        }
+        guard Self.isRealDateTime(accounting.rateDate + "T00:00:00Z"), accounting.rateDate.count == 10 else {
+            throw InvoiceError.invalidField(
+                field: "accounting.rate_date", reason: "\"\(accounting.rateDate)\" is not a day YYYY-MM-DD")
+        }
+    }
+
+    static func isRate(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let digits = { (s: Substring) in !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard (1...2).contains(parts.count), digits(parts[0]), parts[0].count <= 9,
+            parts.count == 1 || (digits(parts[1]) && parts[1].count <= 10)
+        else { return false }
+        return text.contains { $0 != "0" && $0 != "." }
     }
 
     /// The longest text each field may hold, in characters, and the most lines: past these a
@@ -93,12 +138,13 @@ extension InvoiceDocument {
     static let fields: [String: Set<String>] = [
         "": [
             "kind", "number", "issued_at", "supplied_at", "order_reference", "currency", "prices_include_vat",
-            "seller", "buyer", "lines", "amount_paid", "payment_reference", "original", "reason",
+            "seller", "buyer", "lines", "amount_paid", "payment_reference", "original", "reason", "accounting",
         ],
         "seller": ["name_en", "name_ar", "address_en", "address_ar", "vat_number", "email", "tax_scheme"],
         "buyer": ["name", "email", "country", "vat_number", "address"],
         "lines": ["description_en", "description_ar", "quantity", "unit_price", "vat_rate"],
         "original": ["number", "issued_at", "total", "credited_before", "credited_before_by_rate"],
+        "accounting": ["currency", "rate", "rate_date"],
     ]
 
     /// Refuses a field the schema does not have, naming it with its path.
@@ -119,7 +165,7 @@ extension InvoiceDocument {
                 )
             }
             guard name.isEmpty else { return }
-            for key in ["seller", "buyer", "lines", "original"] { try check(dict[key], key, key) }
+            for key in ["seller", "buyer", "lines", "original", "accounting"] { try check(dict[key], key, key) }
         }
         try check(object, "", "")
     }
