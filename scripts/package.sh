@@ -62,7 +62,7 @@ Version: $version
 Architecture: $arch
 Maintainer: samia-batch developers <ops@samia.example>
 Installed-Size: $size
-Depends: $depends, adduser, fonts-noto-core
+Depends: $depends, adduser, fonts-noto-core, fonts-symbola, fonts-droid-fallback
 Section: admin
 Priority: optional
 Homepage: https://github.com/samia/samia-batch

@@ -40,7 +40,7 @@ extension Doctor {
     func fonts() throws -> Finding {
         let paths = FontSet.Paths.fromEnvironment(env)
         _ = try FontSet(paths: paths)
-        let names = [paths.sans, paths.sansBold, paths.arabic, paths.arabicBold].map {
+        let names = ([paths.sans, paths.sansBold, paths.arabic, paths.arabicBold] + paths.fallbacks).map {
             ($0 as NSString).lastPathComponent
         }
         return Finding(check: "fonts", verdict: .ok, detail: names.joined(separator: ", "), action: nil)

@@ -87,6 +87,14 @@ public final class FontFace {
         bytes.deallocate()
     }
 
+    /// Whether the outlines are TrueType (`glyf`): what the PDF embeds as `FontFile2`. A CFF font
+    /// (most of Noto CJK) would need `FontFile3`, which the writer does not produce.
+    public var hasTrueTypeOutlines: Bool {
+        let blob = hb_face_reference_table(hbFace, FontFace.tag("glyf"))
+        defer { hb_blob_destroy(blob) }
+        return hb_blob_get_length(blob) > 0
+    }
+
     /// Whether the font has a glyph for the character (FreeType's cmap lookup).
     public func covers(_ scalar: Unicode.Scalar) -> Bool {
         if let known = coverageCache[scalar.value] { return known }

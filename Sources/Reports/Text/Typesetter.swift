@@ -2,7 +2,8 @@ import CHarfBuzz
 
 /// Turns a string into shaped, broken, aligned lines: bidi levels from FriBidi, a face per
 /// character (Arabic letters in the Arabic face, everything else in the Latin one, marks and
-/// spaces following their neighbour, and each face filling the other's gaps), HarfBuzz shaping
+/// spaces following their neighbour, each face filling the other's gaps, and the fallback chain
+/// what neither has), HarfBuzz shaping
 /// per run with the run's script, direction and language, then greedy breaking at spaces.
 public final class Typesetter {
     public let fonts: FontSet
@@ -148,7 +149,10 @@ public final class Typesetter {
             let preferred = Self.isArabicLetter(s) ? arabic : latin
             let other = preferred == latin ? arabic : latin
             result[i] =
-                fonts.faces[preferred].covers(s) ? preferred : (fonts.faces[other].covers(s) ? other : preferred)
+                fonts.faces[preferred].covers(s)
+                ? preferred
+                : fonts.faces[other].covers(s)
+                    ? other : (fonts.fallbackFaces.first { fonts.faces[$0].covers(s) } ?? preferred)
         }
         // Followers take the previous face; leading followers the next one.
         var last = -1
@@ -176,8 +180,13 @@ public final class Typesetter {
         let rtl = level & 1 == 1
         hb_buffer_set_direction(buffer, rtl ? HB_DIRECTION_RTL : HB_DIRECTION_LTR)
         let arabic = fonts.isArabicFace(face)
-        hb_buffer_set_script(buffer, arabic ? HB_SCRIPT_ARABIC : HB_SCRIPT_LATIN)
-        hb_buffer_set_language(buffer, hb_language_from_string(arabic ? "ar" : "en", -1))
+        if fonts.fallbackFaces.contains(face) {
+            // Symbols, emoji, CJK: HarfBuzz tells script and language from the text itself.
+            hb_buffer_guess_segment_properties(buffer)
+        } else {
+            hb_buffer_set_script(buffer, arabic ? HB_SCRIPT_ARABIC : HB_SCRIPT_LATIN)
+            hb_buffer_set_language(buffer, hb_language_from_string(arabic ? "ar" : "en", -1))
+        }
         hb_buffer_set_cluster_level(buffer, HB_BUFFER_CLUSTER_LEVEL_MONOTONE_GRAPHEMES)
         hb_shape(font.hbFont, buffer, nil, 0)
         var count: UInt32 = 0
