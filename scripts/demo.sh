@@ -119,6 +119,12 @@ describe() {
 planted_story=$(while read -r kind count; do printf '  %-20s %5s  %s\n' "$kind" "$count" "$(describe "$kind")"; done <<<"$planted")
 echo "== data-subject requests: an export (masked, signed) and an erasure, with a dry run first"
 export SAMIA_DPO_CONTACT=${SAMIA_DPO_CONTACT:-"privacy@samia.example (demo)"}
+# The seed hashes analytics actors with this salt (Sources/Pipelines/Schema/dev/seed.sql);
+# production's salt is the platform's secret, in a file only the service user reads.
+if [ -z "${SAMIA_ACTOR_SALT_FILE:-}" ]; then
+  printf 'demo-salt' > "$out/keys/actor.salt"
+  export SAMIA_ACTOR_SALT_FILE="$out/keys/actor.salt"
+fi
 mkdir -p "$out/dsr"
 "$bin" datamap check
 client=$(psql "$DATABASE_URL" -X -At -c "SELECT o.user_id FROM public.orders o JOIN public.invoices i ON i.order_id = o.id

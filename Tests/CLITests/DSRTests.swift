@@ -40,11 +40,12 @@ struct DSRTests {
             try Data(body.utf8).write(to: URL(fileURLWithPath: path))
         }
         try Data((0..<32).map { UInt8($0 * 7 & 0xFF) }).write(to: URL(fileURLWithPath: dir + "/passphrase.key"))
+        try Data("dsr-test-salt\n".utf8).write(to: URL(fileURLWithPath: dir + "/actor.salt"))
         env = [
             "SAMIA_SIGNING_KEY_FILE": dir + "/signing.key", "SAMIA_SIGNING_PUBLIC_KEY_FILE": dir + "/signing.key.pub",
             "SAMIA_STORAGE_DIR": dir + "/storage", "SAMIA_DPO_CONTACT": "privacy@samia.example (DPO)",
             "SAMIA_DSR_PASSPHRASE_KEY_FILE": dir + "/passphrase.key", "USER": "dpo-test",
-            "SAMIA_METRICS_TEXTFILE": dir + "/metrics.prom",
+            "SAMIA_METRICS_TEXTFILE": dir + "/metrics.prom", "SAMIA_ACTOR_SALT_FILE": dir + "/actor.salt",
         ]
     }
 
@@ -256,9 +257,9 @@ struct DSRTests {
         #expect(try Shell.run("/usr/bin/unzip", ["-tq", zip]).status == 0)
         let names = try entries(zip)
         let tables = [
-            "assist_drafts", "astro_requests", "audit_log", "blocked_profiles", "calls", "credit_notes", "invoices",
-            "media_assets", "moderation_actions", "notif_log", "notif_prefs", "orders", "payment_intents",
-            "phone_verifications", "profiles", "refunds",
+            "assist_drafts", "astro_requests", "audit_log", "blocked_profiles", "calls", "credit_notes", "events_raw",
+            "invoices", "media_assets", "moderation_actions", "notif_log", "notif_prefs", "orders", "payment_events",
+            "payment_intents", "phone_verifications", "profiles", "refunds",
         ]
         #expect(
             names
@@ -276,7 +277,7 @@ struct DSRTests {
         let counts: [String: Int] = [
             "profiles": 1, "orders": 2, "media_assets": 5, "payment_intents": 1, "invoices": 1, "refunds": 1,
             "calls": 1, "notif_log": 1, "notif_prefs": 1, "phone_verifications": 1, "astro_requests": 1,
-            "audit_log": 1, "credit_notes": 0,
+            "audit_log": 2, "credit_notes": 0, "moderation_actions": 1, "events_raw": 2, "payment_events": 2,
         ]
         for table in tables {
             let rows = try csv(out + "/data/\(table).csv")
@@ -304,6 +305,20 @@ struct DSRTests {
                 with: Data(contentsOf: URL(fileURLWithPath: out + "/data/notif_log.json"))) as? [[String: Any]]
         #expect((notif?.first?["payload"] as? [String: String])?["text"] == "Your reader re***@example.com replied")
         #expect(notif?.first?["target"] as? String == "amira@example.com")
+        // Every place they live (issue 36, point 2): what others wrote about them, their
+        // pseudonymous events (found through the salted hash), the webhooks naming their payments.
+        #expect(
+            try csv(out + "/data/audit_log.csv").map { $0["event", default: "?"] + "/" + $0["entity", default: ""] }
+                == ["login/", "refund_created/refund"])
+        #expect(try csv(out + "/data/moderation_actions.csv").map { $0["reason", default: "?"] } == ["reported twice"])
+        #expect(
+            try csv(out + "/data/events_raw.csv").map { $0["event", default: "?"] } == [
+                "order_created", "call_started",
+            ])
+        let webhooks =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out + "/data/payment_events.json"))) as? [[String: Any]]
+        #expect(webhooks?.compactMap { ($0["payload"] as? [String: Any])?["id"] as? String } == ["pi_A1", "evt_A1"])
         let media = try csv(out + "/data/media_assets.csv").map { $0["id", default: "?"] }
         #expect(media == ["101", "102", "104", "105", "106"])
         let everything = try Shell.run(
@@ -505,6 +520,18 @@ struct DSRTests {
             stored("invoices/2026/10/SAMIA-2026-000001.pdf")
                 && stored("uploads/aaaaaaaa-0000-4000-8000-000000000003/order-3.jpg"))
         #expect(try psql("SELECT count(*), count(deleted_at) FROM public.storage_outbox") == "4|4")
+        // Their events are unlinked (B's keep their hash); the webhooks stay as bookkeeping without
+        // the payer's name, email and phone; what others wrote about them stays.
+        #expect(try psql("SELECT count(*) FILTER (WHERE actor_hash IS NULL), count(*) FROM public.events_raw") == "2|3")
+        #expect(
+            try psql(
+                "SELECT payload::text FROM public.payment_events WHERE payload->>'id' = 'evt_A1'")
+                == #"{"id": "evt_A1", "data": {"object": {"id": "re_A1", "amount": 1000}}}"#)
+        #expect(
+            try psql("SELECT payload->>'receipt_email' FROM public.payment_events WHERE payload->>'id' = 'pi_B3'")
+                == "bob@example.org")
+        #expect(try psql("SELECT count(*) FROM public.audit_log WHERE entity = 'refund'") == "1")
+        #expect(try psql("SELECT count(*) FROM public.moderation_actions") == "2")
         #expect(
             try psql(
                 "SELECT committed_at IS NOT NULL, verified_at IS NOT NULL, verification->>'passed' FROM public.dsr_erasures"
@@ -542,6 +569,24 @@ struct DSRTests {
         let after = try extract(exportZip)
         #expect(try csv(after + "/data/orders.csv").map { $0["question_text", default: "?"] } == [""])
         #expect(try csv(after + "/data/notif_log.csv").isEmpty)
+        #expect(try csv(after + "/data/events_raw.csv").isEmpty)
+    }
+
+    /// Without the salt of the pseudonymous events no subject's events can be found: every
+    /// request waits (78, naming the variable) instead of exporting or erasing without them.
+    @Test func aMissingPseudonymSaltStopsProcessingBeforeAnything() throws {
+        let id = try approvedErasure()
+        let before = try fingerprint()
+        var unset = env
+        unset["SAMIA_ACTOR_SALT_FILE"] = nil
+        let r = try CLI.run(["dsr", "process"], database: config, env: unset)
+        #expect(r.status == 78 && r.stderr.contains("SAMIA_ACTOR_SALT_FILE is not set"), "\(r.stderr)")
+        let empty = dir + "/empty.salt"
+        try Data().write(to: URL(fileURLWithPath: empty))
+        let blank = try dsr(["process"], env: ["SAMIA_ACTOR_SALT_FILE": empty])
+        #expect(blank.status == 78 && blank.stderr.contains("cannot read a salt"), "\(blank.stderr)")
+        #expect(try fingerprint() == before)
+        #expect(try psql("SELECT status, attempts FROM public.dsr_requests WHERE id = \(id)") == "approved|0")
     }
 
     @Test func aHoldOnOneRowKeepsThatRowThroughAnErasure() throws {

@@ -59,9 +59,10 @@ struct StorageFailureTests {
         // The other jobs that write to the store refuse the same way: a finance ZIP, a DSR export.
         let key = storage + ".key"
         #expect(try CLI.run(["keygen", "--out", key]).status == 0)
+        try Data("salt".utf8).write(to: URL(fileURLWithPath: storage + ".salt"))
         let low = env.merging([
             "SAMIA_STORAGE_MIN_FREE_MB": "100000000", "SAMIA_SIGNING_KEY_FILE": key,
-            "SAMIA_DPO_CONTACT": "dpo@samia.example",
+            "SAMIA_DPO_CONTACT": "dpo@samia.example", "SAMIA_ACTOR_SALT_FILE": storage + ".salt",
         ]) { $1 }
         let reconcile = try CLI.run(["reconcile", "--month", "2026-11"], env: low)
         #expect(reconcile.status == 74 && reconcile.stderr.contains("MiB free"), "\(reconcile.stderr)")

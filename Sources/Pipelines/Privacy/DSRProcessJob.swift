@@ -125,7 +125,10 @@ public struct DSRProcessJob: Job {
                 "reach columns lead no index; each export and erasure reads their tables whole (datamap check)",
                 metadata: ["event": "dsr_unindexed_reach", "columns": "\(report.unindexed.joined(separator: ","))"])
         }
-        return try SubjectScope(map: map, connection: context.connection)
+        let scope = try SubjectScope(map: map, connection: context.connection)
+        // Without a pseudonym's salt no subject's events can be found: stop before any request.
+        try scope.checkSalts()
+        return scope
     }
 
     /// One erasure; its failure fails the request alone (an interruption ends the run).

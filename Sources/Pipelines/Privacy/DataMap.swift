@@ -32,6 +32,16 @@ public struct DataMap: Sendable, Equatable {
         /// times). With the columns named elsewhere in the entry they must cover the table:
         /// a column the map does not classify stops every privacy job (`DataMapValidator`).
         public var notPersonal: [String] = []
+        /// Rows about the subject that others wrote (an audit entry on their refund, a moderation
+        /// decision on their profile): exported, never erased as the subject's own.
+        public var about: About?
+        /// Rows keyed by a salted hash of the subject id (analytics events' `actor_hash`).
+        public var pseudonym: Pseudonym?
+        /// Rows that name a subject's record inside a JSON document (a webhook payload naming
+        /// their payment intent).
+        public var jsonReach: [JSONReach] = []
+        /// JSON columns → keys holding personal data at any depth: `strip` removes them.
+        public var jsonPersonalKeys: [String: [String]] = [:]
 
         /// Every column this entry classifies: personal, storage keys, withheld, subject ids,
         /// the columns erasure rewrites, the first column of each reach path, and the
@@ -41,12 +51,38 @@ public struct DataMap: Sendable, Equatable {
             columns.formUnion(erasure.columns.keys)
             columns.formUnion(erasure.ifReferenced.keys)
             columns.formUnion(notPersonal)
+            if let about { columns.formUnion([about.column, about.kindColumn]) }
+            if let pseudonym { columns.insert(pseudonym.column) }
+            columns.formUnion(jsonReach.map(\.column))
             for path in reach where !path.hasPrefix("<-") {
                 let first = path.components(separatedBy: "->")[0].trimmingCharacters(in: .whitespaces)
                 columns.insert(String(first.split(separator: ".").last ?? Substring(first)))
             }
             return columns
         }
+    }
+
+    /// `kindColumn` names the kind of record `column` identifies (`entity` = `refund`, `entity_id`
+    /// = a refund's id as text); `kinds` maps each kind to its mapped table.
+    public struct About: Sendable, Equatable {
+        public var column: String
+        public var kindColumn: String
+        public var kinds: [String: String]
+    }
+
+    /// `column` = hex SHA-256 of `SALT:SUBJECT_ID`, the salt read from the file named by the
+    /// environment variable `saltFileEnv` (a secret of the platform, never in the repository).
+    public struct Pseudonym: Sendable, Equatable {
+        public var column: String
+        public var saltFileEnv: String
+    }
+
+    /// `column #>> path` equals `table.matches` of one of the subject's rows there.
+    public struct JSONReach: Sendable, Equatable {
+        public var column: String
+        public var path: [String]
+        public var table: String
+        public var matches: String
     }
 
     public enum Strategy: String, Sendable, Equatable, CaseIterable {
@@ -56,6 +92,8 @@ public struct DataMap: Sendable, Equatable {
         case redact
         /// Salted SHA-256 keyed per request, so joins within one export survive.
         case hash
+        /// For a JSON column: remove the table's `json_personal_keys` wherever they occur.
+        case strip
     }
 
     public struct Erasure: Sendable, Equatable {
@@ -95,7 +133,7 @@ public struct DataMap: Sendable, Equatable {
 
     private struct File: Decodable {
         struct TableEntry: Decodable {
-            var reach: [String]
+            var reach: [String]?
             var ids_without_foreign_key: [String]?
             var personal: [String: String]?
             var storage: [String]?
@@ -105,6 +143,24 @@ public struct DataMap: Sendable, Equatable {
             var facts_ar: [String: String]?
             var withheld_ar: [String: String]?
             var not_personal: [String]?
+            var about: AboutEntry?
+            var pseudonym: PseudonymEntry?
+            var reach_json: [JSONReachEntry]?
+            var json_personal_keys: [String: [String]]?
+        }
+        struct AboutEntry: Decodable {
+            var column: String
+            var kind: String
+            var kinds: [String: String]
+        }
+        struct PseudonymEntry: Decodable {
+            var column: String
+            var salt_file_env: String
+        }
+        struct JSONReachEntry: Decodable {
+            var column: String
+            var path: String
+            var matches: String
         }
         struct ErasureEntry: Decodable {
             var action: String
@@ -155,8 +211,10 @@ public struct DataMap: Sendable, Equatable {
 
     /// One table's entry, checked; errors name the file and the table.
     private static func parseTable(_ name: String, _ entry: File.TableEntry, file: String) throws -> Table {
-        guard !entry.reach.isEmpty else {
-            throw DataMapError.invalid(file: file, table: name, reason: "reach is empty")
+        let reach = entry.reach ?? []
+        guard !reach.isEmpty || entry.pseudonym != nil || !(entry.reach_json ?? []).isEmpty else {
+            throw DataMapError.invalid(
+                file: file, table: name, reason: "reach is empty (and no pseudonym or reach_json)")
         }
         for (column, category) in entry.personal ?? [:] where !categories.contains(category) {
             throw DataMapError.invalid(
@@ -176,7 +234,7 @@ public struct DataMap: Sendable, Equatable {
                 guard let s = Strategy(rawValue: strategy) else {
                     throw DataMapError.invalid(
                         file: file, table: name,
-                        reason: "\(column): strategy \"\(strategy)\" is not null, redact or hash")
+                        reason: "\(column): strategy \"\(strategy)\" is not null, redact, hash or strip")
                 }
                 out[column] = s
             }
@@ -184,7 +242,7 @@ public struct DataMap: Sendable, Equatable {
         }
         let columns = try strategies(entry.erasure.columns)
         let ifReferenced = try strategies(entry.erasure.if_referenced)
-        for owner in entry.erasure.owner ?? [] where !entry.reach.contains(owner) {
+        for owner in entry.erasure.owner ?? [] where !reach.contains(owner) {
             throw DataMapError.invalid(
                 file: file, table: name, reason: "erasure owner \"\(owner)\" is not one of the reach entries")
         }
@@ -202,19 +260,48 @@ public struct DataMap: Sendable, Equatable {
         {
             throw DataMapError.invalid(file: file, table: name, reason: "retain needs legal_basis and period")
         }
-        let table = Table(
-            name: name, reach: entry.reach, idsWithoutForeignKey: entry.ids_without_foreign_key ?? [],
+        var table = Table(
+            name: name, reach: reach, idsWithoutForeignKey: entry.ids_without_foreign_key ?? [],
             personal: entry.personal ?? [:], storage: entry.storage ?? [], withheld: entry.withheld ?? [:],
             erasure: Erasure(
                 action: action, columns: columns, legalBasis: entry.erasure.legal_basis,
                 period: entry.erasure.period, owner: entry.erasure.owner ?? [], ifReferenced: ifReferenced),
             facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:],
             notPersonal: entry.not_personal ?? [])
+        try addReaches(&table, entry, file: file)
         for column in entry.not_personal ?? [] where entry.personal?[column] != nil {
             throw DataMapError.invalid(
                 file: file, table: name, reason: "\(column) is both personal and not_personal")
         }
         return table
+    }
+
+    /// The `about`, `pseudonym`, `reach_json` and `json_personal_keys` of an entry, checked.
+    private static func addReaches(_ table: inout Table, _ entry: File.TableEntry, file: String) throws {
+        let name = table.name
+        table.about = entry.about.map { About(column: $0.column, kindColumn: $0.kind, kinds: $0.kinds) }
+        table.pseudonym = entry.pseudonym.map { Pseudonym(column: $0.column, saltFileEnv: $0.salt_file_env) }
+        table.jsonReach = try (entry.reach_json ?? []).map { item in
+            let target = item.matches.split(separator: ".").map(String.init)
+            let path = item.path.split(separator: ".").map(String.init)
+            let simple = { (key: String) in
+                !key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            }
+            guard target.count == 2, !path.isEmpty, path.allSatisfy(simple) else {
+                throw DataMapError.invalid(
+                    file: file, table: name,
+                    reason:
+                        "reach_json: path \"\(item.path)\" must be KEY[.KEY…] (letters, digits, _) and matches TABLE.COLUMN"
+                )
+            }
+            return JSONReach(column: item.column, path: path, table: target[0], matches: target[1])
+        }
+        table.jsonPersonalKeys = entry.json_personal_keys ?? [:]
+        for (column, strategy) in table.erasure.columns.merging(table.erasure.ifReferenced) { a, _ in a }
+        where strategy == .strip && (table.jsonPersonalKeys[column] ?? []).isEmpty {
+            throw DataMapError.invalid(
+                file: file, table: name, reason: "\(column): strip needs json_personal_keys.\(column)")
+        }
     }
 
     /// Reads `policy/data-map.yaml` (or `SAMIA_DATA_MAP`, or the policy directory's copy).

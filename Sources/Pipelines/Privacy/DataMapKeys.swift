@@ -12,6 +12,9 @@ enum DataMapKeys {
         "reach": .leaf, "ids_without_foreign_key": .leaf, "personal": .named(.leaf), "storage": .leaf,
         "withheld": .named(.leaf), "erasure": erasure, "facts": .named(.leaf), "facts_ar": .named(.leaf),
         "withheld_ar": .named(.leaf), "not_personal": .leaf,
+        "about": .fixed(["column": .leaf, "kind": .leaf, "kinds": .named(.leaf)]),
+        "pseudonym": .leaves(["column", "salt_file_env"]), "reach_json": .list(.leaves(["column", "path", "matches"])),
+        "json_personal_keys": .named(.leaf),
     ])
     static let rule = PolicyKeys.leaves([
         "table", "age", "keep_days", "floor_days", "expiry", "where", "media", "storage", "orphans", "max_fraction",

@@ -46,6 +46,7 @@ public struct DataMapValidator {
                 try requireColumn(name, column)
             }
             try checkStrategies(table, name: name, types: catalog.types, file: file)
+            try checkExtraReaches(table, map: map, file: file, require: requireColumn)
             for path in table.reach {
                 searched.formUnion(
                     try checkPath(
@@ -62,6 +63,31 @@ public struct DataMapValidator {
         return Report(
             mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
             unindexed: try unindexed(searched))
+    }
+
+    /// The columns of `about`, `pseudonym` and `reach_json` exist, and what they point at is a
+    /// mapped table's column: a typo would otherwise find no rows and export nothing, silently.
+    private func checkExtraReaches(
+        _ table: DataMap.Table, map: DataMap, file: String, require: (String, String) throws -> Void
+    ) throws {
+        let name = table.name
+        if let about = table.about {
+            try require(name, about.column)
+            try require(name, about.kindColumn)
+            for (kind, target) in about.kinds where map.tables[target] == nil && target != map.subjectTable {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "about.kinds.\(kind): \(target) is not a mapped table")
+            }
+        }
+        if let pseudonym = table.pseudonym { try require(name, pseudonym.column) }
+        for reach in table.jsonReach {
+            try require(name, reach.column)
+            guard map.tables[reach.table] != nil else {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "reach_json: \(reach.table) is not a mapped table")
+            }
+            try require(reach.table, reach.matches)
+        }
     }
 
     /// Every column of a mapped table, and every table of the schema, must be classified:
@@ -147,6 +173,13 @@ public struct DataMapValidator {
             if strategy == .null && !info.nullable {
                 throw DataMapError.invalid(
                     file: file, table: name, reason: "\(column) is NOT NULL; it cannot be erased with null")
+            }
+            if strategy == .strip {
+                guard info.type == "jsonb" else {
+                    throw DataMapError.invalid(
+                        file: file, table: name, reason: "\(column) is \(info.type); strip needs a jsonb column")
+                }
+                continue
             }
             if strategy != .null && !(info.type == "text" || info.type.hasPrefix("character")) {
                 throw DataMapError.invalid(

@@ -65,8 +65,8 @@ public struct SubjectExport {
             // Both sessions read one snapshot, so the media keys and the rows agree.
             try tableConnection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             try db.shareSnapshot(with: [tableConnection])
-            try SubjectScope.bind(subject, on: db)
-            try SubjectScope.bind(subject, on: tableConnection)
+            try scope.bind(subject, on: db)
+            try scope.bind(subject, on: tableConnection)
             tables = BackgroundCall(name: "samia-batch export tables") { [self] in
                 let started = Date()
                 let entries = try spoolTables(subject: subject, unmasked: unmasked, scratch: scratch)

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Runner
 
 /// SQL predicates that select one subject's rows of each mapped table, built from the data
 /// map's reach entries and the catalog's foreign keys (so a path follows the key each column
@@ -70,10 +71,57 @@ public struct SubjectScope: Sendable {
     /// Binds `subject` for the predicates of the current transaction on `connection`: the
     /// subject reaches SQL as a bound value (a `COPY` takes no parameters), never as text. Call
     /// it after BEGIN on every session whose statements use `predicate(_:)`; a statement without
-    /// it fails (an empty setting is not a uuid) rather than reading anyone's rows.
-    public static func bind(_ subject: UUID, on connection: Connection) throws {
+    /// it fails (an empty setting is not a uuid) rather than reading anyone's rows. A map with
+    /// pseudonymous tables binds their salts too, read from the files their variables name:
+    /// a salt that cannot be read stops the job (78) before anything is read or erased.
+    public func bind(
+        _ subject: UUID, on connection: Connection,
+        environment: [String: String] = ProcessInfo
+            .processInfo.environment
+    ) throws {
         _ = try connection.query("SELECT set_config('samia.dsr_subject', $1, true)", [subject])
+        for (table, pseudonym) in map.tables.compactMap({ t in t.value.pseudonym.map { (t.key, $0) } }) {
+            let salt = try Self.salt(pseudonym, table: table, environment: environment)
+            _ = try connection.query("SELECT set_config($1, $2, true)", [Self.saltSetting(table), salt])
+        }
     }
+
+    /// The pseudonyms' salts for the whole session (retention's statements run in many
+    /// transactions): what a held subject's rows are recognised by.
+    public func bindSalts(
+        on connection: Connection, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws
+    {
+        for (table, entry) in map.tables {
+            guard let pseudonym = entry.pseudonym else { continue }
+            let salt = try Self.salt(pseudonym, table: table, environment: environment)
+            _ = try connection.query("SELECT set_config($1, $2, false)", [Self.saltSetting(table), salt])
+        }
+    }
+
+    /// Every salt the map needs, read now: `dsr process` calls it before any work.
+    public func checkSalts(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        for (table, entry) in map.tables {
+            if let p = entry.pseudonym { _ = try Self.salt(p, table: table, environment: environment) }
+        }
+    }
+
+    static func salt(_ pseudonym: DataMap.Pseudonym, table: String, environment: [String: String]) throws -> String {
+        guard let path = environment[pseudonym.saltFileEnv], !path.isEmpty else {
+            throw BatchError.configuration(
+                "\(pseudonym.saltFileEnv) is not set: \(table).\(pseudonym.column) holds salted hashes of subject ids, and without the salt no subject's rows there can be found (docs/privacy.md)"
+            )
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+            let salt = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !salt.isEmpty
+        else {
+            throw BatchError.configuration("\(pseudonym.saltFileEnv)=\(path): cannot read a salt from the file")
+        }
+        return salt
+    }
+
+    static func saltSetting(_ table: String) -> String { "samia.pseudonym_salt_\(table)" }
 
     /// A boolean SQL expression over `alias` that is true for the bound subject's rows of
     /// `table` (see `bind`); with `owned`, only the rows its erasure `owner` entries reach (their
@@ -81,20 +129,40 @@ public struct SubjectScope: Sendable {
     public func predicate(_ table: String, alias: String = "t", owned: Bool = false) -> String {
         var depth = 0
         return predicate(
-            table, literal: "(SELECT current_setting('samia.dsr_subject')::uuid)", alias: alias, owned: owned,
-            depth: &depth)
+            table, literal: "(SELECT current_setting('samia.dsr_subject')::uuid)",
+            set: "SELECT current_setting('samia.dsr_subject')::uuid", alias: alias, owned: owned, depth: &depth)
     }
 
     /// The same for every subject in `subjects`, an SQL expression of type `uuid[]` (a
     /// sub-select of `legal_holds`, say): true for a row of any of them.
     public func predicate(_ table: String, anyOf subjects: String, alias: String = "t") -> String {
         var depth = 0
-        return predicate(table, literal: "ANY (\(subjects))", alias: alias, owned: false, depth: &depth)
+        return predicate(
+            table, literal: "ANY (\(subjects))", set: "SELECT unnest(\(subjects))", alias: alias, owned: false,
+            depth: &depth)
     }
 
-    private func predicate(_ table: String, literal: String, alias: String, owned: Bool, depth: inout Int) -> String {
+    /// `literal` compares a column with the subject (`= (…)` or `ANY (…)`); `set` selects the
+    /// subject ids as rows, for the reaches that compute from them.
+    private func predicate(
+        _ table: String, literal: String, set: String, alias: String, owned: Bool, depth: inout Int
+    ) -> String {
         guard let entry = map.tables[table] else { return "false" }
+        var parts: [String] = []
         let entries = owned && !entry.erasure.owner.isEmpty ? entry.erasure.owner : entry.reach
+        if !entries.isEmpty {
+            parts.append(
+                reachCondition(table, entries, literal: literal, set: set, alias: alias, owned: owned, depth: &depth))
+        }
+        parts += extraConditions(entry, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
+        return parts.isEmpty ? "false" : parts.map { "(\($0))" }.joined(separator: " OR ")
+    }
+
+    /// The reach entries of `table` as one condition on `alias`.
+    private func reachCondition(
+        _ table: String, _ entries: [String], literal: String, set: String, alias: String, owned: Bool,
+        depth: inout Int
+    ) -> String {
         // Several entries of which one is a path: as an OR, PostgreSQL cannot use an index for
         // it, and scans the whole table probing each path's hashed subquery per row (a small
         // subject's media_assets: 98,000 rows read for 7, three times per export). As the union
@@ -109,30 +177,72 @@ public struct SubjectScope: Sendable {
                 // the key. Joined back to this table first, the planner walked both in key order
                 // for a merge join (a subject with 10,000 orders: 60–70 ms against 19–21 ms).
                 if let reverse = reverseReference(path), reverse.referenced == keys[0] {
-                    branches.append(referencing(reverse, literal: literal, owned: owned, depth: &depth))
+                    branches.append(referencing(reverse, literal: literal, set: set, owned: owned, depth: &depth))
                     continue
                 }
                 depth += 1
                 let own = "k\(depth)"
-                let condition = part(path, table: table, literal: literal, alias: own, owned: owned, depth: &depth)
+                let condition = part(
+                    path, table: table, literal: literal, set: set, alias: own, owned: owned, depth: &depth)
                 branches.append("SELECT \(own).\(key) FROM public.\(q(table)) \(own) WHERE \(condition)")
             }
             return "\(alias).\(key) IN (\(branches.joined(separator: " UNION ALL ")))"
         }
         var parts: [String] = []
         for path in entries {
-            parts.append(part(path, table: table, literal: literal, alias: alias, owned: owned, depth: &depth))
+            parts.append(
+                part(path, table: table, literal: literal, set: set, alias: alias, owned: owned, depth: &depth))
         }
         return parts.map { "(\($0))" }.joined(separator: " OR ")
     }
 
+    /// The pseudonym, the JSON reaches (the subject's own rows unless the erasure names its
+    /// owners) and, outside erasure, the rows written about the subject.
+    private func extraConditions(
+        _ entry: DataMap.Table, literal: String, set: String, alias: String, owned: Bool, depth: inout Int
+    ) -> [String] {
+        var parts: [String] = []
+        let own = !owned || entry.erasure.owner.isEmpty
+        if let pseudonym = entry.pseudonym, own {
+            let salt = SQLIdentifier.literal(Self.saltSetting(entry.name))
+            parts.append(
+                "\(alias).\(q(pseudonym.column)) IN (SELECT encode(sha256(convert_to(current_setting(\(salt)) || ':' || s.id::text, 'UTF8')), 'hex') FROM (\(set)) s(id))"
+            )
+        }
+        for reach in entry.jsonReach where own {
+            depth += 1
+            let inner = "j\(depth)"
+            let target = predicate(reach.table, literal: literal, set: set, alias: inner, owned: false, depth: &depth)
+            let value =
+                reach.path.count == 1
+                ? "\(alias).\(q(reach.column)) ->> \(SQLIdentifier.literal(reach.path[0]))"
+                : "\(alias).\(q(reach.column)) #>> '{\(reach.path.joined(separator: ","))}'"
+            parts.append(
+                "(\(value)) IN (SELECT \(inner).\(q(reach.matches)) FROM public.\(q(reach.table)) \(inner) WHERE \(inner).\(q(reach.matches)) IS NOT NULL AND (\(target)))"
+            )
+        }
+        if let about = entry.about, !owned {
+            for kind in about.kinds.keys.sorted() {
+                let table = about.kinds[kind]!
+                guard let key = primaryKeys[table]?.first else { continue }
+                depth += 1
+                let inner = "a\(depth)"
+                let target = predicate(table, literal: literal, set: set, alias: inner, owned: false, depth: &depth)
+                parts.append(
+                    "\(alias).\(q(about.kindColumn)) = \(SQLIdentifier.literal(kind)) AND \(alias).\(q(about.column)) IN (SELECT \(inner).\(q(key))::text FROM public.\(q(table)) \(inner) WHERE \(target))"
+                )
+            }
+        }
+        return parts
+    }
+
     /// One reach entry of `table` as a condition on `alias`.
     private func part(
-        _ path: String, table: String, literal: String, alias: String, owned: Bool, depth: inout Int
+        _ path: String, table: String, literal: String, set: String, alias: String, owned: Bool, depth: inout Int
     ) -> String {
         if let reverse = reverseReference(path) {
             return
-                "\(alias).\(q(reverse.referenced)) IN (\(referencing(reverse, literal: literal, owned: owned, depth: &depth)))"
+                "\(alias).\(q(reverse.referenced)) IN (\(referencing(reverse, literal: literal, set: set, owned: owned, depth: &depth)))"
         }
         let hops = path.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) }
         return forward(hops, table: table, literal: literal, alias: alias, depth: &depth)
@@ -141,12 +251,13 @@ public struct SubjectScope: Sendable {
     /// The subject's values of `reverse.column` in `reverse.table`: the keys of this table that
     /// the subject's rows there point at.
     private func referencing(
-        _ reverse: (table: String, column: String, referenced: String), literal: String, owned: Bool,
+        _ reverse: (table: String, column: String, referenced: String), literal: String, set: String, owned: Bool,
         depth: inout Int
     ) -> String {
         depth += 1
         let inner = "r\(depth)"
-        let innerPredicate = predicate(reverse.table, literal: literal, alias: inner, owned: owned, depth: &depth)
+        let innerPredicate = predicate(
+            reverse.table, literal: literal, set: set, alias: inner, owned: owned, depth: &depth)
         return "SELECT \(inner).\(q(reverse.column)) FROM public.\(q(reverse.table)) \(inner) "
             + "WHERE \(inner).\(q(reverse.column)) IS NOT NULL AND (\(innerPredicate))"
     }

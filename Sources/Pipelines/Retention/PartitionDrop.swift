@@ -41,6 +41,10 @@ struct PartitionDrop {
     private(set) var total: Int64 = 0
     /// Whether `total` includes estimates.
     private(set) var estimated = false
+    /// For a table of the data map: the SQL condition (over `t`) of a row under a legal hold, of
+    /// its own or of its subject. A due partition holding such a row is kept whole, and the rows
+    /// of unbounded partitions matching it are not deleted, until the hold is released.
+    var held: String?
 
     /// Rows in the due partitions.
     var partitionRows: Int64 { due.reduce(0) { $0 + $1.rows } }
@@ -182,6 +186,12 @@ struct PartitionDrop {
                     try tx.query("SELECT set_config('lock_timeout', $1, true)", ["\(Self.lockTimeoutSeconds)s"])
                     guard try isAttached(partition.name, on: tx) else { return nil }
                     try tx.execute("LOCK TABLE \(partition.name) IN ACCESS EXCLUSIVE MODE")
+                    if let held,
+                        try tx.scalar("SELECT EXISTS (SELECT 1 FROM \(partition.name) t WHERE \(held))", as: Bool.self)
+                            == true
+                    {
+                        return -1
+                    }
                     let count = try tx.scalar("SELECT count(*) FROM \(partition.name)", as: Int64.self) ?? 0
                     try tx.execute("DROP TABLE \(partition.name)")
                     try tx.query(
@@ -211,6 +221,13 @@ struct PartitionDrop {
                         + "\(Self.lockTimeoutSeconds) s; \(dropped) partition(s) were dropped before it. Run again.")
             }
             guard let gone else { continue }
+            guard gone >= 0 else {
+                stats["\(rule.name).partitions_held", default: 0] += 1
+                context.logger.info(
+                    "a partition holding rows under a legal hold is kept",
+                    metadata: ["event": "partition_held", "rule": "\(rule.name)", "partition": "\(partition.name)"])
+                continue
+            }
             dropped += 1
             rows += gone
             stats["\(rule.name).partitions_dropped"] = dropped
@@ -231,6 +248,7 @@ struct PartitionDrop {
         let db = context.connection
         var rows: Int64 = 0
         var batches: Int64 = 0
+        let notHeld = held.map { " AND NOT (\($0))" } ?? ""
         for partition in unbounded {
             while rows < strayRows {
                 try context.checkpoint()
@@ -243,7 +261,7 @@ struct PartitionDrop {
                             """
                             WITH gone AS (
                               DELETE FROM \(partition) WHERE ctid = ANY (ARRAY(
-                                SELECT ctid FROM \(partition) WHERE \(age) < \(cutoff) LIMIT $1))
+                                SELECT ctid FROM \(partition) t WHERE \(age) < \(cutoff)\(notHeld) LIMIT $1))
                               RETURNING 1)
                             SELECT count(*) FROM gone
                             """, [size], as: Int64.self) ?? 0

@@ -93,12 +93,18 @@ extension RetentionJob {
     }
 
     /// The partition-dropping rules, counted, each with its cutoff's value.
-    func planPartitions(_ rules: [RetentionPolicy.Rule], scope: SubjectScope, db: Connection, clock: DatabaseClock)
-        throws -> [(plan: PartitionDrop, cutoff: String)]
-    {
+    func planPartitions(
+        _ rules: [RetentionPolicy.Rule], scope: SubjectScope, holds: [(subject: UUID, table: String?)], db: Connection,
+        clock: DatabaseClock
+    ) throws -> [(plan: PartitionDrop, cutoff: String)] {
         try rules.filter(\.dropPartitions).map { rule in
-            let plan = try PartitionDrop(rule: rule, scope: scope, db: db)
+            var plan = try PartitionDrop(rule: rule, scope: scope, db: db)
                 .counted(db)
+            if scope.map.tables[rule.table] != nil {
+                let key = scope.primaryKeys[rule.table]?.first ?? "id"
+                plan.held =
+                    "NOT (\(ResolvedRule.notHeld(table: rule.table, key: key, alias: "t", scope: scope, holds: holds)))"
+            }
             return (plan, try db.scalar("SELECT (\(plan.cutoff))::text", as: String.self) ?? plan.cutoff)
         }
     }

@@ -85,7 +85,12 @@ public struct RetentionJob: Job {
             try ResolvedRule(rule: $0, scope: scope, map: map, subjectHolds: holds)
         }
         // Whole partitions, planned and guarded with the other rules before anything goes.
-        let partitionPlans = try planPartitions(rules, scope: scope, db: db, clock: clock)
+        // A held subject's pseudonymous rows are found through the salted hash: the salt must be
+        // bound for the statements that keep them (78 without it, before anything goes).
+        if !holds.isEmpty, rules.contains(where: { map.tables[$0.table]?.pseudonym != nil }) {
+            try scope.bindSalts(on: db)
+        }
+        let partitionPlans = try planPartitions(rules, scope: scope, holds: holds, db: db, clock: clock)
         let references = referenceColumns(scope: scope, rules: resolved)
         defer { for i in resolved.indices { try? db.execute("DROP TABLE IF EXISTS pg_temp.retention_due_\(i)") } }
         var plans: [Plan] = []

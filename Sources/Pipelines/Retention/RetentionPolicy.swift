@@ -154,12 +154,8 @@ public struct RetentionPolicy: Sendable, Equatable {
                     "drop_partitions drops whole partitions; \(rowOptions.joined(separator: ", ")) apply to rows "
                         + "deleted one by one and cannot be combined with it")
             }
-            // A legal hold keeps single rows of a person; a partition cannot go around them.
-            if map.tables[entry.table] != nil {
-                throw fail(
-                    "table \(entry.table) holds personal data (it is in the data map), whose rows legal holds "
-                        + "may keep one by one; its rows are deleted in batches, never by partition")
-            }
+            // A table of the data map may hold rows a legal hold keeps: a partition holding one is
+            // kept whole at run time (PartitionDrop.held), never dropped around it.
         }
         return Rule(
             name: name, table: entry.table, age: entry.age, keepDays: keep, floorDays: floor, expiry: expiry,

@@ -53,3 +53,25 @@ VALUES ('aaaaaaaa-0000-4000-8000-000000000001', '+966500000001', 'verified');
 INSERT INTO public.astro_requests (user_id, order_id, birth_date, birth_place)
 VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 2, '1990-05-12', 'Beirut');
 INSERT INTO public.audit_log (actor, actor_role, event) VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'client', 'login');
+-- Rows about A that others wrote (an admin's entry on A's refund, a block of A's profile), A's
+-- pseudonymous analytics events (actor_hash = SHA-256 of "SALT:id", salt dsr-test-salt) and the
+-- providers' webhooks naming A's payment and refund; B's of each kind must stay out of A's export.
+INSERT INTO public.audit_log (actor, actor_role, event, entity, entity_id, meta)
+SELECT 'aaaaaaaa-0000-4000-8000-000000000004', 'admin', 'refund_created', 'refund', r.id::text, '{}'
+  FROM public.refunds r WHERE r.provider_refund_id = 're_A1';
+INSERT INTO public.audit_log (actor, actor_role, event, entity, entity_id, meta) VALUES
+  ('aaaaaaaa-0000-4000-8000-000000000004', 'admin', 'profile_blocked', 'profile', 'aaaaaaaa-0000-4000-8000-000000000003', '{}');
+INSERT INTO public.moderation_actions (actor_id, target_kind, target_id, action, reason) VALUES
+  ('aaaaaaaa-0000-4000-8000-000000000004', 'profile', 'aaaaaaaa-0000-4000-8000-000000000001', 'block', 'reported twice'),
+  ('aaaaaaaa-0000-4000-8000-000000000004', 'order', '3', 'approve', 'checked');
+INSERT INTO public.events_raw (occurred_at, event, actor_hash, actor_role, service_code)
+SELECT v.at::timestamptz, v.event, encode(sha256(convert_to('dsr-test-salt:' || v.who, 'UTF8')), 'hex'), 'client', v.service
+  FROM (VALUES ('2026-10-01 10:00Z', 'order_created', 'aaaaaaaa-0000-4000-8000-000000000001', 'coffee'),
+               ('2026-10-02 10:00Z', 'call_started', 'aaaaaaaa-0000-4000-8000-000000000001', 'tarot'),
+               ('2026-10-01 11:00Z', 'order_created', 'aaaaaaaa-0000-4000-8000-000000000003', 'coffee')) v(at, event, who, service);
+INSERT INTO public.payment_events (provider, event_type, payload, signature_valid) VALUES
+  ('stripe', 'payment_intent.succeeded', '{"id": "pi_A1", "amount": 11500, "currency": "sar"}', true),
+  ('stripe', 'charge.refunded',
+   '{"id": "evt_A1", "data": {"object": {"id": "re_A1", "amount": 1000, "receipt_email": "amira@example.com",
+     "billing_details": {"name": "Amira Haddad", "email": "amira@example.com", "phone": "+966500000001"}}}}', true),
+  ('stripe', 'payment_intent.succeeded', '{"id": "pi_B3", "receipt_email": "bob@example.org"}', true);
