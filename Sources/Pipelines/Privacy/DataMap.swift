@@ -297,8 +297,9 @@ public struct DataMap: Sendable, Equatable {
             return JSONReach(column: item.column, path: path, table: target[0], matches: target[1])
         }
         table.jsonPersonalKeys = entry.json_personal_keys ?? [:]
-        for (column, strategy) in table.erasure.columns.merging(table.erasure.ifReferenced) { a, _ in a }
-        where strategy == .strip && (table.jsonPersonalKeys[column] ?? []).isEmpty {
+        let strategies = table.erasure.columns.merging(table.erasure.ifReferenced, uniquingKeysWith: { a, _ in a })
+        for (column, strategy) in strategies where strategy == .strip && (table.jsonPersonalKeys[column] ?? []).isEmpty
+        {
             throw DataMapError.invalid(
                 file: file, table: name, reason: "\(column): strip needs json_personal_keys.\(column)")
         }
