@@ -19,6 +19,7 @@ struct SamiaBatch: ParsableCommand {
             VerifyCommand.self,
             RenderCommand.self, InvoicesCommand.self, MetricsCommand.self, CheckFreshnessCommand.self,
             SettlementCommand.self, BankCommand.self, ReconcileCommand.self, ArtifactsCommand.self, DataMapCommand.self,
+            AuditCommand.self,
             DSRCommand.self, RetentionCommand.self, LegalHoldCommand.self, ParityCommand.self, DoctorCommand.self,
             DevCommand.self,
         ]
