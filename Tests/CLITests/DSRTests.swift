@@ -557,6 +557,20 @@ struct DSRTests {
             invoices?["action"] as? String == "retain" && (invoices?["legalBasis"] as? String)?.contains("tax") == true)
         #expect((proof?["objects"] as? [String: Any])?["deleted"] as? Int == 4)
         #expect((proof?["verification"] as? [String: Any])?["passed"] as? Bool == true)
+        // What remains, table by table and column by column, and why (counts only).
+        let summary = try String(contentsOfFile: out + "/summary.txt", encoding: .utf8)
+        #expect(summary.contains("invoices: 1 row(s)"), "\(summary)")
+        #expect(
+            summary.contains(
+                "  billing_email: 1 row(s) with a value: retained: legal obligation: tax invoices (Art. 6(1)(c))"),
+            "\(summary)")
+        #expect(summary.contains("  reason: 0 row(s) with a value: cleared (redact)"), "\(summary)")
+        #expect(summary.contains("  first_name: 0 row(s) with a value: cleared (redact)"), "\(summary)")
+        #expect(summary.contains("  country: 1 row(s) with a value: kept by the anonymisation"), "\(summary)")
+        let columns = (proof?["verification"] as? [String: Any])?["remainingColumns"] as? [String: Any]
+        #expect(
+            ((columns?["payment_events"] as? [[String: Any]])?.first?["why"] as? String)?.hasPrefix(
+                "kept without its personal keys (billing_details, receipt_email") == true)
         let leak = try Shell.run(
             "/bin/grep", ["-r", "-i", "-l", "-e", "amira", "-e", "haddad", "-e", "966500", "-e", "sara@", out])
         #expect(leak.stdout.isEmpty, "personal data in the proof: \(leak.stdout)")

@@ -409,7 +409,8 @@ public struct DSRProcessJob: Job {
         ]
         let json = [UInt8](
             try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]))
-        let summary = Array((Self.describe(plan, request: request, dryRun: false) + "\n").utf8)
+        let summary = Array(
+            (Self.describe(plan, request: request, dryRun: false) + "\n\n" + Self.remains(verification)).utf8)
         let zip = try ZipWriter(path: path)
         var manifest = Manifest(
             artifact: "\(Self.proofKind)/\(partition)/v\(version)", createdBy: "samia-batch \(SamiaVersion.version)",
@@ -426,6 +427,21 @@ public struct DSRProcessJob: Job {
         return try registry.record(
             kind: Self.proofKind, partition: partition, version: version, localPath: path, fileName: fileName,
             parameters: ["request": String(request.id)], runID: context.runID)
+    }
+
+    /// What an export of the subject still shows after the erasure, table by table and column
+    /// by column, and why each stays (counts and the data map's reasons: no value).
+    static func remains(_ verification: SubjectErasure.Verification) -> String {
+        var lines = ["What an export of the subject still shows, and why:"]
+        let tables = verification.remaining.filter { $0.value > 0 }.keys.sorted()
+        if tables.isEmpty { lines.append("  nothing") }
+        for table in tables {
+            lines.append("\(table): \(verification.remaining[table]!) row(s)")
+            for column in verification.remainingColumns?[table] ?? [] {
+                lines.append("  \(column.column): \(column.rowsWithValue) row(s) with a value: \(column.why)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

@@ -52,6 +52,15 @@ public struct SubjectErasure {
         public var problems: [String]
         /// What an export would still show, per table, after the erasure.
         public var remaining: [String: Int64]
+        /// Column by column, for each table an export still shows rows of: how many of those rows
+        /// still hold a value in each personal column, and why it stays (counts only, no value).
+        public var remainingColumns: [String: [RemainingColumn]]? = nil
+    }
+
+    public struct RemainingColumn: Codable, Sendable, Equatable {
+        public var column: String
+        public var rowsWithValue: Int64
+        public var why: String
     }
 
     let db: Connection
@@ -349,7 +358,48 @@ public struct SubjectErasure {
         }
         let exports = try db.query(Self.earlierExports, [subject]).count
         if exports > 0 { problems.append("batch_artifacts: \(exports) export ZIP(s) of the subject remain") }
-        return Verification(passed: problems.isEmpty, problems: problems, remaining: remaining)
+        var columns: [String: [RemainingColumn]] = [:]
+        for (table, rows) in remaining where rows > 0 { columns[table] = try remainingColumns(table) }
+        return Verification(
+            passed: problems.isEmpty, problems: problems, remaining: remaining, remainingColumns: columns)
+    }
+
+    /// The personal columns of `table` that still hold a value in the rows an export shows,
+    /// with the reason the data map gives: the proof says what remains and why, not only how many.
+    private func remainingColumns(_ table: String) throws -> [RemainingColumn] {
+        let entry = scope.map.tables[table]!
+        let names = entry.personal.keys.sorted()
+        guard !names.isEmpty else { return [] }
+        let counts = names.map {
+            "count(*) FILTER (WHERE t.\(q($0)) IS NOT NULL AND t.\(q($0))::text NOT IN ('', \(lit(Self.redaction))))"
+        }
+        let row = try db.query(
+            "SELECT \(counts.joined(separator: ", ")) FROM public.\(q(table)) t WHERE \(scope.predicate(table))")[0]
+        return try names.enumerated().map { i, column in
+            RemainingColumn(column: column, rowsWithValue: try row.decode(i, as: Int64.self), why: why(entry, column))
+        }
+    }
+
+    private func why(_ entry: DataMap.Table, _ column: String) -> String {
+        let erasure = entry.erasure
+        switch erasure.columns[column] ?? erasure.ifReferenced[column] {
+        case .strip?:
+            let keys = entry.jsonPersonalKeys[column, default: []].joined(separator: ", ")
+            return "kept without its personal keys (\(keys)); \(erasure.legalBasis ?? "")"
+        case .hash?: return "replaced by a salted hash that names no one"
+        case let strategy?:
+            return "cleared (\(strategy.rawValue)); a value left is another's row that names the subject"
+        case nil: break
+        }
+        switch erasure.action {
+        case .retain:
+            return "retained: \(erasure.legalBasis ?? "") (\(erasure.period ?? ""))"
+        case .anonymize:
+            return "kept by the anonymisation, which clears \(erasure.columns.keys.sorted().joined(separator: ", "))"
+        case .delete:
+            return
+                "a row that stays: referenced by a retained record, or another's row (reader, staff) that names the subject"
+        }
     }
 
     /// Delete tables ordered so that a table referencing another is emptied first.
