@@ -31,7 +31,8 @@ struct DataMapCommand: ParsableCommand {
                 let (dataMap, path) = try DataMap.load(environment: env)
                 let connection = try database.connect(cliLogger(), applicationName: "samia-batch/datamap")
                 defer { connection.close() }
-                let report = try DataMapValidator(connection: connection).validate(dataMap, file: path)
+                let report = try DataMapValidator(connection: connection).validate(
+                    dataMap, file: path, sampleDeclared: true)
                 print(
                     "\(path): ok: \(report.mapped) table(s) mapped, \(report.excluded) excluded, "
                         + "\(dataMap.notPersonal.count) holding no personal data; every column classified; "
@@ -42,6 +43,9 @@ struct DataMapCommand: ParsableCommand {
                     print(
                         "warning: reach column \(column) leads no index: every export, erasure and hold check "
                             + "reads its table whole (CREATE INDEX ON public.\(parts[0]) (\(parts[1])))")
+                }
+                for column in report.suspicious {
+                    print("warning: \(column), but the map calls it not personal: check its classification")
                 }
                 let (policy, _, _) = try RetentionPolicy.load(environment: env)
                 for line in try policy.check(map: dataMap, connection: connection) { print(line) }

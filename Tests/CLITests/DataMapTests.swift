@@ -184,3 +184,48 @@ extension DataMapTests {
             noReason.status == 78 && noReason.stderr.contains("not_personal without a reason"), "\(noReason.stderr)")
     }
 }
+
+extension DataMapTests {
+    /// Personal-data detection helps the DPO classify (issue 36, point 1): an unclassified
+    /// column or a new table is named with what its name and sampled values look like, and a
+    /// column the map calls not personal whose values look personal is warned about.
+    @Test func unclassifiedColumnsComeWithWhatTheyLookLike() throws {
+        _ = try SQL.psql(
+            config.conninfo,
+            """
+            ALTER TABLE public.profiles ADD COLUMN backup_contact text;
+            INSERT INTO public.profiles (id, email, backup_contact) VALUES
+              ('dddddddd-0000-4000-8000-000000000001', 'a@example.com', '+966 50 123 4567'),
+              ('dddddddd-0000-4000-8000-000000000002', 'b@example.com', '00971501234567');
+            CREATE TABLE public.leads (id serial PRIMARY KEY, who text, iban text, note text);
+            INSERT INTO public.leads (who, iban, note) VALUES
+              ('Layla Haddad', 'GB82 WEST 1234 5698 7654 32', 'called twice'),
+              ('Omar Saeed', 'DE89370400440532013000', 'no answer');
+            """)
+        let r = try check()
+        #expect(r.status == 65, "\(r.stderr)")
+        for hint in [
+            "profiles.backup_contact looks like contact.phone (2 of 2 sampled values)",
+            "leads.iban looks like payment_reference (column name; 2 of 2 sampled values)",
+            "leads.who looks like name (2 of 2 sampled values)",
+        ] {
+            #expect(r.stderr.contains(hint), "missing \(hint): \(r.stderr)")
+        }
+        #expect(!r.stderr.contains("leads.note looks"), "\(r.stderr)")
+        // Classified, the check passes, and warns where "not personal" holds emails.
+        _ = try SQL.psql(
+            config.conninfo,
+            """
+            DROP TABLE public.leads;
+            ALTER TABLE public.profiles DROP COLUMN backup_contact;
+            INSERT INTO public.notif_log (user_id, channel, template_code, target, payload, status)
+            VALUES ('dddddddd-0000-4000-8000-000000000001', 'email', 'layla@example.com', 'a@example.com', '{}', 'sent')
+            """)
+        let ok = try check()
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(
+            ok.stdout.contains(
+                "warning: notif_log.template_code: looks like contact.email (1 sampled value(s)), but the map calls it not personal"
+            ), "\(ok.stdout)")
+    }
+}

@@ -10,7 +10,8 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
     case badPath(file: String, table: String, path: String, reason: String)
     /// Columns of mapped tables, and tables of the governed schema, that the map does not
     /// classify: the database holds something the DPO has not decided about.
-    case unclassified(file: String, columns: [String], tables: [String])
+    /// `hints`: what some of those columns look like (`PersonalDataDetector`), to help decide.
+    case unclassified(file: String, columns: [String], tables: [String], hints: [String: String] = [:])
 
     public var description: String {
         switch self {
@@ -22,7 +23,7 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             return "\(file): column \(table).\(column) does not exist in the database"
         case .badPath(let file, let table, let path, let reason):
             return "\(file): table \(table): reach \"\(path)\": \(reason)"
-        case .unclassified(let file, let columns, let tables):
+        case .unclassified(let file, let columns, let tables, let hints):
             var parts: [String] = []
             if !columns.isEmpty {
                 parts.append(
@@ -32,6 +33,10 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             if !tables.isEmpty {
                 parts.append(
                     "tables neither mapped, excluded nor listed as not_personal: " + tables.joined(separator: ", "))
+            }
+            if !hints.isEmpty {
+                parts.append(
+                    "to help classify: " + hints.keys.sorted().map { "\($0) \(hints[$0]!)" }.joined(separator: ", "))
             }
             return "\(file): \(parts.joined(separator: "; ")). Nothing was exported, erased or deleted"
         }

@@ -19,12 +19,15 @@ public struct DataMapValidator {
         /// export, erasure and hold check reads those tables whole. Advice, not an error: the
         /// schema is the platform's (migration 0013 indexes the shipped map's).
         public var unindexed: [String] = []
+        /// Text columns the map calls not personal whose sampled values look personal (with
+        /// `sampleDeclared`): "orders.status: looks like contact.email (3 of 3 sampled values)".
+        public var suspicious: [String] = []
     }
 
     /// Checks `map` against the catalog: every table and column it names exists, erasure
     /// strategies fit their columns, reach paths follow real references, and every table whose
     /// foreign keys lead to the subject is mapped or excluded.
-    public func validate(_ map: DataMap, file: String) throws -> Report {
+    public func validate(_ map: DataMap, file: String, sampleDeclared: Bool = false) throws -> Report {
         let catalog = try readCatalog()
         func requireColumn(_ table: String, _ column: String) throws {
             guard catalog.columns[table]?.contains(column) == true else {
@@ -62,7 +65,43 @@ public struct DataMapValidator {
         try checkClassified(map, catalog: catalog, reaching: reaching, file: file)
         return Report(
             mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
-            unindexed: try unindexed(searched))
+            unindexed: try unindexed(searched), suspicious: sampleDeclared ? try suspicious(map, catalog: catalog) : [])
+    }
+
+    /// Up to 50 values of a column, as text: what the detector looks at.
+    private func sample(_ table: String, _ column: String) throws -> [String] {
+        let (t, c) = (SQLIdentifier.quote(table), SQLIdentifier.quote(column))
+        return try db.query("SELECT \(c)::text FROM public.\(t) WHERE \(c) IS NOT NULL LIMIT 50").map {
+            try $0.decode(0, as: String.self)
+        }
+    }
+
+    private static func isText(_ type: String) -> Bool { type == "text" || type.hasPrefix("character") }
+
+    /// A hint per column: what its name and sampled values look like, for those that look personal.
+    private func hints(_ columns: [String], catalog: Catalog) throws -> [String: String] {
+        var hints: [String: String] = [:]
+        for qualified in columns {
+            let parts = qualified.split(separator: ".", maxSplits: 1).map(String.init)
+            let textual = Self.isText(catalog.types[qualified]?.type ?? "")
+            let values = textual ? try sample(parts[0], parts[1]) : []
+            if let hint = PersonalDataDetector.hint(column: parts[1], values: values) { hints[qualified] = hint }
+        }
+        return hints
+    }
+
+    /// Text columns declared not personal whose sampled values look personal.
+    private func suspicious(_ map: DataMap, catalog: Catalog) throws -> [String] {
+        var found: [String] = []
+        for name in map.tables.keys.sorted() {
+            for column in map.tables[name]!.notPersonal.sorted()
+            where Self.isText(catalog.types["\(name).\(column)"]?.type ?? "") {
+                if let match = PersonalDataDetector.category(ofValues: try sample(name, column)) {
+                    found.append("\(name).\(column): looks like \(match.category) (\(match.matches) sampled value(s))")
+                }
+            }
+        }
+        return found
     }
 
     /// The columns of `about`, `pseudonym` and `reach_json` exist, and what they point at is a
@@ -108,7 +147,13 @@ public struct DataMapValidator {
             reaching[name].map { "\(name) (via \($0))" } ?? name
         }
         guard columns.isEmpty && tables.isEmpty else {
-            throw DataMapError.unclassified(file: file, columns: columns.sorted(), tables: tables.sorted())
+            // What each looks like, to help the DPO decide: the new tables' columns too.
+            let unlistedColumns = catalog.baseTables.union(reaching.keys).filter(unlisted).flatMap { name in
+                (catalog.columns[name] ?? []).map { "\(name).\($0)" }
+            }
+            throw DataMapError.unclassified(
+                file: file, columns: columns.sorted(), tables: tables.sorted(),
+                hints: try hints((columns + unlistedColumns).sorted(), catalog: catalog))
         }
     }
 
