@@ -86,6 +86,11 @@ extension ReconciliationTests {
             ),
             ("broken.xml", camt.replacingOccurrences(of: "</Stmt>", with: ""), ["broken.xml", "not well-formed XML"]),
             (
+                "dates.xml",
+                camt.replacingOccurrences(of: "<Dt><Dt>2026-10-01</Dt></Dt>", with: "<Dt><Dt>2026-11-05</Dt></Dt>"),
+                ["dates.xml:8", "opening balance date", "2026-11-05 is after the closing balance of 2026-10-31"]
+            ),
+            (
                 "decimals.mt940", mt940.replacingOccurrences(of: "C44,00NTRF", with: "C44,001NTRF"),
                 ["decimals.mt940:6", ":61: amount"]
             ),
@@ -125,5 +130,27 @@ extension ReconciliationTests {
             refused.stderr.contains("BNK-2001 was imported from october.mt940 line 6 as 2026-10-19 4400"),
             "\(refused.stderr)")
         #expect(try psql("SELECT count(*) FROM bank_entries") == "2")
+    }
+
+    /// camt.053.001.08 and later give an entry's status as <Sts><Cd>…</Cd></Sts>: a pending
+    /// entry was read as booked (its status text empty), so a statement whose booked balance
+    /// rightly leaves it out was refused, or a pending credit counted as money in the bank.
+    @Test func aPendingEntryInTheNewerCamtLayoutIsNotBooked() throws {
+        let camt = try String(contentsOfFile: Self.bankFixtures + "/october.camt053.xml", encoding: .utf8)
+            .replacingOccurrences(of: "camt.053.001.02", with: "camt.053.001.08")
+            .replacingOccurrences(of: "<Sts>BOOK</Sts>", with: "<Sts><Cd>BOOK</Cd></Sts>")
+        let pending = """
+                  <Ntry>
+                    <Amt Ccy="SAR">500.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>
+                    <BookgDt><Dt>2026-10-31</Dt></BookgDt><AcctSvcrRef>BNK-PEND</AcctSvcrRef>
+                  </Ntry>
+                </Stmt>
+            """
+        let text = camt.replacingOccurrences(of: "    </Stmt>", with: pending)
+        let r = try bank([try file("v08.xml", text)])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            try psql("SELECT string_agg(entry_key, ',' ORDER BY entry_key) FROM bank_entries")
+                == "BNK-1001,BNK-1002")
     }
 }

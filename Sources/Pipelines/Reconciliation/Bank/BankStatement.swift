@@ -57,6 +57,11 @@ public struct BankStatement: Sendable, Equatable {
             }
         }
         guard let opening else { return }
+        guard opening.date.isEmpty || closing.date.isEmpty || opening.date <= closing.date else {
+            throw bad(
+                opening.line, "opening balance date",
+                "the opening balance of \(opening.date) is after the closing balance of \(closing.date)")
+        }
         var sum = opening.minor
         for entry in entries {
             let (next, overflow) = sum.addingReportingOverflow(entry.minor)

@@ -117,7 +117,10 @@ final class CAMT053Parser: NSObject, XMLParserDelegate {
         case "AcctSvcrRef" where path.dropLast().last == "Ntry": entry["AcctSvcrRef"] = value
         case "Cd" where where_.contains("SubFmlyCd") || where_.hasSuffix("SubFmlyCd/Cd"): entry["SubFmly"] = value
         case "SubFmlyCd": entry["SubFmly"] = value
-        case "Sts": entry["Sts"] = value
+        // camt.053.001.02 gives the status as text; from .001.08 on as <Sts><Cd>BOOK</Cd></Sts>.
+        case "Cd" where path.dropLast().last == "Sts": entry["Sts"] = value
+        case "Prtry" where path.dropLast().last == "Sts": entry["Sts"] = value
+        case "Sts" where !value.isEmpty: entry["Sts"] = value
         case "EndToEndId", "Ustrd", "AddtlNtryInf", "InstrId", "PmtInfId":
             if value != "NOTPROVIDED" { entry["text", default: ""] += (entry["text"] == nil ? "" : " ") + value }
         default: break
