@@ -21,7 +21,7 @@ TEST_APT_PACKAGES := fonts-urw-base35 pgbouncer prometheus prometheus-pushgatewa
 # libcurl's development files, and the package is assembled with binutils and dpkg-deb.
 PACKAGE_APT_PACKAGES := libcurl4-openssl-dev binutils dpkg
 
-.PHONY: install install-files deps build demo test package bench bench-invoices bench-metrics bench-reconcile bench-retention bench-parity bench-oncall format clean demo-stop
+.PHONY: install install-files deps build demo test package bench bench-invoices bench-invoices-long bench-metrics bench-reconcile bench-retention bench-parity bench-oncall format clean demo-stop
 
 deps:
 	@command -v swift >/dev/null || { echo "make: the Swift 6 toolchain is required (swift not on PATH)" >&2; exit 78; }
@@ -64,6 +64,10 @@ bench: deps
 
 bench-invoices: deps
 	bench/invoices.sh
+
+# The long mix (issue 34): 1 to 60 lines per document, so multi-page documents count.
+bench-invoices-long: deps
+	bench/invoices.sh 100 2 1-60
 
 bench-metrics: deps
 	bench/metrics.sh

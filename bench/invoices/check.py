@@ -88,7 +88,9 @@ def main():
             mixed_found += s in text
         if i < qr_sample:
             png = os.path.join(tmp, name)
-            run("pdftoppm", "-r", "200", "-gray", "-png", "-singlefile", pdf, png)
+            # The QR code is on the last page (with the totals) of a longer document.
+            last = re.search(r"^Pages:\s+(\d+)$", info, re.M).group(1)
+            run("pdftoppm", "-r", "200", "-gray", "-png", "-singlefile", "-f", last, "-l", last, pdf, png)
             decoded = run("zbarimg", "-q", "--raw", png + ".png").stdout.strip()
             qr_ok += decoded == qr
     print(json.dumps({

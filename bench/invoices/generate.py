@@ -1,7 +1,9 @@
 """Writes N varied bilingual invoice documents (the render JSON schema of docs/invoices.md).
 
-Deterministic (fixed seed): every tool in the benchmark renders the same documents.
-    usage: generate.py OUT_DIR [N]
+Deterministic (fixed seed): every tool in the benchmark renders the same documents. LINES is
+the range of line items per document: 1-4 (one page, the default) or 1-60 (the long mix, where
+documents run over several pages).
+    usage: generate.py OUT_DIR [N] [LINES]
 """
 
 import json
@@ -24,6 +26,9 @@ MARKETS = [
     ("KW", "KWD", 3, "0"), ("LB", "USD", 2, "11"), ("GB", "GBP", 2, "20"), ("FR", "EUR", 2, "20"),
     ("JP", "JPY", 0, "10"), ("EG", "EGP", 2, "14"),
 ]
+# SAR per unit (illustrative): a KSA invoice in another currency states its VAT in SAR.
+SAR_RATES = {"AED": "1.0211", "BHD": "9.9467", "KWD": "12.2019", "USD": "3.75", "GBP": "4.7512", "EUR": "4.0507",
+             "JPY": "0.0251", "EGP": "0.0759"}
 SERVICES = [
     ("Tarot reading (gold)", "قراءة التاروت الذهبية"),
     ("Coffee cup reading", "قراءة الفنجان"),
@@ -40,12 +45,13 @@ LAST = ["الحربي", "Haddad", "العتيبي", "Smith", "الشمري", "Kh
 def main() -> None:
     out = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    low, high = (int(x) for x in (sys.argv[3] if len(sys.argv) > 3 else "1-4").split("-"))
     rng = random.Random(20261121)
     os.makedirs(out, exist_ok=True)
     for i in range(n):
         country, currency, exponent, rate = rng.choice(MARKETS)
         lines = []
-        for _ in range(rng.randint(1, 4)):
+        for _ in range(rng.randint(low, high)):
             en, ar = rng.choice(SERVICES)
             minor = rng.randint(5 * 10**exponent, 900 * 10**exponent)
             price = Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
@@ -66,6 +72,8 @@ def main() -> None:
             "lines": lines,
             "payment_reference": f"pi_{rng.getrandbits(64):016x}",
         }
+        if currency != "SAR":
+            doc["accounting"] = {"currency": "SAR", "rate": SAR_RATES[currency], "rate_date": f"2026-11-{day:02d}"}
         with open(os.path.join(out, f"inv-{i + 1:04d}.json"), "w", encoding="utf-8") as f:
             json.dump(doc, f, ensure_ascii=False, indent=1)
 

@@ -54,19 +54,32 @@ def invoice(doc: dict, lab: dict) -> dict:
     """The values an invoice page shows, in display form."""
     e = EXPONENTS[doc["currency"]]
     q = Decimal(1)
-    lines, by_rate = [], {}
-    for item in doc["lines"]:
+    # VAT once per rate on the rate's gross (EN 16931 BR-CO-17), each line's VAT its
+    # largest-remainder share, as samia-batch computes it (docs/invoices.md).
+    grosses, groups = [], {}
+    for i, item in enumerate(doc["lines"]):
         unit = int(Decimal(item["unit_price"]).scaleb(e))
-        gross = unit * item["quantity"]
-        rate = Decimal(item["vat_rate"])
+        grosses.append((unit, unit * item["quantity"]))
+        groups.setdefault(item["vat_rate"], []).append(i)
+    shares, by_rate = {}, {}
+    for rate_text_raw, members in groups.items():
+        gross = sum(grosses[i][1] for i in members)
+        rate = Decimal(rate_text_raw)
         net = int((Decimal(gross) * 100 / (100 + rate)).quantize(q, rounding=ROUND_HALF_UP))
         vat = gross - net
+        by_rate[rate_text(rate_text_raw)] = [net, vat]
+        parts = [(vat * grosses[i][1] // gross if gross else 0, (vat * grosses[i][1]) % gross if gross else 0, k)
+                 for k, i in enumerate(members)]
+        left = vat - sum(p[0] for p in parts)
+        bonus = {k for _, _, k in sorted(parts, key=lambda p: (-p[1], p[2]))[:left]}
+        for k, i in enumerate(members):
+            shares[i] = parts[k][0] + (1 if k in bonus else 0)
+    lines = []
+    for i, item in enumerate(doc["lines"]):
+        unit, gross = grosses[i]
         lines.append({"en": item["description_en"], "ar": item["description_ar"], "qty": str(item["quantity"]),
-                      "unit": money(unit, e), "rate": rate_text(item["vat_rate"]) + "%", "vat": money(vat, e),
+                      "unit": money(unit, e), "rate": rate_text(item["vat_rate"]) + "%", "vat": money(shares[i], e),
                       "total": money(gross, e)})
-        acc = by_rate.setdefault(rate_text(item["vat_rate"]), [0, 0])
-        acc[0] += net
-        acc[1] += vat
     subtotal = sum(v[0] for v in by_rate.values())
     vat_total = sum(v[1] for v in by_rate.values())
     total = subtotal + vat_total

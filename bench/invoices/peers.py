@@ -175,6 +175,11 @@ def run_fpdf2(in_dir, out_dir):
             x += widths[i]
         y = max(bottom, y + 30) + 4
         for line in v["lines"]:
+            # A long document goes on over pages (a plain break: no repeated header, which
+            # samia-batch draws; the peer does less work for it).
+            if y > pdf.h - 36 - 60:
+                pdf.add_page()
+                y = 36
             cy = put(line["en"], 40, y, widths[0] - 8, 9)
             bottom = put(line["ar"], 40, cy, widths[0] - 8, 9, "R", arabic=True)
             x = 36 + widths[0]
@@ -185,6 +190,10 @@ def run_fpdf2(in_dir, out_dir):
             pdf.line(36, y, 36 + w, y)
             y += 4
         y += 6
+        # Totals, statement and QR stay together on the last page.
+        if y + 18 * len(v["totals"]) + 40 + 118 > pdf.h - 36 - 30:
+            pdf.add_page()
+            y = 36
         for en, ar, value, bold in v["totals"]:
             y = row(en, ar, value, y, bold)
         y += 10

@@ -24,7 +24,15 @@ public final class FontFace {
     let hbFace: OpaquePointer
     let hbFont: OpaquePointer
     /// Preprocessed face: makes repeated subsetting of the same font several times faster.
-    private let subsetSource: OpaquePointer
+    /// Made on the first subset: a fallback face (4 MB of CJK) most documents never draw from
+    /// would otherwise cost every process its preprocessing.
+    private var preprocessed: OpaquePointer?
+    private var subsetSource: OpaquePointer {
+        if let preprocessed { return preprocessed }
+        let made = hb_subset_preprocess(hbFace)!
+        preprocessed = made
+        return made
+    }
     private var advanceCache: [UInt32: Int] = [:]
     private var coverageCache: [UInt32: Bool] = [:]
 
@@ -74,11 +82,10 @@ public final class FontFace {
         hbFont = hb_font_create(hbFace)
         // Positions in font units: scale = units per em.
         hb_font_set_scale(hbFont, Int32(unitsPerEm), Int32(unitsPerEm))
-        subsetSource = hb_subset_preprocess(hbFace)
     }
 
     deinit {
-        hb_face_destroy(subsetSource)
+        if let preprocessed { hb_face_destroy(preprocessed) }
         hb_font_destroy(hbFont)
         hb_face_destroy(hbFace)
         hb_blob_destroy(hbBlob)
