@@ -76,34 +76,34 @@ public struct SubjectScope: Sendable {
     /// a salt that cannot be read stops the job (78) before anything is read or erased.
     public func bind(
         _ subject: UUID, on connection: Connection,
-        environment: [String: String] = ProcessInfo
-            .processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {
         _ = try connection.query("SELECT set_config('samia.dsr_subject', $1, true)", [subject])
-        for (table, pseudonym) in map.tables.compactMap({ t in t.value.pseudonym.map { (t.key, $0) } }) {
-            let salt = try Self.salt(pseudonym, table: table, environment: environment)
-            _ = try connection.query("SELECT set_config($1, $2, true)", [Self.saltSetting(table), salt])
-        }
+        try bindSalts(on: connection, transactionOnly: true, environment: environment)
     }
 
-    /// The pseudonyms' salts for the whole session (retention's statements run in many
-    /// transactions): what a held subject's rows are recognised by.
+    /// The pseudonyms' salts, for this transaction or (retention's statements run in many
+    /// transactions) for the whole session: what a subject's pseudonymous rows are found by.
     public func bindSalts(
-        on connection: Connection, environment: [String: String] = ProcessInfo.processInfo.environment
-    )
-        throws
-    {
-        for (table, entry) in map.tables {
-            guard let pseudonym = entry.pseudonym else { continue }
-            let salt = try Self.salt(pseudonym, table: table, environment: environment)
-            _ = try connection.query("SELECT set_config($1, $2, false)", [Self.saltSetting(table), salt])
+        on connection: Connection, transactionOnly: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        for (setting, salt) in try salts(environment) {
+            _ = try connection.query("SELECT set_config($1, $2, $3)", [setting, salt, transactionOnly])
         }
     }
 
     /// Every salt the map needs, read now: `dsr process` calls it before any work.
     public func checkSalts(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        for (table, entry) in map.tables {
-            if let p = entry.pseudonym { _ = try Self.salt(p, table: table, environment: environment) }
+        _ = try salts(environment)
+    }
+
+    /// Each pseudonymous table's setting name and salt, read from its file.
+    private func salts(_ environment: [String: String]) throws -> [(setting: String, salt: String)] {
+        try map.tables.keys.sorted().compactMap { table in
+            try map.tables[table]!.pseudonym.map {
+                (Self.saltSetting(table), try Self.salt($0, table: table, environment: environment))
+            }
         }
     }
 
