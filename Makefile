@@ -13,9 +13,9 @@ APT_PACKAGES := libgs-common postgresql-15 postgresql-contrib libpq-dev libarchi
   unzip p7zip-full python3 python3-venv pkg-config bc libxml2-dev
 
 # Only the tests need these: PgBouncer (the pooler refusal), Prometheus, promtool and
-# node_exporter (the alert rules, end to end), curl, systemd-analyze (the units), and a CFF font
-# (the fallback chain refuses one).
-TEST_APT_PACKAGES := fonts-urw-base35 pgbouncer prometheus prometheus-pushgateway prometheus-node-exporter curl systemd man-db
+# node_exporter (the alert rules, end to end), curl, systemd-analyze (the units), a CFF font
+# (the fallback chain refuses one), and Chromium (the parity report's page in a real browser).
+TEST_APT_PACKAGES := chromium fonts-urw-base35 pgbouncer prometheus prometheus-pushgateway prometheus-node-exporter curl systemd man-db
 
 # `make package` links the Swift runtime statically; Foundation's networking half then needs
 # libcurl's development files, and the package is assembled with binutils and dpkg-deb.

@@ -72,7 +72,7 @@ let package = Package(
         pipeline("Privacy", ["Runner", "Storage", "Postgres", "Reports", yams, crypto]),
         pipeline("Retention", ["Runner", "Storage", "Privacy", "Metrics", "Threads", "Postgres", log, yams]),
         pipeline("Metrics", ["Runner", "Threads", "Postgres", "Reports"]),
-        pipeline("Parity", ["Runner", "Storage", "Schema", "Postgres", "Reports", yams]),
+        pipeline("Parity", ["Runner", "Storage", "Schema", "Postgres", "Reports", yams, crypto]),
         pipeline("Dev", ["Runner", "Schema", "Postgres", log]),
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
         .executableTarget(
