@@ -93,7 +93,17 @@ struct ParityTests {
                 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
                 """))!
-        #expect(cells.count == relations * 6 * 4, "one cell per relation × role × command")
+        let functions = Int(
+            try psql(
+                """
+                SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname = 'public' AND p.prokind = 'f' AND p.prorettype <> 'trigger'::regtype
+                """))!
+        #expect(functions == 1, "zodiac_for(date) alone: pgcrypto's functions left public (migration 0029)")
+        #expect(
+            cells.count == relations * 6 * 4 + functions * 6,
+            "one cell per relation × role × command, and per exposed function × role")
+        #expect(cell(r, "anon", "zodiac_for(date)", "execute")["verdict"] as? String == "pass")
 
         // Counts checked by hand against the fixture.
         let own = cell(r, "client", "orders", "select")["probe"] as! [String: Any]
@@ -218,8 +228,10 @@ struct ParityTests {
         #expect(findings(r, "security_definer_view") == ["order_overview"])
         #expect(verdict("client", "order_overview", "select") == "fail")
         // The function.
-        #expect(findings(r, "security_definer_function_mutable_search_path") == ["public"])
-        #expect(findings(r, "security_definer_function_exposed") == ["public"])
+        #expect(findings(r, "security_definer_function_mutable_search_path") == ["profile_by_email(text)"])
+        #expect(findings(r, "security_definer_function_exposed") == ["profile_by_email(text)"])
+        #expect(verdict("anon", "profile_by_email(text)", "execute") == "fail", "an undeclared RPC fails its cells")
+        #expect(reason("anon", "profile_by_email(text)", "execute").contains("undeclared"))
         // The partition read directly, while the parent is closed.
         #expect(findings(r, "partition_readable_directly") == ["visits_2026"])
         #expect(verdict("client", "visits_2026", "select") == "fail")
@@ -391,6 +403,7 @@ extension ParityTests {
         _ = try psql(
             """
             DROP POLICY promo_boom ON public.promo_codes; REVOKE SELECT ON public.promo_codes FROM anon;
+            DROP FUNCTION public.boom(); -- an undeclared RPC would fail the report on its own
             CREATE POLICY settings_meta ON public.app_settings FOR SELECT TO authenticated
               USING (false AND current_setting('request.jwt.claims', true)::jsonb #>> '{user_metadata,tier}' = 'gold');
             """)

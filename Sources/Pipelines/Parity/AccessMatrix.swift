@@ -8,6 +8,10 @@ import Yams
 public struct AccessMatrix: Sendable, Equatable {
     public enum Command: String, Sendable, CaseIterable, Codable, Comparable {
         case select, insert, update, delete
+        /// Calling a function the API exposes (PostgREST's `/rpc/NAME`).
+        case execute
+        /// What a role can do to a table or view.
+        public static let tableCommands: [Command] = [.select, .insert, .update, .delete]
         public static func < (a: Command, b: Command) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
         }
@@ -69,6 +73,10 @@ public struct AccessMatrix: Sendable, Equatable {
     /// `none` everywhere. Every relation of the schemas is under `tables` or here; one that is
     /// in neither fails its cells (`undeclared`), so a new table is never passed by default.
     public var denied: [String: String] = [:]
+    /// Functions the API exposes (`functions:`): signature (`name(argtypes)`, schema-qualified
+    /// outside `public`) → the roles that may execute it. Every exposed function of the
+    /// schemas is here; one that is not fails its cells, like an undeclared table.
+    public var functions: [String: FunctionGrant] = [:]
     public var exceptions: [Exception]
     /// Findings the register accepts (`findings:` in the exceptions file): a critical finding
     /// fails the report unless one of these names its code and relation, unexpired.
@@ -78,6 +86,12 @@ public struct AccessMatrix: Sendable, Equatable {
     public var identityQuery: String
 
     public static let builtInScopes: Set<String> = ["none", "all"]
+
+    /// Who may call one exposed function, and where it is declared.
+    public struct FunctionGrant: Sendable, Equatable {
+        public var roles: [String]
+        public var line: Int?
+    }
 
     public func role(_ name: String) -> Role? { roles.first { $0.name == name } }
 
@@ -205,6 +219,9 @@ public struct AccessMatrix: Sendable, Equatable {
             file: file, schemas: raw.schemas ?? ["public"], roles: roles, scopes: scopes, tables: tables,
             exceptions: [], statementTimeoutMilliseconds: timeout, identityQuery: identity)
         matrix.denied = raw.denied ?? [:]
+        if let node = (root ?? nil)?["functions"] {
+            matrix.functions = try parseFunctions(node, roles: Set(roles.map(\.name)), file: file)
+        }
         return matrix
     }
 
@@ -238,7 +255,7 @@ public struct AccessMatrix: Sendable, Equatable {
                 }
                 var grants: [Command: Grant] = [:]
                 for (c, v) in cells {
-                    guard let command = c.string.flatMap(Command.init(rawValue:)) else {
+                    guard let command = c.string.flatMap(Command.init(rawValue:)), command != .execute else {
                         throw ParityError.matrix(
                             file: file, at: at,
                             reason: "\"\(c.string ?? "?")\" is not a command (select, insert, update, delete)")
@@ -271,6 +288,36 @@ public struct AccessMatrix: Sendable, Equatable {
             }
         }
         return table
+    }
+
+    /// `functions:`: signature → the list of roles that may execute it (`[]`: nobody).
+    private static func parseFunctions(_ node: Yams.Node, roles: Set<String>, file: String) throws
+        -> [String: FunctionGrant]
+    {
+        guard let mapping = node.mapping else {
+            throw ParityError.matrix(file: file, at: "functions", reason: "must map signatures to lists of roles")
+        }
+        var out: [String: FunctionGrant] = [:]
+        for (key, value) in mapping {
+            let line = key.mark.map(\.line)
+            let name = key.string ?? ""
+            let at = "functions.\(name) (line \(line.map { String($0 + 1) } ?? "?"))"
+            guard name.hasSuffix(")"), name.contains("(") else {
+                throw ParityError.matrix(
+                    file: file, at: at, reason: "a function is named with its argument types: name(type, ...)")
+            }
+            guard let list = value.sequence?.map({ $0.string ?? "" }) else {
+                throw ParityError.matrix(
+                    file: file, at: at, reason: "give the list of roles that may execute it ([] for none)")
+            }
+            for role in list where !roles.contains(role) {
+                throw ParityError.matrix(
+                    file: file, at: at,
+                    reason: "\"\(role)\" is not a declared role (roles: \(roles.sorted().joined(separator: ", ")))")
+            }
+            out[name] = FunctionGrant(roles: list, line: line)
+        }
+        return out
     }
 
     static func parseExceptions(_ text: String, file: String, matrix: AccessMatrix) throws -> [Exception] {

@@ -88,6 +88,7 @@ public enum CatalogAnalysis {
         switch command {
         case .select, .delete, .update: return p.using
         case .insert: return p.withCheck ?? (p.command == "*" ? p.using : nil)
+        case .execute: return nil
         }
     }
 

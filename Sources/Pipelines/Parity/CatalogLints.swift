@@ -24,7 +24,8 @@ public enum CatalogLints {
     }
 
     /// `apiRoles` are the database roles the matrix maps application roles onto.
-    public static func run(_ s: CatalogSnapshot, apiRoles: [String]) -> [ParityReport.Finding] {
+    public static func run(_ s: CatalogSnapshot, apiRoles: [String], exposedSchemas: [String]) -> [ParityReport.Finding]
+    {
         var out = Findings()
         let roles = apiRoles.filter { s.roles[$0]?.exists == true }
         roleLints(s, roles: roles, into: &out)
@@ -37,7 +38,7 @@ public enum CatalogLints {
             exposureLints(r, s, granted: granted, into: &out)
             policyLints(r, s, roles: roles, into: &out)
         }
-        functionLints(s, roles: roles, into: &out)
+        functionLints(s, roles: roles, exposed: exposedSchemas, into: &out)
         for q in s.sequences where !q.usableBy.isEmpty {
             out.add("info", "sequence_usable_by_api", q.name, "usable by \(q.usableBy.joined(separator: ", "))")
         }
@@ -139,7 +140,7 @@ public enum CatalogLints {
         let (name, policies) = (r.qualified, s.policies[r.oid] ?? [])
         for role in roles {
             guard let a = s.access[role]?[r.oid] else { continue }
-            for command in AccessMatrix.Command.allCases {
+            for command in AccessMatrix.Command.tableCommands {
                 let p = policies.filter { $0.permissive && $0.applies(to: command) && a.policies.contains($0.name) }
                 if p.count > 1 {
                     out.add(
@@ -170,22 +171,44 @@ public enum CatalogLints {
         }
     }
 
-    /// SECURITY DEFINER functions the API can execute.
-    static func functionLints(_ s: CatalogSnapshot, roles: [String], into out: inout Findings) {
+    /// SECURITY DEFINER functions the API roles can execute, each with its owner, its
+    /// search_path and whom EXECUTE is granted to: a mutable search_path lets a caller shadow
+    /// what it calls and run code as the owner (critical when the owner bypasses RLS); one the
+    /// API exposes as RPC runs with the owner's rights on a caller's arguments; EXECUTE through
+    /// PUBLIC reaches every role created later.
+    static func functionLints(_ s: CatalogSnapshot, roles: [String], exposed: [String], into out: inout Findings) {
         for f in s.functions where f.securityDefiner {
             let api = f.executableBy.filter { roles.contains($0) }
             guard !api.isEmpty else { continue }
+            let who = api.joined(separator: ", ")
+            let evidence = [
+                "owner: \(f.owner)\(f.ownerBypassesRLS ? " (superuser or BYPASSRLS: sees every row)" : "")",
+                "search_path: "
+                    + (f.searchPath.map { $0.isEmpty ? "'' (empty, fixed)" : "\($0) (fixed)" }
+                        ?? "not set (the caller's)"),
+                "EXECUTE granted to: " + (f.grantees.isEmpty ? "nobody directly" : f.grantees.joined(separator: ", ")),
+                "callable by the API roles: \(who)",
+            ]
             if !f.fixedSearchPath {
                 out.add(
-                    "high", "security_definer_function_mutable_search_path", f.schema,
-                    "SECURITY DEFINER \(f.signature) is executable by \(api.joined(separator: ", ")) without a fixed search_path"
-                )
+                    f.ownerBypassesRLS ? "critical" : "high", "security_definer_function_mutable_search_path",
+                    f.matrixName,
+                    "SECURITY DEFINER \(f.signature) is executable by \(who) without a fixed search_path", evidence)
             }
-            if f.schema != "private" && f.executableBy.contains("anon") {
+            if exposed.contains(f.schema), f.kind == "f", !f.triggerOnly {
                 out.add(
-                    "high", "security_definer_function_exposed", f.schema,
-                    "SECURITY DEFINER \(f.signature) is in an exposed schema and executable by anon")
+                    "high", "security_definer_function_exposed", f.matrixName,
+                    "SECURITY DEFINER \(f.signature) is exposed as RPC to \(who) and runs as \(f.owner)", evidence)
             }
+            if f.grantees.contains("PUBLIC") {
+                out.add(
+                    "medium", "security_definer_function_public_execute", f.matrixName,
+                    "SECURITY DEFINER \(f.signature) is executable by PUBLIC: every role, present and future; "
+                        + "REVOKE EXECUTE FROM PUBLIC and grant it to the roles that need it", evidence)
+            }
+            out.add(
+                "info", "security_definer_function", f.matrixName,
+                "SECURITY DEFINER \(f.signature) runs as \(f.owner) for \(who)", evidence)
         }
     }
 

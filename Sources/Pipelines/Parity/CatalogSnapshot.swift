@@ -57,6 +57,7 @@ public struct CatalogSnapshot: Sendable {
             case .insert: code = "a"
             case .update: code = "w"
             case .delete: code = "d"
+            case .execute: return false
             }
             return self.command == "*" || self.command == code
         }
@@ -99,9 +100,30 @@ public struct CatalogSnapshot: Sendable {
     public struct Function: Sendable {
         public var signature: String
         public var schema: String
+        public var name: String
+        /// The input argument types, as `format_type` writes them (`oidvectortypes`).
+        public var argumentTypes: [String]
+        public var variadic: Bool
+        /// `f` function, `p` procedure (aggregates and window functions are not read).
+        public var kind: String
+        /// Returns `trigger` or `event_trigger`: only a trigger can call it.
+        public var triggerOnly: Bool
         public var securityDefiner: Bool
         public var fixedSearchPath: Bool
+        /// The `search_path` the function sets, as written (nil when it sets none).
+        public var searchPath: String?
+        public var owner: String
+        /// The owner is a superuser or has BYPASSRLS: a SECURITY DEFINER function runs with that.
+        public var ownerBypassesRLS: Bool
+        /// Who holds EXECUTE by a grant of its own (`PUBLIC` included), from the ACL.
+        public var grantees: [String]
+        /// The API roles that can call it: EXECUTE (through any grant) and USAGE on its schema.
         public var executableBy: [String]
+
+        /// How the matrix names it: `name(types)`, schema-qualified outside `public`.
+        public var matrixName: String {
+            (schema == "public" ? "" : "\(schema).") + "\(name)(\(argumentTypes.joined(separator: ", ")))"
+        }
     }
 
     public struct Sequence: Sendable {
@@ -127,6 +149,12 @@ public struct CatalogSnapshot: Sendable {
     public var functions: [Function]
     public var sequences: [Sequence]
     public var defaultPrivileges: [DefaultPrivilege]
+
+    /// The functions PostgREST would expose as `/rpc/NAME`: plain functions of the API's
+    /// schemas that a caller can invoke (not procedures, aggregates or trigger functions).
+    public func exposedFunctions(schemas: [String]) -> [Function] {
+        functions.filter { schemas.contains($0.schema) && $0.kind == "f" && !$0.triggerOnly }
+    }
 
     public func relation(_ name: String) -> Relation? {
         relations.first { $0.qualified == name || "\($0.schema).\($0.name)" == name }
@@ -315,20 +343,37 @@ public struct CatalogSnapshot: Sendable {
         var functions: [Function] = []
         for row in try db.query(
             """
-            SELECT p.oid::regprocedure::text AS sig, n.nspname, p.prosecdef,
-                   EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%') AS fixed,
+            SELECT p.oid::regprocedure::text AS sig, n.nspname, p.proname::text AS name,
+                   oidvectortypes(p.proargtypes) AS args, p.provariadic <> 0 AS variadic, p.prokind::text AS kind,
+                   p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) AS trigger_only, p.prosecdef,
+                   (SELECT substr(c, 13) FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%') AS path,
+                   pg_get_userbyid(p.proowner) AS owner,
+                   (SELECT o.rolsuper OR o.rolbypassrls FROM pg_roles o WHERE o.oid = p.proowner) AS owner_bypass,
+                   coalesce((SELECT string_agg(DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, ',')
+                               FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                              WHERE a.privilege_type = 'EXECUTE'), '') AS grantees,
                    coalesce((SELECT string_agg(r, ',' ORDER BY r) FROM unnest($2::text[]) r
-                              WHERE has_function_privilege(r::name, p.oid, 'EXECUTE')), '') AS execs
+                              WHERE has_function_privilege(r::name, p.oid, 'EXECUTE')
+                                AND has_schema_privilege(r::name, p.pronamespace, 'USAGE')), '') AS execs
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = ANY($1::text[] || ARRAY['private']) AND p.prokind IN ('f', 'p')
              ORDER BY 1
             """, [schemas, roles])
         {
+            func list(_ c: String) throws -> [String] {
+                (try row.decode(c, as: String.self)).split(separator: ",").map(String.init)
+            }
+            let path: String? = try row.decodeOptional("path")
+            let args: String = try row.decode("args")
             functions.append(
                 Function(
-                    signature: try row.decode("sig"), schema: try row.decode("nspname"),
-                    securityDefiner: try row.decode("prosecdef"), fixedSearchPath: try row.decode("fixed"),
-                    executableBy: (try row.decode("execs", as: String.self)).split(separator: ",").map(String.init)))
+                    signature: try row.decode("sig"), schema: try row.decode("nspname"), name: try row.decode("name"),
+                    argumentTypes: args.isEmpty ? [] : args.components(separatedBy: ", "),
+                    variadic: try row.decode("variadic"), kind: try row.decode("kind"),
+                    triggerOnly: try row.decode("trigger_only"), securityDefiner: try row.decode("prosecdef"),
+                    fixedSearchPath: path != nil, searchPath: path, owner: try row.decode("owner"),
+                    ownerBypassesRLS: try row.decode("owner_bypass"), grantees: try list("grantees"),
+                    executableBy: try list("execs")))
         }
         return functions
     }

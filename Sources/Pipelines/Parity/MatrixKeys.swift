@@ -14,6 +14,8 @@ enum MatrixKeys {
         // themselves are checked against the declaration by the matrix's parser.
         "tables": .named(.named(.named(grant))),
         "denied": .named(.leaf),
+        // signature → the roles that may execute it (checked by the matrix's parser).
+        "functions": .named(.leaf),
     ])
     static let register = PolicyKeys.fixed([
         "exceptions": .list(.leaves(["role", "table", "command", "owner", "justification", "approved_by", "expires"])),

@@ -19,6 +19,13 @@ struct MatrixSchemaCheck {
                 reason:
                     "\(matrix.file): \(section).\(name)\(line(name)) names no table or view in the schemas \(schemas)")
         }
+        let exposed = Set(snapshot.exposedFunctions(schemas: matrix.schemas).map(\.matrixName))
+        for (name, grant) in matrix.functions.sorted(by: { $0.key < $1.key }) where !exposed.contains(name) {
+            throw ParityError.schema(
+                reason: "\(matrix.file): functions.\(name)\(grant.line.map { " (line \($0 + 1))" } ?? "") names no "
+                    + "function the API exposes in the schemas \(schemas) (exposed: "
+                    + "\(exposed.sorted().joined(separator: ", ")); write it as name(argument types)")
+        }
         for (name, table) in matrix.tables.sorted(by: { $0.key < $1.key }) {
             guard let relation = snapshot.relation(name) else { continue }
             for (role, grants) in table.grants.sorted(by: { $0.key < $1.key }) {

@@ -21,7 +21,9 @@ public struct ParityAuditor {
         let databaseRoles = Array(Set(matrix.roles.map(\.databaseRole))).sorted()
         let snapshot = try CatalogSnapshot.read(db, schemas: matrix.schemas, databaseRoles: databaseRoles)
         try MatrixSchemaCheck(db: db, matrix: matrix, snapshot: snapshot).run()
-        for e in matrix.exceptions where snapshot.relation(e.table) == nil {
+        let functions = snapshot.exposedFunctions(schemas: matrix.schemas)
+        for e in matrix.exceptions
+        where snapshot.relation(e.table) == nil && !functions.contains(where: { $0.matrixName == e.table }) {
             throw ParityError.schema(reason: "an exception names \(e.table), which is not in the exposed schemas")
         }
         var report = ParityReport(header: header, cells: [], findings: [], sideEffects: [], changes: [])
@@ -34,15 +36,20 @@ public struct ParityAuditor {
         defer { prober.end() }
         for relation in snapshot.relations {
             for role in matrix.roles {
-                for command in AccessMatrix.Command.allCases {
+                for command in AccessMatrix.Command.tableCommands {
                     report.cells.append(
                         try cell(role: role, relation: relation, command: command, snapshot: snapshot, prober: prober))
                 }
             }
         }
+        for function in functions {
+            for role in matrix.roles {
+                report.cells.append(try functionCell(role: role, function: function, prober: prober))
+            }
+        }
         report.header.identities = prober.identityNotes
         report.sideEffects = prober.sideEffects
-        report.findings = accepting(CatalogLints.run(snapshot, apiRoles: databaseRoles))
+        report.findings = accepting(CatalogLints.run(snapshot, apiRoles: databaseRoles, exposedSchemas: matrix.schemas))
         for e in matrix.exceptions where e.expires < today {
             report.findings.insert(
                 .init(
@@ -134,21 +141,28 @@ public struct ParityAuditor {
         }
         cell.verdict = verdict.0
         cell.reason = verdict.1
-        if let e = matrix.exceptions.first(where: {
-            $0.role == role.name && $0.table == relation.qualified && $0.command == command
-        }) {
-            let expired = e.expires < today
-            cell.exception = .init(
-                owner: e.owner, justification: e.justification, approvedBy: e.approvedBy, expires: e.expires,
-                expired: expired)
-            if cell.isFailing && !expired {
-                cell.verdict = "exception"
-                cell.reason += " — accepted until \(e.expires) by \(e.approvedBy): \(e.justification)"
-            } else if cell.isFailing {
-                cell.reason += " — the exception for it expired on \(e.expires)"
-            }
-        }
+        applyException(to: &cell)
         return cell
+    }
+
+    /// The register's exception for the cell, if any: a live one turns a failing cell into an
+    /// exception; an expired one says so and leaves it failing.
+    func applyException(to cell: inout ParityReport.Cell) {
+        guard
+            let e = matrix.exceptions.first(where: {
+                $0.role == cell.role && $0.table == cell.relation && $0.command == cell.command
+            })
+        else { return }
+        let expired = e.expires < today
+        cell.exception = .init(
+            owner: e.owner, justification: e.justification, approvedBy: e.approvedBy, expires: e.expires,
+            expired: expired)
+        if cell.isFailing && !expired {
+            cell.verdict = "exception"
+            cell.reason += " — accepted until \(e.expires) by \(e.approvedBy): \(e.justification)"
+        } else if cell.isFailing {
+            cell.reason += " — the exception for it expired on \(e.expires)"
+        }
     }
 
     /// The probe's verdict against the declaration; nil when the probe could not tell.
@@ -179,6 +193,10 @@ public struct ParityAuditor {
             }
             if declared == "none" { return ("pass", "\(verb) no rows, as declared (filtered, no error)") }
             return ("pass", "\(verb) exactly the \(visible) row(s) of scope \(declared)")
+        case "executable":
+            return declared == "none"
+                ? ("fail", "declared none, but the role can call it: \(p.message ?? "")")
+                : ("pass", "callable as declared: \(p.message ?? "")")
         case "error", "timeout":
             // Only insufficient_privilege (42501) is a refusal. Any other failure (a policy that
             // recurses, a function that raises, a timeout) proves nothing about access, and a

@@ -190,6 +190,7 @@ public final class ParityProber {
         case .insert: return try probeInsert(cell, scopeSQL: scopeSQL)
         case .update: return try probeUpdate(cell, scopeSQL: scopeSQL, columns: columns)
         case .delete: return try probeWrite(cell, command: command)
+        case .execute: return nil
         }
     }
 
