@@ -19,14 +19,16 @@ public struct ParityAuditor {
 
     public func audit(_ db: Connection, header: ParityReport.Header) throws -> ParityReport {
         let databaseRoles = Array(Set(matrix.roles.map(\.databaseRole))).sorted()
-        let snapshot = try CatalogSnapshot.read(db, schemas: matrix.schemas, databaseRoles: databaseRoles)
-        try MatrixSchemaCheck(db: db, matrix: matrix, snapshot: snapshot).run()
+        let schemas = try auditedSchemas(db)
+        let snapshot = try CatalogSnapshot.read(db, schemas: schemas, databaseRoles: databaseRoles)
+        try MatrixSchemaCheck(db: db, matrix: matrix, snapshot: snapshot, schemas: schemas).run()
         let functions = snapshot.exposedFunctions(schemas: matrix.schemas)
         for e in matrix.exceptions
         where snapshot.relation(e.table) == nil && !functions.contains(where: { $0.matrixName == e.table }) {
             throw ParityError.schema(reason: "an exception names \(e.table), which is not in the exposed schemas")
         }
         var report = ParityReport(header: header, cells: [], findings: [], sideEffects: [], changes: [])
+        report.header.schemas = schemas
         report.header.databaseVersion = snapshot.serverVersion
         report.header.catalogFingerprint = snapshot.fingerprint
 
@@ -59,6 +61,15 @@ public struct ParityAuditor {
                     evidence: [e.justification, "approved by \(e.approvedBy)"]), at: 0)
         }
         return report
+    }
+
+    /// The schemas whose tables get cells: the matrix's, and Supabase's `storage` wherever it
+    /// exists, since the Storage API reads and writes `storage.objects` as the caller's role
+    /// under RLS, like PostgREST. Its functions are not RPC: only the matrix's schemas give
+    /// function rows.
+    func auditedSchemas(_ db: Connection) throws -> [String] {
+        let storage = try db.scalar("SELECT to_regnamespace('storage') IS NOT NULL", as: Bool.self) ?? false
+        return matrix.schemas + (storage && !matrix.schemas.contains("storage") ? ["storage"] : [])
     }
 
     /// The lints' findings with the register's acceptances applied: an unexpired entry naming
