@@ -134,6 +134,7 @@ struct ParityTests {
         )
         #expect(findings(r, "always_true_write_policy").isEmpty)
         #expect(findings(r, "auth_call_per_row").isEmpty, "auth.uid() wrapped in a sub-select is fine")
+        #expect(findings(r, "function_call_per_row").isEmpty, "has_role() runs once per statement (migration 0030)")
         #expect(findings(r, "rls_disabled_in_exposed_schema").isEmpty)
         #expect(!(r["side_effects"] as! [String]).isEmpty, "insert probes list the sequences they may advance")
         #expect(try psql("SELECT count(*) FROM public.orders") == "5", "every probe was rolled back")
@@ -180,6 +181,9 @@ struct ParityTests {
             -- A SECURITY DEFINER function anyone may execute, with no fixed search_path.
             CREATE FUNCTION public.profile_by_email(e text) RETURNS uuid LANGUAGE sql SECURITY DEFINER
               AS 'SELECT id FROM public.profiles WHERE email = e';
+            -- A role check run for every row, though it does not read the row.
+            CREATE POLICY settings_staff ON public.app_settings FOR SELECT TO authenticated
+              USING (false AND private.has_role('admin'));
             -- A partition read directly.
             CREATE TABLE public.visits (id bigint, day date, actor text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
             CREATE TABLE public.visits_2026 PARTITION OF public.visits FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
@@ -232,6 +236,7 @@ struct ParityTests {
         #expect(findings(r, "security_definer_function_exposed") == ["profile_by_email(text)"])
         #expect(verdict("anon", "profile_by_email(text)", "execute") == "fail", "an undeclared RPC fails its cells")
         #expect(reason("anon", "profile_by_email(text)", "execute").contains("undeclared"))
+        #expect(findings(r, "function_call_per_row") == ["app_settings"])
         // The partition read directly, while the parent is closed.
         #expect(findings(r, "partition_readable_directly") == ["visits_2026"])
         #expect(verdict("client", "visits_2026", "select") == "fail")

@@ -7,6 +7,7 @@ public enum CatalogLints {
     static let sensitiveColumn = try! NSRegularExpression(
         pattern: "(email|phone|password|passwd|secret|token|iban|card|ssn|dob|birth|address|client_secret)",
         options: [.caseInsensitive])
+    static let qualifiedCall = try! NSRegularExpression(pattern: "\\b[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*\\(")
     static let bareUID = try! NSRegularExpression(pattern: "auth\\.(uid|jwt|role)\\(\\)", options: [])
     static let wrappedUID = try! NSRegularExpression(
         pattern: "\\(\\s*select\\s+auth\\.(uid|jwt|role)\\(\\)(\\s+as\\s+\\w+)?\\s*\\)", options: [.caseInsensitive])
@@ -168,6 +169,17 @@ public enum CatalogLints {
                     "low", "auth_call_per_row", name,
                     "policy \(p.name) calls auth.*() per row; wrap it as (SELECT auth.uid()) so it runs once", [p.text])
             }
+            let perRow = Set(exprs.flatMap(rowIndependentCalls)).sorted().filter { call in
+                s.functions.contains {
+                    "\($0.schema).\($0.name)(" == call.prefix(while: { $0 != "(" }) + "(" && $0.volatility != "v"
+                }
+            }
+            for call in perRow {
+                out.add(
+                    "low", "function_call_per_row", name,
+                    "policy \(p.name) calls \(call) for every row, though it does not read the row; "
+                        + "wrap it as (SELECT \(call)) so PostgreSQL runs it once per statement", [p.text])
+            }
         }
     }
 
@@ -210,6 +222,48 @@ public enum CatalogLints {
                 "info", "security_definer_function", f.matrixName,
                 "SECURITY DEFINER \(f.signature) runs as \(f.owner) for \(who)", evidence)
         }
+    }
+
+    /// Calls of a schema-qualified function (other than `auth.*`, linted on their own) whose
+    /// arguments are constants only and that are not already a sub-select's: PostgreSQL runs
+    /// them per row, though their answer cannot change from row to row.
+    static func rowIndependentCalls(_ expression: String) -> [String] {
+        let chars = Array(expression)
+        var calls: [String] = []
+        for m in qualifiedCall.matches(in: expression, range: NSRange(expression.startIndex..., in: expression)) {
+            guard let range = Range(m.range, in: expression) else { continue }
+            let start = expression.distance(from: expression.startIndex, to: range.lowerBound)
+            var (depth, end, quoted) = (0, start, false)
+            for i in start..<chars.count {
+                if chars[i] == "'" { quoted.toggle() }
+                if quoted { continue }
+                if chars[i] == "(" { depth += 1 }
+                if chars[i] == ")" {
+                    depth -= 1
+                    if depth == 0 {
+                        end = i
+                        break
+                    }
+                }
+            }
+            guard end > start else { continue }
+            let call = String(chars[start...end])
+            let before = String(chars[..<start]).trimmingCharacters(in: .whitespaces).uppercased()
+            let arguments = String(call.drop(while: { $0 != "(" }))
+            guard !call.hasPrefix("auth."), !before.hasSuffix("SELECT"), constantOnly(arguments) else { continue }
+            calls.append(call)
+        }
+        return calls
+    }
+
+    /// Literals, casts, `ARRAY[...]` and `VARIADIC` only: nothing that names a column.
+    static func constantOnly(_ arguments: String) -> Bool {
+        var rest = arguments.replacingOccurrences(of: "'(?:[^']|'')*'", with: "", options: .regularExpression)
+        rest = rest.replacingOccurrences(
+            of: "::\"?[a-z_][a-z0-9_ ]*\"?(\\[\\])?", with: "", options: [.regularExpression, .caseInsensitive])
+        rest = rest.replacingOccurrences(
+            of: "\\b(VARIADIC|ARRAY|NULL|true|false)\\b", with: "", options: .regularExpression)
+        return rest.range(of: "[A-Za-z_]", options: .regularExpression) == nil
     }
 
     /// True when an expression calls `auth.uid()` (or jwt/role) outside a `(SELECT ...)`.

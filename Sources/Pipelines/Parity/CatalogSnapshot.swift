@@ -109,6 +109,8 @@ public struct CatalogSnapshot: Sendable {
         /// Returns `trigger` or `event_trigger`: only a trigger can call it.
         public var triggerOnly: Bool
         public var securityDefiner: Bool
+        /// `i` immutable, `s` stable, `v` volatile: only the first two may run once per statement.
+        public var volatility: String
         public var fixedSearchPath: Bool
         /// The `search_path` the function sets, as written (nil when it sets none).
         public var searchPath: String?
@@ -344,7 +346,7 @@ public struct CatalogSnapshot: Sendable {
         for row in try db.query(
             """
             SELECT p.oid::regprocedure::text AS sig, n.nspname, p.proname::text AS name,
-                   oidvectortypes(p.proargtypes) AS args, p.provariadic <> 0 AS variadic, p.prokind::text AS kind,
+                   oidvectortypes(p.proargtypes) AS args, p.provariadic <> 0 AS variadic, p.prokind::text AS kind, p.provolatile::text AS volatility,
                    p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) AS trigger_only, p.prosecdef,
                    (SELECT substr(c, 13) FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%') AS path,
                    pg_get_userbyid(p.proowner) AS owner,
@@ -371,7 +373,7 @@ public struct CatalogSnapshot: Sendable {
                     argumentTypes: args.isEmpty ? [] : args.components(separatedBy: ", "),
                     variadic: try row.decode("variadic"), kind: try row.decode("kind"),
                     triggerOnly: try row.decode("trigger_only"), securityDefiner: try row.decode("prosecdef"),
-                    fixedSearchPath: path != nil, searchPath: path, owner: try row.decode("owner"),
+                    volatility: try row.decode("volatility"), fixedSearchPath: path != nil, searchPath: path, owner: try row.decode("owner"),
                     ownerBypassesRLS: try row.decode("owner_bypass"), grantees: try list("grantees"),
                     executableBy: try list("execs")))
         }
