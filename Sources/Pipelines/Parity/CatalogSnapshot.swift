@@ -373,7 +373,8 @@ public struct CatalogSnapshot: Sendable {
                     argumentTypes: args.isEmpty ? [] : args.components(separatedBy: ", "),
                     variadic: try row.decode("variadic"), kind: try row.decode("kind"),
                     triggerOnly: try row.decode("trigger_only"), securityDefiner: try row.decode("prosecdef"),
-                    volatility: try row.decode("volatility"), fixedSearchPath: path != nil, searchPath: path, owner: try row.decode("owner"),
+                    volatility: try row.decode("volatility"), fixedSearchPath: path != nil, searchPath: path,
+                    owner: try row.decode("owner"),
                     ownerBypassesRLS: try row.decode("owner_bypass"), grantees: try list("grantees"),
                     executableBy: try list("execs")))
         }
