@@ -41,10 +41,11 @@ public final class ParityProber {
 
     static let expectedTable = "samia_parity_expected"
 
-    /// Rows per side a write probe writes: every write makes a row version and runs the
-    /// policies, so writes take at most 50 of the sampled rows (the reads take them all);
-    /// `--sample-rows 0` writes every row.
-    var writeSample: Int? { sampleRows == 0 ? nil : min(sampleRows, 50) }
+    /// Rows per side a write probe writes: every write makes a row version, runs the policies
+    /// and holds the row's lock until its savepoint is rolled back, so writes take at most 50
+    /// of the sampled rows, also with `--sample-rows 0` (every row compared on reads): writing
+    /// every row of a table would lock it against the API's own writers.
+    var writeSample: Int? { min(sampleRows == 0 ? 50 : sampleRows, 50) }
 
     /// Opens the probe transaction and picks one identity per role. Fails when this connection
     /// cannot see every row: the reference counts would be wrong.
@@ -287,7 +288,15 @@ public final class ParityProber {
     /// Reads as the role: how many sampled rows inside the scope it reaches, how many outside.
     private func probeRead(_ cell: Cell) throws -> ParityReport.ProbeSide {
         let (table, (inside, outside)) = (qualified(cell.relation), sampled(cell.relation))
-        let sql = """
+        // Every row (`--sample-rows 0`): one pass over what the role sees, matched to the
+        // reference by a join, instead of two lookups of every key.
+        let sql =
+            sampleRows == 0
+            ? """
+            SELECT count(*) FILTER (WHERE s.in_scope) AS reached, count(*) FILTER (WHERE NOT s.in_scope) AS excess
+              FROM \(table) t JOIN \(Self.expectedTable) s ON s.g = \(generation) AND s.k = \(identity(cell.relation))
+            """
+            : """
             SELECT (SELECT count(*) FROM \(table) t WHERE \(inside)) AS reached,
                    (SELECT count(*) FROM \(table) t WHERE \(outside)) AS excess
             """
