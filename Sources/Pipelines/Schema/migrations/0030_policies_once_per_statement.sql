@@ -4,32 +4,39 @@
 -- as a sub-select, `(SELECT private.has_role(...))`, which PostgreSQL runs once per statement
 -- (an InitPlan), as Supabase advises for auth.uid(). Found by the parity report's lint
 -- `function_call_per_row` (issue 37); the answer of every policy is unchanged.
-DO $$
+
+-- Rewrites the policies of public whose USING or WITH CHECK matches `pattern`, each match
+-- replaced by `replacement` (regexp_replace, every match); a policy that no longer matches is
+-- left alone, so running it again changes nothing. Returns how many clauses it rewrote.
+CREATE OR REPLACE FUNCTION private.samia_rewrite_policies(pattern text, replacement text) RETURNS integer
+LANGUAGE plpgsql AS $f$
 DECLARE
   p record;
-  rewrite text := '(?<!SELECT )(private\.has_role\(VARIADIC ARRAY\[[^]]*\]\)|private\.role_code\(\))';
-  q text;
-  c text;
+  rewritten integer := 0;
 BEGIN
   FOR p IN
-    SELECT n.nspname, c.relname, pol.polname,
+    SELECT ns.nspname, c.relname, pol.polname,
            pg_get_expr(pol.polqual, pol.polrelid) AS qual, pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk
-      FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public'
-       AND coalesce(pg_get_expr(pol.polqual, pol.polrelid), '') || coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), '')
-           ~ rewrite
+      FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+     WHERE ns.nspname = 'public'
   LOOP
-    q := regexp_replace(p.qual, rewrite, '(SELECT \1)', 'g');
-    c := regexp_replace(p.chk, rewrite, '(SELECT \1)', 'g');
-    IF q IS NOT NULL THEN
-      EXECUTE format('ALTER POLICY %I ON %I.%I USING (%s)', p.polname, p.nspname, p.relname, q);
+    IF p.qual ~ pattern THEN
+      EXECUTE format('ALTER POLICY %I ON %I.%I USING (%s)', p.polname, p.nspname, p.relname,
+                     regexp_replace(p.qual, pattern, replacement, 'g'));
+      rewritten := rewritten + 1;
     END IF;
-    IF c IS NOT NULL THEN
-      EXECUTE format('ALTER POLICY %I ON %I.%I WITH CHECK (%s)', p.polname, p.nspname, p.relname, c);
+    IF p.chk ~ pattern THEN
+      EXECUTE format('ALTER POLICY %I ON %I.%I WITH CHECK (%s)', p.polname, p.nspname, p.relname,
+                     regexp_replace(p.chk, pattern, replacement, 'g'));
+      rewritten := rewritten + 1;
     END IF;
   END LOOP;
-END
-$$;
+  RETURN rewritten;
+END $f$;
+REVOKE ALL ON FUNCTION private.samia_rewrite_policies(text, text) FROM PUBLIC;
+
+SELECT private.samia_rewrite_policies(
+  '(?<!SELECT )(private\.has_role\(VARIADIC ARRAY\[[^]]*\]\)|private\.role_code\(\))', '(SELECT \1)');
 
 -- KPI tables made by later migrations get the once-per-statement form from the start.
 CREATE OR REPLACE FUNCTION private.samia_kpi_table(t text) RETURNS void LANGUAGE plpgsql AS $f$

@@ -16,32 +16,6 @@ $$;
 REVOKE ALL ON FUNCTION private.own_order_ids(), private.assigned_order_ids() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION private.own_order_ids(), private.assigned_order_ids() TO anon, authenticated, service_role;
 
-DO $$
-DECLARE
-  p record;
-  q text;
-  c text;
-BEGIN
-  FOR p IN
-    SELECT n.nspname, cl.relname, pol.polname,
-           pg_get_expr(pol.polqual, pol.polrelid) AS qual, pg_get_expr(pol.polwithcheck, pol.polrelid) AS chk
-      FROM pg_policy pol JOIN pg_class cl ON cl.oid = pol.polrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
-     WHERE n.nspname = 'public'
-       AND coalesce(pg_get_expr(pol.polqual, pol.polrelid), '') || coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), '')
-           ~ 'private\.(owns_order|is_assigned_reader)\([a-z_]+\)'
-  LOOP
-    q := regexp_replace(regexp_replace(p.qual,
-           'private\.owns_order\(([a-z_]+)\)', '(\1 IN ( SELECT private.own_order_ids()))', 'g'),
-           'private\.is_assigned_reader\(([a-z_]+)\)', '(\1 IN ( SELECT private.assigned_order_ids()))', 'g');
-    c := regexp_replace(regexp_replace(p.chk,
-           'private\.owns_order\(([a-z_]+)\)', '(\1 IN ( SELECT private.own_order_ids()))', 'g'),
-           'private\.is_assigned_reader\(([a-z_]+)\)', '(\1 IN ( SELECT private.assigned_order_ids()))', 'g');
-    IF q IS NOT NULL THEN
-      EXECUTE format('ALTER POLICY %I ON %I.%I USING (%s)', p.polname, p.nspname, p.relname, q);
-    END IF;
-    IF c IS NOT NULL THEN
-      EXECUTE format('ALTER POLICY %I ON %I.%I WITH CHECK (%s)', p.polname, p.nspname, p.relname, c);
-    END IF;
-  END LOOP;
-END
-$$;
+SELECT private.samia_rewrite_policies('private\.owns_order\(([a-z_]+)\)', '(\1 IN ( SELECT private.own_order_ids()))');
+SELECT private.samia_rewrite_policies(
+  'private\.is_assigned_reader\(([a-z_]+)\)', '(\1 IN ( SELECT private.assigned_order_ids()))');
