@@ -8,7 +8,7 @@ import Testing
 @Suite("Schedules")
 struct ScheduleTests {
     static let root = TestCluster.repositoryRoot.appendingPathComponent("schedules").path
-    static let instances = ["nightly", "dsr", "invoices", "reconcile", "parity", "invoice-pdfs"]
+    static let instances = ["nightly", "dsr", "invoices", "reconcile", "parity", "invoice-pdfs", "audit"]
     static let venv = TestCluster.repositoryRoot.appendingPathComponent(".venv-test/bin").path
 
     /// The units as `make install` writes them, with the binary the tests built.
