@@ -589,8 +589,17 @@ struct RetentionTests {
         let unsalted = try retention()
         #expect(unsalted.status == 78 && unsalted.stderr.contains("SAMIA_ACTOR_SALT_FILE"), "\(unsalted.stderr)")
         #expect(try partitions() == before)
+        // The dry run says what the run will do: the held partition is kept, not counted as going.
+        let dry = try retention(["--dry-run"], env: ["SAMIA_ACTOR_SALT_FILE": salt])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(
+            dry.stdout.contains("would keep 1 due partition(s) whole, holding rows under a legal hold"), "\(dry.stdout)"
+        )
+        #expect(try partitions() == before, "a dry run drops nothing")
         let r = try retention(env: ["SAMIA_ACTOR_SALT_FILE": salt])
         #expect(r.status == 0, "\(r.stderr)")
+        let wouldDrop = dry.stdout.firstMatch(of: /would drop ([0-9]+) of/).map { Int($0.1)! } ?? -1
+        #expect(wouldDrop == before - (try partitions()), "the dry run's count is what the run dropped")
         #expect(try psql("SELECT count(*) FROM public.\(heldDay)") == "25", "the held day's partition is whole")
         #expect(
             try psql(
@@ -598,8 +607,8 @@ struct RetentionTests {
             ) == "0")
         #expect(
             try psql(
-                "SELECT stats->>'raw-events.partitions_held' FROM public.batch_runs WHERE job = 'retention' AND status = 'succeeded'"
-            ) == "1")
+                "SELECT string_agg(stats->>'raw-events.partitions_held', ',' ORDER BY dry_run DESC) FROM public.batch_runs WHERE job = 'retention' AND status = 'succeeded'"
+            ) == "1,1", "the dry run's ledger row counts the held partition as the run's does")
         let hold = try psql("SELECT id FROM public.legal_holds")
         #expect(try CLI.run(["legal-hold", "release", hold], database: config, env: env).status == 0)
         #expect(try retention(env: ["SAMIA_ACTOR_SALT_FILE": salt]).status == 0)

@@ -149,14 +149,31 @@ struct PartitionDrop {
         return copy
     }
 
-    /// The dry run's lines.
-    func describe(cutoffValue: String, today: String, timeZone: String) -> String {
-        let share = total > 0 ? String(format: " (%.1f%%)", Double(partitionRows) / Double(total) * 100) : ""
-        let names = due.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
+    /// The due partitions holding a row under a legal hold: a run keeps them whole (`drop`), so
+    /// the dry run must not count them as going.
+    func heldPartitions(_ db: Connection) throws -> Set<String> {
+        guard let held else { return [] }
+        return Set(
+            try due.filter {
+                try db.scalar("SELECT EXISTS (SELECT 1 FROM \($0.name) t WHERE \(held))", as: Bool.self) == true
+            }.map(\.name))
+    }
+
+    /// The dry run's lines; `held` are the due partitions a run would keep (`heldPartitions`).
+    func describe(cutoffValue: String, today: String, timeZone: String, held: Set<String> = []) -> String {
+        let going = due.filter { !held.contains($0.name) }
+        let rows = going.reduce(0) { $0 + $1.rows }
+        let share = total > 0 ? String(format: " (%.1f%%)", Double(rows) / Double(total) * 100) : ""
+        let names = going.prefix(10).map { "\($0.name) (\($0.rows))" }.joined(separator: ", ")
         var lines = [
             "rule \(rule.name): \(rule.table) partitions ending at or before \(cutoffValue) (kept \(rule.keepDays) days; today is \(today) in \(timeZone))",
-            "  would drop \(due.count) of \(due.count + kept.count) partition(s), \(partitionRows) of \(estimated ? "about " : "")\(total) row(s)\(share)",
+            "  would drop \(going.count) of \(due.count + kept.count) partition(s), \(rows) of \(estimated ? "about " : "")\(total) row(s)\(share)",
         ]
+        if !held.isEmpty {
+            lines.append(
+                "  would keep \(held.count) due partition(s) whole, holding rows under a legal hold: "
+                    + held.sorted().prefix(10).joined(separator: ", "))
+        }
         if !unbounded.isEmpty {
             lines.append(
                 "  would delete \(strayRows) row(s) older than the cutoff from \(unbounded.joined(separator: ", ")), in batches"

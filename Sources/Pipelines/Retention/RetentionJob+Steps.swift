@@ -127,7 +127,7 @@ extension RetentionJob {
     /// What a run would delete, printed; nothing is.
     func describeDryRun(
         _ plans: [Plan], _ partitionPlans: [(plan: PartitionDrop, cutoff: String)], sweep: OrphanSweep,
-        today: String, totals: inout Totals
+        today: String, db: Connection, totals: inout Totals
     ) throws {
         for plan in plans {
             print(describe(plan, cutoffDay: today))
@@ -141,7 +141,9 @@ extension RetentionJob {
             }
         }
         for (plan, cutoff) in partitionPlans {
-            print(plan.describe(cutoffValue: cutoff, today: today, timeZone: policy.timeZone))
+            let held = try plan.heldPartitions(db)
+            totals.stats["\(plan.rule.name).partitions_held"] = Int64(held.count)
+            print(plan.describe(cutoffValue: cutoff, today: today, timeZone: policy.timeZone, held: held))
         }
         print("dry run: nothing was deleted")
     }

@@ -104,7 +104,7 @@ public struct RetentionJob: Job {
             db: db, store: store, references: references, grace: policy.orphanGraceHours * 3600, clock: context.clock,
             logger: context.logger)
         if context.dryRun {
-            try describeDryRun(plans, partitionPlans, sweep: sweep, today: clock.today, totals: &totals)
+            try describeDryRun(plans, partitionPlans, sweep: sweep, today: clock.today, db: db, totals: &totals)
             return JobOutcome(stats: totals.stats, itemsProcessed: 0)
         }
         for plan in plans {
