@@ -144,4 +144,44 @@ extension InvoicingTests {
             "SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id WHERE c.currency = 'USD'")
         #expect(try PDFText.extract(storage + "/" + note).contains("22.50 SAR"))
     }
+
+    /// An invoice issued before SAR statements existed (its snapshot has no `accounting`): its
+    /// credit note takes the SAR rate for the invoice's supply date from fx_rates, not the
+    /// rate of the day the note is issued, and is not refused.
+    @Test func aCreditNoteForAnOlderDollarInvoiceTakesTheSupplyDatesSARRate() throws {
+        try load(orders: 3)
+        _ = try psql(
+            """
+            UPDATE payment_intents SET currency = 'USD', amount_cents = 11500
+             WHERE order_id IN (SELECT o.id FROM orders o JOIN profiles p ON p.id = o.user_id WHERE p.country = 'SA');
+            """)
+        let supplied = try psql(
+            "SELECT min((updated_at AT TIME ZONE 'UTC')::date) FROM payment_intents WHERE currency = 'USD' AND status = 'succeeded'"
+        )
+        _ = try psql(
+            "INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES ('SAR', 'USD', '\(supplied)', 3.75)"
+        )
+        #expect(try CLI.run(["invoices"], database: config, env: env).status == 0)
+        // As an invoice of the previous release was stored, and a later rate loaded since.
+        _ = try psql(
+            """
+            UPDATE invoices SET meta = meta #- '{document,accounting}' WHERE currency = 'USD';
+            INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES ('SAR', 'USD', current_date, 3.90)
+              ON CONFLICT DO NOTHING;
+            INSERT INTO refunds (order_id, payment_intent_id, provider_refund_id, amount_cents, currency, reason, status)
+            SELECT pi.order_id, pi.id, 're_old_usd', 4600, 'USD', 'goodwill', 'succeeded'
+              FROM payment_intents pi WHERE pi.currency = 'USD' AND pi.status = 'succeeded' ORDER BY pi.id LIMIT 1;
+            """)
+        let run = try CLI.run(["invoices"], database: config, env: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            try psql(
+                "SELECT (meta->'document'->'accounting'->>'rate') || ' ' || (meta->'document'->'accounting'->>'rate_date') FROM credit_notes WHERE currency = 'USD'"
+            ) == "3.75 \(supplied)")
+        #expect(try psql("SELECT count(*) FROM document_failures") == "0")
+        let note = try psql(
+            "SELECT m.url FROM credit_notes c JOIN media_assets m ON m.id = c.pdf_media_id WHERE c.currency = 'USD'")
+        // 46.00 USD incl. 15 %: VAT 6.00 USD = 22.50 SAR at 3.75.
+        #expect(try PDFText.extract(storage + "/" + note).contains("22.50 SAR"))
+    }
 }

@@ -453,6 +453,15 @@ public struct InvoicingJob: Job {
         let number = Self.format(
             prefix: "SAMIA-CN-", year: year, value: try nextNumber(sp, series: "credit_note", year: year))
         let line = original.lines[0]
+        // The note restates its VAT in SAR at the invoice's rate; an invoice issued before SAR
+        // statements existed has none, so the rate is the one the invoice would have carried:
+        // fx_rates' for its supply date.
+        let accounting =
+            try original.accounting
+            ?? (original.seller.scheme == .ksaVAT && currency != "SAR"
+                ? Self.sarRate(
+                    sp, currency: currency, on: LocalDate(original.suppliedAt, in: TimeZone(identifier: "UTC")!))
+                : nil)
         let doc = InvoiceDocument(
             kind: .creditNote, number: number, issuedAt: now.truncatedToSeconds, suppliedAt: original.suppliedAt,
             orderReference: original.orderReference, currency: currency, pricesIncludeVat: true,
@@ -466,7 +475,7 @@ public struct InvoicingJob: Job {
                 number: original.number, issuedAt: original.issuedAt,
                 total: Currency.decimal(try row.decode("total_cents") as Int64, exponent: exponent),
                 creditedBefore: credited > 0 ? Currency.decimal(credited, exponent: exponent) : nil),
-            reason: try row.decode("reason"), accounting: original.accounting)
+            reason: try row.decode("reason"), accounting: accounting)
         try renderer.checkPrintable(doc)
         let totals = try InvoiceTotals(doc)
         let creditID: Int64 = try sp.scalar(
