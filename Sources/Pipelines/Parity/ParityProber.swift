@@ -26,6 +26,8 @@ public final class ParityProber {
     var references: [String: (generation: Int, count: Int64)] = [:]
     /// The generation the probes now read from the expected table.
     var generation = 0
+    /// Per relation, how many rows its shared sample holds (`sharedSample`).
+    var sampleCounts: [Int64: Int64] = [:]
     /// Per referenced key (`table.column`), what it holds (`SyntheticRows.Target`).
     var syntheticTargets: [String: SyntheticRows.Target] = [:]
     /// Rows sampled per side (inside and outside the declared scope) per probe; 0 for all rows.
@@ -75,6 +77,8 @@ public final class ParityProber {
         // than the references themselves.
         try db.execute("CREATE TEMP TABLE \(Self.expectedTable) (g integer, k text, in_scope boolean) ON COMMIT DROP")
         try db.execute("CREATE INDEX ON \(Self.expectedTable) (g, in_scope, k)")
+        try db.execute("CREATE TEMP TABLE \(Self.sampleTable) (rel bigint, ord bigint, k text) ON COMMIT DROP")
+        try db.execute("CREATE INDEX ON \(Self.sampleTable) (rel, ord)")
         try db.execute("GRANT SELECT ON \(Self.expectedTable) TO PUBLIC")
         for role in matrix.roles {
             guard let app = role.appRole else {
@@ -244,6 +248,21 @@ public final class ParityProber {
             return .rows(known.count)
         }
         let next = (references.values.map(\.generation).max() ?? 0) + 1
+        if sampleRows > 0, r.primaryKey.count == 1, r.primaryKeyType != nil {
+            do {
+                let count = try db.savepoint("samia_reference") {
+                    try referenceFromSample(r, scopeSQL: scopeSQL, generation: next, db: $0)
+                }
+                references[key] = (next, count)
+                generation = next
+                return .rows(count)
+            } catch let e as PostgresError {
+                return .failed(
+                    .init(
+                        outcome: "error", sqlState: e.sqlState, message: "reference query failed: \(e.message)",
+                        sql: "", claims: claims))
+            }
+        }
         let statements = [
             "INSERT INTO \(Self.expectedTable) SELECT \(next), k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a",
             """
