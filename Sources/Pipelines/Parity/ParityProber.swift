@@ -248,21 +248,9 @@ public final class ParityProber {
             return .rows(known.count)
         }
         let next = (references.values.map(\.generation).max() ?? 0) + 1
-        if sampleRows > 0, r.primaryKey.count == 1, r.primaryKeyType != nil {
-            do {
-                let count = try db.savepoint("samia_reference") {
-                    try referenceFromSample(r, scopeSQL: scopeSQL, generation: next, db: $0)
-                }
-                references[key] = (next, count)
-                generation = next
-                return .rows(count)
-            } catch let e as PostgresError {
-                return .failed(
-                    .init(
-                        outcome: "error", sqlState: e.sqlState, message: "reference query failed: \(e.message)",
-                        sql: "", claims: claims))
-            }
-        }
+        // Tables with a one-column key read both sides from their shared sample where it holds
+        // enough rows (`referenceFromSample`); the others, and every row, ask the table.
+        let fromSample = sampleRows > 0 && r.primaryKey.count == 1 && r.primaryKeyType != nil
         let statements = [
             "INSERT INTO \(Self.expectedTable) SELECT \(next), k, true FROM (SELECT \(id) AS k FROM \(table) t WHERE \(scopeSQL)\(limit)) a",
             """
@@ -272,9 +260,10 @@ public final class ParityProber {
         ]
         let reference = statements.joined(separator: ";\n")
         do {
-            let count = try db.savepoint("samia_reference") {
-                for statement in statements { try $0.query(statement, parameters) }
-                return try $0.scalar(
+            let count = try db.savepoint("samia_reference") { db -> Int64 in
+                if fromSample { return try referenceFromSample(r, scopeSQL: scopeSQL, generation: next, db: db) }
+                for statement in statements { try db.query(statement, parameters) }
+                return try db.scalar(
                     "SELECT count(*) FROM \(Self.expectedTable) WHERE g = \(next) AND in_scope", as: Int64.self) ?? 0
             }
             references[key] = (next, count)
