@@ -888,3 +888,128 @@ extension DSRTests {
             ) == "t")
     }
 }
+
+extension DSRTests {
+    /// Issue 36, point 1: a key in a JSON column's data that the map declares neither personal
+    /// nor not personal (a passport number in an analytics event, a tax id deep in a webhook
+    /// payload that `strip` would have kept) stops `datamap check` and the erasure with 65,
+    /// naming table, column and key; nothing is erased. Keys under a key already declared
+    /// personal (`billing_details.line9`) need no entry.
+    @Test func aJSONKeyTheMapDoesNotDeclareStopsTheErasure() throws {
+        let id = try approvedErasure()
+        _ = try psql(
+            """
+            INSERT INTO public.events_raw (occurred_at, event, props)
+              VALUES ('2026-10-03 10:00Z', 'order_created', '{"ms": 3, "passport_no": "X1234567"}');
+            INSERT INTO public.payment_events (provider, event_type, payload, signature_valid)
+              VALUES ('stripe', 'charge.updated', '{"id": "pi_A1", "data": {"object": {"tax_id": "DE123456789",
+                      "billing_details": {"line9": "Somewhere 1"}}}}', true);
+            """)
+        let before = try fingerprint()
+        let check = try CLI.run(["datamap", "check"], database: config, env: env)
+        #expect(check.status == 65, "\(check.status) \(check.stderr)")
+        for key in ["events_raw.props: passport_no", "payment_events.payload: tax_id"] {
+            #expect(check.stderr.contains(key), "\(key): \(check.stderr)")
+        }
+        #expect(!check.stderr.contains("line9") && !check.stderr.contains("X1234567"))
+        #expect(check.stderr.contains("events_raw.props: passport_no looks like identifier"))
+        let r = try dsr(["process"])
+        #expect(r.status == 65 && r.stderr.contains("events_raw.props: passport_no"), "\(r.status) \(r.stderr)")
+        #expect(try fingerprint() == before)
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "approved")
+        #expect(try psql("SELECT count(*) FROM public.events_raw WHERE actor_hash IS NULL") == "1")
+        // Declared, the same data passes and the erasure runs.
+        let map = try String(
+            contentsOf: TestCluster.repositoryRoot.appendingPathComponent("policy/data-map.yaml"), encoding: .utf8
+        )
+        .replacingOccurrences(of: "props: [amount_minor,", with: "props: [passport_no, amount_minor,")
+        .replacingOccurrences(of: "payload: [id, object,", with: "payload: [tax_id, id, object,")
+        try map.write(toFile: dir + "/data-map.yaml", atomically: true, encoding: .utf8)
+        let declared = try dsr(["process"], env: ["SAMIA_DATA_MAP": dir + "/data-map.yaml"])
+        #expect(declared.status == 0, "\(declared.stderr)")
+    }
+
+    /// Issue 36, point 4: values under JSON keys declared personal were masked only where they
+    /// looked like an email or a phone: another person's name in the subject's payment webhook
+    /// reached the export as written. Each string or number under a personal key is masked now
+    /// unless it is the subject's own (their name, email, phone stay), and the rest of the
+    /// document is untouched. The masks ran over the document's text, so a phone-like JSON
+    /// number (a webhook's `created` timestamp) became `17***00` and the export failed.
+    @Test func valuesUnderPersonalJSONKeysAreMaskedUnlessTheyAreTheSubjects() throws {
+        _ = try psql(
+            """
+            INSERT INTO public.payment_events (provider, event_type, payload, signature_valid)
+              VALUES ('stripe', 'charge.dispute.created', '{"id": "pi_A1", "amount": 11500, "created": 1733600000, "data": {"object": {
+                      "customer_name": "Zed Quill", "metadata": {"gift_for": "Nora Vale", "seat": 4},
+                      "billing_details": {"name": "Amira Haddad", "email": "zed.quill@example.net",
+                                          "phone": 4915123456789}}}}', true);
+            """)
+        let id = try approvedExport()
+        #expect(try dsr(["process"]).status == 0)
+        let zip = dir + "/json-keys.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        let path = try extract(zip) + "/data/payment_events.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for other in ["Zed Quill", "Nora Vale", "zed.quill@example.net", "4915123456789"] {
+            #expect(!text.contains(other), "\(other) in \(text)")
+        }
+        let rows =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [[String: Any]]
+        let dispute =
+            rows?.first { $0["event_type"] as? String == "charge.dispute.created" }?["payload"] as? [String: Any]
+        let object = (dispute?["data"] as? [String: Any])?["object"] as? [String: Any]
+        #expect(object?["customer_name"] as? String == "Z***")
+        #expect((object?["billing_details"] as? [String: Any])?["name"] as? String == "Amira Haddad")
+        #expect(((object?["billing_details"] as? [String: Any])?["email"] as? String)?.hasPrefix("ze***@") == true)
+        #expect(dispute?["amount"] as? Int == 11500 && dispute?["id"] as? String == "pi_A1")
+        // A number outside the personal keys stays a number (the text patterns made it `17***00`).
+        #expect(dispute?["created"] as? Int == 1_733_600_000)
+    }
+}
+
+extension DSRTests {
+    /// Found sweeping the demo's export (issue 36, point 4): the subject's own invoice snapshots
+    /// reached them garbled, their numbers (`SAMIA-20***02`) and the seller's VAT number
+    /// (`30***03`) masked as if they were other people's phones, and document numbers and UUIDs
+    /// in free text were masked the same way. A document issued to the subject is exported as
+    /// issued now, and digits that continue a document number or id are not a phone.
+    @Test func theSubjectsOwnDocumentsAndDocumentNumbersAreNotMasked() throws {
+        let snapshot = """
+            {"number": "SAMIA-2026-000102", "seller": {"vat_number": "300000000000003", "email": "billing@samia.example"},
+             "buyer": {"name": "Amira Haddad", "email": "amira@example.com"}}
+            """
+        _ = try psql(
+            """
+            UPDATE public.invoices SET meta = '\(snapshot)' WHERE number = 'SAMIA-2026-000001';
+            UPDATE public.orders SET question_text = 'about SAMIA-2026-000102, INV/20260001234 and aaaaaaaa-0000-4000-8000-000000000003; call 0501234567'
+             WHERE id = 1;
+            """)
+        let id = try approvedExport()
+        #expect(try dsr(["process"]).status == 0)
+        let zip = dir + "/documents.zip"
+        #expect(try dsr(["download", id, "--out", zip]).status == 0)
+        let out = try extract(zip)
+        let question = try csv(out + "/data/orders.csv").first { $0["id"] == "1" }?["question_text"]
+        #expect(
+            question
+                == "about SAMIA-2026-000102, INV/20260001234 and aaaaaaaa-0000-4000-8000-000000000003; call 05***67",
+            "\(question ?? "nil")")
+        let meta = try csv(out + "/data/invoices.csv").first?["meta"]
+        #expect(try psql("SELECT '\(meta ?? "")'::jsonb = '\(snapshot)'::jsonb") == "t", "\(meta ?? "nil")")
+    }
+
+    /// A `document` column is exported unmasked, so the map may give the category only where
+    /// every row reached is the subject's own: 78 naming the table otherwise.
+    @Test func aDocumentColumnOthersCouldReachIsRefused() throws {
+        let map = try String(
+            contentsOf: TestCluster.repositoryRoot.appendingPathComponent("policy/data-map.yaml"), encoding: .utf8
+        ).replacingOccurrences(
+            of: "    personal: { question_text: free_text }", with: "    personal: { question_text: document }")
+        try map.write(toFile: dir + "/data-map.yaml", atomically: true, encoding: .utf8)
+        let r = try CLI.run(
+            ["datamap", "check"], database: config, env: env.merging(["SAMIA_DATA_MAP": dir + "/data-map.yaml"]) { $1 })
+        #expect(
+            r.status == 78 && r.stderr.contains("table orders: question_text: a document is exported as issued"),
+            "\(r.stderr)")
+    }
+}

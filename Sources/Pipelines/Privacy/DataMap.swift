@@ -40,8 +40,23 @@ public struct DataMap: Sendable, Equatable {
         /// Rows that name a subject's record inside a JSON document (a webhook payload naming
         /// their payment intent).
         public var jsonReach: [JSONReach] = []
-        /// JSON columns → keys holding personal data at any depth: `strip` removes them.
+        /// JSON columns → keys holding personal data at any depth: `strip` removes them and an
+        /// export masks their values in others' rows.
         public var jsonPersonalKeys: [String: [String]] = [:]
+        /// JSON columns → keys holding none. A JSON column whose treatment depends on its keys
+        /// (one declared not personal, or erased by `strip`) must declare every key its data
+        /// holds in one of the two lists: a new key stops every privacy job (65).
+        public var jsonNotPersonalKeys: [String: [String]] = [:]
+
+        /// The JSON columns whose keys decide what happens to their values: those declared
+        /// not personal and those erased by `strip`. `types`: column → type name.
+        public func keyedJSONColumns(types: [String: String]) -> [String] {
+            let stripped = erasure.columns.merging(erasure.ifReferenced) { a, _ in a }.filter { $0.value == .strip }
+                .keys
+            let candidates = Set(notPersonal).union(stripped).union(jsonPersonalKeys.keys).union(
+                jsonNotPersonalKeys.keys)
+            return candidates.filter { types[$0] == "jsonb" || types[$0] == "json" }.sorted()
+        }
 
         /// Every column this entry classifies: personal, storage keys, withheld, subject ids,
         /// the columns erasure rewrites, the first column of each reach path, and the
@@ -147,6 +162,7 @@ public struct DataMap: Sendable, Equatable {
             var pseudonym: PseudonymEntry?
             var reach_json: [JSONReachEntry]?
             var json_personal_keys: [String: [String]]?
+            var json_not_personal_keys: [String: [String]]?
         }
         struct AboutEntry: Decodable {
             var column: String
@@ -269,6 +285,14 @@ public struct DataMap: Sendable, Equatable {
             facts: entry.facts ?? [:], factsArabic: entry.facts_ar ?? [:], withheldArabic: entry.withheld_ar ?? [:],
             notPersonal: entry.not_personal ?? [])
         try addReaches(&table, entry, file: file)
+        let owned = table.erasure.owner.isEmpty || Set(table.erasure.owner) == Set(reach)
+        if let column = table.personal.first(where: { $0.value == "document" })?.key, !owned || table.about != nil {
+            throw DataMapError.invalid(
+                file: file, table: name,
+                reason:
+                    "\(column): a document is exported as issued (unmasked), so every row reached must be the subject's own (erasure owner: every reach entry, no about)"
+            )
+        }
         for column in entry.not_personal ?? [] where entry.personal?[column] != nil {
             throw DataMapError.invalid(
                 file: file, table: name, reason: "\(column) is both personal and not_personal")
@@ -276,7 +300,7 @@ public struct DataMap: Sendable, Equatable {
         return table
     }
 
-    /// The `about`, `pseudonym`, `reach_json` and `json_personal_keys` of an entry, checked.
+    /// The `about`, `pseudonym`, `reach_json` and JSON keys of an entry, checked.
     private static func addReaches(_ table: inout Table, _ entry: File.TableEntry, file: String) throws {
         let name = table.name
         table.about = entry.about.map { About(column: $0.column, kindColumn: $0.kind, kinds: $0.kinds) }
@@ -297,6 +321,18 @@ public struct DataMap: Sendable, Equatable {
             return JSONReach(column: item.column, path: path, table: target[0], matches: target[1])
         }
         table.jsonPersonalKeys = entry.json_personal_keys ?? [:]
+        table.jsonNotPersonalKeys = entry.json_not_personal_keys ?? [:]
+        for column in table.jsonPersonalKeys.keys where table.notPersonal.contains(column) {
+            throw DataMapError.invalid(
+                file: file, table: name,
+                reason: "\(column) is not_personal but declares json_personal_keys; classify it personal")
+        }
+        for (column, keys) in table.jsonNotPersonalKeys {
+            if let both = keys.first(where: { (table.jsonPersonalKeys[column] ?? []).contains($0) }) {
+                throw DataMapError.invalid(
+                    file: file, table: name, reason: "\(column): key \(both) is both personal and not personal")
+            }
+        }
         let strategies = table.erasure.columns.merging(table.erasure.ifReferenced, uniquingKeysWith: { a, _ in a })
         for (column, strategy) in strategies where strategy == .strip && (table.jsonPersonalKeys[column] ?? []).isEmpty
         {

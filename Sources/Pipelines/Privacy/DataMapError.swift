@@ -10,8 +10,10 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
     case badPath(file: String, table: String, path: String, reason: String)
     /// Columns of mapped tables, and tables of the governed schema, that the map does not
     /// classify: the database holds something the DPO has not decided about.
-    /// `hints`: what some of those columns look like (`PersonalDataDetector`), to help decide.
-    case unclassified(file: String, columns: [String], tables: [String], hints: [String: String] = [:])
+    /// `keys`: keys seen in a JSON column's data that its declarations do not name
+    /// (`table.column: key`). `hints`: what some of those look like (`PersonalDataDetector`).
+    case unclassified(
+        file: String, columns: [String], tables: [String], keys: [String] = [], hints: [String: String] = [:])
 
     public var description: String {
         switch self {
@@ -23,7 +25,7 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             return "\(file): column \(table).\(column) does not exist in the database"
         case .badPath(let file, let table, let path, let reason):
             return "\(file): table \(table): reach \"\(path)\": \(reason)"
-        case .unclassified(let file, let columns, let tables, let hints):
+        case .unclassified(let file, let columns, let tables, let keys, let hints):
             var parts: [String] = []
             if !columns.isEmpty {
                 parts.append(
@@ -33,6 +35,11 @@ public enum DataMapError: Error, CustomStringConvertible, Equatable {
             if !tables.isEmpty {
                 parts.append(
                     "tables neither mapped, excluded nor listed as not_personal: " + tables.joined(separator: ", "))
+            }
+            if !keys.isEmpty {
+                parts.append(
+                    "JSON keys seen in the data but not declared (add each to json_personal_keys or "
+                        + "json_not_personal_keys of its column): " + keys.joined(separator: ", "))
             }
             if !hints.isEmpty {
                 parts.append(

@@ -14,7 +14,7 @@ enum DataMapKeys {
         "withheld_ar": .named(.leaf), "not_personal": .leaf,
         "about": .fixed(["column": .leaf, "kind": .leaf, "kinds": .named(.leaf)]),
         "pseudonym": .leaves(["column", "salt_file_env"]), "reach_json": .list(.leaves(["column", "path", "matches"])),
-        "json_personal_keys": .named(.leaf),
+        "json_personal_keys": .named(.leaf), "json_not_personal_keys": .named(.leaf),
     ])
     static let rule = PolicyKeys.leaves([
         "table", "age", "keep_days", "floor_days", "expiry", "where", "media", "storage", "orphans", "max_fraction",

@@ -146,14 +146,17 @@ public struct DataMapValidator {
         let tables = catalog.baseTables.union(reaching.keys).filter(unlisted).map { name in
             reaching[name].map { "\(name) (via \($0))" } ?? name
         }
-        guard columns.isEmpty && tables.isEmpty else {
+        // Only when the columns hold: a column not yet classified may be a JSON one.
+        let keys = columns.isEmpty ? try undeclaredJSONKeys(map, catalog: catalog, file: file) : (keys: [], hints: [:])
+        guard columns.isEmpty && tables.isEmpty && keys.keys.isEmpty else {
             // What each looks like, to help the DPO decide: the new tables' columns too.
             let unlistedColumns = catalog.baseTables.union(reaching.keys).filter(unlisted).flatMap { name in
                 (catalog.columns[name] ?? []).map { "\(name).\($0)" }
             }
             throw DataMapError.unclassified(
-                file: file, columns: columns.sorted(), tables: tables.sorted(),
-                hints: try hints((columns + unlistedColumns).sorted(), catalog: catalog))
+                file: file, columns: columns.sorted(), tables: tables.sorted(), keys: keys.keys,
+                hints: try hints((columns + unlistedColumns).sorted(), catalog: catalog).merging(keys.hints) { a, _ in a
+                })
         }
     }
 

@@ -155,8 +155,14 @@ public struct SubjectExport {
             }
         }
         try tableConnection.query(
-            "SELECT set_config('samia.dsr_own_emails', $1, true), set_config('samia.dsr_own_phones', $2, true)",
-            [PostgresArray(emails.sorted()), PostgresArray(phones.filter { !$0.isEmpty }.sorted())])
+            """
+            SELECT set_config('samia.dsr_own_emails', $1, true), set_config('samia.dsr_own_phones', $2, true),
+                   set_config('samia.dsr_own_names', $3, true)
+            """,
+            [
+                PostgresArray(emails.sorted()), PostgresArray(phones.filter { !$0.isEmpty }.sorted()),
+                PostgresArray(try ownNames(subject: subject)),
+            ])
         // Free text: the subject's own contacts, exactly as stored, are swapped for placeholders,
         // every other email and phone is masked by one regular expression each, and the
         // placeholders are swapped back. (A row-by-row PL/pgSQL loop was six times slower.)
@@ -170,16 +176,33 @@ public struct SubjectExport {
         try tableConnection.execute(Self.maskingFunctions(ownCount: ownValues.count))
     }
 
+    /// The subject's own names (each name column of the subject table, and all of them joined
+    /// by spaces), lower-cased: a value under a personal JSON key that is one of them is theirs
+    /// and stays in their export (`Amira Haddad` in the billing details of their own payment).
+    private func ownNames(subject: UUID) throws -> [String] {
+        let columns =
+            scope.map.tables[scope.map.subjectTable]?.personal.filter { $0.value == "name" }.keys.sorted() ?? []
+        guard !columns.isEmpty else { return [] }
+        let row = try tableConnection.query(
+            "SELECT \(columns.map { "\(scope.q($0))::text" }.joined(separator: ", ")) FROM public.\(scope.q(scope.map.subjectTable)) WHERE \(scope.q(scope.map.subjectColumn)) = $1::uuid",
+            [subject.uuidString.lowercased()])
+        guard let first = row.first else { return [] }
+        let parts = try (0..<columns.count).compactMap { try first.decodeOptional($0, as: String.self) }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        return Array(Set(parts + [parts.joined(separator: " ")])).filter { !$0.isEmpty }.sorted()
+    }
+
     static func digits(_ text: String) -> String {
         String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
     }
 
     /// A phone number in free text, as people write them: with `+` or `00` or neither, digits
     /// grouped by spaces, dashes, dots or brackets, ASCII or Arabic-Indic digits; nine to
-    /// sixteen digits, not inside a longer word or number, and not a date (`2026-10-05 10:00`
-    /// has ten digits). Groups: the first two digits (with `+`/`00`), the middle, the last two.
+    /// sixteen digits, not inside a longer word or number, not a part of a document number or
+    /// id (`SAMIA-2026-000102`, a UUID's last group: digits after `X-` or `X/`), and not a date
+    /// (`2026-10-05 10:00` has ten digits). Groups: the first two digits (with `+`/`00`), the middle, the last two.
     static let phonePattern =
-        "(?<![0-9A-Za-z٠-٩۰-۹+])((?:\\+|00)?[0-9٠-٩۰-۹]{2})(?![0-9]{2}-[0-9]{2}-[0-9]{2})"
+        "(?<![0-9A-Za-z٠-٩۰-۹+])(?<![0-9A-Za-z][-/])((?:\\+|00)?[0-9٠-٩۰-۹]{2})(?![0-9]{2}-[0-9]{2}-[0-9]{2})"
         + "((?:[ ().-]{0,2}[0-9٠-٩۰-۹]){5,12})([0-9٠-٩۰-۹]{2})(?![0-9٠-٩۰-۹])"
 
     static func maskingFunctions(ownCount: Int) -> String {
@@ -193,6 +216,7 @@ public struct SubjectExport {
         return """
             CREATE OR REPLACE FUNCTION pg_temp.dsr_is_own(v text) RETURNS boolean LANGUAGE sql STABLE AS $f$
               SELECT lower(v) = ANY (current_setting('samia.dsr_own_emails')::text[])
+                  OR lower(btrim(v)) = ANY (current_setting('samia.dsr_own_names')::text[])
                   OR (regexp_replace(v, '[^0-9]', '', 'g') <> ''
                       AND regexp_replace(v, '[^0-9]', '', 'g') = ANY (current_setting('samia.dsr_own_phones')::text[]))
             $f$;
@@ -216,10 +240,45 @@ public struct SubjectExport {
                        '([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+)', '\\1***@\\2', 'g'),
                        '\(Self.phonePattern)', '\\1***\\3', 'g'))
             $f$;
+            \(jsonKeyMaskingFunctions)
             """
     }
 
-    /// Every column but the withheld ones; contact and free-text columns through the masks.
+    /// Values under the JSON keys a column declares personal (`json_personal_keys`), at any
+    /// depth: each string or number under one (or inside an object or array under one) is
+    /// masked unless it is the subject's own email, phone or name. A name cannot be found by a
+    /// pattern as an email or phone can: the key is what says it is personal.
+    static let jsonKeyMaskingFunctions = """
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_value(v text) RETURNS text LANGUAGE sql STABLE AS $f$
+          SELECT CASE WHEN pg_temp.dsr_is_own(v) THEN v
+                      WHEN strpos(v, '@') > 1 THEN pg_temp.dsr_mask_email(v)
+                      WHEN length(regexp_replace(v, '[^0-9٠-٩۰-۹]', '', 'g')) >= 7 THEN pg_temp.dsr_mask_phone(v)
+                      ELSE left(v, 1) || '***' END
+        $f$;
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_whole(v jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $f$
+          SELECT CASE jsonb_typeof(v)
+            WHEN 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, pg_temp.dsr_mask_whole(e.v)), '{}'::jsonb)
+                                  FROM jsonb_each(v) e(k, v))
+            WHEN 'array' THEN (SELECT coalesce(jsonb_agg(pg_temp.dsr_mask_whole(a.v) ORDER BY a.n), '[]'::jsonb)
+                                 FROM jsonb_array_elements(v) WITH ORDINALITY a(v, n))
+            WHEN 'string' THEN CASE WHEN pg_temp.dsr_is_own(v #>> '{}') THEN v ELSE to_jsonb(pg_temp.dsr_mask_value(v #>> '{}')) END
+            WHEN 'number' THEN CASE WHEN pg_temp.dsr_is_own(v #>> '{}') THEN v ELSE to_jsonb(pg_temp.dsr_mask_value(v #>> '{}')) END
+            ELSE v END
+        $f$;
+        CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_json(doc jsonb, keys text[]) RETURNS jsonb LANGUAGE sql STABLE AS $f$
+          SELECT CASE jsonb_typeof(doc)
+            WHEN 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, CASE WHEN e.k = ANY (keys) THEN pg_temp.dsr_mask_whole(e.v)
+                                                                          ELSE pg_temp.dsr_mask_json(e.v, keys) END), '{}'::jsonb)
+                                  FROM jsonb_each(doc) e(k, v))
+            WHEN 'array' THEN (SELECT coalesce(jsonb_agg(pg_temp.dsr_mask_json(a.v, keys) ORDER BY a.n), '[]'::jsonb)
+                                 FROM jsonb_array_elements(doc) WITH ORDINALITY a(v, n))
+            WHEN 'string' THEN to_jsonb(pg_temp.dsr_mask_text(doc #>> '{}'))
+            ELSE doc END
+        $f$;
+        """
+
+    /// Every column but the withheld ones; contact and free-text columns through the masks,
+    /// JSON columns string by string and their personal keys whole (`dsr_mask_json`).
     func selectList(_ table: String, unmasked: Bool) -> String {
         let entry = scope.map.tables[table]!
         let columns = (scope.columns[table] ?? []).filter { entry.withheld[$0.name] == nil }
@@ -227,13 +286,22 @@ public struct SubjectExport {
             let ref = "t.\(scope.q(column.name))"
             let textual = column.type == "text" || column.type.hasPrefix("character")
             let json = column.type == "jsonb" || column.type == "json"
-            guard !unmasked, let category = entry.personal[column.name], textual || json else {
+            let keys = json ? entry.jsonPersonalKeys[column.name] ?? [] : []
+            // A document issued to the subject (an invoice's snapshot) is theirs as issued: the
+            // map allows the category only where every row reached is the subject's own.
+            guard !unmasked, let category = entry.personal[column.name], category != "document", textual || json
+            else {
                 return "\(ref) AS \(scope.q(column.name))"
             }
             let masked: String
             switch category {
             case "contact.email" where textual: masked = "pg_temp.dsr_mask_email(\(ref))"
             case "contact.phone" where textual: masked = "pg_temp.dsr_mask_phone(\(ref))"
+            case _ where json:
+                // String by string: the patterns over the document's text would mask numbers
+                // too (a webhook's `"created": 1733600000`), leaving JSON that does not parse.
+                let list = keys.map(SQLIdentifier.literal).joined(separator: ", ")
+                masked = "pg_temp.dsr_mask_json(\(ref)::jsonb, ARRAY[\(list)]::text[])"
             default: masked = "pg_temp.dsr_mask_text(\(ref)::text)"
             }
             return "\(json ? "(\(masked))::\(column.type)" : masked) AS \(scope.q(column.name))"
