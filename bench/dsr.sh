@@ -45,7 +45,7 @@ sync
 # seconds and peak KiB into TIMEFILE, the output into OUTFILE).
 #   usage: timed_export BINARY TIMEFILE OUTFILE
 timed_export() {
-  "$bin" dsr request export --subject "$subject" >/dev/null
+  "$bin" dsr request export --subject "$subject" --identity account_session --evidence bench >/dev/null
   "$bin" dsr approve "$(psql -X -At -c 'SELECT max(id) FROM public.dsr_requests')" >/dev/null
   /usr/bin/time -f "%e %M" -o "$2" "$1" dsr process > "$3"
 }

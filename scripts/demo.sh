@@ -131,9 +131,9 @@ client=$(psql "$DATABASE_URL" -X -At -c "SELECT o.user_id FROM public.orders o J
   GROUP BY o.user_id ORDER BY count(*) DESC, o.user_id LIMIT 1")
 other=$(psql "$DATABASE_URL" -X -At -c "SELECT p.id FROM public.profiles p JOIN public.roles r ON r.id = p.role_id
   WHERE r.code = 'client' AND p.id <> '$client' ORDER BY p.id LIMIT 1")
-export_id=$("$bin" dsr request export --subject "$client" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
+export_id=$("$bin" dsr request export --subject "$client" --requested-by demo --identity account_session --evidence demo-ticket-1 | sed -n 's/^request #\([0-9]*\):.*/\1/p')
 "$bin" dsr approve "$export_id" --by demo >/dev/null
-erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo | sed -n 's/^request #\([0-9]*\):.*/\1/p')
+erase_id=$("$bin" dsr request erase --subject "$other" --requested-by demo --identity email_challenge --evidence demo-ticket-2 | sed -n 's/^request #\([0-9]*\):.*/\1/p')
 "$bin" dsr approve "$erase_id" --by demo-dpo >/dev/null  # an erasure takes a second person
 "$bin" dsr process --dry-run | head -n 8
 "$bin" dsr process

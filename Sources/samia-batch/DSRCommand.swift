@@ -10,12 +10,14 @@ struct DSRCommand: ParsableCommand {
         commandName: "dsr",
         abstract: "Data-subject requests: file, approve, process and deliver access exports (docs/privacy.md).",
         discussion: """
-            A request goes requested → approved → running → done (or failed, retried by `dsr process` up to three
+            A request is filed when received (--received-at), its requester's identity verified (`dsr verify`, or
+            --identity on filing), then it goes requested → approved → running → done (or failed, retried by `dsr process` up to three
             attempts; or rejected with a reason). Its deadline is one month from receipt; `dsr extend` moves it by at
             most two more months, with a reason. Every step writes audit_log.
             """,
         subcommands: [
-            Request.self, Approve.self, Reject.self, Extend.self, List.self, Show.self, Process.self, Download.self,
+            Request.self, Verify.self, Approve.self, Reject.self, Extend.self, List.self, Show.self, Process.self,
+            Download.self,
             Passphrase.self,
         ])
 
@@ -44,7 +46,10 @@ struct DSRCommand: ParsableCommand {
         var lines = [
             "request #\(r.id): \(r.kind.rawValue) for subject \(r.subject.uuidString.lowercased())",
             "status: \(r.status.rawValue)\(r.attempts > 0 ? " (attempt \(r.attempts))" : "")",
-            "requested: \(f.string(from: r.requestedAt)) by \(r.requestedBy)",
+            "received: \(f.string(from: r.receivedAt)); filed \(f.string(from: r.requestedAt)) by \(r.requestedBy)",
+            r.identity.map {
+                "identity: \($0.method.rawValue), evidence \($0.evidence), verified \(f.string(from: $0.verifiedAt)) by \($0.verifiedBy)"
+            } ?? "identity: NOT VERIFIED (samia-batch dsr verify \(r.id) --method METHOD --evidence REFERENCE)",
             "deadline: \(f.string(from: r.deadline))"
                 + (r.extendedUntil != nil
                     ? " (extended from \(f.string(from: r.dueAt)): \(r.extensionReason ?? ""))" : ""),
@@ -73,19 +78,78 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Who received the request (staff id or name; default: $USER).") var requestedBy: String?
         @Flag(help: "Encrypt the export ZIP (AES-256); the passphrase goes to the subject out of band.")
         var encrypt = false
+        @Option(help: "When the request reached the service (ISO 8601; default now): its month runs from here.")
+        var receivedAt: String?
+        @Option(help: "How the requester's identity was verified on receipt: \(Verify.methods).")
+        var identity: String?
+        @Option(help: "With --identity: where the evidence is (a ticket or call-log reference; no personal data).")
+        var evidence: String?
 
         func validate() throws {
             guard DSRRequest.Kind(rawValue: kind) != nil else { throw ValidationError("kind must be export or erase") }
             _ = try DSRCommand.subjectID(subject)
             if encrypt && kind != "export" { throw ValidationError("--encrypt applies to exports") }
+            if let receivedAt, DSRCommand.timestamp(receivedAt) == nil {
+                throw ValidationError("--received-at \(receivedAt) is not an ISO 8601 time (2026-12-01T09:30:00Z)")
+            }
+            if (identity == nil) != (evidence == nil) {
+                throw ValidationError("--identity and --evidence go together")
+            }
+            if let identity { _ = try Verify.method(identity, evidence: evidence ?? "") }
         }
 
         func run() throws {
             try DSRCommand.withQueue(database) { queue, _ in
+                let check = try identity.map { (try Verify.method($0, evidence: evidence ?? ""), evidence ?? "") }
                 let r = try queue.request(
                     kind: DSRRequest.Kind(rawValue: kind)!, subject: try DSRCommand.subjectID(subject),
-                    requestedBy: requestedBy ?? DSRCommand.staff(), encrypted: encrypt)
+                    requestedBy: requestedBy ?? DSRCommand.staff(), encrypted: encrypt,
+                    receivedAt: receivedAt.flatMap(DSRCommand.timestamp), identity: check)
                 print(DSRCommand.describe(r))
+            }
+        }
+    }
+
+    /// An ISO 8601 time, with or without fractional seconds.
+    static func timestamp(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions.insert(.withFractionalSeconds)
+        return plain.date(from: text) ?? fractional.date(from: text)
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Record how the requester's identity was verified (needed before approval).")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Request id.") var id: Int64
+        @Option(help: "How: \(methods).") var method: String
+        @Option(help: "Where the evidence is: a ticket or call-log reference (no personal data, not the document).")
+        var evidence: String
+        @Option(help: "Who verified (default: $USER).") var by: String?
+
+        static let methods = DSRRequest.IdentityCheck.Method.allCases.map(\.rawValue).joined(separator: ", ")
+
+        static func method(_ text: String, evidence: String) throws -> DSRRequest.IdentityCheck.Method {
+            guard let method = DSRRequest.IdentityCheck.Method(rawValue: text) else {
+                throw ValidationError("--method/--identity \(text) is not one of \(methods)")
+            }
+            guard !evidence.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--evidence must not be empty")
+            }
+            return method
+        }
+
+        func validate() throws { _ = try Self.method(method, evidence: evidence) }
+
+        func run() throws {
+            try DSRCommand.withQueue(database) { queue, _ in
+                print(
+                    DSRCommand.describe(
+                        try queue.verify(
+                            id, method: try Self.method(method, evidence: evidence), evidence: evidence,
+                            by: by ?? DSRCommand.staff())))
             }
         }
     }
@@ -150,10 +214,11 @@ struct DSRCommand: ParsableCommand {
 
         func run() throws {
             try DSRCommand.withQueue(database) { queue, _ in
-                print(
-                    DSRCommand.describe(
-                        try queue.extend(
-                            id, months: months, reason: reason, by: by ?? DSRCommand.staff())))
+                let r = try queue.extend(id, months: months, reason: reason, by: by ?? DSRCommand.staff())
+                let notice = DSRNotice.extensionNotice(r, months: months)
+                print(DSRCommand.describe(r))
+                print("\nNotice to send the subject now (Art. 12(3)), English:\n\(notice.english)")
+                print("\nArabic:\n\(notice.arabic)")
             }
         }
     }

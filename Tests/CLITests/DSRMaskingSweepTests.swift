@@ -10,6 +10,7 @@ import Testing
 /// personal JSON keys. None is found; the planted text itself is there, masked.
 @Suite("DSR export masking swept over the seed")
 struct DSRMaskingSweepTests {
+    static let verified = DSRTests.verified
     @Test func noOtherSubjectsEmailOrPhoneIsInTheExport() throws {
         let db = try TestCluster.shared().freshDatabase()
         let dir = NSTemporaryDirectory() + "samia-sweep-\(UUID().uuidString)"
@@ -34,7 +35,7 @@ struct DSRMaskingSweepTests {
             "SAMIA_ACTOR_SALT_FILE": dir + "/actor.salt", "USER": "dpo-test",
         ]
         let dsr = { (args: [String]) in try CLI.run(["dsr"] + args, database: db, env: env) }
-        #expect(try dsr(["request", "export", "--subject", subject]).status == 0)
+        #expect(try dsr(["request", "export", "--subject", subject] + Self.verified).status == 0)
         let id = try psql("SELECT max(id) FROM public.dsr_requests")
         #expect(try dsr(["approve", id, "--by", "dpo-approver"]).status == 0)
         let processed = try dsr(["process"])

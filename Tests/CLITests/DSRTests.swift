@@ -13,6 +13,8 @@ struct DSRTests {
     let dir = NSTemporaryDirectory() + "samia-dsr-\(UUID().uuidString)"
     var env: [String: String] = [:]
     static let subject = "aaaaaaaa-0000-4000-8000-000000000001"
+    /// How the tests' requesters are verified on filing: approval needs it.
+    static let verified = ["--identity", "account_session", "--evidence", "ticket-1"]
     static let superadmin = "aaaaaaaa-0000-4000-8000-000000000004"
 
     /// The objects the fixture's media rows name (B's upload included: it must stay out).
@@ -57,7 +59,7 @@ struct DSRTests {
 
     /// Files a request, approves it and returns its id.
     func approvedExport(_ extra: [String] = [], approve: [String] = []) throws -> String {
-        let r = try dsr(["request", "export", "--subject", Self.subject] + extra)
+        let r = try dsr(["request", "export", "--subject", Self.subject] + Self.verified + extra)
         #expect(r.status == 0, "\(r.stderr)")
         let id = try psql("SELECT max(id) FROM public.dsr_requests")
         let a = try dsr(["approve", id] + approve)
@@ -91,7 +93,8 @@ struct DSRTests {
         #expect(unknown.status == 65 && unknown.stderr.contains("has no profile"), "\(unknown.stderr)")
         #expect(try psql("SELECT count(*) FROM public.dsr_requests") == "0")
 
-        let filed = try dsr(["request", "export", "--subject", Self.subject, "--requested-by", "dpo-1"])
+        let filed = try dsr(
+            ["request", "export", "--subject", Self.subject, "--requested-by", "dpo-1"] + Self.verified)
         #expect(filed.status == 0 && filed.stdout.contains("status: requested"), "\(filed.stdout) \(filed.stderr)")
         let id = try psql("SELECT id FROM public.dsr_requests")
         #expect(try psql("SELECT due_at = requested_at + interval '1 month' FROM public.dsr_requests") == "t")
@@ -103,7 +106,7 @@ struct DSRTests {
         #expect(again.status == 65 && again.stderr.contains("is approved"), "\(again.stderr)")
 
         // --unmasked needs a superadmin's profile id.
-        let other = try dsr(["request", "export", "--subject", Self.subject])
+        let other = try dsr(["request", "export", "--subject", Self.subject] + Self.verified)
         #expect(other.status == 0)
         let second = try psql("SELECT max(id) FROM public.dsr_requests")
         let notSuper = try dsr(["approve", second, "--unmasked", "--by", "aaaaaaaa-0000-4000-8000-000000000002"])
@@ -134,8 +137,9 @@ struct DSRTests {
             try psql(
                 "SELECT string_agg(event || ':' || entity_id, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests'"
             )
-                == "account_export_requested:\(id),dsr_approved:\(id),account_export_requested:\(second),"
-                + "dsr_extended:\(second),dsr_extended:\(second),dsr_rejected:\(second)")
+                == "account_export_requested:\(id),dsr_identity_verified:\(id),dsr_approved:\(id),"
+                + "account_export_requested:\(second),dsr_identity_verified:\(second),dsr_extended:\(second),dsr_extended:\(second),dsr_rejected:\(second)"
+        )
         #expect(
             try psql(
                 "SELECT count(*) FROM public.audit_log WHERE entity = 'dsr_requests' AND meta->>'subject' <> '\(Self.subject)'"
@@ -146,7 +150,8 @@ struct DSRTests {
     @Test func threeWorkersAtOnceProcessEveryRequestExactlyOnce() throws {
         var ids: [String] = []
         for n in 1...4 {
-            let r = try dsr(["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-00000000000\(n)"])
+            let r = try dsr(
+                ["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-00000000000\(n)"] + Self.verified)
             #expect(r.status == 0, "\(r.stderr)")
             let id = try psql("SELECT max(id) FROM public.dsr_requests")
             #expect(try dsr(["approve", id]).status == 0)
@@ -338,7 +343,8 @@ struct DSRTests {
             try psql(
                 "SELECT string_agg(event, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests' AND entity_id = '\(id)'"
             )
-                == "account_export_requested,dsr_approved,dsr_started,account_export_ready,account_export_downloaded")
+                == "account_export_requested,dsr_identity_verified,dsr_approved,dsr_started,account_export_ready,"
+                + "account_export_downloaded")
         #expect(
             try psql(
                 "SELECT kind, expires_at::date = (now() + interval '14 days')::date FROM public.batch_artifacts")
@@ -463,7 +469,7 @@ struct DSRTests {
 
     /// Files an erasure (as $USER) and has someone else approve it: an erasure takes two people.
     func approvedErasure(_ subject: String = DSRTests.subject) throws -> String {
-        #expect(try dsr(["request", "erase", "--subject", subject]).status == 0)
+        #expect(try dsr(["request", "erase", "--subject", subject] + Self.verified).status == 0)
         let id = try psql("SELECT max(id) FROM public.dsr_requests")
         #expect(try dsr(["approve", id, "--by", "dpo-approver"]).status == 0)
         return id
@@ -541,7 +547,7 @@ struct DSRTests {
             try psql(
                 "SELECT string_agg(event, ',' ORDER BY id) FROM public.audit_log WHERE entity = 'dsr_requests' AND entity_id = '\(id)'"
             )
-                == "account_delete_requested,dsr_approved,dsr_started,account_delete_completed")
+                == "account_delete_requested,dsr_identity_verified,dsr_approved,dsr_started,account_delete_completed")
 
         // The proof: signed, counts and legal bases, no personal data.
         let zip = dir + "/proof.zip"
@@ -733,7 +739,8 @@ struct DSRTests {
         // A dead endpoint: the export cannot read B's media; the request fails and says why.
         var dead = s3
         dead["SAMIA_S3_ENDPOINT"] = "http://127.0.0.1:9"
-        let request = try dsr(["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-000000000003"], env: dead)
+        let request = try dsr(
+            ["request", "export", "--subject", "aaaaaaaa-0000-4000-8000-000000000003"] + Self.verified, env: dead)
         #expect(request.status == 0)
         let id = try psql("SELECT max(id) FROM public.dsr_requests")
         #expect(try dsr(["approve", id], env: dead).status == 0)
@@ -749,18 +756,20 @@ extension DSRTests {
     /// second person can), and an overdue request cannot be extended after the fact (65), while
     /// one still inside its first month can.
     @Test func anErasureTakesTwoPeopleAndAnOverdueRequestCannotBeExtended() throws {
-        #expect(try dsr(["request", "erase", "--subject", Self.subject, "--requested-by", "dpo-1"]).status == 0)
+        #expect(
+            try dsr(["request", "erase", "--subject", Self.subject, "--requested-by", "dpo-1"] + Self.verified).status
+                == 0)
         let erase = try psql("SELECT max(id) FROM public.dsr_requests")
         let own = try dsr(["approve", erase, "--by", " DPO-1"])
         #expect(own.status == 65 && own.stderr.contains("another person must approve it"), "\(own.stderr)")
         #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(erase)") == "requested")
         #expect(try dsr(["approve", erase, "--by", "dpo-2"]).status == 0)
 
-        #expect(try dsr(["request", "export", "--subject", Self.subject]).status == 0)
+        #expect(try dsr(["request", "export", "--subject", Self.subject] + Self.verified).status == 0)
         let export = try psql("SELECT max(id) FROM public.dsr_requests")
         #expect(try dsr(["extend", export, "--months", "1", "--reason", "complex"]).status == 0)
         _ = try psql(
-            "UPDATE public.dsr_requests SET requested_at = now() - interval '40 days', due_at = now() - interval '9 days', extended_until = NULL WHERE id = \(export)"
+            "UPDATE public.dsr_requests SET requested_at = now() - interval '40 days', received_at = now() - interval '40 days', due_at = now() - interval '9 days', extended_until = NULL WHERE id = \(export)"
         )
         let late = try dsr(["extend", export, "--months", "1", "--reason", "too late"])
         #expect(late.status == 65 && late.stderr.contains("cannot be extended"), "\(late.stderr)")
@@ -1011,5 +1020,75 @@ extension DSRTests {
         #expect(
             r.status == 78 && r.stderr.contains("table orders: question_text: a document is exported as issued"),
             "\(r.stderr)")
+    }
+}
+
+extension DSRTests {
+    /// Issue 36, point 3: a request recorded only when it was typed in (its month started late),
+    /// and was approved without any record of who the requester was shown to be. Now it is filed
+    /// with when it was received (the deadline runs from there; a future time is refused), and
+    /// approval waits for the identity check: method, evidence reference and verifier, audited.
+    @Test func aRequestRunsFromReceiptAndIsApprovedOnlyOnceTheRequesterIsVerified() throws {
+        let future = try dsr(["request", "export", "--subject", Self.subject, "--received-at", "2999-01-01T00:00:00Z"])
+        #expect(future.status == 65 && future.stderr.contains("in the future"), "\(future.stderr)")
+        let badMethod = try dsr([
+            "request", "export", "--subject", Self.subject, "--identity", "vibes", "--evidence", "x",
+        ])
+        #expect(badMethod.status == 64 && badMethod.stderr.contains("account_session"), "\(badMethod.stderr)")
+        #expect(try psql("SELECT count(*) FROM public.dsr_requests") == "0")
+
+        let received = try psql("SELECT to_char(now() - interval '9 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ")
+        let filed = try dsr(["request", "export", "--subject", Self.subject, "--received-at", received])
+        #expect(filed.status == 0 && filed.stdout.contains("identity: NOT VERIFIED"), "\(filed.stdout) \(filed.stderr)")
+        let id = try psql("SELECT max(id) FROM public.dsr_requests")
+        #expect(
+            try psql(
+                "SELECT due_at = received_at + interval '1 month' AND received_at < requested_at - interval '8 days' FROM public.dsr_requests WHERE id = \(id)"
+            )
+                == "t")
+        let early = try dsr(["approve", id, "--by", "dpo-2"])
+        #expect(early.status == 65 && early.stderr.contains("dsr verify \(id)"), "\(early.stderr)")
+        #expect(try psql("SELECT status FROM public.dsr_requests WHERE id = \(id)") == "requested")
+
+        let verify = try dsr(["verify", id, "--method", "email_challenge", "--evidence", "SUP-4411", "--by", "agent-7"])
+        #expect(
+            verify.status == 0 && verify.stdout.contains("identity: email_challenge, evidence SUP-4411"),
+            "\(verify.stdout)")
+        #expect(try dsr(["verify", id, "--method", "in_person", "--evidence", "x"]).status == 65)
+        #expect(try dsr(["approve", id, "--by", "dpo-2"]).status == 0)
+        #expect(
+            try psql(
+                "SELECT meta->>'method' || ' ' || (meta->>'evidence') || ' ' || (meta->>'by') FROM public.audit_log WHERE event = 'dsr_identity_verified'"
+            ) == "email_challenge SUP-4411 agent-7")
+    }
+
+    /// Issue 36, point 3: an extension within the first month prints the notice the subject must
+    /// be sent, in English and Arabic, with the request, its receipt, the new deadline and the
+    /// reason; the same figures in both.
+    @Test func anExtensionPrintsTheSubjectsNoticeInEnglishAndArabic() throws {
+        #expect(
+            try dsr(
+                ["request", "erase", "--subject", Self.subject, "--received-at", "2026-12-01T09:00:00Z"] + Self.verified
+            ).status == 0)
+        let id = try psql("SELECT max(id) FROM public.dsr_requests")
+        let r = try dsr(["extend", id, "--months", "2", "--reason", "many requests this month"])
+        if try psql("SELECT now() > '2027-01-01T09:00:00Z'::timestamptz") == "t" {
+            #expect(r.status == 65, "past its first month, the extension is refused")
+            return
+        }
+        #expect(r.status == 0, "\(r.stderr)")
+        let deadline = try psql(
+            "SELECT to_char(extended_until AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM public.dsr_requests WHERE id = \(id)")
+        #expect(deadline == "2027-03-01")
+        let parts = r.stdout.components(separatedBy: "\nArabic:\n")
+        #expect(parts.count == 2)
+        let english = parts.first ?? ""
+        let arabic = parts.last ?? ""
+        for text in [english, arabic] {
+            #expect(text.contains("#\(id)") && text.contains("2026-12-01") && text.contains(deadline))
+            #expect(text.contains("many requests this month"))
+        }
+        #expect(english.contains("request to erase your personal data") && english.contains("by 2 month(s)"))
+        #expect(arabic.contains("طلبك محو بياناتك الشخصية") && arabic.contains("المادة 12(4)"))
     }
 }

@@ -28,6 +28,11 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
     /// An extension after the original one-month period: Art. 12(3) wants the subject told
     /// within it, so a late extension cannot make an overdue request timely.
     case lateExtension(id: Int64, dueAt: String)
+    /// Approval before the requester's identity was verified and recorded (`dsr verify`): an
+    /// export handed to the wrong person is itself a breach, an erasure for them a loss.
+    case identityNotVerified(id: Int64)
+    /// A receipt time in the future: the deadline would be later than the law allows.
+    case receivedInFuture(String)
     /// Objects the store could not delete yet; the next `dsr process` tries again.
     case objectsPending(id: Int64, count: Int)
 
@@ -46,6 +51,12 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
             return
                 "request #\(id) was due on \(dueAt); an extension must be made (and the subject told) within the first "
                 + "month (Art. 12(3)), so an overdue request cannot be extended: complete it now"
+        case .identityNotVerified(let id):
+            return
+                "request #\(id): the requester's identity is not verified; record how first: "
+                + "samia-batch dsr verify \(id) --method METHOD --evidence REFERENCE"
+        case .receivedInFuture(let at):
+            return "--received-at \(at) is in the future; give when the request reached the service"
         case .notDone(let id, let status): return "request #\(id) is \(status); its export is not ready"
         case .legalHold(let subject, let holds):
             return

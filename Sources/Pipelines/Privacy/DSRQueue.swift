@@ -11,27 +11,65 @@ public struct DSRQueue {
 
     public init(connection: Connection) { db = connection }
 
-    /// Files a request. The subject must exist: a request for no one is a typo.
-    public func request(kind: DSRRequest.Kind, subject: UUID, requestedBy: String, encrypted: Bool = false) throws
-        -> DSRRequest
-    {
+    /// Files a request, received at `receivedAt` (default now; its month runs from then). The
+    /// subject must exist: a request for no one is a typo. `identity`: how the person filing
+    /// it verified the requester, when they did so on receipt (otherwise `verify` later).
+    public func request(
+        kind: DSRRequest.Kind, subject: UUID, requestedBy: String, encrypted: Bool = false, receivedAt: Date? = nil,
+        identity: (method: DSRRequest.IdentityCheck.Method, evidence: String)? = nil
+    ) throws -> DSRRequest {
         try inTransaction {
             guard
                 try db.scalar(
                     "SELECT EXISTS (SELECT 1 FROM public.profiles WHERE id = $1::uuid)", [subject], as: Bool.self)
                     == true
             else { throw DSRError.unknownSubject(subject) }
+            if let receivedAt,
+                try db.scalar("SELECT $1::timestamptz > now() + interval '5 minutes'", [receivedAt], as: Bool.self)
+                    == true
+            {
+                throw DSRError.receivedInFuture(ISO8601DateFormatter().string(from: receivedAt))
+            }
             let row = try db.query(
                 """
-                INSERT INTO public.dsr_requests (subject, kind, requested_by, encrypted, due_at)
-                VALUES ($1::uuid, $2, $3, $4, now() + interval '1 month')
+                INSERT INTO public.dsr_requests (subject, kind, requested_by, encrypted, received_at, due_at)
+                VALUES ($1::uuid, $2, $3, $4, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()) + interval '1 month')
                 RETURNING \(DSRRequest.columns)
-                """, [subject, kind.rawValue, requestedBy, encrypted])[0]
-            let request = try DSRRequest(row: row)
+                """,
+                [
+                    subject, kind.rawValue, requestedBy, encrypted,
+                    receivedAt.map { $0 as any PostgresEncodable } ?? PostgresNull(),
+                ])[0]
+            var request = try DSRRequest(row: row)
             try audit(
-                kind == .export ? "account_export_requested" : "account_delete_requested", request, by: requestedBy)
+                kind == .export ? "account_export_requested" : "account_delete_requested", request, by: requestedBy,
+                extra: ["received_at": ISO8601DateFormatter().string(from: request.receivedAt)])
+            if let identity {
+                request = try recordIdentity(
+                    request.id, method: identity.method, evidence: identity.evidence, by: requestedBy)
+            }
             return request
         }
+    }
+
+    /// Records how the requester's identity was verified; `approve` needs it. Once recorded it
+    /// stands (a second check is a new request's business).
+    public func verify(
+        _ id: Int64, method: DSRRequest.IdentityCheck.Method, evidence: String, by: String
+    ) throws -> DSRRequest {
+        try inTransaction { try recordIdentity(id, method: method, evidence: evidence, by: by) }
+    }
+
+    private func recordIdentity(
+        _ id: Int64, method: DSRRequest.IdentityCheck.Method, evidence: String, by: String
+    ) throws -> DSRRequest {
+        let request = try transition(
+            id, action: "verify", from: [.requested],
+            set: """
+                identity_method = $2, identity_evidence = $3, identity_verified_by = $4, identity_verified_at = now()
+                """, parameters: [method.rawValue, evidence, by], extraCondition: "identity_method IS NULL")
+        try audit("dsr_identity_verified", request, by: by, extra: ["method": method.rawValue, "evidence": evidence])
+        return request
     }
 
     public func find(_ id: Int64) throws -> DSRRequest {
@@ -72,6 +110,9 @@ public struct DSRQueue {
                 guard superadmin == true else { throw DSRError.notSuperadmin(by) }
             }
             let current = try find(id)
+            if current.status == .requested && current.identity == nil {
+                throw DSRError.identityNotVerified(id: id)
+            }
             if current.kind == .erase,
                 current.requestedBy.trimmingCharacters(in: .whitespaces).lowercased()
                     == by.trimmingCharacters(in: .whitespaces).lowercased()
@@ -272,6 +313,11 @@ public struct DSRQueue {
             """, [id] + parameters + [PostgresArray(from.map(\.rawValue))])
         if let row = rows.first { return try DSRRequest(row: row) }
         let current = try find(id)
+        if action == "verify", current.identity != nil {
+            throw DSRError.wrongStatus(
+                id: id, status: "verified already (\(current.identity!.method.rawValue))", action: action,
+                allowed: ["requested and not yet verified"])
+        }
         if from.contains(current.status), extraCondition != nil {
             throw DSRError.badExtension(
                 id: id, reason: "the deadline can move at most two months past the first one (Art. 12(3))")

@@ -32,6 +32,29 @@ public struct DSRRequest: Sendable, Equatable {
     public var artifactSHA256: String?
     public var artifactExpiresAt: Date?
     public var error: String?
+    /// When the request reached the service: the month runs from here (Art. 12(3)).
+    public var receivedAt: Date
+    public var identity: IdentityCheck?
+
+    /// How the requester was shown to be the subject (or to act for them), by whom, and where
+    /// the evidence is kept (a ticket or call-log reference, never the document itself).
+    public struct IdentityCheck: Sendable, Equatable {
+        public enum Method: String, Sendable, CaseIterable {
+            /// Asked from the subject's own signed-in account.
+            case accountSession = "account_session"
+            /// A code sent to the account's email address or phone, returned.
+            case emailChallenge = "email_challenge"
+            /// An identity document checked (and not kept).
+            case idDocument = "id_document"
+            case inPerson = "in_person"
+            /// Someone acting for the subject, with their authority checked.
+            case legalRepresentative = "legal_representative"
+        }
+        public var method: Method
+        public var evidence: String
+        public var verifiedBy: String
+        public var verifiedAt: Date
+    }
 
     /// The legal deadline in force: the extension's, if any.
     public var deadline: Date { extendedUntil ?? dueAt }
@@ -42,7 +65,8 @@ public struct DSRRequest: Sendable, Equatable {
     static let columns = """
         id, subject, kind, status, requested_by, requested_at, due_at, extended_until, extension_reason, approved_by,
         approved_at, unmasked, encrypted, rejection_reason, attempts, started_at, finished_at, artifact_id, artifact_key,
-        artifact_sha256, artifact_expires_at, error
+        artifact_sha256, artifact_expires_at, error, received_at, identity_method, identity_evidence,
+        identity_verified_by, identity_verified_at
         """
 
     init(row: Row) throws {
@@ -68,5 +92,14 @@ public struct DSRRequest: Sendable, Equatable {
         artifactSHA256 = try row.decodeOptional("artifact_sha256")
         artifactExpiresAt = try row.decodeOptional("artifact_expires_at")
         error = try row.decodeOptional("error")
+        receivedAt = try row.decode("received_at")
+        if let method = try row.decodeOptional("identity_method", as: String.self),
+            let at = try row.decodeOptional("identity_verified_at", as: Date.self)
+        {
+            identity = IdentityCheck(
+                method: IdentityCheck.Method(rawValue: method) ?? .inPerson,
+                evidence: try row.decodeOptional("identity_evidence") ?? "",
+                verifiedBy: try row.decodeOptional("identity_verified_by") ?? "", verifiedAt: at)
+        }
     }
 }
