@@ -16,9 +16,8 @@ struct DSRCommand: ParsableCommand {
             most two more months, with a reason. Every step writes audit_log.
             """,
         subcommands: [
-            Request.self, Verify.self, Approve.self, Reject.self, Extend.self, List.self, Show.self, Process.self,
-            Download.self,
-            Passphrase.self,
+            Request.self, Verify.self, Approve.self, Reject.self, Extend.self, Complete.self, Notify.self,
+            Notices.self, List.self, Show.self, Process.self, Download.self, Passphrase.self,
         ])
 
     static func connect(_ database: DatabaseOptions) throws -> Connection {
@@ -61,6 +60,13 @@ struct DSRCommand: ParsableCommand {
         }
         if r.encrypted { lines.append("encrypted: yes (passphrase by `samia-batch dsr passphrase \(r.id)`)") }
         if let reason = r.rejectionReason { lines.append("rejected: \(reason)") }
+        if let details = r.details { lines.append("asks: \(details)") }
+        if let outcome = r.outcome {
+            lines.append("done: \(outcome) (evidence \(r.outcomeEvidence ?? ""), by \(r.completedBy ?? ""))")
+        }
+        if r.kind.needsRecipientNotices && r.status == .done {
+            lines.append("Art. 19: tell each recipient (samia-batch dsr notices \(r.id))")
+        }
         if let key = r.artifactKey, let sha = r.artifactSHA256 {
             lines.append("export: artefact #\(r.artifactID ?? 0) \(key) sha256 \(sha)")
             if let expires = r.artifactExpiresAt { lines.append("expires: \(f.string(from: expires))") }
@@ -71,9 +77,10 @@ struct DSRCommand: ParsableCommand {
 
     struct Request: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "request", abstract: "File a request: export (access, portability) or erase.")
+            commandName: "request",
+            abstract: "File a request: export (access, portability), erase, rectify, restrict or object.")
         @OptionGroup var database: DatabaseOptions
-        @Argument(help: "export or erase.") var kind: String
+        @Argument(help: "export, erase, rectify, restrict or object.") var kind: String
         @Option(help: "The subject's profiles.id.") var subject: String
         @Option(help: "Who received the request (staff id or name; default: $USER).") var requestedBy: String?
         @Flag(help: "Encrypt the export ZIP (AES-256); the passphrase goes to the subject out of band.")
@@ -84,9 +91,16 @@ struct DSRCommand: ParsableCommand {
         var identity: String?
         @Option(help: "With --identity: where the evidence is (a ticket or call-log reference; no personal data).")
         var evidence: String?
+        @Option(help: "rectify, restrict, object: what the subject asks for (which data or processing, and why).")
+        var details: String?
 
         func validate() throws {
-            guard DSRRequest.Kind(rawValue: kind) != nil else { throw ValidationError("kind must be export or erase") }
+            guard let parsed = DSRRequest.Kind(rawValue: kind) else {
+                throw ValidationError("kind must be export, erase, rectify, restrict or object")
+            }
+            if parsed.isManual && (details ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("\(kind) needs --details: what the subject asks for")
+            }
             _ = try DSRCommand.subjectID(subject)
             if encrypt && kind != "export" { throw ValidationError("--encrypt applies to exports") }
             if let receivedAt, DSRCommand.timestamp(receivedAt) == nil {
@@ -104,7 +118,7 @@ struct DSRCommand: ParsableCommand {
                 let r = try queue.request(
                     kind: DSRRequest.Kind(rawValue: kind)!, subject: try DSRCommand.subjectID(subject),
                     requestedBy: requestedBy ?? DSRCommand.staff(), encrypted: encrypt,
-                    receivedAt: receivedAt.flatMap(DSRCommand.timestamp), identity: check)
+                    receivedAt: receivedAt.flatMap(DSRCommand.timestamp), identity: check, details: details)
                 print(DSRCommand.describe(r))
             }
         }

@@ -1092,3 +1092,96 @@ extension DSRTests {
         #expect(arabic.contains("طلبك محو بياناتك الشخصية") && arabic.contains("المادة 12(4)"))
     }
 }
+
+extension DSRTests {
+    /// Issue 36, point 3: rectification, restriction and objection had no place in the register.
+    /// They are filed with what the subject asks, run on the same one-month clock, are left
+    /// alone by `dsr process` (people carry them out), and are closed with what was done and a
+    /// reference to its evidence; export and erasure cannot be closed by hand.
+    @Test func rectifyRestrictAndObjectAreTrackedWithDeadlinesAndEvidence() throws {
+        let bare = try dsr(["request", "rectify", "--subject", Self.subject] + Self.verified)
+        #expect(bare.status == 64 && bare.stderr.contains("--details"), "\(bare.stderr)")
+        var ids: [String] = []
+        for kind in ["rectify", "restrict", "object"] {
+            let r = try dsr(
+                ["request", kind, "--subject", Self.subject, "--details", "\(kind): as asked in SUP-9"] + Self.verified)
+            #expect(r.status == 0 && r.stdout.contains("asks: \(kind): as asked in SUP-9"), "\(r.stderr)")
+            ids.append(try psql("SELECT max(id) FROM public.dsr_requests"))
+            #expect(try dsr(["approve", ids.last!, "--by", "dpo-2"]).status == 0)
+        }
+        #expect(try psql("SELECT bool_and(due_at = received_at + interval '1 month') FROM public.dsr_requests") == "t")
+        #expect(try dsr(["process"]).status == 0)
+        #expect(
+            try psql("SELECT string_agg(status, ',' ORDER BY id) FROM public.dsr_requests")
+                == "approved,approved,approved")
+        let listed = try dsr(["list"])
+        for (id, kind) in zip(ids, ["rectify", "restrict", "object"]) {
+            #expect(listed.stdout.contains("\(id)\t\(kind)\tapproved\t"), "\(listed.stdout)")
+        }
+
+        let done = try dsr([
+            "complete", ids[0], "--outcome", "last name corrected", "--evidence", "CHG-77", "--by", "agent-3",
+        ])
+        #expect(done.status == 0 && done.stdout.contains("done: last name corrected (evidence CHG-77, by agent-3)"))
+        #expect(
+            try psql("SELECT status, outcome_evidence, completed_by FROM public.dsr_requests WHERE id = \(ids[0])")
+                == "done|CHG-77|agent-3")
+        #expect(try dsr(["complete", ids[0], "--outcome", "again", "--evidence", "x"]).status == 65)
+        let objection = try dsr(["reject", ids[2], "--reason", "compelling legitimate grounds: fraud prevention"])
+        #expect(objection.status == 0)
+
+        _ = try approvedExport()
+        let export = try psql("SELECT max(id) FROM public.dsr_requests")
+        let byHand = try dsr(["complete", export, "--outcome", "sent", "--evidence", "x"])
+        #expect(byHand.status == 65 && byHand.stderr.contains("dsr process"), "\(byHand.stderr)")
+        #expect(
+            try psql(
+                "SELECT string_agg(event, ',' ORDER BY id) FROM public.audit_log WHERE entity_id = '\(ids[0])' AND entity = 'dsr_requests'"
+            )
+                == "dsr_rectify_requested,dsr_identity_verified,dsr_approved,dsr_completed")
+    }
+
+    /// Issue 36, point 3: Art. 19 notices. A finished erasure owes a notice to every processor
+    /// and recipient of the data map; `dsr notices` lists them and exits 1 while any is not
+    /// recorded, `dsr notify` records each once (who, when, evidence), audited. Unknown
+    /// recipients, a second record and notices for an export are refused.
+    @Test func anErasureOwesArt19NoticesToEveryRecipient() throws {
+        let id = try approvedErasure()
+        #expect(try dsr(["process"]).status == 0)
+        let before = try dsr(["notices", id])
+        #expect(
+            before.status == 1 && before.stdout.contains("0 of 4 recipient(s) told"),
+            "\(before.stdout) \(before.stderr)")
+        for key in ["hosting", "messaging", "payment_providers"] {
+            #expect(
+                try dsr(["notify", id, "--recipient", key, "--evidence", "MSG-\(key)", "--by", "dpo-2"]).status == 0)
+        }
+        let unknown = try dsr(["notify", id, "--recipient", "printer", "--evidence", "x"])
+        #expect(unknown.status == 65 && unknown.stderr.contains("readers"), "\(unknown.stderr)")
+        #expect(try dsr(["notify", id, "--recipient", "hosting", "--evidence", "again"]).status == 65)
+        let three = try dsr(["notices", id])
+        #expect(three.status == 1 && three.stdout.contains("readers\trecipient\tNOT TOLD"))
+        #expect(try dsr(["notify", id, "--recipient", "readers", "--evidence", "MSG-r"]).status == 0)
+        let all = try dsr(["notices", id])
+        #expect(
+            all.status == 0 && all.stdout.contains("4 of 4 recipient(s) told")
+                && all.stdout.contains("evidence MSG-hosting"))
+        #expect(try psql("SELECT count(*) FROM public.audit_log WHERE event = 'dsr_recipient_notified'") == "4")
+        let export = try approvedExport()
+        let wrong = try dsr(["notices", export])
+        #expect(wrong.status == 65 && wrong.stderr.contains("Art. 19"), "\(wrong.stderr)")
+    }
+
+    /// The map's `recipients` name mapped tables and a known kind: 78 otherwise.
+    @Test func aRecipientOfUnmappedTablesIsRefused() throws {
+        let map = try String(
+            contentsOf: TestCluster.repositoryRoot.appendingPathComponent("policy/data-map.yaml"), encoding: .utf8
+        ).replacingOccurrences(of: "tables: [notif_log, phone_verifications]", with: "tables: [notif_log, newsletter]")
+        try map.write(toFile: dir + "/data-map.yaml", atomically: true, encoding: .utf8)
+        let r = try CLI.run(
+            ["datamap", "check"], database: config, env: env.merging(["SAMIA_DATA_MAP": dir + "/data-map.yaml"]) { $1 })
+        #expect(
+            r.status == 78 && r.stderr.contains("recipients.messaging: newsletter is not a mapped table"), "\(r.stderr)"
+        )
+    }
+}

@@ -33,6 +33,12 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
     case identityNotVerified(id: Int64)
     /// A receipt time in the future: the deadline would be later than the law allows.
     case receivedInFuture(String)
+    /// `dsr complete` on an export or erasure: those are done by `dsr process`, with their proof.
+    case completedByProcess(id: Int64, kind: String)
+    /// Art. 19 notices belong to erasures, rectifications and restrictions.
+    case noRecipientNotices(id: Int64, kind: String)
+    case unknownRecipient(String, known: [String])
+    case alreadyNotified(id: Int64, recipient: String)
     /// Objects the store could not delete yet; the next `dsr process` tries again.
     case objectsPending(id: Int64, count: Int)
 
@@ -55,6 +61,16 @@ public enum DSRError: Error, CustomStringConvertible, Equatable {
             return
                 "request #\(id): the requester's identity is not verified; record how first: "
                 + "samia-batch dsr verify \(id) --method METHOD --evidence REFERENCE"
+        case .completedByProcess(let id, let kind):
+            return
+                "request #\(id) is an \(kind): `dsr process` carries it out and records its proof; dsr complete is for rectify, restrict and object"
+        case .noRecipientNotices(let id, let kind):
+            return
+                "request #\(id) is \(kind == "export" ? "an" : "a") \(kind) request; Art. 19 notices follow an erasure, rectification or restriction"
+        case .unknownRecipient(let key, let known):
+            return "\(key) is not one of the data map's recipients (\(known.joined(separator: ", ")))"
+        case .alreadyNotified(let id, let recipient):
+            return "request #\(id): the notice to \(recipient) is recorded already"
         case .receivedInFuture(let at):
             return "--received-at \(at) is in the future; give when the request reached the service"
         case .notDone(let id, let status): return "request #\(id) is \(status); its export is not ready"

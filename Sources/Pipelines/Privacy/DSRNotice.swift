@@ -32,6 +32,10 @@ public enum DSRNotice {
         switch kind {
         case .export: return ("request for a copy of your personal data", "طلبك الحصول على نسخة من بياناتك الشخصية")
         case .erase: return ("request to erase your personal data", "طلبك محو بياناتك الشخصية")
+        case .rectify: return ("request to correct your personal data", "طلبك تصحيح بياناتك الشخصية")
+        case .restrict:
+            return ("request to restrict the processing of your personal data", "طلبك تقييد معالجة بياناتك الشخصية")
+        case .object: return ("objection to the processing of your personal data", "اعتراضك على معالجة بياناتك الشخصية")
         }
     }
 }

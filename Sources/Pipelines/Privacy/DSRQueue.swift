@@ -16,7 +16,7 @@ public struct DSRQueue {
     /// it verified the requester, when they did so on receipt (otherwise `verify` later).
     public func request(
         kind: DSRRequest.Kind, subject: UUID, requestedBy: String, encrypted: Bool = false, receivedAt: Date? = nil,
-        identity: (method: DSRRequest.IdentityCheck.Method, evidence: String)? = nil
+        identity: (method: DSRRequest.IdentityCheck.Method, evidence: String)? = nil, details: String? = nil
     ) throws -> DSRRequest {
         try inTransaction {
             guard
@@ -32,17 +32,25 @@ public struct DSRQueue {
             }
             let row = try db.query(
                 """
-                INSERT INTO public.dsr_requests (subject, kind, requested_by, encrypted, received_at, due_at)
-                VALUES ($1::uuid, $2, $3, $4, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()) + interval '1 month')
+                INSERT INTO public.dsr_requests (subject, kind, requested_by, encrypted, received_at, due_at, details)
+                VALUES ($1::uuid, $2, $3, $4, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()) + interval '1 month',
+                        $6)
                 RETURNING \(DSRRequest.columns)
                 """,
                 [
                     subject, kind.rawValue, requestedBy, encrypted,
                     receivedAt.map { $0 as any PostgresEncodable } ?? PostgresNull(),
+                    details.map { $0 as any PostgresEncodable } ?? PostgresNull(),
                 ])[0]
             var request = try DSRRequest(row: row)
+            let event: String
+            switch kind {
+            case .export: event = "account_export_requested"
+            case .erase: event = "account_delete_requested"
+            default: event = "dsr_\(kind.rawValue)_requested"
+            }
             try audit(
-                kind == .export ? "account_export_requested" : "account_delete_requested", request, by: requestedBy,
+                event, request, by: requestedBy,
                 extra: ["received_at": ISO8601DateFormatter().string(from: request.receivedAt)])
             if let identity {
                 request = try recordIdentity(
@@ -169,6 +177,23 @@ public struct DSRQueue {
             )
             try audit("dsr_extended", request, by: by, extra: ["months": String(months), "reason": reason])
             return request
+        }
+    }
+
+    /// Records what was done for a rectification, restriction or objection (or why the
+    /// objection was not followed, with `reject` instead), with a reference to its evidence.
+    /// Export and erasure are completed by `dsr process`, never by hand.
+    public func complete(_ id: Int64, outcome: String, evidence: String, by: String) throws -> DSRRequest {
+        try inTransaction {
+            let current = try find(id)
+            guard current.kind.isManual else { throw DSRError.completedByProcess(id: id, kind: current.kind.rawValue) }
+            let done = try transition(
+                id, action: "complete", from: [.approved],
+                set: """
+                    status = 'done', finished_at = now(), outcome = $2, outcome_evidence = $3, completed_by = $4
+                    """, parameters: [outcome, evidence, by])
+            try audit("dsr_completed", done, by: by, extra: ["evidence": evidence])
+            return done
         }
     }
 
@@ -326,7 +351,7 @@ public struct DSRQueue {
             id: id, status: current.status.rawValue, action: action, allowed: from.map(\.rawValue))
     }
 
-    private func audit(_ event: String, _ request: DSRRequest, by: String, extra: [String: String] = [:]) throws {
+    func audit(_ event: String, _ request: DSRRequest, by: String, extra: [String: String] = [:]) throws {
         var meta = extra
         meta["kind"] = request.kind.rawValue
         meta["subject"] = request.subject.uuidString.lowercased()

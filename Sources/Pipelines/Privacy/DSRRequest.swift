@@ -3,7 +3,18 @@ import Postgres
 
 /// One data-subject request as `dsr_requests` holds it.
 public struct DSRRequest: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case export, erase }
+    /// `export` and `erase` are carried out by `dsr process`; rectification (Art. 16),
+    /// restriction (Art. 18) and objection (Art. 21) by staff in the platform, recorded with
+    /// `dsr complete` and the evidence of what was done.
+    public enum Kind: String, Sendable, CaseIterable {
+        case export, erase, rectify, restrict, object
+
+        /// Carried out by people, not by `dsr process`.
+        public var isManual: Bool { self != .export && self != .erase }
+        /// Art. 19: the recipients of the data are told of the erasure, rectification or
+        /// restriction.
+        public var needsRecipientNotices: Bool { self == .erase || self == .rectify || self == .restrict }
+    }
     /// `held`: an erasure a legal hold on the whole subject stops; it waits, its attempt not
     /// counted, and `dsr process` takes it up again once the hold is released.
     public enum Status: String, Sendable, CaseIterable {
@@ -35,6 +46,13 @@ public struct DSRRequest: Sendable, Equatable {
     /// When the request reached the service: the month runs from here (Art. 12(3)).
     public var receivedAt: Date
     public var identity: IdentityCheck?
+    /// What the subject asks for (rectification: which data and how; restriction, objection:
+    /// which processing and why). Required for the manual kinds.
+    public var details: String?
+    /// What was done, a reference to its evidence, and who did it (the manual kinds).
+    public var outcome: String?
+    public var outcomeEvidence: String?
+    public var completedBy: String?
 
     /// How the requester was shown to be the subject (or to act for them), by whom, and where
     /// the evidence is kept (a ticket or call-log reference, never the document itself).
@@ -66,7 +84,7 @@ public struct DSRRequest: Sendable, Equatable {
         id, subject, kind, status, requested_by, requested_at, due_at, extended_until, extension_reason, approved_by,
         approved_at, unmasked, encrypted, rejection_reason, attempts, started_at, finished_at, artifact_id, artifact_key,
         artifact_sha256, artifact_expires_at, error, received_at, identity_method, identity_evidence,
-        identity_verified_by, identity_verified_at
+        identity_verified_by, identity_verified_at, details, outcome, outcome_evidence, completed_by
         """
 
     init(row: Row) throws {
@@ -93,6 +111,10 @@ public struct DSRRequest: Sendable, Equatable {
         artifactExpiresAt = try row.decodeOptional("artifact_expires_at")
         error = try row.decodeOptional("error")
         receivedAt = try row.decode("received_at")
+        details = try row.decodeOptional("details")
+        outcome = try row.decodeOptional("outcome")
+        outcomeEvidence = try row.decodeOptional("outcome_evidence")
+        completedBy = try row.decodeOptional("completed_by")
         if let method = try row.decodeOptional("identity_method", as: String.self),
             let at = try row.decodeOptional("identity_verified_at", as: Date.self)
         {

@@ -138,6 +138,19 @@ public struct DataMap: Sendable, Equatable {
     /// excluded or listed here; one that is not stops every privacy job.
     public var notPersonal: [String: String] = [:]
 
+    /// Processors and recipients the subjects' data is disclosed to, by key: Art. 19 has each
+    /// told of an erasure, rectification or restriction (`dsr notify`).
+    public var recipients: [String: Recipient] = [:]
+
+    public struct Recipient: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable { case processor, recipient }
+        public var kind: Kind
+        /// Who they are and what they receive, as the DPO's register says.
+        public var role: String
+        /// The mapped tables whose data they receive.
+        public var tables: [String]
+    }
+
     /// The categories a personal column may have.
     public static let categories: Set<String> = [
         "identifier", "contact.email", "contact.phone", "name", "birth_data", "location", "payment_reference",
@@ -190,6 +203,12 @@ public struct DataMap: Sendable, Equatable {
         var tables: [String: TableEntry]
         var excluded: [String: String]?
         var not_personal: [String: String]?
+        var recipients: [String: RecipientEntry]?
+        struct RecipientEntry: Decodable {
+            var kind: String
+            var role: String
+            var tables: [String]
+        }
     }
 
     /// Parses the map; every error names the file and the table or field.
@@ -222,7 +241,32 @@ public struct DataMap: Sendable, Equatable {
         }
         return DataMap(
             subjectTable: subject[0], subjectColumn: subject[1], tables: tables, excluded: raw.excluded ?? [:],
-            notPersonal: raw.not_personal ?? [:])
+            notPersonal: raw.not_personal ?? [:],
+            recipients: try parseRecipients(raw.recipients ?? [:], tables: tables, file: file))
+    }
+
+    /// The `recipients` section: a known kind, a role, and mapped tables only.
+    private static func parseRecipients(
+        _ raw: [String: File.RecipientEntry], tables: [String: Table], file: String
+    ) throws -> [String: Recipient] {
+        var out: [String: Recipient] = [:]
+        for (key, entry) in raw {
+            guard let kind = Recipient.Kind(rawValue: entry.kind) else {
+                throw DataMapError.invalid(
+                    file: file, table: nil,
+                    reason: "recipients.\(key): kind \"\(entry.kind)\" is not processor or recipient")
+            }
+            guard !entry.role.trimmingCharacters(in: .whitespaces).isEmpty, !entry.tables.isEmpty else {
+                throw DataMapError.invalid(
+                    file: file, table: nil, reason: "recipients.\(key): needs a role and its tables")
+            }
+            if let unmapped = entry.tables.first(where: { tables[$0] == nil }) {
+                throw DataMapError.invalid(
+                    file: file, table: nil, reason: "recipients.\(key): \(unmapped) is not a mapped table")
+            }
+            out[key] = Recipient(kind: kind, role: entry.role, tables: entry.tables)
+        }
+        return out
     }
 
     /// One table's entry, checked; errors name the file and the table.

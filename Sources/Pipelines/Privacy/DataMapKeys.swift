@@ -27,6 +27,6 @@ enum DataMapKeys {
     ])
     static let file = PolicyKeys.fixed([
         "subject": .leaf, "tables": .named(table), "excluded": .named(.leaf), "not_personal": .named(.leaf),
-        "retention": retention,
+        "retention": retention, "recipients": .named(.leaves(["kind", "role", "tables"])),
     ])
 }
