@@ -18,6 +18,12 @@ BEGIN
 END $$;
 CREATE TABLE public.events_raw_default PARTITION OF public.events_raw DEFAULT;
 CREATE INDEX ON public.events_raw (occurred_at);
+-- The data map's JSON key registry follows new events' props here as on the plain table
+-- (migration 0032; docs/privacy.md).
+CREATE TRIGGER samia_json_keys_props AFTER INSERT ON public.events_raw REFERENCING NEW TABLE AS samia_new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION private.samia_note_json_keys('props');
+CREATE TRIGGER samia_json_keys_props_u AFTER UPDATE ON public.events_raw REFERENCING NEW TABLE AS samia_new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION private.samia_note_json_keys('props');
 -- What the metrics job finds arrivals (late data, duplicates) through: migrations 0019 and 0020.
 CREATE INDEX ON public.events_raw (received_at);
 CREATE INDEX ON public.events_raw (event_uuid) WHERE event_uuid IS NOT NULL;

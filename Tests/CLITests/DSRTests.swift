@@ -917,11 +917,17 @@ extension DSRTests {
         let before = try fingerprint()
         let check = try CLI.run(["datamap", "check"], database: config, env: env)
         #expect(check.status == 65, "\(check.status) \(check.stderr)")
-        for key in ["events_raw.props: passport_no", "payment_events.payload: tax_id"] {
+        for key in ["events_raw.props: passport_no", "payment_events.payload: data.object.tax_id"] {
             #expect(check.stderr.contains(key), "\(key): \(check.stderr)")
         }
         #expect(!check.stderr.contains("line9") && !check.stderr.contains("X1234567"))
         #expect(check.stderr.contains("events_raw.props: passport_no looks like identifier"))
+        // `dsr process` reads the paths the triggers noted as the rows were written (migration 0032).
+        #expect(
+            try psql(
+                "SELECT string_agg(path, ',' ORDER BY path) FROM private.samia_json_key_paths WHERE path LIKE '%tax_id' OR path = 'passport_no'"
+            )
+                == "data.object.tax_id,passport_no")
         let r = try dsr(["process"])
         #expect(r.status == 65 && r.stderr.contains("events_raw.props: passport_no"), "\(r.status) \(r.stderr)")
         #expect(try fingerprint() == before)
@@ -1183,5 +1189,21 @@ extension DSRTests {
         #expect(
             r.status == 78 && r.stderr.contains("recipients.messaging: newsletter is not a mapped table"), "\(r.stderr)"
         )
+    }
+}
+
+extension DSRTests {
+    /// The registry misses keys written while triggers do not fire (a restore or bulk load with
+    /// `session_replication_role = replica`); `datamap check` reads the documents themselves
+    /// (as the nightly retention does) and finds them.
+    @Test func keysWrittenWhileTriggersDidNotFireAreFoundByTheCheck() throws {
+        _ = try psql(
+            """
+            SET session_replication_role = replica;
+            INSERT INTO public.events_raw (occurred_at, event, props) VALUES ('2026-10-03 10:00Z', 'x', '{"nickname": "Zed"}');
+            """)
+        #expect(try psql("SELECT count(*) FROM private.samia_json_key_paths WHERE path = 'nickname'") == "0")
+        let check = try CLI.run(["datamap", "check"], database: config, env: env)
+        #expect(check.status == 65 && check.stderr.contains("events_raw.props: nickname"), "\(check.stderr)")
     }
 }

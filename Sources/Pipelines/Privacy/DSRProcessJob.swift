@@ -119,7 +119,8 @@ public struct DSRProcessJob: Job {
 
     /// A table that references a person but is missing from the map stops every privacy job.
     private func checkedScope(_ context: JobContext) throws -> SubjectScope {
-        let report = try DataMapValidator(connection: context.connection).validate(map, file: mapFile)
+        let report = try DataMapValidator(connection: context.connection).validate(
+            map, file: mapFile, readJSONData: false)
         if !report.unindexed.isEmpty {
             context.logger.warning(
                 "reach columns lead no index; each export and erasure reads their tables whole (datamap check)",

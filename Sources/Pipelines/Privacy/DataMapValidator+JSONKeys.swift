@@ -1,11 +1,12 @@
 import Postgres
 
 extension DataMapValidator {
-    /// Keys found in the data of a JSON column whose keys decide its treatment
-    /// (`DataMap.Table.keyedJSONColumns`) but declared in neither `json_personal_keys` nor
-    /// `json_not_personal_keys`, as `table.column: key`; each with what its values look like.
-    /// Values under a personal key are not looked into: the whole value is personal already.
-    func undeclaredJSONKeys(_ map: DataMap, catalog: Catalog, file: String) throws -> (
+    /// Key paths found in a JSON column whose keys decide its treatment
+    /// (`DataMap.Table.keyedJSONColumns`) whose last key is declared in neither
+    /// `json_personal_keys` nor `json_not_personal_keys`, as `table.column: path`; each with
+    /// what its values look like. Paths under a personal key are passed over: the whole value is
+    /// personal already. `readData`: read the documents even where the registry could answer.
+    func undeclaredJSONKeys(_ map: DataMap, catalog: Catalog, file: String, readData: Bool) throws -> (
         keys: [String], hints: [String: String]
     ) {
         var found: [String] = []
@@ -14,23 +15,18 @@ extension DataMapValidator {
             let table = map.tables[name]!
             var types: [String: String] = [:]
             for column in catalog.columns[name] ?? [] { types[column] = catalog.types["\(name).\(column)"]?.type }
-            for column in Set(table.jsonPersonalKeys.keys).union(table.jsonNotPersonalKeys.keys).sorted() {
-                guard let type = types[column] else {
-                    throw DataMapError.missingColumn(file: file, table: name, column: column)
-                }
-                guard type == "jsonb" || type == "json" else {
-                    throw DataMapError.invalid(
-                        file: file, table: name, reason: "\(column) is \(type); JSON keys need a json or jsonb column")
-                }
-            }
+            try checkKeyColumns(table, types: types, file: file)
             for column in table.keyedJSONColumns(types: types) {
-                let personal = table.jsonPersonalKeys[column] ?? []
-                let declared = Set(personal).union(table.jsonNotPersonalKeys[column] ?? [])
-                for key in try keysInData(name, column, personal: personal) where !declared.contains(key) {
-                    found.append("\(name).\(column): \(key)")
-                    let values = try valuesUnder(key, name, column)
-                    if let hint = PersonalDataDetector.hint(column: key, values: values) {
-                        hints["\(name).\(column): \(key)"] = hint
+                let personal = Set(table.jsonPersonalKeys[column] ?? [])
+                let declared = personal.union(table.jsonNotPersonalKeys[column] ?? [])
+                for path in try keyPaths(name, column, readData: readData) {
+                    let keys = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                    guard !keys.dropLast().contains(where: personal.contains), let key = keys.last,
+                        !declared.contains(key)
+                    else { continue }
+                    found.append("\(name).\(column): \(path)")
+                    if let hint = PersonalDataDetector.hint(column: key, values: try valuesUnder(key, name, column)) {
+                        hints["\(name).\(column): \(path)"] = hint
                     }
                 }
             }
@@ -38,23 +34,36 @@ extension DataMapValidator {
         return (found, hints)
     }
 
-    /// Every object key of the column's documents at any depth, not under a personal key. The
-    /// top level of every row is read by `jsonb_object_keys` (fast); only rows with a nested
-    /// object or array are walked by `private.samia_json_keys` (migration 0032): a fifth of the
-    /// time of walking every row.
-    private func keysInData(_ table: String, _ column: String, personal: [String]) throws -> [String] {
-        let (t, c) = (SQLIdentifier.quote(table), "t." + SQLIdentifier.quote(column) + "::jsonb")
-        return try db.query(
-            """
-            SELECT DISTINCT k FROM (
-              SELECT jsonb_object_keys(\(c)) FROM public.\(t) t WHERE jsonb_typeof(\(c)) = 'object'
-              UNION ALL
-              SELECT private.samia_json_keys(\(c), $1::text[]) FROM public.\(t) t
-               WHERE jsonb_typeof(\(c)) = 'array'
-                  OR \(c) @? 'strict $.* ? (@.type() == "object" || @.type() == "array")') x(k)
-             ORDER BY 1
-            """, [PostgresArray(personal)]
-        ).map { try $0.decode(0, as: String.self) }
+    /// The columns named by `json_personal_keys` and `json_not_personal_keys` exist and hold JSON.
+    private func checkKeyColumns(_ table: DataMap.Table, types: [String: String], file: String) throws {
+        for column in Set(table.jsonPersonalKeys.keys).union(table.jsonNotPersonalKeys.keys).sorted() {
+            guard let type = types[column] else {
+                throw DataMapError.missingColumn(file: file, table: table.name, column: column)
+            }
+            guard type == "jsonb" || type == "json" else {
+                throw DataMapError.invalid(
+                    file: file, table: table.name, reason: "\(column) is \(type); JSON keys need a json or jsonb column"
+                )
+            }
+        }
+    }
+
+    /// Every key path of the column's documents (`data.object.tax_id`): from the registry the
+    /// column's triggers fill as rows are written (migration 0032) when both are in force and
+    /// `readData` is false; otherwise read from the data itself.
+    private func keyPaths(_ table: String, _ column: String, readData: Bool) throws -> [String] {
+        let tracked =
+            try db.scalar(
+                """
+                SELECT count(*) = 2 FROM pg_trigger
+                 WHERE tgrelid = to_regclass('public.' || quote_ident($1)) AND tgenabled <> 'D'
+                   AND tgname IN ('samia_json_keys_' || $2, 'samia_json_keys_' || $2 || '_u')
+                """, [table, column], as: Bool.self) == true
+        let sql =
+            !readData && tracked
+            ? "SELECT path FROM private.samia_json_key_paths WHERE table_name = $1 AND column_name = $2 ORDER BY 1"
+            : "SELECT p FROM private.samia_scan_json_paths(('public.' || quote_ident($1))::regclass, $2) p ORDER BY 1"
+        return try db.query(sql, [table, column]).map { try $0.decode(0, as: String.self) }
     }
 
     /// Up to 20 values found under `key`, as text: what the detector looks at.

@@ -27,7 +27,12 @@ public struct DataMapValidator {
     /// Checks `map` against the catalog: every table and column it names exists, erasure
     /// strategies fit their columns, reach paths follow real references, and every table whose
     /// foreign keys lead to the subject is mapped or excluded.
-    public func validate(_ map: DataMap, file: String, sampleDeclared: Bool = false) throws -> Report {
+    /// `readJSONData`: read every keyed JSON column's documents for their keys, not the registry
+    /// its triggers keep (`datamap check` and the nightly retention do; the hourly `dsr process`
+    /// reads the registry where it is in force).
+    public func validate(_ map: DataMap, file: String, sampleDeclared: Bool = false, readJSONData: Bool = true) throws
+        -> Report
+    {
         let catalog = try readCatalog()
         func requireColumn(_ table: String, _ column: String) throws {
             guard catalog.columns[table]?.contains(column) == true else {
@@ -62,7 +67,7 @@ public struct DataMapValidator {
             throw DataMapError.missingTable(file: file, table: name)
         }
         let reaching = Self.reaching(map.subjectTable, references: catalog.references)
-        try checkClassified(map, catalog: catalog, reaching: reaching, file: file)
+        try checkClassified(map, catalog: catalog, reaching: reaching, file: file, readJSONData: readJSONData)
         return Report(
             mapped: map.tables.count, excluded: map.excluded.count, reaching: reaching,
             unindexed: try unindexed(searched), suspicious: sampleDeclared ? try suspicious(map, catalog: catalog) : [])
@@ -133,7 +138,9 @@ public struct DataMapValidator {
     /// a column added later (`profiles.passport_no`) would otherwise be exported but never
     /// erased, and a new table holding emails would be in neither.
     /// A table whose foreign keys reach the subject is named with its path.
-    private func checkClassified(_ map: DataMap, catalog: Catalog, reaching: [String: String], file: String) throws {
+    private func checkClassified(
+        _ map: DataMap, catalog: Catalog, reaching: [String: String], file: String, readJSONData: Bool
+    ) throws {
         var columns: [String] = []
         for (name, table) in map.tables {
             let unclassified = (catalog.columns[name] ?? []).subtracting(table.classifiedColumns)
@@ -147,7 +154,9 @@ public struct DataMapValidator {
             reaching[name].map { "\(name) (via \($0))" } ?? name
         }
         // Only when the columns hold: a column not yet classified may be a JSON one.
-        let keys = columns.isEmpty ? try undeclaredJSONKeys(map, catalog: catalog, file: file) : (keys: [], hints: [:])
+        let keys =
+            columns.isEmpty
+            ? try undeclaredJSONKeys(map, catalog: catalog, file: file, readData: readJSONData) : (keys: [], hints: [:])
         guard columns.isEmpty && tables.isEmpty && keys.keys.isEmpty else {
             // What each looks like, to help the DPO decide: the new tables' columns too.
             let unlistedColumns = catalog.baseTables.union(reaching.keys).filter(unlisted).flatMap { name in
