@@ -54,6 +54,15 @@ struct InvoicingTests {
             try psql("SELECT DISTINCT subtotal_cents || '/' || vat_cents FROM invoices WHERE currency = 'EUR'")
                 == "2520/479")
         #expect(try psql("SELECT amount_cents || '/' || vat_cents FROM credit_notes") == "1250/0")
+        // The figures per rate as issued, for the journal (issue 35): one rate here, the totals.
+        #expect(
+            try psql(
+                "SELECT count(*) FROM invoices WHERE meta->'vat_by_rate' IS DISTINCT FROM jsonb_build_array(jsonb_build_object('rate', meta#>>'{document,lines,0,vat_rate}', 'net_minor', subtotal_cents, 'vat_minor', vat_cents))"
+            ) == "0")
+        #expect(
+            try psql(
+                #"SELECT meta->'vat_by_rate' = '[{"rate": "0", "net_minor": 1250, "vat_minor": 0}]' FROM credit_notes"#)
+                == "t")
 
         // Every document has its PDF where the platform expects it, with the recorded hash.
         let media = try psql(

@@ -151,3 +151,47 @@ extension ReconciliationTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/typo.zip"))
     }
 }
+
+extension ReconciliationTests {
+    /// Issue 35, point 3: a document with lines at two VAT rates was booked as one "mixed rates"
+    /// revenue and VAT line (and a credit note under its first line's rate alone), so the
+    /// journal could not be posted to the rate accounts nor tied to the VAT return. Each rate is
+    /// its own line now: an invoice's from its lines (BR-CO-17), a credit note's as issued
+    /// (`meta.vat_by_rate`); the day still balances and agrees with the VAT summary.
+    @Test func aDocumentAtTwoRatesIsBookedRateByRate() throws {
+        _ = try psql(
+            """
+            UPDATE public.invoices
+               SET subtotal_cents = 9714, vat_cents = 286,
+                   meta = jsonb_set(meta, '{document,lines}', '[{"quantity": 1, "vat_rate": "5", "unit_price": "60.00"},
+                                                                {"quantity": 2, "vat_rate": "0", "unit_price": "20.00"}]')
+             WHERE currency = 'USD' AND total_cents = 10000 AND created_at::date = '2026-10-09';
+            UPDATE public.credit_notes
+               SET vat_cents = 78,
+                   meta = '{"document": {"prices_include_vat": true, "lines": [
+                              {"quantity": 1, "vat_rate": "15", "unit_price": "6.00"},
+                              {"quantity": 1, "vat_rate": "0", "unit_price": "4.00"}]},
+                            "vat_by_rate": [{"rate": "0", "net_minor": 400, "vat_minor": 0},
+                                            {"rate": "15", "net_minor": 522, "vat_minor": 78}]}'
+             WHERE number = 'SAMIA-CN-2026-000002';
+            """)
+        #expect(try psql("SELECT count(*) FROM public.invoices WHERE subtotal_cents = 9714") == "1")
+        let zip = dir + "/two-rates.zip"
+        let r = try reconcile(["--settlement"] + (try settlementFiles()) + ["--out", zip])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (balance, lines) = try journal(zip)
+        #expect(balance.filter { $0.value != 0 }.isEmpty, "\(balance.filter { $0.value != 0 })")
+        #expect(
+            lines["2026-10-09/USD"] == [
+                "1100 sales via stripe Dr 100.00", "1100 stripe fees Cr 3.50", "2200 output VAT at 5% Cr 2.86",
+                "4000 sales at 0% Cr 40.00", "4000 sales at 5% Cr 57.14", "6100 stripe fees Dr 3.50",
+            ], "\(lines["2026-10-09/USD"] ?? [])")
+        #expect(
+            lines["2026-10-16/SAR"] == [
+                "1100 refunds via stripe Cr 10.00", "1100 stripe payout Cr 135.00", "1200 stripe payout Dr 135.00",
+                "2200 output VAT at 15% on refunds Dr 0.78", "4010 refunds at 0% Dr 4.00",
+                "4010 refunds at 15% Dr 5.22",
+            ], "\(lines["2026-10-16/SAR"] ?? [])")
+        try expectJournalAgreesWithTheVATSummary(zip)
+    }
+}

@@ -254,8 +254,25 @@ public struct InvoicingJob: Job {
     }
 
     /// The stored snapshot: the document JSON in the same schema `render` reads.
-    static func snapshot(_ doc: InvoiceDocument) throws -> JSONText {
-        JSONText(String(decoding: try InvoiceDocument.encoder().encode(["document": doc]), as: UTF8.self))
+    /// What `meta` keeps of a document: the document itself (it renders again byte for byte)
+    /// and its figures per VAT rate as issued (`vat_by_rate`: rate, net and VAT in minor units),
+    /// which the month's journal books line by line (a credit note's per-rate VAT depends on the
+    /// notes before it, so it cannot be derived again from its lines alone).
+    static func snapshot(_ doc: InvoiceDocument, totals: InvoiceTotals) throws -> JSONText {
+        struct Rate: Encodable {
+            var rate: VATRate
+            var net_minor: Int64
+            var vat_minor: Int64
+        }
+        struct Snapshot: Encodable {
+            var document: InvoiceDocument
+            var vat_by_rate: [Rate]
+        }
+        let rates = totals.vatByRate.map { Rate(rate: $0.rate, net_minor: $0.net, vat_minor: $0.vat) }
+        return JSONText(
+            String(
+                decoding: try InvoiceDocument.encoder().encode(Snapshot(document: doc, vat_by_rate: rates)),
+                as: UTF8.self))
     }
 
     struct FailedSource: Error {
@@ -379,7 +396,7 @@ public struct InvoicingJob: Job {
             """,
             [
                 orderID, id, number, totals.subtotal, totals.vat, totals.total, currency, doc.buyer.name,
-                doc.buyer.email, country, try Self.snapshot(doc), now,
+                doc.buyer.email, country, try Self.snapshot(doc, totals: totals), now,
             ])!
         try sp.query(
             """
@@ -485,7 +502,7 @@ public struct InvoicingJob: Job {
             """,
             [
                 id, try row.decode("invoice_id") as Int64, try row.decode("order_id") as Int64, number, totals.total,
-                totals.vat, currency, try Self.snapshot(doc), now,
+                totals.vat, currency, try Self.snapshot(doc, totals: totals), now,
             ])!
         try sp.query(
             """
