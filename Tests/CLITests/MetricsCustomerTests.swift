@@ -46,6 +46,9 @@ struct MetricsCustomerTests {
                 ON o.scheduled_at = c.at AND o.status <> 'cancelled';
             -- A call still going on has no length yet.
             INSERT INTO calls (order_id, started_at) SELECT id, scheduled_at FROM orders WHERE scheduled_at = '2026-11-20 12:00Z';
+            -- As the platform writes them: an order last changed when it was placed (or, for a
+            -- booking, when its status was last set, at its time).
+            UPDATE orders SET updated_at = greatest(created_at, coalesce(scheduled_at, created_at));
             """)
     }
 
@@ -100,6 +103,7 @@ struct MetricsCustomerTests {
             SELECT o.who::uuid, (SELECT id FROM services WHERE code = 'tarot'), 'delivered', o.at::timestamptz
               FROM (VALUES ('00000000-0000-0000-0000-0000000000c4', '2026-11-15 22:30Z'),
                            ('00000000-0000-0000-0000-0000000000c2', '2026-11-24 08:00Z')) o(who, at);
+            UPDATE orders SET updated_at = greatest(created_at, coalesce(scheduled_at, created_at));
             """)
         for day in ["2026-11-10", "2026-11-21", "2026-11-24"] {
             let r = try CLI.run(["metrics", "--date", day, "--timezone", "Asia/Beirut"], database: config, env: env)
@@ -107,16 +111,16 @@ struct MetricsCustomerTests {
         }
         // Weeks of 9 Nov (c1, 6 weeks after its cohort), 16 Nov (c1 at 7 weeks; c2, c3, c4 at 0)
         // and 23 Nov (c2: 1 of 3).
+        let retention = try psql(
+            "SELECT cohort_week, weeks_since, cohort_customers, active_customers, round(retention_rate::numeric, 4) FROM metrics_weekly_retention ORDER BY 1, 2"
+        )
         #expect(
-            try psql(
-                "SELECT cohort_week, weeks_since, cohort_customers, active_customers, round(retention_rate::numeric, 4) FROM metrics_weekly_retention ORDER BY 1, 2"
-            )
-                == """
+            retention == """
                 2026-09-28|6|1|1|1.0000
                 2026-09-28|7|1|1|1.0000
                 2026-11-16|0|3|3|1.0000
                 2026-11-16|1|3|1|0.3333
-                """)
+                """, "\(retention)")
         // Every week a run touched is sized, and the cohort first met there (28 September) too.
         #expect(
             try psql("SELECT cohort_week, customers FROM metrics_weekly_cohorts ORDER BY 1")
@@ -168,5 +172,41 @@ struct MetricsCustomerTests {
             #expect(r.status == 78 && r.stderr.contains(name), "\(r.stderr)")
         }
         #expect(try psql("SELECT count(*) FROM metrics_daily_readers") == "0")
+    }
+}
+
+extension MetricsCustomerTests {
+    /// Issue 39, point 1: orders and calls were no late-data sources. An order recorded a week
+    /// late for the 15th never reached the 15th's engagement; a booking of the 20th cancelled
+    /// later, and a call of the 20th whose end was recorded later, never reached the 20th's
+    /// readers' figures. Orders are a watermarked source now (by `updated_at`, on the day placed
+    /// and the day booked), and calls, which have no change time, are compared day by day.
+    @Test func lateOrdersBookingsAndCallsReachTheirDays() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        for day in ["2026-11-15", "2026-11-21"] {
+            let first = try CLI.run(["metrics", "--date", day] + beirut, database: config, env: env)
+            #expect(first.status == 0, "\(first.stderr)")
+        }
+        let engagement =
+            "SELECT coalesce((SELECT active_customers || '/' || new_customers FROM metrics_daily_engagement WHERE day = '2026-11-15'), 'none')"
+        let readers =
+            "SELECT bookings || '/' || calls || '/' || round(call_seconds) FROM metrics_daily_readers WHERE day = '2026-11-20'"
+        #expect(try psql(engagement) == "0/0")
+        let before = try psql(readers)
+        _ = try psql(
+            """
+            INSERT INTO orders (user_id, service_id, status, created_at, updated_at)
+            VALUES ('00000000-0000-0000-0000-0000000000c3', (SELECT id FROM services WHERE code = 'tarot'), 'delivered',
+                    '2026-11-15 10:00Z', now());
+            UPDATE orders SET status = 'cancelled', updated_at = now() WHERE scheduled_at = '2026-11-20 10:20Z';
+            UPDATE calls SET ended_at = started_at + interval '20 minutes' WHERE ended_at IS NULL;
+            """)
+        let night = try CLI.run(
+            ["metrics", "--date", "2026-11-25", "--accept-drop"] + beirut, database: config, env: env)
+        #expect(night.status == 0, "\(night.stderr)")
+        #expect(night.stderr.contains("2026-11-15") && night.stderr.contains("2026-11-20"), "\(night.stderr)")
+        #expect(try psql(engagement) == "1/1")
+        let parts = before.split(separator: "/").compactMap { Int($0) }
+        #expect(try psql(readers) == "\(parts[0] - 1)/\(parts[1] + 1)/\(parts[2] + 1200)", "before: \(before)")
     }
 }

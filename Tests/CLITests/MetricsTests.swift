@@ -519,7 +519,7 @@ extension MetricsTests {
         #expect(night.stderr.contains("2026-11-15"), "the log names the late day: \(night.stderr)")
         #expect(Int(try psql(succeeded)) == succeededBefore + 1)
         #expect(try gross("2026-11-15") == 0 && gross("2026-11-21") == 5000, "revenue on the success day only")
-        #expect(try psql("SELECT count(*) FROM metrics_watermarks WHERE time_zone = 'Asia/Beirut'") == "2")
+        #expect(try psql("SELECT count(*) FROM metrics_watermarks WHERE time_zone = 'Asia/Beirut'") == "3")
         // Nothing changed since: the next night recomputes its window only.
         let quiet = try metrics(["--date", "2026-11-23"] + beirut)
         #expect(quiet.status == 0 && quiet.stderr.contains("\"late_days\":\"none\""), "\(quiet.stderr)")
@@ -664,5 +664,32 @@ extension MetricsTests {
         let night = try metrics(["--date", "2026-11-24"] + beirut)
         #expect(night.status == 0, "\(night.stderr)")
         #expect(Int(try psql(day)) == before + 1, "the 21st is a late day of the 24th's run: \(night.stderr)")
+    }
+}
+
+extension MetricsTests {
+    /// Issue 39, point 1: finance loads rates after the days they serve. A rate for the 20th
+    /// loaded after the 20th was computed (with the 18th's rate) left the 20th's figures in the
+    /// reporting currency on the old rate for good. Each night now compares the days it computed
+    /// with the rate `fx_rates` gives them today, and recomputes those that differ.
+    @Test func aRateLoadedLateReachesTheDaysItServes() throws {
+        let beirut = ["--timezone", "Asia/Beirut"]
+        let sar = ["METRICS_REPORTING_CURRENCY": "SAR"]
+        _ = try psql(
+            "INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES ('SAR', 'KWD', '2026-11-18', 12.19)"
+        )
+        #expect(try metrics(["--date", "2026-11-21"] + beirut, extra: sar).status == 0)
+        let kwd =
+            "SELECT fx_rate || '|' || fx_rate_date || '|' || gross_reporting_minor || '|' || refunded_reporting_minor FROM metrics_daily_revenue WHERE day = '2026-11-20' AND currency = 'KWD'"
+        #expect(try psql(kwd) == "12.19|2026-11-18|4571|1524")
+        _ = try psql(
+            "INSERT INTO fx_rates (reporting_currency, currency, rate_date, rate) VALUES ('SAR', 'KWD', '2026-11-20', 12.30)"
+        )
+        let night = try metrics(["--date", "2026-11-25", "--accept-drop"] + beirut, extra: sar)
+        #expect(night.status == 0 && night.stderr.contains("2026-11-20"), "\(night.stderr)")
+        // 3750 fils × 12.30 = 46.125 SAR → 4613 halalas; 1250 × 12.30 = 15.375 → 1538 (half up).
+        #expect(try psql(kwd) == "12.30|2026-11-20|4613|1538")
+        let quiet = try metrics(["--date", "2026-11-26", "--accept-drop"] + beirut, extra: sar)
+        #expect(quiet.status == 0 && quiet.stderr.contains("\"late_days\":\"none\""), "\(quiet.stderr)")
     }
 }

@@ -210,12 +210,18 @@ public struct MetricsJob: Job {
         let seen = try MetricsLateData.highWater(db)
         let lateHorizon = window.upperBound.adding(days: -settings.lateHorizonDays)
         let rawHorizon = settings.horizon(now: context.clock.now())
+        let compared = max(lateHorizon, rawHorizon)
         let refunds = try MetricsLateData.refundDays(
-            db, zone: settings.timeZone, from: max(lateHorizon, rawHorizon), before: window.lowerBound)
+            db, zone: settings.timeZone, from: compared, before: window.lowerBound)
+        let readers = try MetricsLateData.readerDays(
+            db, zone: settings.timeZone, from: compared, before: window.lowerBound)
+        let rates = try MetricsLateData.fxDays(
+            db, reportingCurrency: settings.reportingCurrency, maxAgeDays: settings.fxMaxAgeDays, from: compared,
+            before: window.lowerBound)
         let changed = try Set(
             MetricsLateData.changedDays(
                 db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, before: window.lowerBound)
-                + refunds
+                + refunds + readers + rates
         ).sorted()
         let highWater = try MetricsLateData.handledUpTo(
             db, zone: settings.timeZone, watermarks: watermarks, highWater: seen, after: window.upperBound)

@@ -28,6 +28,10 @@ struct MetricsLateData {
         Source(
             name: "payment_intents", table: "public.payment_intents", changedAt: "updated_at",
             dayColumns: ["created_at", "updated_at"]),
+        // An order recorded late (with an earlier creation time) touches the day it was placed,
+        // where engagement counts it. Bookings are compared instead (`readerDays`): their day is
+        // often in the future, and a change there would hold the watermark back for days.
+        Source(name: "orders", table: "public.orders", changedAt: "updated_at", dayColumns: ["created_at"]),
     ]
 
     /// The newest change time of each source in the caller's snapshot, as PostgreSQL's text.
@@ -53,8 +57,8 @@ struct MetricsLateData {
         return out
     }
 
-    /// The days before `before` that hold a source row changed after its watermark (and up to
-    /// the snapshot's high water), oldest first.
+    /// The days before `before` that the job has computed and that hold a source row changed
+    /// after its watermark (and up to the snapshot's high water), oldest first.
     static func changedDays(
         _ db: Connection, zone: String, watermarks: [String: String], highWater: [String: String], before: LocalDate
     ) throws -> [LocalDate] {
@@ -67,8 +71,13 @@ struct MetricsLateData {
                  WHERE s.\(source.changedAt) > $2::timestamptz AND s.\(source.changedAt) <= $3::timestamptz
                 """
             }.joined(separator: " UNION ")
+            // Only days the job has computed (each has its payments row): a day never computed
+            // is missing, not late, and is a backfill's to fill.
             let rows = try db.query(
-                "SELECT day::text AS day FROM (\(select)) d WHERE day < $4::date", [zone, since, until, before])
+                """
+                SELECT day::text AS day FROM (\(select)) d
+                 WHERE day < $4::date AND EXISTS (SELECT 1 FROM public.metrics_daily_payments p WHERE p.day = d.day)
+                """, [zone, since, until, before])
             for row in rows {
                 if let day = LocalDate(try row.decode("day", as: String.self)) { days.insert(day) }
             }
@@ -99,6 +108,64 @@ struct MetricsLateData {
              WHERE (coalesce(s.n, 0), coalesce(s.amount, 0)) IS DISTINCT FROM (coalesce(k.n, 0), coalesce(k.amount, 0))
                AND EXISTS (SELECT 1 FROM public.metrics_daily_payments p WHERE p.day = coalesce(s.day, k.day))
             """, [zone, from, before])
+        return try rows.compactMap { LocalDate(try $0.decode("day", as: String.self)) }.sorted()
+    }
+
+    /// Calls carry no change time, and bookings are often for days ahead: the days in
+    /// `from..<before` the job has computed are compared with their bookings (orders with a
+    /// reader, not cancelled or rejected, by the local day booked) and calls (count and seconds
+    /// by the day they started), as `metrics_daily_readers` counts them; those that differ are
+    /// late: a booking cancelled, a call whose end was recorded, after the day was computed.
+    static func readerDays(_ db: Connection, zone: String, from: LocalDate, before: LocalDate) throws -> [LocalDate] {
+        guard from < before else { return [] }
+        let (low, high) = ("($2::date::timestamp AT TIME ZONE $1)", "($3::date::timestamp AT TIME ZONE $1)")
+        let rows = try db.query(
+            """
+            WITH talk AS (
+              SELECT (c.started_at AT TIME ZONE $1)::date AS day, count(*) AS n,
+                     coalesce(sum(extract(epoch FROM c.ended_at - c.started_at)), 0)::double precision AS seconds
+                FROM public.calls c JOIN public.orders o ON o.id = c.order_id
+               WHERE c.started_at >= \(low) AND c.started_at < \(high)
+                 AND c.ended_at >= c.started_at AND o.assigned_reader IS NOT NULL
+               GROUP BY 1),
+            booked AS (
+              SELECT (o.scheduled_at AT TIME ZONE $1)::date AS day, count(*) AS n FROM public.orders o
+               WHERE o.scheduled_at >= \(low) AND o.scheduled_at < \(high)
+                 AND o.assigned_reader IS NOT NULL AND o.status NOT IN ('cancelled', 'rejected')
+               GROUP BY 1),
+            kept AS (SELECT day, bookings::bigint AS bookings, calls::bigint AS n, call_seconds AS seconds
+                       FROM public.metrics_daily_readers WHERE day >= $2::date AND day < $3::date)
+            SELECT k.day::text AS day
+              FROM kept k LEFT JOIN talk t ON t.day = k.day LEFT JOIN booked b ON b.day = k.day
+             WHERE (coalesce(b.n, 0), coalesce(t.n, 0), round(coalesce(t.seconds, 0)))
+                   IS DISTINCT FROM (k.bookings, k.n, round(k.seconds))
+            """, [zone, from, before])
+        return try rows.compactMap { LocalDate(try $0.decode("day", as: String.self)) }.sorted()
+    }
+
+    /// Exchange rates loaded after the day they serve (finance loads last week's rates on
+    /// Monday): the days in `from..<before` whose revenue holds another rate (or none) than the
+    /// rate `fx_rates` now gives them, for the reporting currency in force. Nothing without one.
+    static func fxDays(
+        _ db: Connection, reportingCurrency: String?, maxAgeDays: Int, from: LocalDate, before: LocalDate
+    ) throws -> [LocalDate] {
+        guard let reportingCurrency, from < before else { return [] }
+        let rows = try db.query(
+            """
+            SELECT DISTINCT k.day::text AS day
+              FROM public.metrics_daily_revenue k
+              LEFT JOIN LATERAL (
+                SELECT 1::numeric AS rate, k.day AS rate_date WHERE k.currency::text = $1::text
+                UNION ALL
+                (SELECT f.rate, f.rate_date FROM public.fx_rates f
+                  WHERE f.reporting_currency = $1::text AND f.currency = k.currency
+                    AND f.rate_date <= k.day AND f.rate_date > k.day - $2::int
+                  ORDER BY f.rate_date DESC LIMIT 1)
+                LIMIT 1) cur ON true
+             WHERE k.day >= $3::date AND k.day < $4::date
+               AND (k.reporting_currency IS DISTINCT FROM $1::text
+                    OR (k.fx_rate, k.fx_rate_date) IS DISTINCT FROM (cur.rate, cur.rate_date))
+            """, [reportingCurrency, maxAgeDays, from, before])
         return try rows.compactMap { LocalDate(try $0.decode("day", as: String.self)) }.sorted()
     }
 
@@ -184,9 +251,11 @@ struct MetricsLateData {
             "SELECT concat_ws('; ', \(parts.joined(separator: ", "))) FROM public.batch_runs r WHERE r.id = $1",
             [runID, from, to, zone], as: String.self)
         let refunds = try refundDays(db, zone: zone, from: from, before: to.adding(days: 1))
-        let all = [text ?? "", refunds.isEmpty ? "" : "refunds differ on \(refunds.count) day(s)"].filter {
-            !$0.isEmpty
-        }
+        let calls = try readerDays(db, zone: zone, from: from, before: to.adding(days: 1))
+        let all = [
+            text ?? "", refunds.isEmpty ? "" : "refunds differ on \(refunds.count) day(s)",
+            calls.isEmpty ? "" : "bookings or calls differ on \(calls.count) day(s)",
+        ].filter { !$0.isEmpty }
         return all.isEmpty ? nil : all.joined(separator: "; ")
     }
 }
