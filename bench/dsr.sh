@@ -19,6 +19,9 @@ export PGDATABASE=samia_bench
 export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$PGDATABASE"
 export SAMIA_LOG_FORMAT=json SAMIA_STORAGE_DIR="$work/storage" SAMIA_SIGNING_KEY_FILE="$work/signing.key"
 export SAMIA_DPO_CONTACT="privacy@samia.example"
+# The seed hashes analytics actors with the demo's salt (docs/privacy.md: dsr process needs it).
+printf 'demo-salt' > "$work/actor.salt"
+export SAMIA_ACTOR_SALT_FILE="$work/actor.salt"
 "$bin" keygen --out "$SAMIA_SIGNING_KEY_FILE" >/dev/null
 "$bin" dev init --reset >/dev/null
 echo "seeding scale 10"

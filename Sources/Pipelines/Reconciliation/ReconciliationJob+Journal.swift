@@ -27,7 +27,6 @@ extension ReconciliationJob {
             ReconciliationSQL.journalFeeVAT,
             [PostgresArray(providers), PostgresArray(providers.map { ledger.feeVATBasisPoints[$0] ?? 0 })])
         _ = try db.query("SELECT set_config('samia.xero_tax_rate', $1, true)", [ledger.xeroTaxRate])
-        try db.execute(ReconciliationSQL.journalDocumentRates)
         try db.execute(ReconciliationSQL.journal)
         let unbalanced = try db.query(ReconciliationSQL.journalUnbalanced)
         if let first = unbalanced.first {
