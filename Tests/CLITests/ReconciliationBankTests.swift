@@ -60,6 +60,27 @@ extension ReconciliationTests {
                 "0123456789 0.00 0.00 44.00 2.50 41.50 41.50 ties", "9876543210 0.00 24.17 0.00 1.00 23.17 23.17 ties",
                 "SA0380000000608010167519 1000.00 135.00 0.00 10.00 1125.00 1125.00 ties",
             ])
+        // The summary shows the roll-forward and the open breaks by age (issue 35, points 2 and 4).
+        let markdown = String(decoding: try entry(zip, "summary.md"), as: UTF8.self)
+        #expect(
+            markdown.contains(
+                "| SA0380000000608010167519 | SAR | 1000.00 | 135.00 | 10.00 | 0.00 | 1125.00 | 1125.00 | ties |"),
+            "\(markdown)")
+        #expect(markdown.contains("| 0123456789 | SAR | 0.00 | 0.00 | 2.50 | 44.00 | 41.50 | 41.50 | ties |"))
+        let ageing = try csv(zip, "breaks/ageing.csv")
+        #expect(!ageing.isEmpty)
+        for row in ageing {
+            let line =
+                "| \(try labelEnglish("break_" + row["break_type"]!)) | \(row["open"]!) | \(row["age_0_30_days"]!) |"
+            #expect(markdown.contains(line), "\(line) in \(markdown)")
+        }
+        let pdf = dir + "/bank-summary.pdf"
+        try Data(try entry(zip, "summary.pdf")).write(to: URL(fileURLWithPath: pdf))
+        let text = try Shell.run("/usr/bin/pdftotext", ["-layout", pdf, "-"]).stdout
+        for expected in ["Open breaks by age", "Bank accounts", "SA0380000000608010167519", "1125.00", "ties"] {
+            #expect(text.contains(expected), "\(expected) in \(text)")
+        }
+        #expect(text.contains("الحسابات المصرفية"), "the Arabic heading")
         // Allowed 20 days to reach the bank, po_bad (paid out 17 October) may still arrive after the
         // statements' last day (31 October): on its way, not a break.
         let patient = try file("patient.yaml", "tolerances: { bank_days: 20 }\n")
@@ -152,5 +173,14 @@ extension ReconciliationTests {
         #expect(
             try psql("SELECT string_agg(entry_key, ',' ORDER BY entry_key) FROM bank_entries")
                 == "BNK-1001,BNK-1002")
+    }
+}
+
+extension ReconciliationTests {
+    /// A label of the shipped English locale, as the summary prints it.
+    func labelEnglish(_ key: String) throws -> String {
+        let url = TestCluster.repositoryRoot.appendingPathComponent("templates/locales/en.json")
+        let labels = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: String]
+        return labels?[key] ?? key
     }
 }

@@ -308,6 +308,18 @@ public struct ReconciliationJob: Job {
             totals: try totals(db), breaks: Self.breakTypes.map { ($0, counts[$0] ?? 0) }, vat: try vatRows(db))
         summary.provisional = provisional
         summary.vatReturn = try vatReturn(db)
+        summary.ageing = try db.query(ReconciliationSQL.ageingRows).map { row in
+            ReconciliationSummary.AgeingRow(
+                type: try row.decode("break_type"), open: try row.decode("open"), days0to30: try row.decode("d30"),
+                days31to60: try row.decode("d60"), days61to90: try row.decode("d90"), over90: try row.decode("over90"))
+        }
+        summary.bank = try db.query(ReconciliationSQL.bankRollforwardRows).map { row in
+            ReconciliationSummary.BankRow(
+                account: try row.decode("account"), currency: try row.decode("currency"),
+                opening: try row.decode("opening"), payouts: try row.decode("payouts"), fees: try row.decode("fees"),
+                otherNet: try row.decode("other_net"), computedClosing: try row.decode("computed_closing"),
+                statementClosing: try row.decode("closing"), ties: try row.decode("ties"))
+        }
         let markdown = Array(summary.markdown(labels: labels).utf8)
         try zip.add("summary.md", data: markdown, modified: now)
         manifest.add(path: "summary.md", contents: markdown)

@@ -150,6 +150,18 @@ extension ReconciliationSQL {
           TO STDOUT WITH (FORMAT csv, HEADER)
         """
 
+    /// The roll-forward for the summary, formatted in each currency's decimals.
+    static let bankRollforwardRows = """
+        SELECT r.account, r.currency, coalesce(\(decimal("r.opening", exp: "c.exp"))::text, '—') AS opening,
+               \(decimal("r.payouts", exp: "c.exp"))::text AS payouts, \(decimal("r.fees", exp: "c.exp"))::text AS fees,
+               \(decimal("r.other_credits - r.other_debits", exp: "c.exp"))::text AS other_net,
+               coalesce(\(decimal("r.computed_closing", exp: "c.exp"))::text, '—') AS computed_closing,
+               coalesce(\(decimal("r.closing", exp: "c.exp"))::text, '—') AS closing,
+               coalesce(r.closing IS NOT NULL AND r.opening IS NOT NULL AND r.closing = r.computed_closing, false) AS ties
+          FROM rec_bank_rollforward r JOIN rec_currency c ON c.code = r.currency
+         ORDER BY r.account, r.currency
+        """
+
     static let bankRollforwardCSV = """
         COPY (SELECT \(text("r.account")), r.currency, \(decimal("r.opening", exp: "c.exp")) AS opening_balance,
                      \(decimal("r.payouts", exp: "c.exp")) AS payouts_received, \(decimal("r.other_credits", exp: "c.exp")) AS other_credits,

@@ -88,6 +88,19 @@ extension ReconciliationSQL {
           TO STDOUT WITH (FORMAT csv, HEADER)
         """
 
+    /// The same ageing for the summary: open count and the four age buckets, per type.
+    static let ageingRows = """
+        SELECT o.break_type, count(*) AS open,
+               count(*) FILTER (WHERE p.end_at - o.occurred_at <= interval '30 days') AS d30,
+               count(*) FILTER (WHERE p.end_at - o.occurred_at > interval '30 days'
+                                  AND p.end_at - o.occurred_at <= interval '60 days') AS d60,
+               count(*) FILTER (WHERE p.end_at - o.occurred_at > interval '60 days'
+                                  AND p.end_at - o.occurred_at <= interval '90 days') AS d90,
+               count(*) FILTER (WHERE p.end_at - o.occurred_at > interval '90 days') AS over90
+          FROM rec_open o CROSS JOIN rec_params p
+         GROUP BY o.break_type ORDER BY o.break_type
+        """
+
     /// Open breaks of earlier months not raised again this month, with their age.
     static let carried = """
         COPY (SELECT o.id AS break_id, o.break_type, o.first_month, o.last_month,

@@ -67,6 +67,10 @@ public struct ReconciliationSummary: Sendable, Equatable {
     public var provisional = false
     /// The sales side of the KSA and UAE returns, for the countries the month billed.
     public var vatReturn: [VATReturnBox] = []
+    /// Open breaks by type and age at the month's end.
+    public var ageing: [AgeingRow] = []
+    /// Each bank account's month, where statements were imported.
+    public var bank: [BankRow] = []
 
     public init(
         month: String, timeZone: String, version: Int, generatedAt: Date, totals: [CurrencyTotals],
@@ -84,7 +88,8 @@ public struct ReconciliationSummary: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.month == b.month && a.provisional == b.provisional && a.timeZone == b.timeZone && a.version == b.version
             && a.generatedAt == b.generatedAt
-            && a.totals == b.totals && a.vat == b.vat && a.vatReturn == b.vatReturn
+            && a.totals == b.totals && a.vat == b.vat && a.vatReturn == b.vatReturn && a.ageing == b.ageing
+            && a.bank == b.bank
             && a.breaks.map(\.type) == b.breaks.map(\.type)
             && a.breaks.map(\.count) == b.breaks.map(\.count)
     }
@@ -124,6 +129,7 @@ public struct ReconciliationSummary: Sendable, Equatable {
         }
         if vat.isEmpty { md += "\n\(labels.en("rec_vat_empty"))\n" }
         md += vatReturnMarkdown(labels: labels)
+        md += sectionsMarkdown(labels: labels)
         md += "\nEvery figure comes from the CSV files in this ZIP; `manifest.json` lists their SHA-256, the run's "
         md += "parameters and tolerances, and is signed (`manifest.sig`, Ed25519).\n"
         return md

@@ -109,6 +109,8 @@ public final class ReconciliationSummaryRenderer {
         out.y += 10
         vatSection(&out, s)
         vatReturnSection(&out, s)
+        ageingSection(&out, s)
+        bankSection(&out, s)
         return Document(
             title: labels.en("rec_title") + " " + s.month + (s.provisional ? " (provisional)" : ""), language: "en",
             subject: "Monthly reconciliation",
@@ -168,7 +170,7 @@ public final class ReconciliationSummaryRenderer {
 
     /// Why a section is empty, in English on the left and Arabic on the right: an empty table
     /// must not read as "nothing to report" when it means "nothing was issued".
-    private func note(_ out: inout Pages, key: String) {
+    func note(_ out: inout Pages, key: String) {
         let style = TextStyle(size: 8.5, color: Self.grey)
         let half = Self.width / 2 - 6
         out.ensure(30)
@@ -191,7 +193,7 @@ public final class ReconciliationSummaryRenderer {
         return top + p.height
     }
 
-    private func heading(_ out: inout Pages, key: String) {
+    func heading(_ out: inout Pages, key: String) {
         out.ensure(60)
         let style = TextStyle(size: 10.5)
         let a = place(&out, labels.en(key), x: Self.margin, w: 260, style: style, dir: .leftToRight, lang: "en")
@@ -215,7 +217,7 @@ public final class ReconciliationSummaryRenderer {
     }
 
     /// A header row with the English label over the Arabic one, then the rows.
-    private func table(_ out: inout Pages, columns: [Column], header: [String], rows: [[String]]) {
+    func table(_ out: inout Pages, columns: [Column], header: [String], rows: [[String]]) {
         let style = TextStyle(size: 7.5, color: Self.grey)
         out.ensure(40)
         var x = Self.margin
