@@ -14,10 +14,7 @@ extension DSRCommand {
         @Option(help: "Who did it (default: $USER).") var by: String?
 
         func validate() throws {
-            for (name, value) in [("--outcome", outcome), ("--evidence", evidence)]
-            where value.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("\(name) must not be empty")
-            }
+            try DSRCommand.requireText(["--outcome": outcome, "--evidence": evidence])
         }
 
         func run() throws {
@@ -42,9 +39,7 @@ extension DSRCommand {
         @Option(help: "Who told them (default: $USER).") var by: String?
 
         func validate() throws {
-            if evidence.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("--evidence must not be empty")
-            }
+            try DSRCommand.requireText(["--evidence": evidence])
         }
 
         func run() throws {

@@ -40,6 +40,14 @@ struct DSRCommand: ParsableCommand {
 
     static func staff() -> String { ProcessInfo.processInfo.environment["USER"] ?? "operator" }
 
+    /// Refuses (64) an option given as blanks: a reason, an outcome or an evidence reference
+    /// is what an auditor reads later.
+    static func requireText(_ options: KeyValuePairs<String, String>) throws {
+        for (name, value) in options where value.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("\(name) must not be empty")
+        }
+    }
+
     static func describe(_ r: DSRRequest) -> String {
         let f = ISO8601DateFormatter()
         var lines = [
@@ -149,9 +157,7 @@ struct DSRCommand: ParsableCommand {
             guard let method = DSRRequest.IdentityCheck.Method(rawValue: text) else {
                 throw ValidationError("--method/--identity \(text) is not one of \(methods)")
             }
-            guard !evidence.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw ValidationError("--evidence must not be empty")
-            }
+            try DSRCommand.requireText(["--evidence": evidence])
             return method
         }
 
@@ -195,9 +201,7 @@ struct DSRCommand: ParsableCommand {
         @Option(help: "Who rejects (default: $USER).") var by: String?
 
         func validate() throws {
-            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("--reason must not be empty")
-            }
+            try DSRCommand.requireText(["--reason": reason])
         }
 
         func run() throws {
@@ -221,9 +225,7 @@ struct DSRCommand: ParsableCommand {
 
         func validate() throws {
             guard (1...2).contains(months) else { throw ValidationError("--months must be 1 or 2 (Art. 12(3))") }
-            if reason.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("--reason must not be empty")
-            }
+            try DSRCommand.requireText(["--reason": reason])
         }
 
         func run() throws {
