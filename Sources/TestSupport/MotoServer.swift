@@ -37,7 +37,8 @@ public final class MotoServer: Sendable {
         let setup = """
             import json, sys, time, urllib.request
             endpoint = sys.argv[1]
-            for _ in range(100):
+            # Its start (Python importing moto) took more than 10 s on a busy 2-core machine.
+            for _ in range(600):
                 try:
                     urllib.request.urlopen(endpoint + "/moto-api/", timeout=1); break
                 except Exception:

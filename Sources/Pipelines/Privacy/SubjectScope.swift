@@ -148,52 +148,64 @@ public struct SubjectScope: Sendable {
         _ table: String, literal: String, set: String, alias: String, owned: Bool, depth: inout Int
     ) -> String {
         guard let entry = map.tables[table] else { return "false" }
-        var parts: [String] = []
         let entries = owned && !entry.erasure.owner.isEmpty ? entry.erasure.owner : entry.reach
-        if !entries.isEmpty {
-            parts.append(
-                reachCondition(table, entries, literal: literal, set: set, alias: alias, owned: owned, depth: &depth))
+        // Several conditions as an OR: PostgreSQL cannot use an index for it where one of them is
+        // a path, and scans the whole table probing each condition per row (a small subject's
+        // payment_events: every webhook read and its JSON taken apart six times, per export). As
+        // the union of each condition's keys, every condition finds its rows by its own index.
+        // The plain columns stay one condition (one bitmap OR of their indexes).
+        let plain = entries.filter(isColumn)
+        let count = (plain.isEmpty ? 0 : 1) + entries.count - plain.count + extraCount(entry, owned: owned)
+        if count > 1, let keys = primaryKeys[table], keys.count == 1 {
+            let union = branches(
+                table, entries, key: keys[0], literal: literal, set: set, owned: owned, depth: &depth)
+            return "\(alias).\(q(keys[0])) IN (\(union.joined(separator: " UNION ALL ")))"
+        }
+        var parts = entries.map {
+            part($0, table: table, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
         }
         parts += extraConditions(entry, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
         return parts.isEmpty ? "false" : parts.map { "(\($0))" }.joined(separator: " OR ")
     }
 
-    /// The reach entries of `table` as one condition on `alias`.
-    private func reachCondition(
-        _ table: String, _ entries: [String], literal: String, set: String, alias: String, owned: Bool,
+    /// How many conditions `extraConditions` adds.
+    private func extraCount(_ entry: DataMap.Table, owned: Bool) -> Int {
+        let own = !owned || entry.erasure.owner.isEmpty
+        let about = owned ? 0 : entry.about?.kinds.values.filter { primaryKeys[$0]?.first != nil }.count ?? 0
+        return (own && entry.pseudonym != nil ? 1 : 0) + (own ? entry.jsonReach.count : 0) + about
+    }
+
+    /// A reach entry that is a column of the table itself (`user_id`), not a path.
+    private func isColumn(_ path: String) -> Bool { !path.hasPrefix("<-") && !path.contains("->") }
+
+    /// Each condition of `table` as a query of the keys of the rows it selects.
+    private func branches(
+        _ table: String, _ entries: [String], key: String, literal: String, set: String, owned: Bool,
         depth: inout Int
-    ) -> String {
-        // Several entries of which one is a path: as an OR, PostgreSQL cannot use an index for
-        // it, and scans the whole table probing each path's hashed subquery per row (a small
-        // subject's media_assets: 98,000 rows read for 7, three times per export). As the union
-        // of each entry's keys, every entry finds its rows by its own index.
-        if entries.count > 1, entries.contains(where: { $0.hasPrefix("<-") || $0.contains("->") }),
-            let keys = primaryKeys[table], keys.count == 1
-        {
-            let key = q(keys[0])
-            var branches: [String] = []
-            for path in entries {
-                // Rows another table points at by this table's key: that table's column is already
-                // the key. Joined back to this table first, the planner walked both in key order
-                // for a merge join (a subject with 10,000 orders: 60–70 ms against 19–21 ms).
-                if let reverse = reverseReference(path), reverse.referenced == keys[0] {
-                    branches.append(referencing(reverse, literal: literal, set: set, owned: owned, depth: &depth))
-                    continue
-                }
-                depth += 1
-                let own = "k\(depth)"
-                let condition = part(
-                    path, table: table, literal: literal, set: set, alias: own, owned: owned, depth: &depth)
-                branches.append("SELECT \(own).\(key) FROM public.\(q(table)) \(own) WHERE \(condition)")
+    ) -> [String] {
+        depth += 1
+        // One alias serves every branch: each is a query of its own.
+        let own = "k\(depth)"
+        let select = "SELECT \(own).\(q(key)) FROM public.\(q(table)) \(own) WHERE "
+        var branches: [String] = []
+        let plain = entries.filter(isColumn).map {
+            part($0, table: table, literal: literal, set: set, alias: own, owned: owned, depth: &depth)
+        }
+        if !plain.isEmpty { branches.append(select + plain.map { "(\($0))" }.joined(separator: " OR ")) }
+        for path in entries where !isColumn(path) {
+            // Rows another table points at by this table's key: that table's column is already
+            // the key. Joined back to this table first, the planner walked both in key order
+            // for a merge join (a subject with 10,000 orders: 60–70 ms against 19–21 ms).
+            if let reverse = reverseReference(path), reverse.referenced == key {
+                branches.append(referencing(reverse, literal: literal, set: set, owned: owned, depth: &depth))
+                continue
             }
-            return "\(alias).\(key) IN (\(branches.joined(separator: " UNION ALL ")))"
+            branches.append(
+                select + part(path, table: table, literal: literal, set: set, alias: own, owned: owned, depth: &depth))
         }
-        var parts: [String] = []
-        for path in entries {
-            parts.append(
-                part(path, table: table, literal: literal, set: set, alias: alias, owned: owned, depth: &depth))
-        }
-        return parts.map { "(\($0))" }.joined(separator: " OR ")
+        let extra = extraConditions(
+            map.tables[table]!, literal: literal, set: set, alias: own, owned: owned, depth: &depth)
+        return branches + extra.map { select + $0 }
     }
 
     /// The pseudonym, the JSON reaches (the subject's own rows unless the erasure names its
