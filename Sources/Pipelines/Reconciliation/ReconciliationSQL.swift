@@ -572,9 +572,10 @@ enum ReconciliationSQL {
                series || ' numbers of ' || year || ' missing: ' || (prev + 1) || CASE WHEN n - 1 > prev + 1 THEN '-' || (n - 1) ELSE '' END
           FROM ordered WHERE n - prev > 1
         """,
-        // The figures per rate of documents at several rates, for the VAT summary, the return
-        // and the journal alike.
-        journalDocumentRates,
+        // The figures per rate of documents at several rates, and the month's credit notes by
+        // rate, for the VAT summary, the return and the journal alike.
+        documentRates,
+        creditNoteRates,
         // VAT return figures: invoices by tax point (date of supply) in the month, minus credit
         // notes issued in the month; a document at several rates in each of its rates' rows.
         """
@@ -587,18 +588,7 @@ enum ReconciliationSQL {
             LEFT JOIN rec_doc_rates r ON r.kind = 'invoice' AND r.id = v.id
            WHERE v.tax_point >= p.start_at AND v.tax_point < p.end_at
           UNION ALL
-          SELECT upper(coalesce(i.billing_country, '')), cn.currency::text,
-                 coalesce(r.rate, CASE WHEN (SELECT count(DISTINCT li->>'vat_rate')
-                                               FROM jsonb_array_elements(cn.meta#>'{document,lines}') li) > 1
-                                       THEN 'mixed' END,
-                          cn.meta#>>'{document,lines,0,vat_rate}', 'unknown'), 0, 1,
-                 -coalesce(r.gross - r.vat, cn.amount_cents - cn.vat_cents), -coalesce(r.vat, cn.vat_cents),
-                 -coalesce(r.gross, cn.amount_cents)
-            FROM public.credit_notes cn
-            CROSS JOIN rec_params p
-            JOIN public.invoices i ON i.id = cn.invoice_id
-            LEFT JOIN rec_doc_rates r ON r.kind = 'credit' AND r.id = cn.id
-           WHERE cn.created_at >= p.start_at AND cn.created_at < p.end_at
+          SELECT c.country, c.currency, c.rate, 0, 1, -(c.gross - c.vat), -c.vat, -c.gross FROM rec_credit_rates c
         )
         SELECT coalesce(nullif(country, ''), '??') AS country, rate, currency, sum(invoices)::bigint AS invoices,
                sum(credit_notes)::bigint AS credit_notes, sum(base)::bigint AS base, sum(vat)::bigint AS vat,
