@@ -6,12 +6,14 @@ extension DSRQueue {
     public struct RecipientNotice: Sendable, Equatable {
         public var key: String
         public var recipient: DataMap.Recipient
-        public var told: (by: String, at: Date, evidence: String)?
+        public var told: Told?
+    }
 
-        public static func == (a: Self, b: Self) -> Bool {
-            a.key == b.key && a.recipient == b.recipient && a.told?.by == b.told?.by && a.told?.at == b.told?.at
-                && a.told?.evidence == b.told?.evidence
-        }
+    /// Who told a recipient, when, and the reference to the evidence (a ticket, an email).
+    public struct Told: Sendable, Equatable {
+        public var by: String
+        public var at: Date
+        public var evidence: String
     }
 
     /// Every recipient of the data map, for a finished erasure, rectification or restriction,
@@ -23,15 +25,15 @@ extension DSRQueue {
         guard request.kind.needsRecipientNotices else {
             throw DSRError.noRecipientNotices(id: id, kind: request.kind.rawValue)
         }
-        var told: [String: (String, Date, String)] = [:]
+        var told: [String: Told] = [:]
         for row in try db.query(
             "SELECT recipient, notified_by, notified_at, evidence FROM public.dsr_notifications WHERE request_id = $1",
             [id])
         {
-            told[try row.decode(0)] = (try row.decode(1), try row.decode(2), try row.decode(3))
+            told[try row.decode(0)] = Told(by: try row.decode(1), at: try row.decode(2), evidence: try row.decode(3))
         }
         return map.recipients.keys.sorted().map { key in
-            RecipientNotice(key: key, recipient: map.recipients[key]!, told: told[key].map { ($0.0, $0.1, $0.2) })
+            RecipientNotice(key: key, recipient: map.recipients[key]!, told: told[key])
         }
     }
 

@@ -75,7 +75,12 @@ public struct DSRQueue {
             id, action: "verify", from: [.requested],
             set: """
                 identity_method = $2, identity_evidence = $3, identity_verified_by = $4, identity_verified_at = now()
-                """, parameters: [method.rawValue, evidence, by], extraCondition: "identity_method IS NULL")
+                """, parameters: [method.rawValue, evidence, by],
+            condition: Condition(sql: "identity_method IS NULL") { current in
+                .wrongStatus(
+                    id: id, status: "verified already (\(current.identity?.method.rawValue ?? "?"))", action: "verify",
+                    allowed: ["requested and not yet verified"])
+            })
         try audit("dsr_identity_verified", request, by: by, extra: ["method": method.rawValue, "evidence": evidence])
         return request
     }
@@ -172,9 +177,13 @@ public struct DSRQueue {
                     extended_until = coalesce(extended_until, due_at) + make_interval(months => $2::integer),
                     extension_reason = $3
                     """, parameters: [months, reason],
-                extraCondition:
-                    "coalesce(extended_until, due_at) + make_interval(months => $2::integer) <= due_at + interval '2 months'"
-            )
+                condition: Condition(
+                    sql:
+                        "coalesce(extended_until, due_at) + make_interval(months => $2::integer) <= due_at + interval '2 months'"
+                ) { _ in
+                    .badExtension(
+                        id: id, reason: "the deadline can move at most two months past the first one (Art. 12(3))")
+                })
             try audit("dsr_extended", request, by: by, extra: ["months": String(months), "reason": reason])
             return request
         }
@@ -324,29 +333,28 @@ public struct DSRQueue {
 
     // MARK: - Helpers
 
+    /// A condition a transition needs beside the request's status, and the error that says
+    /// why the request (in an allowed status) does not meet it.
+    private struct Condition {
+        var sql: String
+        var refusal: (DSRRequest) -> DSRError
+    }
+
     private func transition(
         _ id: Int64, action: String, from: [DSRRequest.Status], set: String, parameters: [any PostgresEncodable],
-        extraCondition: String? = nil
+        condition: Condition? = nil
     ) throws -> DSRRequest {
         // The statuses it may move from are the last parameter, after those `set` uses.
         let allowed = "$\(parameters.count + 2)::text[]"
         let rows = try db.query(
             """
             UPDATE public.dsr_requests SET \(set)
-             WHERE id = $1 AND status = ANY (\(allowed))\(extraCondition.map { " AND \($0)" } ?? "")
+             WHERE id = $1 AND status = ANY (\(allowed))\(condition.map { " AND \($0.sql)" } ?? "")
             RETURNING \(DSRRequest.columns)
             """, [id] + parameters + [PostgresArray(from.map(\.rawValue))])
         if let row = rows.first { return try DSRRequest(row: row) }
         let current = try find(id)
-        if action == "verify", current.identity != nil {
-            throw DSRError.wrongStatus(
-                id: id, status: "verified already (\(current.identity!.method.rawValue))", action: action,
-                allowed: ["requested and not yet verified"])
-        }
-        if from.contains(current.status), extraCondition != nil {
-            throw DSRError.badExtension(
-                id: id, reason: "the deadline can move at most two months past the first one (Art. 12(3))")
-        }
+        if from.contains(current.status), let condition { throw condition.refusal(current) }
         throw DSRError.wrongStatus(
             id: id, status: current.status.rawValue, action: action, allowed: from.map(\.rawValue))
     }
