@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Reports
 import Privacy
 import Runner
 import Storage
@@ -133,12 +134,7 @@ struct DSRCommand: ParsableCommand {
     }
 
     /// An ISO 8601 time, with or without fractional seconds.
-    static func timestamp(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions.insert(.withFractionalSeconds)
-        return plain.date(from: text) ?? fractional.date(from: text)
-    }
+    static func timestamp(_ text: String) -> Date? { ISOTime.parse(text) }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(

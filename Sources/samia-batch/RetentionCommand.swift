@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Reports
 import Retention
 import Runner
 import Storage
@@ -55,7 +56,7 @@ struct RetentionCommand: ParsableCommand {
     /// `SAMIA_NOW` (ISO 8601) stands in for this host's clock, to rehearse the clock-skew guard.
     private func clock(_ environment: [String: String]) throws -> any BatchClock {
         guard let text = environment["SAMIA_NOW"], !text.isEmpty else { return SystemClock() }
-        guard let instant = ISO8601DateFormatter().date(from: text) else {
+        guard let instant = ISOTime.parse(text) else {
             throw BatchError.configuration("SAMIA_NOW \"\(text)\" is not an ISO 8601 time such as 2026-11-21T00:10:00Z")
         }
         return FixedClock(instant)

@@ -1047,6 +1047,8 @@ extension DSRTests {
             "request", "export", "--subject", Self.subject, "--identity", "vibes", "--evidence", "x",
         ])
         #expect(badMethod.status == 64 && badMethod.stderr.contains("account_session"), "\(badMethod.stderr)")
+        let badTime = try dsr(["request", "export", "--subject", Self.subject, "--received-at", "2026-02-30T09:00:00Z"])
+        #expect(badTime.status == 64 && badTime.stderr.contains("--received-at"), "\(badTime.stderr)")
         #expect(try psql("SELECT count(*) FROM public.dsr_requests") == "0")
 
         let received = try psql("SELECT to_char(now() - interval '9 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ")

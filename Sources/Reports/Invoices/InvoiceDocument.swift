@@ -159,7 +159,7 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         d.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            guard isRealDateTime(text), let date = ISO8601DateFormatter().date(from: text) else {
+            guard let date = ISOTime.parse(text) else {
                 throw DecodingError.dataCorruptedError(
                     in: container, debugDescription: "\"\(text)\" is not a date-time such as 2026-11-21T10:00:00Z")
             }
@@ -174,21 +174,6 @@ public struct InvoiceDocument: Codable, Sendable, Equatable {
         e.dateEncodingStrategy = .iso8601
         e.outputFormatting = [.sortedKeys]
         return e
-    }
-
-    /// The formatter rolls 2026-02-30 over to 2 March and 25:00 to the next day: the fields
-    /// themselves must name a real day and time.
-    static func isRealDateTime(_ text: String) -> Bool {
-        let chars = Array(text.utf8)
-        guard chars.count >= 19 else { return false }
-        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: chars[range], as: UTF8.self)) }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
-        else { return false }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return DateComponents(calendar: calendar, year: year, month: month, day: day).isValidDate
-            && hour < 24 && minute < 60 && second < 60
     }
 
     /// Reads a document from JSON, naming the field at fault when it cannot.

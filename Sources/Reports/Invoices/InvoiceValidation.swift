@@ -78,7 +78,7 @@ extension InvoiceDocument {
                 field: "accounting.rate",
                 reason: "\"\(accounting.rate)\" is not a positive decimal with at most 10 decimals")
         }
-        guard Self.isRealDateTime(accounting.rateDate + "T00:00:00Z"), accounting.rateDate.count == 10 else {
+        guard ISOTime.isReal(accounting.rateDate + "T00:00:00Z"), accounting.rateDate.count == 10 else {
             throw InvoiceError.invalidField(
                 field: "accounting.rate_date", reason: "\"\(accounting.rateDate)\" is not a day YYYY-MM-DD")
         }
