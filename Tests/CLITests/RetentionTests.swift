@@ -180,6 +180,37 @@ struct RetentionTests {
         #expect(try zodiacs() == ["aries", "sagittarius", "scorpio", "taurus", "virgo"])
     }
 
+    /// A subject's hold keeps their rows of a mapped table, and only theirs: a row that names no
+    /// one (a broadcast with no recipient: `user_id` NULL) was kept too while any hold stood, as
+    /// `NOT (user_id = ANY (held))` is NULL for it, and expired data stayed with exit 0.
+    @Test func aHoldKeepsOnlyItsSubjectsRowsNotRowsThatNameNoOne() throws {
+        try writePolicy(
+            """
+            retention:
+              time_zone: UTC
+              batch_size: 10
+              rules:
+                messages: { table: notif_log, age: created_at, keep_days: 30, max_fraction: 1.0 }
+            """)
+        _ = try psql(
+            """
+            INSERT INTO public.notif_log (user_id, channel, status, created_at) VALUES
+              (NULL, 'email', 'sent', now() - interval '40 days'),
+              ('\(Self.staff)', 'email', 'sent', now() - interval '40 days'),
+              ('\(Self.owner)', 'email', 'sent', now() - interval '40 days'),
+              (NULL, 'email', 'sent', now() - interval '10 days');
+            """)
+        let hold = try CLI.run(
+            ["legal-hold", "place", "--subject", Self.owner, "--reason", "litigation"], database: config, env: env)
+        #expect(hold.status == 0, "\(hold.stderr)")
+        let r = try retention(["--rule", "messages"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let left = try psql(
+            "SELECT string_agg(coalesce(user_id::text, 'nobody') || ' ' || (created_at > now() - interval '20 days'), ', ' ORDER BY id) FROM public.notif_log"
+        )
+        #expect(left == "\(Self.owner) false, nobody true", "\(left)")
+    }
+
     @Test func legalHoldsKeepRowsAndObjectsUntilReleased() throws {
         let gemini = try psql("SELECT id FROM public.horoscopes WHERE zodiac = 'gemini'")
         let place = try CLI.run(

@@ -145,7 +145,9 @@ struct ResolvedRule {
                        WHERE h.released_at IS NULL AND h.subject IS NOT NULL
                          AND (h.table_name IS NULL OR h.table_name = \(SQLIdentifier.literal(table))))
                 """
-            sql += "\n   AND NOT (\(scope.predicate(table, anyOf: held, alias: alias)))"
+            // A row that names no one (a NULL reach column) is nobody's under a hold: the
+            // predicate is NULL for it, and NOT NULL kept it for good while any hold stood.
+            sql += "\n   AND NOT coalesce((\(scope.predicate(table, anyOf: held, alias: alias))), false)"
         }
         return sql
     }
