@@ -182,11 +182,13 @@ struct SettlementSQL {
         WITH \(known), repeated AS (
           SELECT provider, line_key FROM settlement_ready GROUP BY provider, line_key HAVING count(*) > 1
         ), pair AS (
-          SELECT r.provider, r.line_key, min(r.line_no) AS first_line,
-                 (SELECT min(x.line_no) FROM settlement_ready x
-                   WHERE x.provider = r.provider AND x.line_key = r.line_key AND x.line_no > min(r.line_no)) AS line_no
-            FROM settlement_ready r JOIN repeated USING (provider, line_key)
-           GROUP BY r.provider, r.line_key ORDER BY 4 LIMIT 1
+          -- Each repeated key's second line beside its first. (A correlated subquery here was
+          -- estimated at 133 million, and PostgreSQL spent 1.1 s compiling it with JIT.)
+          SELECT provider, line_key, first_line, line_no
+            FROM (SELECT r.provider, r.line_key, r.line_no, min(r.line_no) OVER w AS first_line, row_number() OVER w AS n
+                    FROM settlement_ready r JOIN repeated USING (provider, line_key)
+                  WINDOW w AS (PARTITION BY r.provider, r.line_key ORDER BY r.line_no)) x
+           WHERE n = 2 ORDER BY line_no LIMIT 1
         ), changed AS (
           SELECT r.line_no, l.id AS earlier_id
             FROM settlement_ready r
