@@ -240,8 +240,11 @@ public struct SubjectScope: Sendable {
                 depth += 1
                 let inner = "a\(depth)"
                 let target = predicate(table, literal: literal, set: set, alias: inner, owned: false, depth: &depth)
+                // As an array the records' ids are looked up by the (kind, id) index whatever the
+                // estimate: as `IN (subquery)` a subject whose orders the planner guessed from a
+                // reader's (900 against 10) had all 83,000 audit rows about orders read.
                 parts.append(
-                    "\(alias).\(q(about.kindColumn)) = \(SQLIdentifier.literal(kind)) AND \(alias).\(q(about.column)) IN (SELECT \(inner).\(q(key))::text FROM public.\(q(table)) \(inner) WHERE \(target))"
+                    "\(alias).\(q(about.kindColumn)) = \(SQLIdentifier.literal(kind)) AND \(alias).\(q(about.column)) = ANY (ARRAY(SELECT \(inner).\(q(key))::text FROM public.\(q(table)) \(inner) WHERE \(target)))"
                 )
             }
         }
