@@ -236,12 +236,24 @@ public struct SubjectExport {
               SELECT \(restore)
             $f$;
             CREATE OR REPLACE FUNCTION pg_temp.dsr_mask_text(v text) RETURNS text LANGUAGE sql STABLE AS $f$
-              SELECT pg_temp.dsr_restore(regexp_replace(regexp_replace(pg_temp.dsr_protect(v),
-                       '([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+)', '\\1***@\\2', 'g'),
-                       '\(Self.phonePattern)', '\\1***\\3', 'g'))
+              SELECT CASE WHEN v IS NULL OR (strpos(v, '@') = 0 AND v !~ '\(contactDigits)') THEN v
+                          WHEN strpos(v, '@') = 0 THEN pg_temp.dsr_restore(\(phones("pg_temp.dsr_protect(v)")))
+                          WHEN v !~ '\(contactDigits)' THEN pg_temp.dsr_restore(\(emails("pg_temp.dsr_protect(v)")))
+                          ELSE pg_temp.dsr_restore(\(phones(emails("pg_temp.dsr_protect(v)")))) END
             $f$;
             \(jsonKeyMaskingFunctions)
             """
+    }
+
+    /// Every email in `text` (an SQL expression) masked. Free text runs each pattern only where
+    /// it can match (an `@`, a run of digits): the phone pattern alone took 14 µs per order.
+    static func emails(_ text: String) -> String {
+        "regexp_replace(\(text), '([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+)', '\\1***@\\2', 'g')"
+    }
+
+    /// Every phone number in `text` (an SQL expression) masked.
+    static func phones(_ text: String) -> String {
+        "regexp_replace(\(text), '\(phonePattern)', '\\1***\\3', 'g')"
     }
 
     /// Values under the JSON keys a column declares personal (`json_personal_keys`), at any
