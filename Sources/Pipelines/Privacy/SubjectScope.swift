@@ -154,25 +154,19 @@ public struct SubjectScope: Sendable {
         // payment_events: every webhook read and its JSON taken apart six times, per export). As
         // the union of each condition's keys, every condition finds its rows by its own index.
         // The plain columns stay one condition (one bitmap OR of their indexes).
+        let extra = extraConditions(entry, literal: literal, set: set, owned: owned, depth: &depth)
         let plain = entries.filter(isColumn)
-        let count = (plain.isEmpty ? 0 : 1) + entries.count - plain.count + extraCount(entry, owned: owned)
+        let count = (plain.isEmpty ? 0 : 1) + entries.count - plain.count + extra.count
         if count > 1, let keys = primaryKeys[table], keys.count == 1 {
             let union = branches(
-                table, entries, key: keys[0], literal: literal, set: set, owned: owned, depth: &depth)
+                table, entries, extra: extra, key: keys[0], literal: literal, set: set, owned: owned, depth: &depth)
             return "\(alias).\(q(keys[0])) IN (\(union.joined(separator: " UNION ALL ")))"
         }
-        var parts = entries.map {
-            part($0, table: table, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
-        }
-        parts += extraConditions(entry, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
+        let parts =
+            entries.map {
+                part($0, table: table, literal: literal, set: set, alias: alias, owned: owned, depth: &depth)
+            } + extra.map { $0(alias) }
         return parts.isEmpty ? "false" : parts.map { "(\($0))" }.joined(separator: " OR ")
-    }
-
-    /// How many conditions `extraConditions` adds.
-    private func extraCount(_ entry: DataMap.Table, owned: Bool) -> Int {
-        let own = !owned || entry.erasure.owner.isEmpty
-        let about = owned ? 0 : entry.about?.kinds.values.filter { primaryKeys[$0]?.first != nil }.count ?? 0
-        return (own && entry.pseudonym != nil ? 1 : 0) + (own ? entry.jsonReach.count : 0) + about
     }
 
     /// A reach entry that is a column of the table itself (`user_id`), not a path.
@@ -180,8 +174,8 @@ public struct SubjectScope: Sendable {
 
     /// Each condition of `table` as a query of the keys of the rows it selects.
     private func branches(
-        _ table: String, _ entries: [String], key: String, literal: String, set: String, owned: Bool,
-        depth: inout Int
+        _ table: String, _ entries: [String], extra: [Condition], key: String, literal: String, set: String,
+        owned: Bool, depth: inout Int
     ) -> [String] {
         depth += 1
         // One alias serves every branch: each is a query of its own.
@@ -203,35 +197,38 @@ public struct SubjectScope: Sendable {
             branches.append(
                 select + part(path, table: table, literal: literal, set: set, alias: own, owned: owned, depth: &depth))
         }
-        let extra = extraConditions(
-            map.tables[table]!, literal: literal, set: set, alias: own, owned: owned, depth: &depth)
-        return branches + extra.map { select + $0 }
+        return branches + extra.map { select + $0(own) }
     }
 
+    /// A condition on the rows of a table, written for the alias it is given.
+    typealias Condition = (_ alias: String) -> String
+
     /// The pseudonym, the JSON reaches (the subject's own rows unless the erasure names its
-    /// owners) and, outside erasure, the rows written about the subject.
+    /// owners) and, outside erasure, the rows written about the subject. Each is written for an
+    /// alias later: the caller decides between one OR and a union only once it knows how many.
     private func extraConditions(
-        _ entry: DataMap.Table, literal: String, set: String, alias: String, owned: Bool, depth: inout Int
-    ) -> [String] {
-        var parts: [String] = []
+        _ entry: DataMap.Table, literal: String, set: String, owned: Bool, depth: inout Int
+    ) -> [Condition] {
+        var parts: [Condition] = []
         let own = !owned || entry.erasure.owner.isEmpty
         if let pseudonym = entry.pseudonym, own {
             let salt = SQLIdentifier.literal(Self.saltSetting(entry.name))
-            parts.append(
-                "\(alias).\(q(pseudonym.column)) IN (SELECT encode(sha256(convert_to(current_setting(\(salt)) || ':' || s.id::text, 'UTF8')), 'hex') FROM (\(set)) s(id))"
-            )
+            let column = q(pseudonym.column)
+            parts.append { alias in
+                "\(alias).\(column) IN (SELECT encode(sha256(convert_to(current_setting(\(salt)) || ':' || s.id::text, 'UTF8')), 'hex') FROM (\(set)) s(id))"
+            }
         }
         for reach in entry.jsonReach where own {
             depth += 1
             let inner = "j\(depth)"
             let target = predicate(reach.table, literal: literal, set: set, alias: inner, owned: false, depth: &depth)
-            let value =
+            let column = q(reach.column)
+            let path =
                 reach.path.count == 1
-                ? "\(alias).\(q(reach.column)) ->> \(SQLIdentifier.literal(reach.path[0]))"
-                : "\(alias).\(q(reach.column)) #>> '{\(reach.path.joined(separator: ","))}'"
-            parts.append(
-                "(\(value)) IN (SELECT \(inner).\(q(reach.matches)) FROM public.\(q(reach.table)) \(inner) WHERE \(inner).\(q(reach.matches)) IS NOT NULL AND (\(target)))"
-            )
+                ? " ->> \(SQLIdentifier.literal(reach.path[0]))" : " #>> '{\(reach.path.joined(separator: ","))}'"
+            let matches =
+                "SELECT \(inner).\(q(reach.matches)) FROM public.\(q(reach.table)) \(inner) WHERE \(inner).\(q(reach.matches)) IS NOT NULL AND (\(target))"
+            parts.append { alias in "(\(alias).\(column)\(path)) IN (\(matches))" }
         }
         if let about = entry.about, !owned {
             for kind in about.kinds.keys.sorted() {
@@ -240,12 +237,14 @@ public struct SubjectScope: Sendable {
                 depth += 1
                 let inner = "a\(depth)"
                 let target = predicate(table, literal: literal, set: set, alias: inner, owned: false, depth: &depth)
+                let (kindColumn, idColumn) = (q(about.kindColumn), q(about.column))
                 // As an array the records' ids are looked up by the (kind, id) index whatever the
                 // estimate: as `IN (subquery)` a subject whose orders the planner guessed from a
                 // reader's (900 against 10) had all 83,000 audit rows about orders read.
-                parts.append(
-                    "\(alias).\(q(about.kindColumn)) = \(SQLIdentifier.literal(kind)) AND \(alias).\(q(about.column)) = ANY (ARRAY(SELECT \(inner).\(q(key))::text FROM public.\(q(table)) \(inner) WHERE \(target)))"
-                )
+                let ids = "SELECT \(inner).\(q(key))::text FROM public.\(q(table)) \(inner) WHERE \(target)"
+                parts.append { alias in
+                    "\(alias).\(kindColumn) = \(SQLIdentifier.literal(kind)) AND \(alias).\(idColumn) = ANY (ARRAY(\(ids)))"
+                }
             }
         }
         return parts
