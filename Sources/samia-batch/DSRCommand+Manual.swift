@@ -43,11 +43,11 @@ extension DSRCommand {
         }
 
         func run() throws {
-            try DSRCommand.withQueue(database) { queue, _ in
+            try DSRCommand.withQueue(database) { queue, db in
                 let (map, _) = try DataMap.load()
                 _ = try queue.notify(
                     id, recipient: recipient, evidence: evidence, by: by ?? DSRCommand.staff(), map: map)
-                try Notices.printNotices(id, queue: queue, map: map)
+                try Notices.printNotices(id, queue: queue, scope: try SubjectScope(map: map, connection: db))
             }
         }
     }
@@ -63,23 +63,28 @@ extension DSRCommand {
 
         func run() throws {
             var pending = 0
-            try DSRCommand.withQueue(database) { queue, _ in
+            try DSRCommand.withQueue(database) { queue, db in
                 let (map, _) = try DataMap.load()
-                pending = try Self.printNotices(id, queue: queue, map: map)
+                pending = try Self.printNotices(id, queue: queue, scope: try SubjectScope(map: map, connection: db))
             }
             if pending > 0 { throw ExitCode(1) }
         }
 
         /// Prints one line per recipient; returns how many are not told yet.
         @discardableResult
-        static func printNotices(_ id: Int64, queue: DSRQueue, map: DataMap) throws -> Int {
-            let notices = try queue.notices(id, map: map)
+        static func printNotices(_ id: Int64, queue: DSRQueue, scope: SubjectScope) throws -> Int {
+            let (notices, notOwed) = try queue.notices(id, scope: scope)
             let f = ISO8601DateFormatter()
             print("recipient\tkind\tstatus\trole")
             for n in notices {
                 let status =
                     n.told.map { "told \(f.string(from: $0.at)) by \($0.by), evidence \($0.evidence)" } ?? "NOT TOLD"
                 print("\(n.key)\t\(n.recipient.kind.rawValue)\t\(status)\t\(n.recipient.role)")
+            }
+            for key in notOwed {
+                print(
+                    "\(key)\t\(scope.map.recipients[key]!.kind.rawValue)\tnone owed: none of its tables held the subject's data"
+                )
             }
             let pending = notices.filter { $0.told == nil }.count
             print("request #\(id): \(notices.count - pending) of \(notices.count) recipient(s) told")

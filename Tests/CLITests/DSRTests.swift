@@ -1156,7 +1156,7 @@ extension DSRTests {
     }
 
     /// Issue 36, point 3: Art. 19 notices. A finished erasure owes a notice to every processor
-    /// and recipient of the data map; `dsr notices` lists them and exits 1 while any is not
+    /// and recipient of the data map whose tables held the subject's data (here all four); `dsr notices` lists them and exits 1 while any is not
     /// recorded, `dsr notify` records each once (who, when, evidence), audited. Unknown
     /// recipients, a second record and notices for an export are refused.
     @Test func anErasureOwesArt19NoticesToEveryRecipient() throws {
@@ -1184,6 +1184,40 @@ extension DSRTests {
         let export = try approvedExport()
         let wrong = try dsr(["notices", export])
         #expect(wrong.status == 65 && wrong.stderr.contains("Art. 19"), "\(wrong.stderr)")
+    }
+
+    /// A recipient none of whose tables held the subject's data is owed no notice: every
+    /// recipient was listed, and telling one that never had the data tells it of the subject.
+    /// For an erasure the recorded plan says which tables held rows (they are gone after it);
+    /// for a rectification, the rows as they are.
+    @Test func onlyRecipientsThatHeldTheSubjectsDataAreOwedANotice() throws {
+        _ = try psql(
+            """
+            DELETE FROM public.notif_log WHERE user_id = '\(Self.subject)';
+            DELETE FROM public.phone_verifications WHERE profile_id = '\(Self.subject)';
+            """)
+        let id = try approvedErasure()
+        #expect(try dsr(["process"]).status == 0)
+        let erased = try dsr(["notices", id])
+        #expect(erased.status == 1 && erased.stdout.contains("0 of 3 recipient(s) told"), "\(erased.stdout)")
+        #expect(erased.stdout.contains("messaging\tprocessor\tnone owed"), "\(erased.stdout)")
+        for key in ["hosting", "payment_providers", "readers"] {
+            #expect(try dsr(["notify", id, "--recipient", key, "--evidence", "MSG-\(key)"]).status == 0)
+        }
+        let all = try dsr(["notices", id])
+        #expect(all.status == 0 && all.stdout.contains("3 of 3 recipient(s) told"), "\(all.stdout)")
+
+        let other = try psql(
+            "SELECT p.id FROM public.profiles p WHERE p.id <> '\(Self.subject)' AND NOT EXISTS (SELECT 1 FROM public.orders o WHERE o.user_id = p.id OR o.assigned_reader = p.id) AND NOT EXISTS (SELECT 1 FROM public.media_assets m WHERE m.owner_id = p.id) LIMIT 1"
+        )
+        #expect(!other.isEmpty)
+        #expect(
+            try dsr(["request", "rectify", "--subject", other, "--details", "name"] + Self.verified).status == 0)
+        let rectify = try psql("SELECT max(id) FROM public.dsr_requests")
+        #expect(try dsr(["approve", rectify, "--by", "dpo-2"]).status == 0)
+        #expect(try dsr(["complete", rectify, "--outcome", "corrected", "--evidence", "CHG-1"]).status == 0)
+        let rectified = try dsr(["notices", rectify])
+        #expect(rectified.stdout.contains("readers\trecipient\tnone owed"), "\(rectified.stdout)")
     }
 
     /// The map's `recipients` name mapped tables and a known kind: 78 otherwise.

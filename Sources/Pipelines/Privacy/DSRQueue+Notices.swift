@@ -16,11 +16,12 @@ extension DSRQueue {
         public var evidence: String
     }
 
-    /// Every recipient of the data map, for a finished erasure, rectification or restriction,
-    /// with the record of its notice where one was made. All of the map's recipients are owed
-    /// one: the batch does not know which of them received this subject's data, and telling one
-    /// too many is the safe side of Art. 19.
-    public func notices(_ id: Int64, map: DataMap) throws -> [RecipientNotice] {
+    /// The recipients of the data map owed an Art. 19 notice of a finished erasure,
+    /// rectification or restriction, with the record of each notice made, and those owed none.
+    /// A recipient is owed one when one of its tables held data of the subject: for an erasure
+    /// by its recorded plan (the rows are gone), otherwise by the rows as they are. Telling a
+    /// recipient that never had the subject's data would tell it of the subject.
+    public func notices(_ id: Int64, scope: SubjectScope) throws -> (owed: [RecipientNotice], notOwed: [String]) {
         let request = try find(id)
         guard request.kind.needsRecipientNotices else {
             throw DSRError.noRecipientNotices(id: id, kind: request.kind.rawValue)
@@ -32,8 +33,43 @@ extension DSRQueue {
         {
             told[try row.decode(0)] = Told(by: try row.decode(1), at: try row.decode(2), evidence: try row.decode(3))
         }
-        return map.recipients.keys.sorted().map { key in
-            RecipientNotice(key: key, recipient: map.recipients[key]!, told: told[key])
+        let recipients = scope.map.recipients
+        let withData = try tablesWithData(request, scope: scope)
+        let owed = recipients.keys.sorted().filter { key in
+            withData.map { !$0.isDisjoint(with: recipients[key]!.tables) } ?? true
+        }
+        return (
+            owed.map { RecipientNotice(key: $0, recipient: recipients[$0]!, told: told[$0]) },
+            recipients.keys.sorted().filter { !owed.contains($0) }
+        )
+    }
+
+    /// The recipients' tables that held rows of the request's subject; nil when that cannot be
+    /// known (an erasure whose plan was not recorded): every recipient is owed a notice then.
+    private func tablesWithData(_ request: DSRRequest, scope: SubjectScope) throws -> Set<String>? {
+        if request.kind == .erase {
+            guard
+                let text = try db.scalar(
+                    "SELECT plan::text FROM public.dsr_erasures WHERE request_id = $1 AND committed_at IS NOT NULL",
+                    [request.id], as: String.self),
+                let plan = try? JSONDecoder().decode(SubjectErasure.Plan.self, from: Data(text.utf8))
+            else { return nil }
+            return Set(plan.tables.filter { $0.owned > 0 }.map(\.table))
+        }
+        let tables = Set(scope.map.recipients.values.flatMap(\.tables)).sorted()
+        return try db.transaction { _ in
+            _ = try db.query(
+                "SELECT set_config('samia.dsr_subject', $1, true)", [request.subject.uuidString.lowercased()])
+            var found = Set<String>()
+            for table in tables
+            where try db.scalar(
+                "SELECT EXISTS (SELECT 1 FROM public.\(scope.q(table)) t WHERE \(scope.predicate(table)))",
+                as: Bool.self)
+                == true
+            {
+                found.insert(table)
+            }
+            return found
         }
     }
 
